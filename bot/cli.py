@@ -1,0 +1,209 @@
+"""The `coachbot` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.app import App, NotMigrated, build_app
+from bot.enrol import EnrolError, check_zone, enrol_client
+from bot.programs import load_file, program_files
+from bot.settings import Settings
+from conversations.loader import ProgramInvalid
+from conversations.program import Touchpoint
+from scheduler.planner import plan
+from storage.db import make_engine, upgrade
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="coachbot: run a coaching program as a system, in chat.")
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _app(settings: Settings | None = None) -> App:
+    settings = settings or Settings()
+    try:
+        return build_app(settings)
+    except ProgramInvalid as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, soft_wrap=True)
+        raise _fail("the program is invalid; the bot will not start on it") from None
+    except NotMigrated as exc:
+        raise _fail(str(exc)) from None
+    except (OperationalError, SQLAlchemyError) as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+
+
+def _db_reason(exc: Exception) -> str:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return reason[:200]
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: the console when no platform token is set."""
+    settings = Settings()
+    _logging("WARNING" if settings.uses_console else settings.log_level)
+    application = _app(settings)
+    if settings.uses_console:
+        from bot.console import ConsoleChannel
+
+        interactive = sys.stdin.isatty()
+        if interactive:
+            out.print(f"[bold]coachbot[/bold] console, program "
+                      f"[green]{application.program_ids()[0]}[/green], database "
+                      f"{settings.database_url}. Ctrl-D to quit.\n")
+        code = ConsoleChannel(application, stdin=sys.stdin, stdout=sys.stdout,
+                              interactive=interactive).run()
+        raise typer.Exit(code)
+    raise _fail("platform channels are not available in this build yet; unset the "
+                "COACHBOT_TELEGRAM_TOKEN / COACHBOT_SLACK_BOT_TOKEN to use the console")
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="program files or folders")]
+             ) -> None:
+    """Check program files: a summary per valid file, FILE:LINE: field: problem otherwise."""
+    failed = False
+    for path in [f for location in files for f in program_files(location)]:
+        try:
+            loaded = load_file(path)
+        except ProgramInvalid as exc:
+            failed = True
+            for error in exc.errors:
+                out.print(str(error), markup=False, soft_wrap=True)
+            continue
+        p = loaded.program
+        out.print(f"{path}: ok: {p.id} ({p.name}), {len(p.stages)} stages, {len(p.flows)} "
+                  f"flows, {len(p.touchpoints)} touchpoints, {len(p.metrics)} metrics, "
+                  f"{len(p.rules)} rules", markup=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(2)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date like 2026-01-05") from None
+
+
+def _no_answer(tp: Touchpoint) -> str:
+    policy = tp.on_no_answer
+    if policy is None:
+        return "-" if tp.send.flow is None else "nothing"
+    hours = int(policy.remind_after.total_seconds() // 3600)
+    then = policy.then.replace("_", " ")
+    return f"remind after {hours}h, at most {policy.max_reminders}x; then {then}"
+
+
+def _duration(value) -> str:
+    if value is None:
+        return "-"
+    hours = int(value.total_seconds() // 3600)
+    return f"{hours}h" if hours < 72 else f"{hours // 24}d"
+
+
+@app.command()
+def preview(
+    file: Path,
+    start: Annotated[str, typer.Option(help="enrolment date, e.g. 2026-01-05")],
+    tz: Annotated[str, typer.Option(help="the client's IANA time zone")] = "UTC",
+    at: Annotated[str, typer.Option(help="local time of enrolment")] = "09:00",
+) -> None:
+    """The delivery operations map: every touchpoint of a client enrolled on START."""
+    try:
+        program = load_file(file).program
+    except ProgramInvalid as exc:
+        for error in exc.errors:
+            out.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    try:
+        check_zone(tz)
+    except EnrolError as exc:
+        raise _fail(str(exc)) from None
+    zone = ZoneInfo(tz)
+    day = _parse_date(start)
+    try:
+        clock = time.fromisoformat(at)
+    except ValueError:
+        raise _fail(f"'{at}' is not a time like 09:00") from None
+    enrolled = datetime.combine(day, clock, tzinfo=zone)
+    table = Table(title=f"{program.name}: client enrolled {day} {at} ({tz})")
+    for column in ("date", "local time", "stage", "touchpoint", "sends", "owner", "SLA",
+                   "if not answered"):
+        table.add_column(column, overflow="fold")
+    for item in plan(program, enrolled_at=enrolled, zone=tz):
+        local = item.due.astimezone(zone)
+        tp = item.touchpoint
+        sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
+        table.add_row(f"{local:%a %Y-%m-%d}", f"{local:%H:%M}", item.stage,
+                      tp.title or tp.id, sends[:60], tp.owner, _duration(tp.sla),
+                      _no_answer(tp))
+    for tp in program.touchpoints:
+        if tp.when.before_session or tp.when.after_session:
+            offset = tp.when.before_session or tp.when.after_session
+            side = "before" if tp.when.before_session else "after"
+            sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
+            table.add_row("each session", f"{_duration(offset)} {side}", "any",
+                          tp.title or tp.id, sends[:60], tp.owner, _duration(tp.sla),
+                          _no_answer(tp))
+    out.print(table)
+
+
+@app.command()
+def enroll(
+    program: Annotated[str, typer.Option(help="program id")],
+    name: Annotated[str, typer.Option(help="the client's full name")],
+    tz: Annotated[str, typer.Option(help="the client's IANA time zone")],
+    coach: Annotated[str | None, typer.Option(help="the coach's name")] = None,
+) -> None:
+    """Enrol a client and print their single-use invite code."""
+    application = _app()
+    try:
+        enrolled = enrol_client(application, program_id=program, name=name, zone=tz,
+                                coach=coach)
+    except EnrolError as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    out.print(f"Enrolled {name} in {program}. Invite code: {enrolled.code} "
+              f"(single use, valid until {enrolled.expires_at:%Y-%m-%d %H:%M} UTC). "
+              f"The client sends: /start {enrolled.code}", markup=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    settings = Settings()
+    try:
+        upgrade(make_engine(settings.database_url))
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot migrate the database: {_db_reason(exc)}") from None
+    out.print("database is up to date")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,95 @@
+"""Draining the outbox: claim due messages, send each through a channel, record the result."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from conversations.messages import Reply
+from scheduler.clock import Clock
+from storage import outbox
+from storage.db import session as new_session
+
+log = logging.getLogger("coachbot.outbox")
+
+WORKER = f"{socket.gethostname()}:{id(object()):x}"
+
+
+class DeliveryError(Exception):
+    """A send failed. `permanent` when retrying cannot help (the client blocked the bot)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff between retries: 5 s, 10 s, 20 s ... capped at 10 minutes."""
+    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
+
+
+SendFn = Callable[[str, Reply], str | None]
+AsyncSendFn = Callable[[str, Reply], Awaitable[str | None]]
+UnreachableFn = Callable[[str, str], None]
+
+
+def drain(db: Engine, clock: Clock, channel: str, send: SendFn, *, worker: str = WORKER,
+          limit: int = 100) -> int:
+    """Send every due message of `channel` once; returns how many were sent."""
+    with new_session(db) as session, session.begin():
+        batch = outbox.claim(session, channel=channel, worker=worker, now=clock.now(),
+                             limit=limit)
+    sent = 0
+    for item in batch:
+        try:
+            platform_id = send(item.address, item.reply)
+        except DeliveryError as exc:
+            _record_failure(db, clock, item, exc)
+            continue
+        with new_session(db) as session, session.begin():
+            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now())
+        sent += 1
+    return sent
+
+
+async def drain_async(db: Engine, clock: Clock, channel: str, send: AsyncSendFn, *,
+                      worker: str = WORKER, limit: int = 100,
+                      unreachable: UnreachableFn | None = None) -> int:
+    """The same as `drain` for channels whose libraries are async (Telegram, Slack)."""
+    with new_session(db) as session, session.begin():
+        batch = outbox.claim(session, channel=channel, worker=worker, now=clock.now(),
+                             limit=limit)
+    sent = 0
+    for item in batch:
+        try:
+            platform_id = await send(item.address, item.reply)
+        except DeliveryError as exc:
+            _record_failure(db, clock, item, exc)
+            if exc.permanent and unreachable is not None:
+                unreachable(channel, item.address)
+            continue
+        with new_session(db) as session, session.begin():
+            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now())
+        sent += 1
+    return sent
+
+
+def _record_failure(db: Engine, clock: Clock, item: outbox.Claimed, exc: DeliveryError) -> None:
+    with new_session(db) as session, session.begin():
+        if exc.permanent:
+            outbox.mark_failed(session, item.id, error=str(exc))
+            log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id, item.channel,
+                        exc)
+            return
+        delay = (timedelta(seconds=exc.retry_after) if exc.retry_after is not None
+                 else backoff(item.attempts))
+        status = outbox.mark_retry(session, item.id, error=str(exc), attempts=item.attempts,
+                                   now=clock.now(), delay=delay)
+        log.warning("send failed outbox=%s attempt=%d status=%s reason=%s", item.id,
+                    item.attempts, status, exc)

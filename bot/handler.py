@@ -1,0 +1,258 @@
+"""The inbound path: dedupe, identify, engine step, and one transaction for everything it changed.
+
+Also the entry for starting a flow from outside a message (the console's first run, the
+scheduler's touchpoints), so both paths store state and queue replies the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot.inbound import Inbound
+from conversations import engine as core
+from conversations.messages import Message, Reply
+from conversations.program import Program
+from conversations.progress import progress_text
+from scheduler.clock import Clock
+from storage import conversations as convs
+from storage import enrolments, inbound, outbox, people
+from storage.db import session as new_session
+from storage.models import Consent, Enrolment, Person
+
+log = logging.getLogger("coachbot.inbound")
+
+Outcome = Literal["duplicate", "stranger", "joined", "stale", "handled"]
+
+JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
+             "ask your coach for your personal invite link (or code), then send /start "
+             "followed by the code.")
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What happened to one inbound message."""
+
+    outcome: Outcome
+    enrolment_id: int | None = None
+    replies: int = 0
+
+
+class InboundHandler:
+    """Turns an `Inbound` into stored answers, state and queued replies."""
+
+    def __init__(self, *, db: Engine, programs: Mapping[str, Program], clock: Clock) -> None:
+        self.db = db
+        self.programs = programs
+        self.clock = clock
+
+    # --- messages from people -----------------------------------------------------------
+
+    def handle(self, message: Inbound) -> Handled:
+        """Handle one inbound message exactly once, whatever the number of deliveries."""
+        now = self.clock.now()
+        with new_session(self.db) as session, session.begin():
+            if not inbound.first_delivery(session, channel=message.channel,
+                                          event_id=message.event_id, now=now):
+                log.info("duplicate channel=%s event=%s", message.channel, message.event_id)
+                return Handled("duplicate")
+            identity = people.identity_at(session, channel=message.channel,
+                                          address=message.sender)
+            code = _start_code(message.text) if message.button is None else None
+            if code is not None:
+                joined = self._join(session, message, code, now)
+                if joined is not None:
+                    return joined
+            if identity is None:
+                self._queue(session, message, None, [Reply(JOIN_TEXT)], now)
+                log.info("stranger channel=%s event=%s", message.channel, message.event_id)
+                return Handled("stranger", replies=1)
+            enrolment = enrolments.current_enrolment(session, identity.person_id, lock=True)
+            if enrolment is None or enrolment.status == "invited":
+                self._queue(session, message, identity.person_id, [Reply(JOIN_TEXT)], now)
+                return Handled("stranger", replies=1)
+            person = session.get(Person, enrolment.person_id)
+            assert person is not None
+            conversation = convs.open_conversation(session, enrolment.id or 0)
+            ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
+            result = core.step(ctx, Message(text=message.text, button=message.button,
+                                            button_question=message.button_question))
+            if result.stale:
+                log.info("stale button enrolment=%s", enrolment.id)
+                return Handled("stale", enrolment_id=enrolment.id)
+            replies = list(result.replies)
+            if any(e.kind == "progress_requested" for e in result.events):
+                replies.append(Reply(self._progress(session, enrolment)))
+            self._apply(session, enrolment, conversation, result, now)
+            self._queue(session, message, person.id, replies, now)
+            log.info("handled channel=%s event=%s enrolment=%s answers=%d replies=%d",
+                     message.channel, message.event_id, enrolment.id, len(result.answers),
+                     len(replies))
+            return Handled("handled", enrolment_id=enrolment.id, replies=len(replies))
+
+    def _join(self, session: Session, message: Inbound, code: str,
+              now: datetime) -> Handled | None:
+        enrolment = enrolments.redeem_invite(session, code, now=now)
+        if enrolment is None:
+            return None
+        people.bind_identity(session, person_id=enrolment.person_id, channel=message.channel,
+                             address=message.sender)
+        intake = self.programs[enrolment.program_id].intake_flow.id
+        replies = self._begin(session, enrolment, intake, now)
+        self._queue(session, message, enrolment.person_id, replies, now)
+        log.info("joined channel=%s enrolment=%s", message.channel, enrolment.id)
+        return Handled("joined", enrolment_id=enrolment.id, replies=len(replies))
+
+    # --- flows started by the bot -------------------------------------------------------
+
+    def start_flow(self, enrolment_id: int, flow_id: str, *, key: str,
+                   lead: str | None = None) -> int:
+        """Open a flow for an enrolment and queue its first question on every identity.
+
+        `key` makes it idempotent: starting the same touchpoint twice queues nothing new.
+        Returns the number of messages queued.
+        """
+        now = self.clock.now()
+        with new_session(self.db) as session, session.begin():
+            enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)
+            if enrolment is None or enrolment.status not in ("consent", "active"):
+                return 0
+            replies = self._begin(session, enrolment, flow_id, now, lead=lead)
+            return self._queue_to_person(session, enrolment.person_id, key, replies, now)
+
+    def resume_text(self, enrolment_id: int) -> list[Reply]:
+        """Where an enrolment's open conversation stands, for a channel that reconnects."""
+        now = self.clock.now()
+        with new_session(self.db) as session:
+            enrolment = session.get(Enrolment, enrolment_id)
+            person = session.get(Person, enrolment.person_id) if enrolment else None
+            if enrolment is None or person is None:
+                return []
+            conversation = convs.open_conversation(session, enrolment_id)
+            ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
+            return list(core.step(ctx, Message(text="/start")).replies)
+
+    def _begin(self, session: Session, enrolment: Enrolment, flow_id: str, now: datetime,
+               lead: str | None = None) -> list[Reply]:
+        person = session.get(Person, enrolment.person_id)
+        assert person is not None
+        conversation = convs.open_conversation(session, enrolment.id or 0)
+        if conversation is not None:
+            # Never interrupt an open conversation; a stale one of another flow is closed.
+            state = convs.flow_state(conversation)
+            if state is not None and state.flow == flow_id:
+                return []
+        ctx = self._context(session, enrolment, person, None, now)
+        result = core.start_flow(ctx, flow_id, lead=lead)
+        self._apply(session, enrolment, conversation, result, now, outcome="abandoned")
+        return list(result.replies)
+
+    # --- shared ---------------------------------------------------------------------------
+
+    def _context(self, session: Session, enrolment: Enrolment, person: Person,
+                 state: core.FlowState | None, now: datetime) -> core.Context:
+        program = self.programs[enrolment.program_id]
+        zone = ZoneInfo(person.timezone)
+        coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
+        week = max(1, (now - enrolment.enrolled_at).days // 7 + 1)
+        status = enrolment.status if enrolment.status != "invited" else "consent"
+        values = {
+            "client.first_name": person.name.split()[0] if person.name.split() else person.name,
+            "client.name": person.name,
+            "coach.name": coach.name if coach else "your coach",
+            "program.name": program.name,
+            "week": min(week, program.weeks),
+            "weeks": program.weeks,
+            "stage": enrolment.stage,
+            "checkin_day": enrolment.checkin_day,
+            "checkin_time": enrolment.checkin_time,
+        }
+        return core.Context(program=program, status=status,  # type: ignore[arg-type]
+                            flow_state=state, now=now, today=now.astimezone(zone).date(),
+                            values=values)
+
+    def _apply(self, session: Session, enrolment: Enrolment, conversation, result: core.Step,
+               now: datetime, outcome: str = "completed") -> None:
+        program = self.programs[enrolment.program_id]
+        declined = any(e.kind == "consent_declined" for e in result.events)
+        stored = convs.save_flow_state(
+            session, enrolment_id=enrolment.id or 0, current=conversation,
+            state=result.flow_state, now=now, outcome="declined" if declined else outcome)
+        conversation_id = stored.id if stored is not None else (
+            conversation.id if conversation is not None else None)
+        for answer in result.answers:
+            assert conversation_id is not None
+            convs.store_answer(session, enrolment_id=enrolment.id or 0,
+                               conversation_id=conversation_id, answer=answer, now=now)
+        checksum = hashlib.sha256(program.privacy.statement.encode()).hexdigest()
+        for event in result.events:
+            if event.kind in ("consent_given", "consent_declined"):
+                session.add(Consent(enrolment_id=enrolment.id or 0,
+                                    given=event.kind == "consent_given",
+                                    statement_checksum=checksum, at=now))
+            elif event.kind == "schedule_changed":
+                enrolment.checkin_day = event.data["day"]
+                enrolment.checkin_time = event.data["time"]
+            elif event.kind == "flow_completed":
+                stage = program.stage(enrolment.stage)
+                if stage.until_flow_done == event.flow and stage.next:
+                    enrolment.stage = stage.next
+                    enrolment.stage_started_at = now
+        enrolment.status = result.status
+        session.add(enrolment)
+        session.flush()
+
+    def _progress(self, session: Session, enrolment: Enrolment) -> str:
+        program = self.programs[enrolment.program_id]
+        main = next((m for m in program.metrics if m.main), None) or next(
+            (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)
+        checkins = convs.completed_count(session, enrolment.id or 0, program.checkin_flow)
+        if main is None or main.source.answer is None:
+            return f"Check-ins completed: {checkins}."
+        flow_id, question_id = main.source.answer.split(".")
+        values = [a.number for a in convs.answers_of(session, enrolment.id or 0, flow_id)
+                  if a.question_id == question_id and a.number is not None]
+        baseline = None
+        if main.baseline:
+            base_flow, base_question = main.baseline.split(".")
+            baseline = next((a.number for a in convs.answers_of(session, enrolment.id or 0,
+                                                                base_flow)
+                             if a.question_id == base_question), None)
+        return progress_text(title=main.title or main.id, values=values[-12:],
+                             baseline=baseline, checkins=checkins, streak=checkins)
+
+    def _queue(self, session: Session, message: Inbound, person_id: int | None,
+               replies: list[Reply], now: datetime) -> None:
+        for index, reply in enumerate(replies):
+            outbox.enqueue(session, key=f"in:{message.channel}:{message.event_id}:{index}",
+                           channel=message.channel, address=message.sender,
+                           person_id=person_id, reply=reply, now=now)
+
+    def _queue_to_person(self, session: Session, person_id: int, key: str,
+                         replies: list[Reply], now: datetime) -> int:
+        queued = 0
+        for identity in people.identities_of(session, person_id):
+            if identity.unreachable_since is not None:
+                continue
+            for index, reply in enumerate(replies):
+                queued += outbox.enqueue(
+                    session, key=f"{key}:{identity.channel}:{index}", channel=identity.channel,
+                    address=identity.address, person_id=person_id, reply=reply, now=now)
+        return queued
+
+
+def _start_code(text: str) -> str | None:
+    """The code of '/start CODE' (Telegram deep links arrive this way), if any."""
+    parts = text.strip().split()
+    if len(parts) == 2 and parts[0].split("@", 1)[0].lower() == "/start":
+        return parts[1]
+    return None
+

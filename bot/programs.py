@@ -1,0 +1,65 @@
+"""Read program files from disk and validate them with the core's loader."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from conversations.loader import ProgramError, ProgramInvalid, parse_program
+from conversations.program import Program
+
+
+@dataclass(frozen=True)
+class LoadedProgram:
+    """A valid program with where it came from."""
+
+    program: Program
+    path: Path
+    checksum: str
+
+
+def program_files(location: Path) -> list[Path]:
+    """The program files at a path: the file itself, or every *.yaml / *.yml in a folder."""
+    if location.is_dir():
+        return sorted([*location.glob("*.yaml"), *location.glob("*.yml")])
+    return [location]
+
+
+def load_file(path: Path) -> LoadedProgram:
+    """Load one program file; raise ProgramInvalid with located errors."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ProgramInvalid([ProgramError(str(path), 1, "(file)", reason)]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProgramInvalid([ProgramError(str(path), 1, "(file)", "not UTF-8 text")]) from None
+    program = parse_program(text, str(path))
+    return LoadedProgram(program, path, hashlib.sha256(raw).hexdigest())
+
+
+def load_programs(location: Path) -> dict[str, LoadedProgram]:
+    """All programs at `location` by id; every error of every file is raised together."""
+    files = program_files(location)
+    if not files:
+        raise ProgramInvalid([ProgramError(str(location), 1, "(file)",
+                                           "no program files (*.yaml) here")])
+    loaded: dict[str, LoadedProgram] = {}
+    errors: list[ProgramError] = []
+    for path in files:
+        try:
+            item = load_file(path)
+        except ProgramInvalid as exc:
+            errors.extend(exc.errors)
+            continue
+        if item.program.id in loaded:
+            errors.append(ProgramError(str(path), 1, "id",
+                                       f"program id '{item.program.id}' is used by "
+                                       f"{loaded[item.program.id].path} too"))
+        loaded[item.program.id] = item
+    if errors:
+        raise ProgramInvalid(errors)
+    return loaded

@@ -1,0 +1,41 @@
+"""Settings from COACHBOT_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_PROGRAMS = Path(__file__).parent / "programs"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; nothing is needed for the console default."""
+
+    model_config = SettingsConfigDict(env_prefix="COACHBOT_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./coachbot.db"
+    program: Path = Field(default=BUNDLED_PROGRAMS,
+                          description="a program file, or a folder of them")
+    invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    log_level: str = "INFO"
+    console_name: str = "Sam Sample"
+    console_timezone: str = "Europe/London"
+
+    telegram_token: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str | None = None
+    slack_team_channel: str | None = None
+    http_port: int = 3000
+
+    @property
+    def uses_console(self) -> bool:
+        """No platform token: run in the terminal."""
+        return not (self.telegram_token or self.slack_bot_token)

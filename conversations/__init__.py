@@ -1,0 +1,1 @@
+"""The core: program schema, conversation engine and rules. Pure; no I/O."""

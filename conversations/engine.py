@@ -1,0 +1,471 @@
+"""The conversation engine: one pure step from (state, message, now) to (state, answers, replies).
+
+No I/O: storage loads a `Context`, calls `step` or `start_flow`, and persists the `Step`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from conversations.answers import Invalid, parse
+from conversations.messages import AcceptedAnswer, AnswerValue, Event, Message, Reply
+from conversations.program import (
+    WEEKDAYS,
+    Condition,
+    Flow,
+    Program,
+    Question,
+    YesNoQuestion,
+)
+from conversations.render import buttons, fill, prompt
+
+Status = Literal["consent", "active", "paused", "declined", "graduated", "dropped"]
+_DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+              "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+
+
+class FlowState(BaseModel):
+    """Where one open conversation stands; stored as JSON so it survives restarts."""
+
+    flow: str
+    asked: str | None = None
+    answers: dict[str, str | float | int | bool] = Field(default_factory=dict)
+    skipped: list[str] = Field(default_factory=list)
+    order: list[str] = Field(default_factory=list)
+    editing: bool = False
+    snoozed: bool = False
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the engine may know about one client at one moment."""
+
+    program: Program
+    status: Status
+    flow_state: FlowState | None
+    now: datetime
+    today: date
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """The outcome of one step: what to store and what to send."""
+
+    status: Status
+    flow_state: FlowState | None
+    replies: tuple[Reply, ...] = ()
+    answers: tuple[AcceptedAnswer, ...] = ()
+    events: tuple[Event, ...] = ()
+    # A pressed button that belonged to an earlier question: nothing changed.
+    stale: bool = False
+
+
+def _json_value(value: AnswerValue) -> str | float | int | bool:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _holds(condition: Condition, answers: Mapping[str, object]) -> bool:
+    if condition.question not in answers:
+        return False
+    value = answers[condition.question]
+    if condition.equals is not None:
+        if isinstance(condition.equals, bool) or isinstance(value, bool):
+            return value is condition.equals
+        return str(value).lower() == str(condition.equals).lower()
+    if condition.one_of is not None:
+        return str(value) in condition.one_of
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if condition.below is not None:
+        return value < condition.below
+    return condition.above is not None and value > condition.above
+
+
+def next_question(flow: Flow, state: FlowState) -> Question | None:
+    """The first question not yet answered or skipped whose condition holds."""
+    for question in flow.questions:
+        if question.id in state.answers or question.id in state.skipped:
+            continue
+        if question.when is not None and not _holds(question.when, state.answers):
+            continue
+        return question
+    return None
+
+
+class _Turn:
+    """Collects one step's output while the step's logic runs."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.status: Status = ctx.status
+        self.state = ctx.flow_state.model_copy(deep=True) if ctx.flow_state else None
+        self.replies: list[Reply] = []
+        self.answers: list[AcceptedAnswer] = []
+        self.events: list[Event] = []
+
+    def say(self, text: str) -> None:
+        self.replies.append(Reply(text=fill(text, self.ctx.values)))
+
+    def ask(self, question: Question, lead: str | None = None) -> None:
+        assert self.state is not None
+        self.state.asked = question.id
+        text = prompt(question, self.ctx.values)
+        if isinstance(question, YesNoQuestion) and question.consent:
+            text = f"{self.ctx.program.privacy.statement.strip()}\n\n{text}"
+        if lead:
+            text = f"{lead}\n{text}"
+        self.replies.append(Reply(text=text, buttons=buttons(question), question=question.id,
+                                  flow=self.state.flow))
+
+    def done(self, *, stale: bool = False) -> Step:
+        return Step(status=self.status, flow_state=self.state, replies=tuple(self.replies),
+                    answers=tuple(self.answers), events=tuple(self.events), stale=stale)
+
+
+def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
+    """Open `flow_id` for the client and ask its first question."""
+    turn = _Turn(ctx)
+    flow = ctx.program.flow(flow_id)
+    turn.state = FlowState(flow=flow_id, started_at=ctx.now)
+    turn.events.append(Event("flow_started", flow=flow_id))
+    if lead:
+        turn.say(lead)
+    if flow.intro:
+        turn.say(flow.intro)
+    first = next_question(flow, turn.state)
+    assert first is not None, "a flow has at least one unconditional question"
+    turn.ask(first)
+    return turn.done()
+
+
+def step(ctx: Context, message: Message) -> Step:
+    """Handle one inbound message from the client."""
+    text = message.text.strip()
+    if message.button is None and text.startswith("/"):
+        return _command(ctx, text)
+    turn = _Turn(ctx)
+    if ctx.status == "paused":
+        turn.say("You're on pause, so I'm not asking anything. Send /resume when you're "
+                 "ready to pick up again.")
+        return turn.done()
+    if ctx.status in ("declined", "graduated", "dropped"):
+        turn.say(_closed_text(ctx.status))
+        return turn.done()
+    state = turn.state
+    if state is None or state.asked is None:
+        turn.say(_idle_text(ctx))
+        return turn.done()
+    flow = ctx.program.flow(state.flow)
+    question = flow.question(state.asked)
+    assert question is not None
+    if message.button is not None and message.button_question not in (None, question.id):
+        return turn.done(stale=True)
+    if state.snoozed and message.button is None:
+        state.snoozed = False
+        turn.events.append(Event("resumed", flow=state.flow))
+        turn.ask(question, lead="Welcome back! Here's where we were:")
+        return turn.done()
+    state.snoozed = False
+    raw = message.button if message.button is not None else message.text
+    value = parse(question, raw, ctx.today)
+    if isinstance(value, Invalid):
+        turn.ask(question, lead=f"Sorry, I didn't get that. {value.reason}")
+        return turn.done()
+    _accept(turn, flow, question, value, raw)
+    return turn.done()
+
+
+def _accept(turn: _Turn, flow: Flow, question: Question, value: AnswerValue, raw: str) -> None:
+    state = turn.state
+    assert state is not None
+    edited = question.id in state.answers
+    state.answers[question.id] = _json_value(value)
+    if question.id in state.skipped:
+        state.skipped.remove(question.id)
+    if question.id not in state.order:
+        state.order.append(question.id)
+    state.editing = False
+    turn.answers.append(AcceptedAnswer(flow=flow.id, question=question.id, value=value,
+                                       raw=raw[:4000], edited=edited))
+    if isinstance(question, YesNoQuestion) and question.consent:
+        if value is False:
+            turn.status = "declined"
+            turn.state = None
+            turn.events.append(Event("consent_declined", flow=flow.id))
+            turn.say("Understood, and thank you for telling me. I won't ask you anything "
+                     "else or keep anything beyond this answer. If you change your mind, "
+                     "ask your coach for a new link.")
+            return
+        turn.status = "active"
+        turn.events.append(Event("consent_given", flow=flow.id))
+    _advance(turn, flow)
+
+
+def _advance(turn: _Turn, flow: Flow) -> None:
+    state = turn.state
+    assert state is not None
+    following = next_question(flow, state)
+    if following is not None:
+        turn.ask(following)
+        return
+    turn.state = None
+    turn.events.append(Event("flow_completed", flow=flow.id))
+    turn.say(flow.outro)
+    program = turn.ctx.program
+    if flow.id == program.intake_flow.id and program.checkin_flow != flow.id:
+        turn.say(_first_checkin_offer(turn.ctx))
+
+
+def _first_checkin_offer(ctx: Context) -> str:
+    when = _checkin_when(ctx)
+    return (f"Your first weekly check-in is ready: send /checkin to do it now "
+            f"(it takes about two minutes), or I'll ask you {when}.")
+
+
+def _checkin_when(ctx: Context) -> str:
+    day = ctx.values.get("checkin_day")
+    hour = ctx.values.get("checkin_time")
+    if day and hour:
+        return f"on {_DAY_NAMES.get(str(day), str(day))} at {hour}"
+    return "at the usual time"
+
+
+def _idle_text(ctx: Context) -> str:
+    return (f"There's nothing to answer right now. Your next check-in comes "
+            f"{_checkin_when(ctx)}; send /checkin to do it now, or /help to see what I can do.")
+
+
+def _closed_text(status: Status) -> str:
+    if status == "declined":
+        return "You chose not to take part, so I'm not keeping anything. Ask your coach " \
+               "for a new link if you change your mind."
+    return "Your program has ended. Thank you for taking part! Ask your coach if you'd " \
+           "like to join again."
+
+
+# --- commands ---------------------------------------------------------------------------
+
+_SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\w*\s+([01]?\d|2[0-3])[:.h]?([0-5]\d)?$")
+
+
+def _command(ctx: Context, text: str) -> Step:
+    name, _, argument = text[1:].partition(" ")
+    name = name.split("@", 1)[0].lower()  # "/help@coachbot" in group chats
+    handler = _COMMANDS.get(name)
+    turn = _Turn(ctx)
+    if handler is None:
+        turn.say(f"I don't know /{name[:30]}. " + help_text(ctx))
+        return turn.done()
+    if ctx.status in ("declined", "graduated", "dropped") and name not in ("help", "privacy",
+                                                                           "mydata", "delete"):
+        turn.say(_closed_text(ctx.status))
+        return turn.done()
+    handler(turn, argument.strip())
+    return turn.done()
+
+
+def _current(turn: _Turn) -> tuple[Flow, Question] | None:
+    state = turn.state
+    if state is None or state.asked is None:
+        return None
+    flow = turn.ctx.program.flow(state.flow)
+    question = flow.question(state.asked)
+    return (flow, question) if question is not None else None
+
+
+def _cmd_help(turn: _Turn, _: str) -> None:
+    turn.say(help_text(turn.ctx))
+
+
+def _cmd_start(turn: _Turn, _: str) -> None:
+    current = _current(turn)
+    if current is not None:
+        turn.ask(current[1], lead="You're already with us. Here's where we were:")
+    else:
+        turn.say("You're already with us. " + help_text(turn.ctx))
+
+
+def _cmd_skip(turn: _Turn, _: str) -> None:
+    current = _current(turn)
+    if current is None:
+        turn.say("There's nothing to skip right now.")
+        return
+    flow, question = current
+    if not question.optional:
+        turn.ask(question, lead="This one can't be skipped, sorry.")
+        return
+    state = turn.state
+    assert state is not None
+    state.skipped.append(question.id)
+    state.order.append(question.id)
+    state.snoozed = False
+    turn.events.append(Event("skipped", flow=flow.id, data={"question": question.id}))
+    _advance(turn, flow)
+
+
+def _cmd_back(turn: _Turn, _: str) -> None:
+    current = _current(turn)
+    state = turn.state
+    if current is None or state is None:
+        turn.say("/back changes your previous answer while we're in a conversation; "
+                 "there's none open right now.")
+        return
+    flow, _question = current
+    editable = [q for q in state.order if not _is_consent(flow.question(q))]
+    if not editable:
+        turn.ask(current[1], lead="There's no earlier answer to change here.")
+        return
+    target = editable[-1]
+    state.order.remove(target)
+    state.editing = True
+    state.snoozed = False
+    question = flow.question(target)
+    assert question is not None
+    if target in state.answers:
+        lead = f"Let's change that. You answered: {_shown(question, state.answers[target])}"
+    else:
+        lead = "Let's go back to this one (you skipped it):"
+    turn.ask(question, lead=lead)
+
+
+def _is_consent(question: Question | None) -> bool:
+    return isinstance(question, YesNoQuestion) and question.consent
+
+
+def _shown(question: Question, value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    options = getattr(question, "options", None)
+    if options:
+        return next((o.label for o in options if o.id == value), str(value))
+    return str(value)
+
+
+def _cmd_later(turn: _Turn, _: str) -> None:
+    state = turn.state
+    if state is None or state.asked is None:
+        turn.say("Nothing is waiting for you right now.")
+        return
+    state.snoozed = True
+    turn.events.append(Event("snoozed", flow=state.flow))
+    turn.say("No problem, I'll check back later. Send /checkin whenever you're ready.")
+
+
+def _cmd_checkin(turn: _Turn, _: str) -> None:
+    ctx = turn.ctx
+    if ctx.status == "consent":
+        current = _current(turn)
+        if current is not None:
+            turn.ask(current[1], lead="First things first:")
+        return
+    if ctx.status == "paused":
+        turn.say("You're on pause. Send /resume first, then /checkin.")
+        return
+    current = _current(turn)
+    if current is not None:
+        flow, question = current
+        assert turn.state is not None
+        turn.state.snoozed = False
+        lead = ("Here's where we were:" if flow.id == ctx.program.checkin_flow
+                else f"Let's finish the {flow.title} first:")
+        turn.ask(question, lead=lead)
+        return
+    started = start_flow(replace(ctx, flow_state=None), ctx.program.checkin_flow)
+    turn.state = started.flow_state
+    turn.events.extend(started.events)
+    turn.events.append(Event("checkin_requested", flow=ctx.program.checkin_flow))
+    turn.replies.extend(started.replies)
+
+
+def _cmd_pause(turn: _Turn, _: str) -> None:
+    if turn.ctx.status == "paused":
+        turn.say("You're already on pause. Send /resume when you're back.")
+        return
+    if turn.ctx.status != "active":
+        turn.say("Let's finish getting you started first; you can pause after that.")
+        return
+    turn.status = "paused"
+    turn.events.append(Event("paused"))
+    turn.say("Paused. I won't send check-ins or reminders until you send /resume. "
+             "Enjoy the break!")
+
+
+def _cmd_resume(turn: _Turn, _: str) -> None:
+    if turn.ctx.status != "paused":
+        turn.say("You're not on pause, so nothing to resume.")
+        return
+    turn.status = "active"
+    turn.events.append(Event("resumed"))
+    current = _current(turn)
+    if current is not None:
+        turn.ask(current[1], lead="Welcome back! Here's where we were:")
+    else:
+        turn.say("Welcome back! I'll pick up your check-ins from here.")
+
+
+def _cmd_progress(turn: _Turn, _: str) -> None:
+    turn.events.append(Event("progress_requested"))
+
+
+def _cmd_privacy(turn: _Turn, _: str) -> None:
+    turn.events.append(Event("privacy_requested"))
+    turn.say(turn.ctx.program.privacy.statement.strip())
+
+
+def _cmd_schedule(turn: _Turn, argument: str) -> None:
+    match = _SCHEDULE.match(argument.lower().strip())
+    if not match:
+        turn.say(f"Your check-in is {_checkin_when(turn.ctx)}. To change it, send the day "
+                 "and time, for example: /schedule tue 18:30")
+        return
+    day = match.group(1)
+    assert day in WEEKDAYS
+    hour, minute = int(match.group(2)), int(match.group(3) or 0)
+    at = f"{hour:02d}:{minute:02d}"
+    turn.events.append(Event("schedule_changed", data={"day": day, "time": at}))
+    turn.say(f"Done: your weekly check-in is now on {_DAY_NAMES[day]}s at {at}.")
+
+
+_COMMANDS = {
+    "help": _cmd_help, "start": _cmd_start, "skip": _cmd_skip, "back": _cmd_back,
+    "later": _cmd_later, "checkin": _cmd_checkin, "pause": _cmd_pause, "resume": _cmd_resume,
+    "progress": _cmd_progress, "privacy": _cmd_privacy, "schedule": _cmd_schedule,
+}
+
+COMMAND_DESCRIPTIONS = {
+    "checkin": "start your weekly check-in now",
+    "skip": "skip an optional question",
+    "back": "change your previous answer",
+    "later": "snooze the open conversation",
+    "pause": "pause all check-ins (holidays)",
+    "resume": "pick up again after a pause",
+    "progress": "see your progress",
+    "schedule": "change your check-in day and time",
+    "privacy": "what we collect and why",
+    "help": "what you can do now",
+}
+
+
+def help_text(ctx: Context) -> str:
+    """The commands that make sense for this client right now."""
+    state = ctx.flow_state
+    open_question = state is not None and state.asked is not None
+    if ctx.status == "paused":
+        names = ["resume", "progress", "privacy", "help"]
+    elif ctx.status == "consent":
+        names = ["privacy", "help"]
+    else:
+        names = ["checkin", "progress", "schedule", "pause", "privacy", "help"]
+        if open_question:
+            names = ["back", "skip", "later", *names]
+    lines = [f"/{name} - {COMMAND_DESCRIPTIONS[name]}" for name in names]
+    lead = "Just type your answer, or use:" if open_question else "Here's what you can do:"
+    return lead + "\n" + "\n".join(lines)

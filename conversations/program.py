@@ -1,0 +1,456 @@
+"""The program file's schema: stages, flows, touchpoints, metrics and rules.
+
+Everything here is declarative data validated by pydantic; nothing is evaluated
+as code. Cross-references (a rule naming a metric, a condition naming a question)
+are checked by `conversations.references`, which can report several errors at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+_ID = r"^[a-z][a-z0-9_]*$"
+Identifier = Annotated[str, Field(pattern=_ID, max_length=64)]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def _parse_duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError("a duration like '10m', '24h', '7d' or '2w'")
+    amount, unit = match.groups()
+    return timedelta(**{_UNITS[unit]: int(amount)})
+
+
+def _parse_clock(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+    if not match:
+        raise ValueError("a time of day like '09:00' (24-hour clock)")
+    return time(int(match[1]), int(match[2]))
+
+
+def _check_zone(value: object) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"'{value}' is not an IANA time zone such as 'Europe/Berlin'") from exc
+    return str(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_parse_duration),
+    PlainSerializer(lambda d: f"{int(d.total_seconds() // 60)}m", return_type=str),
+]
+ClockTime = Annotated[
+    time, BeforeValidator(_parse_clock), PlainSerializer(lambda t: t.strftime("%H:%M"))
+]
+TimeZone = Annotated[str, BeforeValidator(_check_zone)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Strict(BaseModel):
+    """Base for program-file models: unknown fields are errors, models are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- flows and questions -----------------------------------------------------------------
+
+
+class Condition(Strict):
+    """Show a question only when an earlier answer in the same flow matches."""
+
+    question: Identifier
+    equals: str | float | bool | None = None
+    below: float | None = None
+    above: float | None = None
+    one_of: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [self.equals, self.below, self.above, self.one_of]
+        if sum(t is not None for t in tests) != 1:
+            raise ValueError("give exactly one of equals, below, above, one_of")
+        return self
+
+
+class QuestionBase(Strict):
+    id: Identifier
+    prompt: str = Field(min_length=1, max_length=1000)
+    optional: bool = False
+    when: Condition | None = None
+
+
+class TextQuestion(QuestionBase):
+    type: Literal["text"]
+    max_length: int = Field(default=1000, ge=1, le=4000)
+
+
+class NumberQuestion(QuestionBase):
+    type: Literal["number"]
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = Field(default=None, max_length=20)
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NumberQuestion:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min is greater than max")
+        return self
+
+
+class ScaleQuestion(QuestionBase):
+    type: Literal["scale"]
+    min: int = 1
+    max: int = 10
+    labels: dict[int, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _range(self) -> ScaleQuestion:
+        if not self.min < self.max:
+            raise ValueError("min must be below max")
+        if self.max - self.min > 10:
+            raise ValueError("a scale has at most 11 points; use a number question instead")
+        for point in self.labels:
+            if not self.min <= point <= self.max:
+                raise ValueError(f"label {point} is outside {self.min}..{self.max}")
+        return self
+
+
+class YesNoQuestion(QuestionBase):
+    type: Literal["yes_no"]
+    consent: bool = False
+
+
+class Option(Strict):
+    id: Identifier
+    label: str = Field(min_length=1, max_length=64)
+
+
+class ChoiceQuestion(QuestionBase):
+    type: Literal["choice"]
+    options: list[Option] = Field(min_length=2, max_length=12)
+
+    @field_validator("options")
+    @classmethod
+    def _unique(cls, options: list[Option]) -> list[Option]:
+        ids = [o.id for o in options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("option ids must be unique")
+        return options
+
+
+class DateQuestion(QuestionBase):
+    type: Literal["date"]
+
+
+Question = Annotated[
+    TextQuestion | NumberQuestion | ScaleQuestion | YesNoQuestion | ChoiceQuestion | DateQuestion,
+    Field(discriminator="type"),
+]
+
+
+class Flow(Strict):
+    """One conversation: an ordered list of questions and a closing message."""
+
+    id: Identifier
+    title: str = Field(min_length=1, max_length=100)
+    intro: str | None = Field(default=None, max_length=1000)
+    outro: str = Field(default="Thank you, that's everything for now.", max_length=1000)
+    questions: list[Question] = Field(min_length=1)
+
+    @field_validator("questions")
+    @classmethod
+    def _unique(cls, questions: list[Question]) -> list[Question]:
+        seen: set[str] = set()
+        for q in questions:
+            if q.id in seen:
+                raise ValueError(f"question id '{q.id}' is used twice")
+            seen.add(q.id)
+        return questions
+
+    def question(self, question_id: str) -> Question | None:
+        """The question with that id, if any."""
+        return next((q for q in self.questions if q.id == question_id), None)
+
+
+# --- journey ---------------------------------------------------------------------------
+
+
+class Stage(Strict):
+    """A step of the client's journey and what moves the client on."""
+
+    id: Identifier
+    title: str | None = None
+    duration: Duration | None = None
+    until_flow_done: Identifier | None = None
+    next: Identifier | None = None
+
+
+class Weekly(Strict):
+    day: Weekday
+    time: ClockTime
+
+
+class Schedule(Strict):
+    """When a touchpoint happens: exactly one trigger, optional time of day and stage window."""
+
+    after_enrolment: Duration | None = None
+    weekly: Weekly | None = None
+    stage_start: Identifier | None = None
+    stage_week: int | None = Field(default=None, ge=1, le=104)
+    stage: Identifier | None = None
+    before_session: Duration | None = None
+    after_session: Duration | None = None
+    cron: str | None = None
+    time: ClockTime | None = None
+    stages: list[Identifier] | None = None
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Schedule:
+        triggers = {
+            "after_enrolment": self.after_enrolment,
+            "weekly": self.weekly,
+            "stage_start": self.stage_start,
+            "stage_week": self.stage_week,
+            "before_session": self.before_session,
+            "after_session": self.after_session,
+            "cron": self.cron,
+        }
+        given = [name for name, value in triggers.items() if value is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of " + ", ".join(triggers))
+        if self.stage_week is not None and self.stage is None:
+            raise ValueError("stage_week needs stage: the stage whose week it counts")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The name of the trigger in use."""
+        for name in ("after_enrolment", "weekly", "stage_start", "stage_week",
+                     "before_session", "after_session", "cron"):
+            if getattr(self, name) is not None:
+                return name
+        raise AssertionError("validated to have one trigger")
+
+
+class Send(Strict):
+    """What a touchpoint sends: a flow to start, or a plain message."""
+
+    flow: Identifier | None = None
+    message: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one(self) -> Send:
+        if (self.flow is None) == (self.message is None):
+            raise ValueError("give exactly one of flow, message")
+        return self
+
+
+class NoAnswerPolicy(Strict):
+    """What happens when a touchpoint's flow is not answered."""
+
+    remind_after: Duration
+    max_reminders: int = Field(default=1, ge=0, le=5)
+    then: Literal["mark_missed", "flag_coach", "escalate"] = "mark_missed"
+
+
+Owner = Literal["coach", "team", "client", "program_owner"]
+
+
+class Touchpoint(Strict):
+    """A moment that matters: what is sent, when, who owns it, and its SLA."""
+
+    id: Identifier
+    title: str | None = None
+    when: Schedule
+    send: Send
+    owner: Owner = "coach"
+    sla: Duration | None = None
+    on_no_answer: NoAnswerPolicy | None = None
+
+
+class QuietHours(Strict):
+    start: ClockTime = time(21, 0)
+    end: ClockTime = time(8, 0)
+
+
+# --- metrics and rules -----------------------------------------------------------------
+
+Behaviour = Literal["response_rate", "on_time_rate", "streak", "days_since_reply"]
+
+
+class MetricSource(Strict):
+    """Where a metric's values come from: an answer (flow.question) or behaviour."""
+
+    answer: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    behaviour: Behaviour | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MetricSource:
+        if (self.answer is None) == (self.behaviour is None):
+            raise ValueError("give exactly one of answer, behaviour")
+        return self
+
+
+class Metric(Strict):
+    id: Identifier
+    title: str | None = None
+    bucket: Literal["engagement", "implementation", "outcome"]
+    source: MetricSource = Field(alias="from")
+    baseline: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    main: bool = False
+
+
+class Threshold(Strict):
+    metric: Identifier
+    below: float | None = None
+    above: float | None = None
+    for_checkins: int = Field(default=1, ge=1, le=52)
+
+    @model_validator(mode="after")
+    def _one(self) -> Threshold:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("give exactly one of below, above")
+        return self
+
+
+class Plateau(Strict):
+    metric: Identifier
+    weeks: int = Field(ge=2, le=52)
+
+
+class Keyword(Strict):
+    question: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    any: list[str] = Field(min_length=1)
+
+
+class Milestone(Strict):
+    metric: Identifier
+    change_from_baseline: float | None = None
+    reaches: float | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Milestone:
+        if (self.change_from_baseline is None) == (self.reaches is None):
+            raise ValueError("give exactly one of change_from_baseline, reaches")
+        return self
+
+
+class RuleCondition(Strict):
+    """Exactly one structured condition; never evaluated as code."""
+
+    threshold: Threshold | None = None
+    no_reply_days: int | None = Field(default=None, ge=1, le=365)
+    plateau: Plateau | None = None
+    keyword: Keyword | None = None
+    milestone: Milestone | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RuleCondition:
+        given = [v for v in (self.threshold, self.no_reply_days, self.plateau,
+                             self.keyword, self.milestone) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of threshold, no_reply_days, plateau, keyword, milestone")
+        return self
+
+
+class Escalate(Strict):
+    owner: Owner
+    sla: Duration
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class RuleAction(Strict):
+    """Exactly one action."""
+
+    escalate: Escalate | None = None
+    message: str | None = Field(default=None, max_length=2000)
+    celebrate: str | None = Field(default=None, max_length=2000)
+    cadence: Weekly | None = None
+    move_to_stage: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> RuleAction:
+        given = [v for v in (self.escalate, self.message, self.celebrate, self.cadence,
+                             self.move_to_stage) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of escalate, message, celebrate, cadence, move_to_stage")
+        return self
+
+
+class Rule(Strict):
+    id: Identifier
+    title: str | None = None
+    when: RuleCondition
+    then: RuleAction
+
+
+class Privacy(Strict):
+    """What the consent question tells the client, in the program's own words."""
+
+    statement: str = Field(min_length=20, max_length=3000)
+    retention_days_after_end: int | None = Field(default=None, ge=1)
+
+
+class Program(Strict):
+    """A whole coaching program: the single source of truth for the bot."""
+
+    id: Identifier
+    name: str = Field(min_length=1, max_length=120)
+    weeks: int = Field(ge=1, le=104)
+    timezone: TimeZone = "UTC"
+    privacy: Privacy
+    checkin_flow: Identifier
+    quiet_hours: QuietHours = QuietHours()
+    stages: list[Stage] = Field(min_length=1)
+    flows: list[Flow] = Field(min_length=1)
+    touchpoints: list[Touchpoint] = Field(min_length=1)
+    metrics: list[Metric] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+
+    def flow(self, flow_id: str) -> Flow:
+        """The flow with that id (validated to exist wherever it is referenced)."""
+        return next(f for f in self.flows if f.id == flow_id)
+
+    def stage(self, stage_id: str) -> Stage:
+        """The stage with that id."""
+        return next(s for s in self.stages if s.id == stage_id)
+
+    @property
+    def intake_flow(self) -> Flow:
+        """The flow a new client starts with: the first stage's flow, else the first flow."""
+        first = self.stages[0].until_flow_done
+        return self.flow(first) if first else self.flows[0]
+
+    @property
+    def checkin_schedule(self) -> Weekly | None:
+        """The default weekly day and hour of the check-in flow."""
+        for tp in self.touchpoints:
+            if tp.send.flow == self.checkin_flow and tp.when.weekly:
+                return tp.when.weekly
+        return None

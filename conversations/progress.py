@@ -1,0 +1,37 @@
+"""The client's progress as text: a sparkline of the main metric, baseline and streak."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """Values as a row of bars, lowest to highest."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low
+    if span == 0:
+        return _BARS[3] * len(values)
+    return "".join(_BARS[round((v - low) / span * (len(_BARS) - 1))] for v in values)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
+
+
+def progress_text(*, title: str, values: Sequence[float], baseline: float | None,
+                  checkins: int, streak: int) -> str:
+    """A short progress summary for the client."""
+    if not values:
+        return (f"No check-ins yet, so nothing to chart. Send /checkin to record your first "
+                f"week. Check-ins completed: {checkins}.")
+    lines = [f"{title}: {sparkline(values)}  (latest {_number(values[-1])})"]
+    if baseline is not None:
+        change = values[-1] - baseline
+        lines.append(f"Baseline {_number(baseline)}, change {'+' if change >= 0 else ''}"
+                     f"{_number(change)}")
+    lines.append(f"Check-ins completed: {checkins}. Current streak: {streak} in a row.")
+    return "\n".join(lines)

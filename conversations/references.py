@@ -1,0 +1,167 @@
+"""Cross-reference checks of a program: every id named somewhere must exist and make sense."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from conversations.program import (
+    ChoiceQuestion,
+    NumberQuestion,
+    Program,
+    ScaleQuestion,
+    TextQuestion,
+    YesNoQuestion,
+)
+from conversations.render import PLACEHOLDERS
+
+Problem = tuple[tuple[str | int, ...], str]
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def check_references(program: Program) -> list[Problem]:
+    """All reference problems, each with the pydantic-style location of the offending field."""
+    problems: list[Problem] = []
+    flows = {f.id: f for f in program.flows}
+    stages = {s.id for s in program.stages}
+    metrics = {m.id: m for m in program.metrics}
+
+    def unique(kind: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(ids):
+            if item in seen:
+                problems.append(((kind, i, "id"), f"id '{item}' is used twice"))
+            seen.add(item)
+
+    unique("stages", [s.id for s in program.stages])
+    unique("flows", [f.id for f in program.flows])
+    unique("touchpoints", [t.id for t in program.touchpoints])
+    unique("metrics", [m.id for m in program.metrics])
+    unique("rules", [r.id for r in program.rules])
+
+    if program.checkin_flow not in flows:
+        problems.append((("checkin_flow",), f"no flow with id '{program.checkin_flow}'"))
+
+    for i, stage in enumerate(program.stages):
+        if stage.next is not None and stage.next not in stages:
+            problems.append((("stages", i, "next"), f"no stage with id '{stage.next}'"))
+        if stage.until_flow_done is not None and stage.until_flow_done not in flows:
+            problems.append((("stages", i, "until_flow_done"),
+                             f"no flow with id '{stage.until_flow_done}'"))
+
+    for i, flow in enumerate(program.flows):
+        earlier: dict[str, object] = {}
+        for j, question in enumerate(flow.questions):
+            if question.when is not None:
+                loc = ("flows", i, "questions", j, "when", "question")
+                target = question.when.question
+                if target == question.id:
+                    problems.append((loc, "a question cannot depend on itself"))
+                elif target not in earlier:
+                    later = flow.question(target) is not None
+                    problems.append((loc, f"'{target}' is asked later in this flow" if later
+                                     else f"no question '{target}' in flow '{flow.id}'"))
+            earlier[question.id] = question
+            problems += _check_text(question.prompt, ("flows", i, "questions", j, "prompt"))
+        consent = [q for q in flow.questions if isinstance(q, YesNoQuestion) and q.consent]
+        if consent and flow.questions[0] is not consent[0]:
+            problems.append((("flows", i, "questions"), "the consent question must come first"))
+        problems += _check_text(flow.outro, ("flows", i, "outro"))
+
+    for i, tp in enumerate(program.touchpoints):
+        loc = ("touchpoints", i)
+        if tp.send.flow is not None and tp.send.flow not in flows:
+            problems.append(((*loc, "send", "flow"), f"no flow with id '{tp.send.flow}'"))
+        if tp.send.message is not None:
+            problems += _check_text(tp.send.message, (*loc, "send", "message"))
+        when = tp.when
+        for field in ("stage_start", "stage"):
+            value = getattr(when, field)
+            if value is not None and value not in stages:
+                problems.append(((*loc, "when", field), f"no stage with id '{value}'"))
+        for k, stage_id in enumerate(when.stages or []):
+            if stage_id not in stages:
+                problems.append(((*loc, "when", "stages", k), f"no stage with id '{stage_id}'"))
+        if when.cron is not None:
+            message = _check_cron(when.cron, program.timezone)
+            if message:
+                problems.append(((*loc, "when", "cron"), message))
+        if tp.on_no_answer is not None and tp.send.flow is None:
+            problems.append(((*loc, "on_no_answer"), "only a touchpoint that sends a flow "
+                             "can be unanswered"))
+
+    for i, metric in enumerate(program.metrics):
+        if metric.source.answer:
+            problems += _check_answer_ref(program, metric.source.answer, ("metrics", i, "from",
+                                                                          "answer"), numeric=True)
+        if metric.baseline:
+            problems += _check_answer_ref(program, metric.baseline, ("metrics", i, "baseline"),
+                                          numeric=True)
+
+    for i, rule in enumerate(program.rules):
+        cond, loc = rule.when, ("rules", i, "when")
+        named = [(cond.threshold, "threshold"), (cond.plateau, "plateau"),
+                 (cond.milestone, "milestone")]
+        for part, name in named:
+            if part is not None and part.metric not in metrics:
+                problems.append(((*loc, name, "metric"), f"no metric with id '{part.metric}'"))
+        if cond.milestone and cond.milestone.change_from_baseline is not None:
+            metric = metrics.get(cond.milestone.metric)
+            if metric is not None and metric.baseline is None:
+                problems.append(((*loc, "milestone", "change_from_baseline"),
+                                 f"metric '{metric.id}' has no baseline"))
+        if cond.keyword is not None:
+            problems += _check_answer_ref(program, cond.keyword.question,
+                                          (*loc, "keyword", "question"), text=True)
+        action = rule.then
+        if action.move_to_stage and action.move_to_stage not in stages:
+            problems.append((("rules", i, "then", "move_to_stage"),
+                             f"no stage with id '{action.move_to_stage}'"))
+        for field in ("message", "celebrate"):
+            text = getattr(action, field)
+            if text:
+                problems += _check_text(text, ("rules", i, "then", field))
+    return problems
+
+
+def _check_answer_ref(program: Program, ref: str, loc: tuple, *, numeric: bool = False,
+                      text: bool = False) -> list[Problem]:
+    flow_id, question_id = ref.split(".", 1)
+    flow = next((f for f in program.flows if f.id == flow_id), None)
+    if flow is None:
+        return [(loc, f"no flow with id '{flow_id}'")]
+    question = flow.question(question_id)
+    if question is None:
+        return [(loc, f"no question '{question_id}' in flow '{flow_id}'")]
+    if numeric and not isinstance(question, NumberQuestion | ScaleQuestion | YesNoQuestion):
+        return [(loc, f"'{ref}' is a {question.type} question; a metric needs a number, "
+                 "scale or yes/no answer")]
+    if text and not isinstance(question, TextQuestion | ChoiceQuestion):
+        return [(loc, f"'{ref}' is a {question.type} question; keywords need a text answer")]
+    return []
+
+
+def _check_text(text: str, loc: tuple) -> list[Problem]:
+    unknown = [name for name in _PLACEHOLDER.findall(text) if name not in PLACEHOLDERS]
+    if unknown:
+        allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+        return [(loc, f"unknown placeholder {{{unknown[0]}}}; use one of {allowed}")]
+    return []
+
+
+def _check_cron(expression: str, zone: str) -> str | None:
+    # APScheduler's CronTrigger is the calendar maths; a trigger that never fires in
+    # eight years (e.g. 30 February) is a mistake the program owner wants to hear about.
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(expression, timezone=zone)
+    except ValueError as exc:
+        return f"not a valid cron expression ({exc})"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    if trigger.get_next_fire_time(None, start) is None:
+        return "this schedule never fires"
+    fire = trigger.get_next_fire_time(None, start)
+    if fire is not None and fire - start > timedelta(days=366 * 8):
+        return "this schedule never fires"
+    return None

@@ -1,0 +1,95 @@
+"""Channel-neutral message texts: placeholders filled in a sandbox, questions as prompts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from conversations.messages import Button
+from conversations.program import (
+    ChoiceQuestion,
+    DateQuestion,
+    NumberQuestion,
+    Question,
+    ScaleQuestion,
+    TextQuestion,
+    YesNoQuestion,
+)
+
+# Only these names can appear in program texts; nothing else is looked up, so a program
+# file cannot reach attributes or code (unlike str.format on real objects).
+PLACEHOLDERS = frozenset({
+    "client.first_name", "client.name", "coach.name", "program.name", "week", "weeks",
+    "stage", "checkin_day", "checkin_time",
+})
+_PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """Replace known {placeholders}; leave anything else exactly as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in PLACEHOLDERS and name in values:
+            return str(values[name])
+        return match.group(0)
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def accepted(question: Question) -> str:
+    """What a valid answer looks like, in words a client understands."""
+    match question:
+        case ScaleQuestion():
+            return f"a number from {question.min} to {question.max}"
+        case NumberQuestion():
+            unit = f" ({question.unit})" if question.unit else ""
+            kind = "a whole number" if question.integer else "a number"
+            if question.min is not None and question.max is not None:
+                return (f"{kind} from {_format_number(question.min)} to "
+                        f"{_format_number(question.max)}{unit}")
+            if question.min is not None:
+                return f"{kind} of at least {_format_number(question.min)}{unit}"
+            if question.max is not None:
+                return f"{kind} up to {_format_number(question.max)}{unit}"
+            return f"{kind}{unit}"
+        case YesNoQuestion():
+            return "yes or no"
+        case ChoiceQuestion():
+            return "one of: " + ", ".join(o.label for o in question.options)
+        case DateQuestion():
+            return "a date like 2026-03-02 (or 'today', 'tomorrow')"
+        case TextQuestion():
+            return f"a few words (up to {question.max_length} characters)"
+    raise AssertionError(question)
+
+
+def buttons(question: Question) -> tuple[Button, ...]:
+    """The buttons a channel may show for a question (none for typed answers)."""
+    match question:
+        case ScaleQuestion():
+            return tuple(
+                Button(label=str(n), value=str(n)) for n in range(question.min, question.max + 1))
+        case YesNoQuestion():
+            return (Button(label="Yes", value="yes"), Button(label="No", value="no"))
+        case ChoiceQuestion():
+            return tuple(Button(label=o.label, value=o.id) for o in question.options)
+    return ()
+
+
+def prompt(question: Question, values: Mapping[str, object]) -> str:
+    """The question as the client reads it, with the scale's meaning when it has labels."""
+    text = fill(question.prompt, values)
+    if isinstance(question, ScaleQuestion):
+        hints = [f"{point} = {label}" for point, label in sorted(question.labels.items())]
+        scale = f"{question.min}-{question.max}"
+        text += f" ({scale}: {', '.join(hints)})" if hints else f" ({scale})"
+    elif isinstance(question, NumberQuestion) and question.unit:
+        text += f" ({question.unit})"
+    if question.optional:
+        text += "  /skip if you'd rather not say"
+    return text

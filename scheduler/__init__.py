@@ -1,0 +1,1 @@
+"""Time: when each touchpoint is due, and running it. Never imports a channel."""

@@ -1,0 +1,163 @@
+"""When each touchpoint of a program falls for one client: the journey as dated occurrences.
+
+Calendar maths is APScheduler's (CronTrigger with the client's zone), so DST is handled
+by the library, not by us. Times come out in UTC; quiet hours push a nudge to the next
+allowed minute in the client's own zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from conversations.program import Program, QuietHours, Touchpoint, Weekly
+
+# How far ahead a schedule with no end (alumni cron, say) is listed.
+HORIZON = timedelta(days=7 * 60)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One planned touchpoint: which, when (UTC), in which stage, and its unique occurrence key."""
+
+    touchpoint: Touchpoint
+    due: datetime
+    stage: str
+    occurrence: str
+
+
+@dataclass(frozen=True)
+class StageSpan:
+    """When a stage starts and (if it ends) ends, in UTC."""
+
+    stage: str
+    start: datetime
+    end: datetime | None
+
+
+def stage_spans(program: Program, stage: str, stage_started: datetime) -> list[StageSpan]:
+    """The client's stages from `stage` on, assuming flows that end a stage finish at once."""
+    spans: list[StageSpan] = []
+    ids = [s.id for s in program.stages]
+    current: str | None = stage
+    start = stage_started
+    seen: set[str] = set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        definition = program.stage(current)
+        if definition.duration is not None:
+            end: datetime | None = start + definition.duration
+        elif definition.until_flow_done is not None:
+            end = start
+        else:
+            end = None
+        spans.append(StageSpan(current, start, end))
+        if end is None:
+            break
+        following = definition.next
+        if following is None:
+            index = ids.index(current)
+            following = ids[index + 1] if index + 1 < len(ids) else None
+        current, start = following, end
+    return spans
+
+
+def quiet_adjusted(moment: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in (in the person's zone)."""
+    local = moment.astimezone(zone)
+    clock = local.time().replace(second=0, microsecond=0)
+    start, end = quiet.start, quiet.end
+    inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
+    if not inside or start == end:
+        return moment
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return _local(day, end, zone)
+
+
+def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    # fold=0 picks the first of two repeated times; a missing time (spring forward) is
+    # normalised forward by the round trip through UTC.
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
+    times: list[datetime] = []
+    previous = None
+    now = start
+    while True:
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None or fire >= end:
+            return times
+        times.append(fire.astimezone(UTC))
+        previous, now = fire, fire + timedelta(seconds=1)
+
+
+def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
+    """A CronTrigger for a weekly day and hour in a zone."""
+    return CronTrigger(day_of_week=weekly.day, hour=weekly.time.hour,
+                       minute=weekly.time.minute, timezone=zone)
+
+
+def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | None = None,
+         stage_started: datetime | None = None, checkin: Weekly | None = None,
+         sessions: tuple[datetime, ...] = (), quiet: QuietHours | None = None,
+         ) -> list[Occurrence]:
+    """Every occurrence of every touchpoint for one client, in time order."""
+    tz = ZoneInfo(zone)
+    quiet = quiet or program.quiet_hours
+    spans = stage_spans(program, stage or program.stages[0].id, stage_started or enrolled_at)
+    by_stage = {s.stage: s for s in spans}
+    journey_end = max((s.end or s.start) for s in spans)
+    horizon = max(journey_end, enrolled_at) + HORIZON
+    found: list[Occurrence] = []
+
+    def add(tp: Touchpoint, due: datetime, key: str) -> None:
+        due = quiet_adjusted(due, tz, quiet) if tp.send.flow or tp.send.message else due
+        found.append(Occurrence(tp, due, _stage_at(spans, due), key))
+
+    def at_time(moment: datetime, tp: Touchpoint) -> datetime:
+        if tp.when.time is None:
+            return moment
+        return _local(moment.astimezone(tz).date(), tp.when.time, tz)
+
+    for tp in program.touchpoints:
+        when = tp.when
+        windows = [by_stage[s] for s in (when.stages or []) if s in by_stage]
+        if when.after_enrolment is not None:
+            add(tp, at_time(enrolled_at + when.after_enrolment, tp), "enrolment")
+        elif when.stage_start is not None and when.stage_start in by_stage:
+            add(tp, at_time(by_stage[when.stage_start].start, tp), when.stage_start)
+        elif when.stage_week is not None and when.stage in by_stage:
+            span = by_stage[when.stage]
+            moment = span.start + timedelta(weeks=when.stage_week - 1)
+            if span.end is None or moment < span.end:
+                add(tp, at_time(moment, tp), f"{when.stage}-week-{when.stage_week}")
+        elif when.weekly is not None or when.cron is not None:
+            if when.weekly is not None:
+                trigger = weekly_trigger(checkin or when.weekly, zone)
+            else:
+                assert when.cron is not None
+                trigger = CronTrigger.from_crontab(when.cron, timezone=zone)
+            ranges = [(w.start, w.end or horizon) for w in windows] or [(enrolled_at, horizon)]
+            for start, end in ranges:
+                for fire in _fires(trigger, max(start, enrolled_at), end):
+                    add(tp, fire, fire.strftime("%Y-%m-%dT%H:%MZ"))
+        elif when.before_session is not None:
+            for moment in sessions:
+                add(tp, moment - when.before_session, f"session-{moment:%Y-%m-%dT%H:%MZ}")
+        elif when.after_session is not None:
+            for moment in sessions:
+                add(tp, moment + when.after_session, f"session-{moment:%Y-%m-%dT%H:%MZ}")
+    found.sort(key=lambda o: (o.due, o.touchpoint.id))
+    return found
+
+
+def _stage_at(spans: list[StageSpan], moment: datetime) -> str:
+    current = spans[0].stage
+    for span in spans:
+        if span.start <= moment:
+            current = span.stage
+    return current

@@ -1,0 +1,93 @@
+"""Open conversations and their answers: what the engine reads and what its steps write."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from conversations.engine import FlowState
+from conversations.messages import AcceptedAnswer
+from storage.models import Answer, Conversation
+
+
+def open_conversation(session: Session, enrolment_id: int) -> Conversation | None:
+    """The enrolment's conversation that has not closed yet, if any."""
+    return session.exec(
+        select(Conversation)
+        .where(Conversation.enrolment_id == enrolment_id, col(Conversation.closed_at).is_(None))
+        .order_by(col(Conversation.id).desc())
+    ).first()
+
+
+def flow_state(conversation: Conversation | None) -> FlowState | None:
+    """The engine's view of a stored conversation."""
+    if conversation is None or not conversation.state:
+        return None
+    return FlowState.model_validate(conversation.state)
+
+
+def save_flow_state(session: Session, *, enrolment_id: int, current: Conversation | None,
+                    state: FlowState | None, now: datetime,
+                    outcome: str = "completed") -> Conversation | None:
+    """Store the engine's new state: open, update or close the conversation row."""
+    if current is not None and (state is None or state.flow != current.flow_id
+                                or state.started_at != _started(current)):
+        current.closed_at = now
+        current.outcome = outcome
+        current.updated_at = now
+        session.add(current)
+        current = None
+    if state is None:
+        session.flush()
+        return None
+    if current is None:
+        current = Conversation(enrolment_id=enrolment_id, flow_id=state.flow,
+                               started_at=state.started_at, updated_at=now)
+    current.state = state.model_dump(mode="json")
+    current.updated_at = now
+    session.add(current)
+    session.flush()
+    return current
+
+
+def _started(conversation: Conversation) -> datetime | None:
+    raw = conversation.state.get("started_at") if conversation.state else None
+    return FlowState.model_validate(conversation.state).started_at if raw else None
+
+
+def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
+                 answer: AcceptedAnswer, now: datetime) -> Answer:
+    """Insert the answer, or update it (marking it edited) when the question was answered."""
+    existing = session.exec(
+        select(Answer).where(Answer.conversation_id == conversation_id,
+                             Answer.question_id == answer.question)
+    ).first()
+    value = answer.value.isoformat() if isinstance(answer.value, date) else answer.value
+    number = (float(answer.value) if isinstance(answer.value, int | float) else None)
+    row = existing or Answer(enrolment_id=enrolment_id, conversation_id=conversation_id,
+                             flow_id=answer.flow, question_id=answer.question,
+                             answered_at=now, value={}, raw_text="")
+    row.value = {"v": value}
+    row.number = number
+    row.raw_text = answer.raw
+    if existing is not None:
+        row.edited_at = now
+    session.add(row)
+    return row
+
+
+def answers_of(session: Session, enrolment_id: int, flow_id: str | None = None) -> list[Answer]:
+    """All answers of an enrolment in the order given, optionally of one flow."""
+    query = select(Answer).where(Answer.enrolment_id == enrolment_id)
+    if flow_id is not None:
+        query = query.where(Answer.flow_id == flow_id)
+    return list(session.exec(query.order_by(col(Answer.answered_at), col(Answer.id))))
+
+
+def completed_count(session: Session, enrolment_id: int, flow_id: str) -> int:
+    """How many times the enrolment completed a flow."""
+    return len(list(session.exec(
+        select(Conversation.id).where(Conversation.enrolment_id == enrolment_id,
+                                      Conversation.flow_id == flow_id,
+                                      Conversation.outcome == "completed"))))

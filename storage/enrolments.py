@@ -1,0 +1,65 @@
+"""Enrolments: joining a program by invite code, status and stage."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from conversations.program import Program
+from storage.models import Enrolment
+
+OPEN_STATUSES = ("invited", "consent", "active", "paused")
+# No 0/O/1/I/L: codes get read aloud and typed on phones.
+_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_invite_code() -> str:
+    """A short, unguessable, single-use code."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+def enrol(session: Session, *, person_id: int, program: Program, coach_id: int | None,
+          now: datetime, invite_ttl: timedelta) -> Enrolment:
+    """Enrol a client in `program` at its first stage, with a fresh invite code."""
+    weekly = program.checkin_schedule
+    enrolment = Enrolment(
+        person_id=person_id, program_id=program.id, coach_id=coach_id,
+        stage=program.stages[0].id, status="invited", invite_code=new_invite_code(),
+        invite_expires_at=now + invite_ttl,
+        checkin_day=weekly.day if weekly else "mon",
+        checkin_time=weekly.time.strftime("%H:%M") if weekly else "09:00",
+        enrolled_at=now, stage_started_at=now)
+    session.add(enrolment)
+    session.flush()
+    return enrolment
+
+
+def redeem_invite(session: Session, code: str, *, now: datetime) -> Enrolment | None:
+    """The invited enrolment for a valid code, consuming the code; None if unknown, used or old."""
+    code = code.strip().upper()
+    if not code or len(code) > 32:
+        return None
+    enrolment = session.exec(
+        select(Enrolment).where(Enrolment.invite_code == code).with_for_update()).first()
+    if enrolment is None or enrolment.status != "invited":
+        return None
+    if enrolment.invite_expires_at is None or enrolment.invite_expires_at < now:
+        return None
+    enrolment.invite_code = None
+    enrolment.invite_expires_at = None
+    enrolment.status = "consent"
+    enrolment.joined_at = now
+    session.add(enrolment)
+    session.flush()
+    return enrolment
+
+
+def current_enrolment(session: Session, person_id: int, *, lock: bool = False) -> Enrolment | None:
+    """The person's most recent enrolment (locked for update when asked)."""
+    query = (select(Enrolment).where(Enrolment.person_id == person_id)
+             .order_by(col(Enrolment.id).desc()))
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()

@@ -1,0 +1,213 @@
+"""SQLModel tables. Every datetime is stored in UTC; each person carries an IANA zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _utc(**kwargs) -> object:
+    """A timezone-aware UTC datetime column (SQLite keeps it as ISO text)."""
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
+
+
+class Program(SQLModel, table=True):
+    """A program file as loaded: kept so data can be read back against its definition."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=120)
+    source_path: str = Field(max_length=500)
+    checksum: str = Field(max_length=64)
+    loaded_at: datetime = _utc(nullable=False)
+
+
+class Person(SQLModel, table=True):
+    """A client, coach or team member."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16, index=True)  # client | coach | team
+    timezone: str = Field(max_length=64)
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    backup_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _utc(nullable=False)
+
+
+class Identity(SQLModel, table=True):
+    """How a person is reached on one channel (Telegram chat id, Slack user id, console)."""
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=64)
+    unreachable_since: datetime | None = _utc(nullable=True)
+
+
+class Enrolment(SQLModel, table=True):
+    """A client in a program: stage, status, coach and check-in slot."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    program_id: str = Field(max_length=64, index=True)
+    coach_id: int | None = Field(default=None, foreign_key="person.id")
+    stage: str = Field(max_length=64)
+    # invited | consent | active | paused | declined | graduated | dropped
+    status: str = Field(max_length=16, index=True)
+    invite_code: str | None = Field(default=None, max_length=32, unique=True)
+    invite_expires_at: datetime | None = _utc(nullable=True)
+    checkin_day: str = Field(max_length=3)
+    checkin_time: str = Field(max_length=5)
+    enrolled_at: datetime = _utc(nullable=False)
+    stage_started_at: datetime = _utc(nullable=False)
+    joined_at: datetime | None = _utc(nullable=True)
+
+
+class Conversation(SQLModel, table=True):
+    """One run of a flow with a client; `state` is the engine's FlowState as JSON."""
+
+    __table_args__ = (Index("ix_conversation_open", "enrolment_id", "closed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id")
+    flow_id: str = Field(max_length=64)
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+    closed_at: datetime | None = _utc(nullable=True)
+    outcome: str | None = Field(default=None, max_length=16)  # completed | declined | missed
+
+
+class Answer(SQLModel, table=True):
+    """One accepted answer: the typed value, a number when it has one, and the raw text."""
+
+    __table_args__ = (UniqueConstraint("conversation_id", "question_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    flow_id: str = Field(max_length=64)
+    question_id: str = Field(max_length=64)
+    value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"v": typed value}
+    number: float | None = None
+    raw_text: str = Field(max_length=4000)
+    answered_at: datetime = _utc(nullable=False)
+    edited_at: datetime | None = _utc(nullable=True)
+
+
+class Consent(SQLModel, table=True):
+    """The client's yes or no to the privacy statement, with the statement's checksum."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    given: bool
+    statement_checksum: str = Field(max_length=64)
+    at: datetime = _utc(nullable=False)
+
+
+class MetricValue(SQLModel, table=True):
+    """A metric's value at a time, computed when its inputs changed."""
+
+    __table_args__ = (Index("ix_metric_lookup", "enrolment_id", "metric_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id")
+    metric_id: str = Field(max_length=64)
+    value: float
+    at: datetime = _utc(nullable=False)
+
+
+class RuleFiring(SQLModel, table=True):
+    """A rule that fired, with the values that made it fire; cleared when it stops holding."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    rule_id: str = Field(max_length=64)
+    values: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fired_at: datetime = _utc(nullable=False)
+    cleared_at: datetime | None = _utc(nullable=True)
+
+
+class Escalation(SQLModel, table=True):
+    """A case for a human: owner, SLA, acknowledgement and resolution."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    rule_firing_id: int | None = Field(default=None, foreign_key="rulefiring.id")
+    reason: str = Field(max_length=300)
+    owner_role: str = Field(max_length=16)
+    owner_id: int | None = Field(default=None, foreign_key="person.id")
+    opened_at: datetime = _utc(nullable=False)
+    sla_due_at: datetime = _utc(nullable=False)
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="person.id")
+    acknowledged_at: datetime | None = _utc(nullable=True)
+    resolved_at: datetime | None = _utc(nullable=True)
+    resolution_note: str | None = Field(default=None, max_length=1000)
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+
+
+class PlannedTouchpoint(SQLModel, table=True):
+    """A touchpoint occurrence for one enrolment, due at a UTC time; claimed with a lease."""
+
+    __tablename__ = "touchpoint"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "touchpoint_id", "occurrence"),
+        Index("ix_touchpoint_due", "status", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id")
+    touchpoint_id: str = Field(max_length=64)
+    occurrence: str = Field(max_length=64)
+    due_at: datetime = _utc(nullable=False)
+    status: str = Field(default="planned", max_length=16)  # planned | done | skipped | missed
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _utc(nullable=True)
+    done_at: datetime | None = _utc(nullable=True)
+    attempts: int = 0
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to be sent; the idempotency key makes every send happen once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=64)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="queued", max_length=16)  # queued | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _utc(nullable=True)
+    platform_message_id: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _utc(nullable=False)
+    sent_at: datetime | None = _utc(nullable=True)
+
+
+class InboundEvent(SQLModel, table=True):
+    """Platform event ids already handled, so a retried delivery changes nothing."""
+
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    event_id: str = Field(max_length=128)
+    received_at: datetime = _utc(nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to whose data, and when. Never holds answer text."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=64)
+    enrolment_id: int | None = Field(default=None, index=True)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

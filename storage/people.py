@@ -1,0 +1,50 @@
+"""People and the channel identities they are reached on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from storage.models import Identity, Person
+
+
+def add_person(session: Session, *, name: str, role: str, timezone: str,
+               now: datetime) -> Person:
+    """Create a client, coach or team member."""
+    person = Person(name=name, role=role, timezone=timezone, created_at=now)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def person_named(session: Session, name: str, *, role: str | None = None) -> Person | None:
+    """The person with exactly this name (case-insensitive), if any."""
+    query = select(Person).where(Person.name.ilike(name))  # type: ignore[attr-defined]
+    if role is not None:
+        query = query.where(Person.role == role)
+    return session.exec(query.order_by(Person.id)).first()
+
+
+def bind_identity(session: Session, *, person_id: int, channel: str, address: str) -> Identity:
+    """Attach a channel address to a person (moving it if it belonged to someone else)."""
+    identity = identity_at(session, channel=channel, address=address)
+    if identity is None:
+        identity = Identity(person_id=person_id, channel=channel, address=address)
+    identity.person_id = person_id
+    identity.unreachable_since = None
+    session.add(identity)
+    session.flush()
+    return identity
+
+
+def identity_at(session: Session, *, channel: str, address: str) -> Identity | None:
+    """Who is behind this channel address, if anyone."""
+    return session.exec(
+        select(Identity).where(Identity.channel == channel, Identity.address == address)
+    ).first()
+
+
+def identities_of(session: Session, person_id: int) -> list[Identity]:
+    """Every channel address of a person."""
+    return list(session.exec(select(Identity).where(Identity.person_id == person_id)))
