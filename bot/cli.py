@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from datetime import date, datetime, time
@@ -78,8 +79,14 @@ def run() -> None:
         code = ConsoleChannel(application, stdin=sys.stdin, stdout=sys.stdout,
                               interactive=interactive).run()
         raise typer.Exit(code)
-    raise _fail("platform channels are not available in this build yet; unset the "
-                "COACHBOT_TELEGRAM_TOKEN / COACHBOT_SLACK_BOT_TOKEN to use the console")
+    from bot.serve import serve
+
+    try:
+        asyncio.run(serve(application))
+    except KeyboardInterrupt:
+        pass
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()

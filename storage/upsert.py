@@ -14,6 +14,8 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     table = model.__table__  # type: ignore[attr-defined]
-    statement = module.insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=conflict)
-    return session.execute(statement).rowcount == 1
+    statement = (module.insert(table).values(**values)
+                 .on_conflict_do_nothing(index_elements=conflict)
+                 .returning(table.c.id))
+    # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT.
+    return session.execute(statement).first() is not None

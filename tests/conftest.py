@@ -1,0 +1,174 @@
+"""Shared fixtures: a migrated database on SQLite and PostgreSQL, a controlled clock, the app,
+and a recording client that talks to the real handler."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.app import App, build_app
+from bot.delivery import drain
+from bot.enrol import Enrolled, enrol_client
+from bot.inbound import Inbound
+from bot.settings import BUNDLED_PROGRAMS, Settings
+from conversations.messages import Reply
+from scheduler.clock import ManualClock
+from storage.db import make_engine, upgrade
+
+SAMPLE = BUNDLED_PROGRAMS / "business-coaching-12w.yaml"
+PG_ENV = "COACHBOT_TEST_DATABASE_URL"
+# Monday 2 March 2026, 08:00 UTC: a plain week, no DST change near.
+START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (migrating once is the slow part)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set; PostgreSQL tests need a server "
+                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    name = f"coachbot_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(make_engine(base).url).set(database=name)
+    rendered = url.render_as_string(hide_password=False)
+    engine = make_engine(rendered)
+    upgrade(engine)
+    engine.dispose()
+    yield rendered
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        names = [t for t in sa.inspect(connection).get_table_names() if t != "alembic_version"]
+        connection.execute(sa.text(
+            "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database: every storage test runs on both."""
+    if request.param == "sqlite":
+        path = tmp_path / "coachbot.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty SQLite database (for tests about SQLite itself)."""
+    path = tmp_path / "coachbot.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that moves only when the test moves it."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, program=SAMPLE, _env_file=None)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: ManualClock) -> Iterator[App]:
+    application = build_app(settings, clock=clock, migrate=False)
+    yield application
+    application.db.dispose()
+
+
+@dataclass
+class Client:
+    """A client on a recording channel: what they type in, what the bot sends back out."""
+
+    app: App
+    address: str
+    channel: str = "test"
+    enrolled: Enrolled | None = None
+    received: list[Reply] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=itertools.count)
+
+    def _send(self, address: str, reply: Reply) -> str:
+        assert address == self.address, "a reply went to someone else"
+        self.received.append(reply)
+        return f"m{len(self.received)}"
+
+    def flush(self) -> list[Reply]:
+        """Deliver whatever the outbox holds for this channel; the replies delivered."""
+        before = len(self.received)
+        while drain(self.app.db, self.app.clock, self.channel,
+                    lambda a, r: self._send(a, r) if a == self.address else None):
+            pass
+        return self.received[before:]
+
+    def says(self, text: str, *, event_id: str | None = None) -> list[str]:
+        """Type a message; the texts the bot replied with."""
+        self.app.handler.handle(Inbound(channel=self.channel, sender=self.address,
+                                        event_id=event_id or f"{self.address}-{next(self._ids)}",
+                                        text=text))
+        return [r.text for r in self.flush()]
+
+    def presses(self, value: str, *, question: str | None = None) -> list[str]:
+        """Press a button; `question` defaults to the question of the latest reply."""
+        asked = question or next(r.question for r in reversed(self.received) if r.question)
+        self.app.handler.handle(Inbound(channel=self.channel, sender=self.address,
+                                        event_id=f"{self.address}-{next(self._ids)}",
+                                        button=value, button_question=asked))
+        return [r.text for r in self.flush()]
+
+    @property
+    def last(self) -> Reply:
+        return self.received[-1]
+
+
+@pytest.fixture
+def enrol(app: App):
+    """Enrol a client and join with the invite code: `enrol("Ana Lima")` -> Client."""
+
+    def _enrol(name: str = "Ana Lima", *, zone: str = "Europe/Berlin", join: bool = True,
+               address: str | None = None) -> Client:
+        enrolled = enrol_client(app, program_id="business_12w", name=name, zone=zone,
+                                coach="Casey Coach")
+        client = Client(app=app, address=address or name.lower().replace(" ", "-"),
+                        enrolled=enrolled)
+        if join:
+            client.says(f"/start {enrolled.code}")
+        return client
+
+    return _enrol
+
+
+INTAKE = ["yes", "Double my revenue", "12000", "6", "10", "/skip"]
+CHECKIN_GOOD = ["8", "2500", "yes", "sales", "all good"]
