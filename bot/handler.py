@@ -64,23 +64,19 @@ class InboundHandler:
                                           event_id=message.event_id, now=now):
                 log.info("duplicate channel=%s event=%s", message.channel, message.event_id)
                 return Handled("duplicate")
-            identity = people.identity_at(session, channel=message.channel,
-                                          address=message.sender)
             code = _start_code(message.text) if message.button is None else None
             if code is not None:
                 joined = self._join(session, message, code, now)
                 if joined is not None:
                     return joined
-            if identity is None:
-                self._queue(session, message, None, [Reply(JOIN_TEXT)], now)
+            found = enrolments.enrolment_at(session, channel=message.channel,
+                                            address=message.sender)
+            if found is None or found[0].status == "invited":
+                self._queue(session, message, found[1].id if found else None,
+                            [Reply(JOIN_TEXT)], now)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
-            enrolment = enrolments.current_enrolment(session, identity.person_id, lock=True)
-            if enrolment is None or enrolment.status == "invited":
-                self._queue(session, message, identity.person_id, [Reply(JOIN_TEXT)], now)
-                return Handled("stranger", replies=1)
-            person = session.get(Person, enrolment.person_id)
-            assert person is not None
+            enrolment, person = found
             conversation = convs.open_conversation(session, enrolment.id or 0)
             ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
             result = core.step(ctx, Message(text=message.text, button=message.button,

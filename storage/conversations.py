@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from conversations.engine import FlowState
@@ -11,13 +13,17 @@ from conversations.messages import AcceptedAnswer
 from storage.models import Answer, Conversation
 
 
+@cache
+def _open_statement():
+    return (select(Conversation)
+            .where(Conversation.enrolment_id == bindparam("enrolment_id"),
+                   col(Conversation.closed_at).is_(None))
+            .order_by(col(Conversation.id).desc()))
+
+
 def open_conversation(session: Session, enrolment_id: int) -> Conversation | None:
     """The enrolment's conversation that has not closed yet, if any."""
-    return session.exec(
-        select(Conversation)
-        .where(Conversation.enrolment_id == enrolment_id, col(Conversation.closed_at).is_(None))
-        .order_by(col(Conversation.id).desc())
-    ).first()
+    return session.exec(_open_statement(), params={"enrolment_id": enrolment_id}).first()
 
 
 def flow_state(conversation: Conversation | None) -> FlowState | None:
@@ -59,10 +65,11 @@ def _started(conversation: Conversation) -> datetime | None:
 def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
                  answer: AcceptedAnswer, now: datetime) -> Answer:
     """Insert the answer, or update it (marking it edited) when the question was answered."""
+    # Only an edit can find an earlier row; a first answer skips the lookup (the hot path).
     existing = session.exec(
         select(Answer).where(Answer.conversation_id == conversation_id,
                              Answer.question_id == answer.question)
-    ).first()
+    ).first() if answer.edited else None
     value = answer.value.isoformat() if isinstance(answer.value, date) else answer.value
     number = (float(answer.value) if isinstance(answer.value, int | float) else None)
     row = existing or Answer(enrolment_id=enrolment_id, conversation_id=conversation_id,

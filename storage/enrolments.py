@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from conversations.program import Program
-from storage.models import Enrolment
+from storage.models import Enrolment, Identity, Person
 
 OPEN_STATUSES = ("invited", "consent", "active", "paused")
 # No 0/O/1/I/L: codes get read aloud and typed on phones.
@@ -54,6 +56,31 @@ def redeem_invite(session: Session, code: str, *, now: datetime) -> Enrolment | 
     session.add(enrolment)
     session.flush()
     return enrolment
+
+
+@cache
+def _enrolment_at_statement():
+    # Built once with bind parameters: building this join per message was the costliest
+    # part of handling one.
+    latest = (select(func.max(Enrolment.id)).where(Enrolment.person_id == Identity.person_id)
+              .correlate(Identity).scalar_subquery())
+    return (select(Enrolment, Person)
+            .join(Identity, Identity.person_id == Enrolment.person_id)
+            .join(Person, Person.id == Enrolment.person_id)
+            .where(Identity.channel == bindparam("channel"),
+                   Identity.address == bindparam("address"), Enrolment.id == latest)
+            .with_for_update(of=Enrolment))  # type: ignore[arg-type]
+
+
+def enrolment_at(session: Session, *, channel: str, address: str
+                 ) -> tuple[Enrolment, Person] | None:
+    """The latest enrolment of whoever is behind a channel address, with the person, locked.
+
+    One round trip for the inbound hot path: identity, person and enrolment together.
+    """
+    row = session.exec(_enrolment_at_statement(),
+                       params={"channel": channel, "address": address}).first()
+    return (row[0], row[1]) if row else None
 
 
 def current_enrolment(session: Session, person_id: int, *, lock: bool = False) -> Enrolment | None:

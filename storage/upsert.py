@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
+
+
+@cache
+def _statement(dialect: str, table: Table, conflict: tuple[str, ...]) -> Insert:
+    # Built once per table: constructing statements per call is the hot path's main cost.
+    module = postgresql if dialect == "postgresql" else sqlite
+    return (module.insert(table)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c.id))
 
 
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any],
                   conflict: list[str]) -> bool:
     """Insert one row unless `conflict` columns clash with an existing row; True if inserted."""
     dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
     table = model.__table__  # type: ignore[attr-defined]
-    statement = (module.insert(table).values(**values)
-                 .on_conflict_do_nothing(index_elements=conflict)
-                 .returning(table.c.id))
     # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT.
-    return session.execute(statement).first() is not None
+    return session.execute(_statement(dialect, table, tuple(conflict)), values).first() is not None

@@ -9,7 +9,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from storage.db import make_engine, upgrade
 SAMPLE = BUNDLED_PROGRAMS / "business-coaching-12w.yaml"
 PG_ENV = "COACHBOT_TEST_DATABASE_URL"
 # Monday 2 March 2026, 08:00 UTC: a plain week, no DST change near.
-START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +45,8 @@ def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
     base = os.environ.get(PG_ENV)
     if not base:
+        if os.environ.get("COACHBOT_REQUIRE_POSTGRES"):
+            pytest.fail(f"{PG_ENV} must be set: CI runs the PostgreSQL tests, never skips them")
         pytest.skip(f"{PG_ENV} is not set; PostgreSQL tests need a server "
                     "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
     name = f"coachbot_test_{uuid.uuid4().hex[:10]}"

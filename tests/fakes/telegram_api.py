@@ -18,6 +18,7 @@ The server runs in a background thread with its own event loop; everything a tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
@@ -227,7 +228,7 @@ def _callback_data_error(markup: Any) -> str | None:
         return None
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        return "field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays"
+        return 'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
     for row in rows:
         for button in row:
             data = button.get("callback_data") if isinstance(button, dict) else None
@@ -487,6 +488,16 @@ class FakeTelegramAPI:
 
         return self.wait_for(enough, timeout)
 
+    def wait_until_polling(self, timeout: float = 5.0) -> None:
+        """Block until a client is parked in a long-polling ``getUpdates``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._poll_waiters:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no getUpdates long poll within {timeout}s")
+                self._cond.wait(remaining)
+
     # ------------------------------------------------------------------ failures
 
     def fail_next(
@@ -562,10 +573,8 @@ class FakeTelegramAPI:
             snapshot = copy.deepcopy(update)
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # loop closed meanwhile
                 loop.call_soon_threadsafe(self._wake_pollers)
-            except RuntimeError:  # loop closed between the check and the call
-                pass
         return snapshot
 
     def inject_message(
@@ -655,13 +664,18 @@ class FakeTelegramAPI:
             return self.inject_update({"edited_message": edited})
 
     def inject_sticker(
-        self, user_id: int, *, emoji: str = "👍", first_name: str = "Ana", **kwargs: Any
+        self,
+        user_id: int,
+        *,
+        emoji: str = "👍",
+        first_name: str = "Ana",
+        username: str | None = None,
     ) -> JSON:
         """Queue a sticker message from the user."""
         with self._lock:
-            message = self._user_message(user_id, first_name, kwargs.get("username"), None, None)
+            message = self._user_message(user_id, first_name, username, None, None)
             message["sticker"] = {
-                **self._new_file("stickers", "webp", b"RIFF\x00\x00\x00\x00WEBP", 21_000),
+                **self._new_file("stickers", "webp", b"RIFF\x00\x00\x00\x00WEBP"),
                 "type": "regular",
                 "width": 512,
                 "height": 512,
@@ -674,11 +688,16 @@ class FakeTelegramAPI:
             return self.inject_update({"message": message})
 
     def inject_photo(
-        self, user_id: int, *, caption: str | None = None, first_name: str = "Ana", **kwargs: Any
+        self,
+        user_id: int,
+        *,
+        caption: str | None = None,
+        first_name: str = "Ana",
+        username: str | None = None,
     ) -> JSON:
         """Queue a photo message (two sizes, like Telegram) from the user."""
         with self._lock:
-            message = self._user_message(user_id, first_name, kwargs.get("username"), None, None)
+            message = self._user_message(user_id, first_name, username, None, None)
             message["photo"] = self._photo_sizes(b"\xff\xd8\xff\xe0fake-jpeg")
             if caption is not None:
                 message["caption"] = caption
@@ -686,13 +705,18 @@ class FakeTelegramAPI:
             return self.inject_update({"message": message})
 
     def inject_voice(
-        self, user_id: int, *, duration: int = 3, first_name: str = "Ana", **kwargs: Any
+        self,
+        user_id: int,
+        *,
+        duration: int = 3,
+        first_name: str = "Ana",
+        username: str | None = None,
     ) -> JSON:
         """Queue a voice note from the user."""
         with self._lock:
-            message = self._user_message(user_id, first_name, kwargs.get("username"), None, None)
+            message = self._user_message(user_id, first_name, username, None, None)
             message["voice"] = {
-                **self._new_file("voice", "oga", b"OggS\x00fake-voice", 7_000),
+                **self._new_file("voice", "oga", b"OggS\x00fake-voice"),
                 "duration": duration,
                 "mime_type": "audio/ogg",
             }
@@ -803,7 +827,9 @@ class FakeTelegramAPI:
         for key, value in form.items():
             if isinstance(value, web.FileField):
                 with value.file as handle:
-                    files[key] = UploadedFile(key, value.filename, value.content_type, handle.read())
+                    files[key] = UploadedFile(
+                        key, value.filename, value.content_type, handle.read()
+                    )
             else:
                 text = value if isinstance(value, str) else bytes(value).decode()
                 params[key] = _decode_form_value(key, text)
@@ -907,6 +933,7 @@ class FakeTelegramAPI:
                     return _ok(ready)
                 waiter: asyncio.Future[None] = loop.create_future()
                 self._poll_waiters.append(waiter)
+                self._cond.notify_all()  # for wait_until_polling()
             try:
                 await asyncio.wait_for(waiter, remaining)
             except TimeoutError:

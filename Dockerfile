@@ -1,0 +1,21 @@
+# coachbot: one image for every channel; settings come from COACHBOT_* variables.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    COACHBOT_DATABASE_URL=sqlite:////data/coachbot.db
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY conversations ./conversations
+COPY scheduler ./scheduler
+COPY storage ./storage
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 coachbot \
+    && mkdir /data && chown coachbot /data
+
+USER 10001
+VOLUME ["/data"]
+EXPOSE 3000
+CMD ["coachbot", "run"]
