@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -124,6 +124,23 @@ class InboundHandler:
             replies = self._begin(session, enrolment, flow_id, now, lead=lead)
             return self._queue_to_person(session, enrolment.person_id, key, replies, now)
 
+    def send_to_client(self, enrolment_id: int, *, key: str,
+                       build: Callable[[core.Context], list[Reply]]) -> int:
+        """Queue replies built from the client's current context on every identity.
+
+        For what the bot says unprompted besides flows (scheduled messages, reminders);
+        `key` makes it idempotent. Returns the number of messages queued.
+        """
+        now = self.clock.now()
+        with new_session(self.db) as session, session.begin():
+            enrolment = session.get(Enrolment, enrolment_id)
+            person = session.get(Person, enrolment.person_id) if enrolment else None
+            if enrolment is None or person is None:
+                return 0
+            conversation = convs.open_conversation(session, enrolment_id)
+            ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
+            return self._queue_to_person(session, person.id or 0, key, build(ctx), now)
+
     def resume_text(self, enrolment_id: int) -> list[Reply]:
         """Where an enrolment's open conversation stands, for a channel that reconnects."""
         now = self.clock.now()
@@ -168,7 +185,7 @@ class InboundHandler:
             "week": min(week, program.weeks),
             "weeks": program.weeks,
             "stage": enrolment.stage,
-            "checkin_day": enrolment.checkin_day,
+            "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
             "checkin_time": enrolment.checkin_time,
         }
         return core.Context(program=program, status=status,  # type: ignore[arg-type]

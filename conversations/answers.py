@@ -104,6 +104,9 @@ def _scale(question: ScaleQuestion, text: str) -> int | Invalid:
 
 
 def _number(question: NumberQuestion, text: str) -> float | int | Invalid:
+    unit = (question.unit or "").lower()
+    if unit and text.lower().endswith(unit):  # "10 hours" to a question asked in hours
+        text = text[: -len(unit)].strip() or text
     value = _to_number(text)
     if value is None:
         return Invalid(f"I couldn't read that as a number. Please send {accepted(question)}.")

@@ -26,7 +26,7 @@ from conversations.program import (
 from conversations.render import buttons, fill, prompt
 
 Status = Literal["consent", "active", "paused", "declined", "graduated", "dropped"]
-_DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
               "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
 
 
@@ -234,7 +234,7 @@ def _checkin_when(ctx: Context) -> str:
     day = ctx.values.get("checkin_day")
     hour = ctx.values.get("checkin_time")
     if day and hour:
-        return f"on {_DAY_NAMES.get(str(day), str(day))} at {hour}"
+        return f"on {DAY_NAMES.get(str(day), str(day))} at {hour}"
     return "at the usual time"
 
 
@@ -431,7 +431,7 @@ def _cmd_schedule(turn: _Turn, argument: str) -> None:
     hour, minute = int(match.group(2)), int(match.group(3) or 0)
     at = f"{hour:02d}:{minute:02d}"
     turn.events.append(Event("schedule_changed", data={"day": day, "time": at}))
-    turn.say(f"Done: your weekly check-in is now on {_DAY_NAMES[day]}s at {at}.")
+    turn.say(f"Done: your weekly check-in is now on {DAY_NAMES[day]}s at {at}.")
 
 
 _COMMANDS = {

@@ -41,13 +41,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping; `key` is the key as written."""
+
+    def __init__(self, key: str, mark: yaml.Mark) -> None:
+        super().__init__(None, None, f"duplicate key '{key}'", mark)
+        self.key = key
+
+
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
     seen: dict[object, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        if isinstance(key, list | dict):
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark)
+                None, None, "a key must be a plain name, not a list or a mapping",
+                key_node.start_mark)
+        if key in seen:
+            raise _DuplicateKey(str(key_node.value), key_node.start_mark)
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
 
@@ -56,20 +67,31 @@ _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _line_map(node: yaml.Node | None, path: Path = (), lines: dict | None = None) -> dict:
-    """Map each field path to the 1-based line where its value starts."""
+def _line_map(node: yaml.Node | None, path: Path = (), lines: dict | None = None,
+              seen: set[int] | None = None) -> dict:
+    """Map each field path to the 1-based line where its value starts.
+
+    A node reached again through an alias (*name) is not walked again: aliases may nest
+    exponentially or refer to themselves.
+    """
     lines = {} if lines is None else lines
+    seen = set() if seen is None else seen
     if node is None:
         return lines
     lines[path] = node.start_mark.line + 1
+    if id(node) in seen:
+        return lines
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as a key is refused when the YAML is loaded
             key = key_node.value
             lines[(*path, key, "__key__")] = key_node.start_mark.line + 1
-            _line_map(value_node, (*path, key), lines)
+            _line_map(value_node, (*path, key), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _line_map(item, (*path, index), lines)
+            _line_map(item, (*path, index), lines, seen)
     return lines
 
 
@@ -109,21 +131,28 @@ def _message(error: dict) -> str:
         return "required field is missing"
     if kind == "union_tag_invalid":
         return f"unknown type; expected one of {error['ctx']['expected_tags']}"
+    if kind == "union_tag_not_found":
+        return ("required field is missing; a question's type is one of text, number, scale, "
+                "yes_no, choice, date")
     msg = str(error["msg"])
     return msg.removeprefix("Value error, ")
 
 
 def parse_program(text: str, filename: str = "<program>") -> Program:
     """Validate program-file text; raise `ProgramInvalid` with located errors."""
+    node = None
     try:
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else 1
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = (getattr(exc, "problem", None) or str(exc)).strip().splitlines()[0]
+        field = "(yaml)"
+        if isinstance(exc, _DuplicateKey) and node is not None:
+            field = _key_at(_line_map(node), exc.key, line) or field
         raise ProgramInvalid(
-            [ProgramError(filename, line, "(yaml)", f"not valid YAML: {problem}")]) from None
+            [ProgramError(filename, line, field, f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
         raise ProgramInvalid([ProgramError(filename, 1, "(top level)",
                                            "a program file is a YAML mapping (id:, name:, ...)")])
@@ -133,7 +162,10 @@ def parse_program(text: str, filename: str = "<program>") -> Program:
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
-            line, field = _locate(tuple(error["loc"]), lines)
+            loc = tuple(error["loc"])
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                loc = (*loc, "type")  # point at the question's type, not the whole question
+            line, field = _locate(loc, lines)
             errors.append(ProgramError(filename, line, field, _message(error)))
         raise ProgramInvalid(_dedupe(errors)) from None
     problems = check_references(program)
@@ -144,6 +176,14 @@ def parse_program(text: str, filename: str = "<program>") -> Program:
             located.append(ProgramError(filename, line, field, message))
         raise ProgramInvalid(located)
     return program
+
+
+def _key_at(lines: dict, key: str, line: int) -> str | None:
+    """The field path of `key` written on `line` (to name a duplicate key)."""
+    for path, at in lines.items():
+        if at == line and len(path) >= 2 and path[-1] == "__key__" and str(path[-2]) == key:
+            return _locate(path[:-1], lines)[1]
+    return None
 
 
 def _dedupe(errors: list[ProgramError]) -> list[ProgramError]:

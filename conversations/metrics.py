@@ -1,0 +1,103 @@
+"""Metric values from a client's history: engagement, implementation and outcome. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from conversations.program import Metric, Program
+
+
+@dataclass(frozen=True)
+class CheckinRecord:
+    """One due check-in: when it was due, and when (if ever) it was completed."""
+
+    due_at: datetime
+    completed_at: datetime | None
+    sla_hours: float | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def on_time(self) -> bool:
+        if self.completed_at is None:
+            return False
+        if self.sla_hours is None:
+            return True
+        return (self.completed_at - self.due_at).total_seconds() <= self.sla_hours * 3600
+
+
+@dataclass(frozen=True)
+class AnswerPoint:
+    """A numeric answer (yes counts 1, no 0) of one question at a time."""
+
+    at: datetime
+    value: float
+
+
+@dataclass(frozen=True)
+class History:
+    """What metrics are computed from, for one client."""
+
+    checkins: Sequence[CheckinRecord]
+    answers: dict[str, Sequence[AnswerPoint]]  # "flow.question" -> points in time order
+    last_reply_at: datetime | None
+    enrolled_at: datetime
+
+
+def behaviour_value(kind: str, history: History, now: datetime) -> float | None:
+    """The value of a behaviour metric now; None when there is nothing to measure yet."""
+    due = [c for c in history.checkins if c.due_at <= now]
+    if kind == "days_since_reply":
+        since = history.last_reply_at or history.enrolled_at
+        return round((now - since).total_seconds() / 86400, 2)
+    if kind == "streak":
+        streak = 0
+        for record in reversed(due):
+            if not record.answered:
+                break
+            streak += 1
+        return float(streak)
+    if not due:
+        return None
+    if kind == "response_rate":
+        return round(sum(c.answered for c in due) / len(due), 4)
+    if kind == "on_time_rate":
+        return round(sum(c.on_time for c in due) / len(due), 4)
+    raise ValueError(f"unknown behaviour {kind}")
+
+
+def metric_value(metric: Metric, history: History, now: datetime) -> float | None:
+    """The current value of one metric."""
+    if metric.source.behaviour is not None:
+        return behaviour_value(metric.source.behaviour, history, now)
+    points = history.answers.get(metric.source.answer or "", ())
+    return points[-1].value if points else None
+
+
+def metric_series(metric: Metric, history: History) -> list[float]:
+    """An answer metric's values over time (one per answer), oldest first."""
+    if metric.source.answer is None:
+        return []
+    return [p.value for p in history.answers.get(metric.source.answer, ())]
+
+
+def baseline(metric: Metric, history: History) -> float | None:
+    """The metric's baseline answer (e.g. from intake), if it has one."""
+    if metric.baseline is None:
+        return None
+    points = history.answers.get(metric.baseline, ())
+    return points[0].value if points else None
+
+
+def current_values(program: Program, history: History, now: datetime) -> dict[str, float]:
+    """Every metric that has a value now, by id."""
+    values = {}
+    for metric in program.metrics:
+        value = metric_value(metric, history, now)
+        if value is not None:
+            values[metric.id] = value
+    return values

@@ -1,0 +1,99 @@
+"""Rules: structured conditions over metrics and answers, evaluated to a decision. Pure.
+
+A rule fires when its condition starts to hold, not again while it keeps holding, and
+may fire again once it has cleared; the caller keeps that state (the open firing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from conversations.program import Rule, RuleCondition
+
+
+@dataclass(frozen=True)
+class RuleInputs:
+    """What conditions look at for one client, now."""
+
+    # Values per metric, oldest first: one per answer for answer metrics, one per check-in
+    # snapshot for behaviour metrics.
+    series: Mapping[str, Sequence[float]]
+    baselines: Mapping[str, float] = field(default_factory=dict)
+    # The latest text answer per "flow.question".
+    latest_text: Mapping[str, str] = field(default_factory=dict)
+    days_since_reply: float = 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A rule whose condition holds, with the values that made it hold."""
+
+    rule: Rule
+    evidence: dict[str, object]
+
+
+def holds(condition: RuleCondition, inputs: RuleInputs) -> dict[str, object] | None:
+    """The evidence when the condition holds now, else None."""
+    if condition.threshold is not None:
+        t = condition.threshold
+        recent = list(inputs.series.get(t.metric, ()))[-t.for_checkins:]
+        if len(recent) < t.for_checkins:
+            return None
+        limit = t.below if t.below is not None else t.above
+        assert limit is not None
+        ok = all(v < limit for v in recent) if t.below is not None else all(
+            v > limit for v in recent)
+        return {"metric": t.metric, "values": recent} if ok else None
+    if condition.no_reply_days is not None:
+        days = inputs.days_since_reply
+        return {"days_since_reply": days} if days >= condition.no_reply_days else None
+    if condition.plateau is not None:
+        p = condition.plateau
+        window = list(inputs.series.get(p.metric, ()))[-(p.weeks + 1):]
+        if len(window) < p.weeks + 1:
+            return None
+        # No improvement: nothing in the last N check-ins beat the value N check-ins ago.
+        return ({"metric": p.metric, "values": window}
+                if max(window[1:]) <= window[0] else None)
+    if condition.keyword is not None:
+        k = condition.keyword
+        text = inputs.latest_text.get(k.question, "")
+        found = [word for word in k.any if _contains(text, word)]
+        return {"question": k.question, "keywords": found} if found else None
+    if condition.milestone is not None:
+        m = condition.milestone
+        values = inputs.series.get(m.metric, ())
+        if not values:
+            return None
+        latest = values[-1]
+        if m.reaches is not None:
+            return {"metric": m.metric, "value": latest} if latest >= m.reaches else None
+        base = inputs.baselines.get(m.metric)
+        if base is None or m.change_from_baseline is None:
+            return None
+        change = latest - base
+        reached = change >= m.change_from_baseline
+        return {"metric": m.metric, "value": latest, "baseline": base,
+                "change": change} if reached else None
+    raise AssertionError("validated to have one condition")
+
+
+def _contains(text: str, phrase: str) -> bool:
+    pattern = r"\b" + r"\s+".join(re.escape(w) for w in phrase.lower().split()) + r"\b"
+    return re.search(pattern, text.lower()) is not None
+
+
+def decide(rules: Sequence[Rule], inputs: RuleInputs, open_firings: set[str]
+           ) -> tuple[list[Decision], list[str]]:
+    """Rules that fire now (held, not already open) and open firings that cleared."""
+    fired: list[Decision] = []
+    cleared: list[str] = []
+    for rule in rules:
+        evidence = holds(rule.when, inputs)
+        if evidence is not None and rule.id not in open_firings:
+            fired.append(Decision(rule, evidence))
+        elif evidence is None and rule.id in open_firings:
+            cleared.append(rule.id)
+    return fired, cleared

@@ -1,0 +1,85 @@
+"""Rules on controlled series: each condition fires, does not refire, fires again once cleared."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from conversations.loader import parse_program
+from conversations.metrics import (
+    AnswerPoint,
+    CheckinRecord,
+    History,
+    behaviour_value,
+)
+from conversations.rules import RuleInputs, decide
+from tests.conftest import SAMPLE
+
+PROGRAM = parse_program(SAMPLE.read_text(), str(SAMPLE))
+RULES = {r.id: r for r in PROGRAM.rules}
+T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def fires(rule_id: str, inputs: RuleInputs, open_firings: set[str] = frozenset()):
+    fired, cleared = decide([RULES[rule_id]], inputs, set(open_firings))
+    return [d.rule.id for d in fired], cleared
+
+
+def test_low_confidence_two_checkins_running_fires_once_then_clears_then_fires_again():
+    assert fires("low_confidence", RuleInputs(series={"confidence": [6, 4]})) == ([], [])
+    assert fires("low_confidence", RuleInputs(series={"confidence": [6, 4, 3]})) == (
+        ["low_confidence"], [])
+    # Still holding with the firing open: no second firing.
+    assert fires("low_confidence", RuleInputs(series={"confidence": [4, 3, 2]}),
+                 {"low_confidence"}) == ([], [])
+    # A good week clears it; two more low weeks fire it again.
+    assert fires("low_confidence", RuleInputs(series={"confidence": [3, 7]}),
+                 {"low_confidence"}) == ([], ["low_confidence"])
+    assert fires("low_confidence", RuleInputs(series={"confidence": [7, 4, 4]})) == (
+        ["low_confidence"], [])
+
+
+def test_no_reply_for_ten_days():
+    assert fires("gone_quiet", RuleInputs(series={}, days_since_reply=9.9)) == ([], [])
+    assert fires("gone_quiet", RuleInputs(series={}, days_since_reply=10)) == (
+        ["gone_quiet"], [])
+
+
+def test_revenue_flat_for_three_weeks_is_a_plateau():
+    assert fires("revenue_plateau", RuleInputs(series={"revenue": [1000, 900, 1000, 950]})) == (
+        ["revenue_plateau"], [])
+    assert fires("revenue_plateau", RuleInputs(series={"revenue": [1000, 900, 1100, 950]})) == (
+        [], [])
+    assert fires("revenue_plateau", RuleInputs(series={"revenue": [1000, 900]})) == ([], [])
+
+
+def test_talk_of_quitting_is_found_as_a_word_or_phrase():
+    said = {"weekly_checkin.blocker": "Honestly I might GIVE  up on this"}
+    assert fires("churn_words", RuleInputs(series={}, latest_text=said)) == (["churn_words"], [])
+    harmless = {"weekly_checkin.blocker": "I was quite busy with the quilt fair"}
+    assert fires("churn_words", RuleInputs(series={}, latest_text=harmless)) == ([], [])
+
+
+def test_confidence_up_three_points_from_baseline_is_celebrated():
+    inputs = RuleInputs(series={"confidence": [5, 7, 9]}, baselines={"confidence": 6})
+    assert fires("confidence_up", inputs) == (["confidence_up"], [])
+    inputs = RuleInputs(series={"confidence": [5, 8]}, baselines={"confidence": 6})
+    assert fires("confidence_up", inputs) == ([], [])
+
+
+def test_engagement_metrics_from_checkin_history():
+    week = timedelta(days=7)
+    checkins = [
+        CheckinRecord(T0, T0 + timedelta(hours=2), sla_hours=24),
+        CheckinRecord(T0 + week, T0 + week + timedelta(hours=30), sla_hours=24),
+        CheckinRecord(T0 + 2 * week, None, sla_hours=24),
+        CheckinRecord(T0 + 3 * week, T0 + 3 * week + timedelta(hours=1), sla_hours=24),
+        CheckinRecord(T0 + 4 * week, T0 + 4 * week + timedelta(hours=1), sla_hours=24),
+    ]
+    history = History(checkins=checkins, answers={"weekly_checkin.revenue": [
+        AnswerPoint(T0, 1000.0)]}, last_reply_at=T0 + 4 * week + timedelta(hours=1),
+        enrolled_at=T0 - week)
+    now = T0 + 4 * week + timedelta(days=3)
+    assert behaviour_value("response_rate", history, now) == 0.8
+    assert behaviour_value("on_time_rate", history, now) == 0.6
+    assert behaviour_value("streak", history, now) == 2
+    assert behaviour_value("days_since_reply", history, now) == 2.96
