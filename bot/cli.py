@@ -199,6 +199,12 @@ def enroll(
     out.print(f"Enrolled {name} in {program}. Invite code: {enrolled.code} "
               f"(single use, valid until {enrolled.expires_at:%Y-%m-%d %H:%M} UTC). "
               f"The client sends: /start {enrolled.code}", markup=False, soft_wrap=True)
+    if application.settings.telegram_token:
+        from bot.telegram.links import invite_link
+
+        link = invite_link(application.settings, enrolled.code)
+        if link:
+            out.print(f"Telegram invite link: {link}", markup=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -210,6 +216,97 @@ def db_upgrade() -> None:
     except SQLAlchemyError as exc:
         raise _fail(f"cannot migrate the database: {_db_reason(exc)}") from None
     out.print("database is up to date")
+
+
+staff_app = typer.Typer(no_args_is_help=True, help="Coaches and team members (Slack).")
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Option(help="full name")],
+    slack_id: Annotated[str, typer.Option("--slack-id", help="Slack user id, e.g. U123")],
+    role: Annotated[str, typer.Option(help="coach or team")],
+    tz: Annotated[str, typer.Option(help="IANA time zone (the digest comes at 08:00 here)")],
+    backup: Annotated[str | None, typer.Option(help="who takes over past the SLA")] = None,
+) -> None:
+    """Add a coach or team member reachable in Slack (again to update them)."""
+    from storage.db import session as new_session
+    from storage.staff import StaffError, add_staff
+
+    try:
+        check_zone(tz)
+    except EnrolError as exc:
+        raise _fail(str(exc)) from None
+    application = _app()
+    try:
+        with new_session(application.db) as s, s.begin():
+            add_staff(s, name=" ".join(name.split()), slack_id=slack_id.strip(), role=role,
+                      timezone=tz, backup=backup, now=application.clock.now())
+    except StaffError as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    out.print(f"{role} {name} added (Slack {slack_id}, {tz})"
+              + (f", backup {backup}" if backup else ""), markup=False, soft_wrap=True)
+
+
+session_app = typer.Typer(no_args_is_help=True, help="Coaching sessions.")
+app.add_typer(session_app, name="session")
+
+
+@session_app.command("add")
+def session_add(
+    client: Annotated[str, typer.Argument(help="the client's full name")],
+    at: Annotated[str, typer.Option(help="the client's local time, e.g. '2026-03-02 15:00'")],
+) -> None:
+    """Book a coaching session; its prep and follow-up are planned at once."""
+    from bot.sessions import BookingError, book_session
+
+    application = _app()
+    try:
+        booked = book_session(application, client=client, local_time=at)
+    except BookingError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"Session booked for {client}: {booked.local:%a %Y-%m-%d %H:%M %Z} "
+              f"({booked.at:%Y-%m-%d %H:%M} UTC).", markup=False, soft_wrap=True)
+
+
+@app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(help="the program file")],
+    clients: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    weeks: Annotated[int, typer.Option(min=1, max=104)] = 12,
+    answers: Annotated[str, typer.Option(help="random | low")] = "random",
+    seed: Annotated[int, typer.Option(help="same seed, same run")] = 1,
+) -> None:
+    """Run the journey on a virtual clock and a throwaway database; print what clients saw."""
+    from bot.simulate import simulate as run_simulation
+
+    if answers not in ("random", "low"):
+        raise _fail("--answers is random or low")
+    try:
+        summary = run_simulation(file, clients=clients, weeks=weeks,
+                                 answers=answers,  # type: ignore[arg-type]
+                                 seed=seed, print_line=lambda line: out.print(
+                                     line, markup=False, soft_wrap=True))
+    except ProgramInvalid as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, soft_wrap=True)
+        raise _fail("the program is invalid") from None
+    table = Table(title=f"{summary.clients} clients, {weeks} weeks: {summary.messages} "
+                        f"messages seen, {summary.answers} answers given")
+    for column in ("touchpoint", "kind", "status", "reason", "rows"):
+        table.add_column(column)
+    for (tp, kind, status, reason), count in sorted(summary.rows.items(),
+                                                    key=lambda i: tuple(map(str, i[0]))):
+        table.add_row(tp, kind, status, reason or "", str(count))
+    out.print(table)
+    flows = sorted(set(summary.completed) | set(summary.missed))
+    out.print("flows completed / missed: " + ", ".join(
+        f"{f} {summary.completed[f]}/{summary.missed[f]}" for f in flows), markup=False)
+    out.print(f"escalations opened: {summary.escalations}; check-ins sent off the client's "
+              f"local hour: {summary.checkins_off_hour}", markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

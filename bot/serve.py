@@ -14,6 +14,20 @@ async def serve(app: App) -> None:
     """Run every configured channel until cancelled (Ctrl-C)."""
     tasks: list[asyncio.Task[None]] = []
     # Each channel adds its runner here: Telegram, Slack; and the scheduler's clock.
+    if app.settings.telegram_token:
+        from bot.telegram.runner import TelegramChannel
+
+        tasks.append(asyncio.create_task(TelegramChannel(app).run(), name="telegram"))
+    if app.settings.slack_bot_token:
+        from bot.slack.runner import run_slack
+
+        tasks.append(asyncio.create_task(run_slack(app), name="slack"))
     if not tasks:
         raise RuntimeError("no platform channel is configured")
-    await asyncio.gather(*tasks)
+    from bot.touchpoints import start_clock
+
+    clock = start_clock(app)  # touchpoints: due rows are claimed and sent every few seconds
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        clock.shutdown(wait=False)

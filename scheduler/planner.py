@@ -8,7 +8,7 @@ allowed minute in the client's own zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -38,8 +38,13 @@ class StageSpan:
     end: datetime | None
 
 
-def stage_spans(program: Program, stage: str, stage_started: datetime) -> list[StageSpan]:
-    """The client's stages from `stage` on, assuming flows that end a stage finish at once."""
+def stage_spans(program: Program, stage: str, stage_started: datetime, *,
+                wait_for_flows: bool = False) -> list[StageSpan]:
+    """The client's stages from `stage` on.
+
+    A stage that ends when a flow is done is assumed to end at once, unless
+    `wait_for_flows`: then it has no end yet and nothing after it is known.
+    """
     spans: list[StageSpan] = []
     ids = [s.id for s in program.stages]
     current: str | None = stage
@@ -50,7 +55,7 @@ def stage_spans(program: Program, stage: str, stage_started: datetime) -> list[S
         definition = program.stage(current)
         if definition.duration is not None:
             end: datetime | None = start + definition.duration
-        elif definition.until_flow_done is not None:
+        elif definition.until_flow_done is not None and not wait_for_flows:
             end = start
         else:
             end = None
@@ -73,26 +78,36 @@ def quiet_adjusted(moment: datetime, zone: ZoneInfo, quiet: QuietHours) -> datet
     inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
     if not inside or start == end:
         return moment
-    day = local.date() if clock < end else local.date() + timedelta(days=1)
-    return _local(day, end, zone)
+    return next_local_time(moment, end, zone)
 
 
-def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    # fold=0 picks the first of two repeated times; a missing time (spring forward) is
-    # normalised forward by the round trip through UTC.
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+def next_local_time(moment: datetime, at: time, zone: ZoneInfo | str) -> datetime:
+    """The first time the clock in `zone` shows `at` at or after `moment`, in UTC.
+
+    A time that does not exist that day (spring forward) comes out as APScheduler gives it:
+    the instant it would have been before the change (02:30 -> 03:30 summer time).
+    """
+    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=zone)
+    fire = trigger.get_next_fire_time(None, moment)
+    assert fire is not None, "a daily trigger always fires again"
+    return fire.astimezone(UTC)
 
 
 def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
     times: list[datetime] = []
-    previous = None
-    now = start
+    cursor = start
     while True:
-        fire = trigger.get_next_fire_time(previous, now)
+        # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
+        # return the same repeated (fall-back) time again and this loop would never end.
+        fire = trigger.get_next_fire_time(None, cursor)
         if fire is None or fire >= end:
             return times
-        times.append(fire.astimezone(UTC))
-        previous, now = fire, fire + timedelta(seconds=1)
+        fire = fire.astimezone(UTC)
+        if times and fire <= times[-1]:
+            cursor = times[-1] + timedelta(minutes=1)
+            continue
+        times.append(fire)
+        cursor = fire + timedelta(seconds=1)
 
 
 def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
@@ -101,31 +116,52 @@ def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
                        minute=weekly.time.minute, timezone=zone)
 
 
+def session_key(moment: datetime) -> str:
+    """The occurrence key of the touchpoints that belong to one coaching session."""
+    return f"session-{moment.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+
+
 def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | None = None,
          stage_started: datetime | None = None, checkin: Weekly | None = None,
          sessions: tuple[datetime, ...] = (), quiet: QuietHours | None = None,
+         wait_for_flows: bool = False, checkin_chosen: bool = False,
          ) -> list[Occurrence]:
-    """Every occurrence of every touchpoint for one client, in time order."""
+    """Every occurrence of every touchpoint for one client, in time order.
+
+    `checkin` is the client's own check-in slot; it applies to the check-in flow only.
+    `wait_for_flows` plans nothing past a stage that ends when a flow is done (the real
+    journey; the preview instead assumes each such flow is done at once).
+    `checkin_chosen`: the client picked the slot, so quiet hours do not move it.
+    Occurrence keys stay the same when the zone or the slot changes (weekly touchpoints
+    are keyed by the local ISO week), so replanning moves an occurrence, never adds one.
+    """
     tz = ZoneInfo(zone)
     quiet = quiet or program.quiet_hours
-    spans = stage_spans(program, stage or program.stages[0].id, stage_started or enrolled_at)
+    spans = stage_spans(program, stage or program.stages[0].id, stage_started or enrolled_at,
+                        wait_for_flows=wait_for_flows)
     by_stage = {s.stage: s for s in spans}
     journey_end = max((s.end or s.start) for s in spans)
     horizon = max(journey_end, enrolled_at) + HORIZON
     found: list[Occurrence] = []
+    seen: set[tuple[str, str]] = set()
 
-    def add(tp: Touchpoint, due: datetime, key: str) -> None:
-        due = quiet_adjusted(due, tz, quiet) if tp.send.flow or tp.send.message else due
+    def add(tp: Touchpoint, due: datetime, key: str, *, keep_time: bool = False) -> None:
+        if (tp.id, key) in seen:
+            return  # the repeated hour of a fall-back day: only the first one
+        seen.add((tp.id, key))
+        due = due if keep_time else quiet_adjusted(due, tz, quiet)
         found.append(Occurrence(tp, due, _stage_at(spans, due), key))
 
     def at_time(moment: datetime, tp: Touchpoint) -> datetime:
         if tp.when.time is None:
             return moment
-        return _local(moment.astimezone(tz).date(), tp.when.time, tz)
+        return next_local_time(moment, tp.when.time, tz)
 
     for tp in program.touchpoints:
         when = tp.when
         windows = [by_stage[s] for s in (when.stages or []) if s in by_stage]
+        if when.stages and not windows:
+            continue  # none of its stages lies ahead
         if when.after_enrolment is not None:
             add(tp, at_time(enrolled_at + when.after_enrolment, tp), "enrolment")
         elif when.stage_start is not None and when.stage_start in by_stage:
@@ -136,21 +172,28 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
             if span.end is None or moment < span.end:
                 add(tp, at_time(moment, tp), f"{when.stage}-week-{when.stage_week}")
         elif when.weekly is not None or when.cron is not None:
+            own = checkin is not None and tp.send.flow == program.checkin_flow
             if when.weekly is not None:
-                trigger = weekly_trigger(checkin or when.weekly, zone)
+                trigger = weekly_trigger(checkin if own and checkin else when.weekly, zone)
             else:
                 assert when.cron is not None
                 trigger = CronTrigger.from_crontab(when.cron, timezone=zone)
             ranges = [(w.start, w.end or horizon) for w in windows] or [(enrolled_at, horizon)]
             for start, end in ranges:
                 for fire in _fires(trigger, max(start, enrolled_at), end):
-                    add(tp, fire, fire.strftime("%Y-%m-%dT%H:%MZ"))
+                    local = fire.astimezone(tz)
+                    if when.weekly is not None:
+                        year, week, _ = local.isocalendar()
+                        key = f"{year}-W{week:02d}"
+                    else:
+                        key = f"{local:%Y-%m-%dT%H:%M}"
+                    add(tp, fire, key, keep_time=own and checkin_chosen)
         elif when.before_session is not None:
             for moment in sessions:
-                add(tp, moment - when.before_session, f"session-{moment:%Y-%m-%dT%H:%MZ}")
+                add(tp, moment - when.before_session, session_key(moment))
         elif when.after_session is not None:
             for moment in sessions:
-                add(tp, moment + when.after_session, f"session-{moment:%Y-%m-%dT%H:%MZ}")
+                add(tp, moment + when.after_session, session_key(moment))
     found.sort(key=lambda o: (o.due, o.touchpoint.id))
     return found
 

@@ -96,6 +96,9 @@ class Answer(SQLModel, table=True):
     raw_text: str = Field(max_length=4000)
     answered_at: datetime = _utc(nullable=False)
     edited_at: datetime | None = _utc(nullable=True)
+    # The platform message that gave this answer (e.g. "telegram:CHAT:MESSAGE"), so that
+    # editing that message can edit the answer.
+    source_ref: str | None = Field(default=None, max_length=128, index=True)
 
 
 class Consent(SQLModel, table=True):
@@ -167,6 +170,14 @@ class PlannedTouchpoint(SQLModel, table=True):
     claimed_until: datetime | None = _utc(nullable=True)
     done_at: datetime | None = _utc(nullable=True)
     attempts: int = 0
+    # send | remind | no_answer | stage: reminders and stage moves are rows like any other,
+    # so one claim query runs every timed thing and its cost follows the rows due, not
+    # the number of clients.
+    kind: str = Field(default="send", max_length=16)
+    # Why a row was skipped or failed (downtime, paused, answered, replanned...); no PII.
+    reason: str | None = Field(default=None, max_length=32)
+    # For reminders and the no-answer step: the row that sent the flow.
+    parent_id: int | None = Field(default=None, foreign_key="touchpoint.id")
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -211,3 +222,31 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64)
     enrolment_id: int | None = Field(default=None, index=True)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CoachingSession(SQLModel, table=True):
+    """A coaching session booked for an enrolment; prep and follow-up touchpoints follow it."""
+
+    __tablename__ = "coaching_session"
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    at: datetime = _utc(nullable=False)
+    created_at: datetime = _utc(nullable=False)
+    cancelled_at: datetime | None = _utc(nullable=True)
+
+
+class TouchpointPlan(SQLModel, table=True):
+    """What an enrolment's touchpoints were last planned from; any difference means replan."""
+
+    __tablename__ = "touchpoint_plan"
+    enrolment_id: int = Field(foreign_key="enrolment.id", primary_key=True)
+    program_checksum: str = Field(max_length=64)
+    timezone: str = Field(max_length=64)
+    quiet_start: str | None = Field(default=None, max_length=5)
+    quiet_end: str | None = Field(default=None, max_length=5)
+    stage: str = Field(max_length=64)
+    stage_started_at: datetime = _utc(nullable=False)
+    status: str = Field(max_length=16)
+    checkin_day: str = Field(max_length=3)
+    checkin_time: str = Field(max_length=5)
+    planned_at: datetime = _utc(nullable=False)

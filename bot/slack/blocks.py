@@ -1,0 +1,129 @@
+"""Block Kit for what coachbot posts in Slack, always with a plain-text fallback.
+
+Every piece of text that came from a client or a staff member goes through `escape.mrkdwn`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.slack.escape import mrkdwn
+from conversations.messages import Reply
+
+ACK_ACTION = "escalation_ack"
+RESOLVE_ACTION = "escalation_resolve"
+ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
+_SECTION_LIMIT = 2900
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """Everything an escalation post shows."""
+
+    id: int
+    client: str
+    program: str
+    week: int
+    reason: str
+    answers: list[tuple[str, str]]  # (question id, the client's raw answer)
+    owner: str
+    sla_due_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%a %d %b %H:%M} UTC"
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:_SECTION_LIMIT]}}
+
+
+def _button(label: str, action_id: str, value: str, style: str | None = None) -> dict:
+    button = {"type": "button", "action_id": action_id, "value": value[:2000],
+              "text": {"type": "plain_text", "text": label[:75], "emoji": True}}
+    if style:
+        button["style"] = style
+    return button
+
+
+def escalation_state(view: EscalationView) -> str:
+    """One line: open, acknowledged by whom and when, or resolved."""
+    if view.resolved_at is not None:
+        note = f": {mrkdwn(view.resolution_note)}" if view.resolution_note else ""
+        who = mrkdwn(view.acknowledged_by or "someone")
+        return f":white_check_mark: Resolved by {who} at {_when(view.resolved_at)}{note}"
+    if view.acknowledged_at is not None:
+        who = mrkdwn(view.acknowledged_by or "someone")
+        return f":eyes: Acknowledged by {who} at {_when(view.acknowledged_at)}"
+    return (":rotating_light: Open: reply in this thread with *ack*, *on it* or *mine* "
+            "(or react :eyes:); *resolved: note* closes it.")
+
+
+def escalation_message(view: EscalationView) -> tuple[str, list[dict]]:
+    """The team-channel post: (fallback text, blocks)."""
+    head = (f"*Escalation #{view.id}: {mrkdwn(view.client)}*\n"
+            f"{mrkdwn(view.program)}, week {view.week}\n*Reason:* {mrkdwn(view.reason)}")
+    answers = "\n".join(f"• {mrkdwn(q)}: {mrkdwn(a)}" for q, a in view.answers) or "(none)"
+    owner = f"*Owner:* {mrkdwn(view.owner)}    *SLA:* {_when(view.sla_due_at)}"
+    blocks = [_section(head), _section(f"*Latest answers*\n{answers}"), _section(owner),
+              {"type": "context", "elements": [
+                  {"type": "mrkdwn", "text": escalation_state(view)}]}]
+    if view.resolved_at is None:
+        buttons = [_button("Resolve", RESOLVE_ACTION, str(view.id))]
+        if view.acknowledged_at is None:
+            buttons.insert(0, _button("Acknowledge", ACK_ACTION, str(view.id), "primary"))
+        blocks.append({"type": "actions", "block_id": f"escalation:{view.id}",
+                       "elements": buttons})
+    text = (f"Escalation #{view.id}: {mrkdwn(view.client)}, {mrkdwn(view.reason)}. "
+            f"Owner {mrkdwn(view.owner)}, SLA {_when(view.sla_due_at)}.")
+    return text, blocks
+
+
+def reply_message(reply: Reply) -> tuple[str, list[dict]]:
+    """A conversation reply to a client: its text, and buttons for scales and choices.
+
+    The question id rides in the actions block's id, so a press on an old question is
+    recognised as stale by the engine.
+    """
+    text = mrkdwn(reply.text)
+    blocks = [_section(part) for part in _paragraphs(text)] or [_section(" ")]
+    if reply.buttons:
+        for start in range(0, len(reply.buttons), 25):  # Slack allows 25 per actions block
+            elements = [_button(b.label, f"{ANSWER_ACTION}_{start + i}", b.value)
+                        for i, b in enumerate(reply.buttons[start:start + 25])]
+            blocks.append({"type": "actions", "block_id": f"q:{reply.question or ''}:{start}",
+                           "elements": elements})
+    return text, blocks
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Split into sections under Slack's 3000-character limit, at blank lines when possible."""
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        candidate = f"{current}\n\n{paragraph}" if current else paragraph
+        if len(candidate) <= _SECTION_LIMIT:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while len(paragraph) > _SECTION_LIMIT:
+            parts.append(paragraph[:_SECTION_LIMIT])
+            paragraph = paragraph[_SECTION_LIMIT:]
+        current = paragraph
+    if current:
+        parts.append(current)
+    return parts[:45]
+
+
+def question_of(block_id: str) -> str | None:
+    """The question id an answer button's block belongs to."""
+    if not block_id.startswith("q:"):
+        return None
+    question = block_id[2:].rsplit(":", 1)[0]
+    return question or None

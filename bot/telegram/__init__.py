@@ -1,0 +1,1 @@
+"""The Telegram channel: python-telegram-bot v22 in, the outbox out."""

@@ -1,0 +1,136 @@
+"""Planning one enrolment's touchpoints into rows, idempotently, from its current state.
+
+Re-running it changes nothing. When the inputs changed (a new check-in slot, another
+zone, a new stage, a booked session) future rows are moved to their new time, new
+occurrences are added and occurrences that no longer exist are skipped as replanned.
+Past rows are left to the runner and its catch-up policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlmodel import Session
+
+from conversations.program import Program, QuietHours, Weekly
+from scheduler.planner import Occurrence, plan, stage_spans
+from storage import plans
+from storage import touchpoints as rows
+from storage.models import Enrolment, Person
+
+log = logging.getLogger("coachbot.scheduler")
+
+# Which rows planning owns (reminders belong to the runner).
+PLANNED_KINDS = ("send", "stage")
+STAGE_PREFIX = "stage:"
+
+
+@dataclass(frozen=True)
+class Replanned:
+    """What one replan changed."""
+
+    added: int = 0
+    moved: int = 0
+    dropped: int = 0
+
+
+def quiet_hours(program: Program, person: Person) -> QuietHours:
+    """The person's own quiet hours where set, else the program's."""
+    default = program.quiet_hours
+    start = time.fromisoformat(person.quiet_start) if person.quiet_start else default.start
+    end = time.fromisoformat(person.quiet_end) if person.quiet_end else default.end
+    return QuietHours(start=start, end=end)
+
+
+def checkin_slot(enrolment: Enrolment) -> Weekly:
+    """The client's weekly check-in day and time."""
+    return Weekly.model_validate({"day": enrolment.checkin_day, "time": enrolment.checkin_time})
+
+
+def _chosen(program: Program, slot: Weekly) -> bool:
+    default = program.checkin_schedule
+    return default is None or default != slot
+
+
+def wanted(program: Program, enrolment: Enrolment, person: Person,
+           sessions: tuple[datetime, ...], now: datetime) -> dict[tuple[str, str], Any]:
+    """Every row the enrolment should have now: (touchpoint id, occurrence) -> (due, kind)."""
+    anchor = enrolment.joined_at or enrolment.enrolled_at
+    slot = checkin_slot(enrolment)
+    found: dict[tuple[str, str], Any] = {}
+    occurrences: list[Occurrence] = plan(
+        program, enrolled_at=anchor, zone=person.timezone, stage=enrolment.stage,
+        stage_started=enrolment.stage_started_at, checkin=slot, sessions=sessions,
+        quiet=quiet_hours(program, person), wait_for_flows=True,
+        checkin_chosen=_chosen(program, slot))
+    for occurrence in occurrences:
+        due = occurrence.due
+        offset = occurrence.touchpoint.when.before_session
+        if offset is not None and due < now < due + offset:
+            due = now  # booked at short notice: prepare now, while the session is ahead
+        found[(occurrence.touchpoint.id, occurrence.occurrence)] = (due, "send")
+    # Stage moves by time are rows too, so the runner moves clients on at the right moment.
+    spans = stage_spans(program, enrolment.stage, enrolment.stage_started_at,
+                        wait_for_flows=True)
+    for span in spans[1:]:
+        found[(STAGE_PREFIX + span.stage, "enter")] = (span.start, "stage")
+    return found
+
+
+def replan(session: Session, program: Program, enrolment_id: int, *,
+           now: datetime) -> Replanned:
+    """Bring an enrolment's planned rows in line with its current state (idempotent)."""
+    enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)
+    if enrolment is None:
+        return Replanned()
+    person = session.get(Person, enrolment.person_id)
+    assert person is not None
+    previous = plans.plan_state(session, enrolment_id)
+    # First plan: everything since the client joined (the runner's catch-up policy decides
+    # what is still worth sending). Later plans: only what lies ahead.
+    since = previous.planned_at if previous else (enrolment.joined_at or enrolment.enrolled_at)
+    target: Mapping[tuple[str, str], Any] = {}
+    if enrolment.status in plans.PLANNED_STATUSES:
+        sessions = tuple(plans.sessions_of(session, enrolment_id))
+        target = wanted(program, enrolment, person, sessions, now)
+    existing = {(r.touchpoint_id, r.occurrence): r for r in rows.of_enrolment(session,
+                                                                            enrolment_id)}
+    added = moved = dropped = 0
+    for key, (due, kind) in target.items():
+        row = existing.get(key)
+        if row is None:
+            if due >= since:
+                added += rows.add(session, enrolment_id=enrolment_id, touchpoint_id=key[0],
+                                  occurrence=key[1], due_at=due, kind=kind)
+        elif row.status == "planned" and row.due_at != due and row.due_at > now:
+            moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
+    for key, row in existing.items():
+        if (key not in target and row.kind in PLANNED_KINDS and row.status == "planned"
+                and row.due_at > now):
+            reason = "replanned" if enrolment.status in plans.PLANNED_STATUSES else "closed"
+            dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
+                                   reason=reason)
+    plans.save_plan_state(session, enrolment=enrolment, person=person,
+                          checksum=plans.program_checksum(session, program.id), now=now)
+    if added or moved or dropped:
+        log.info("replanned enrolment=%s added=%d moved=%d dropped=%d", enrolment_id, added,
+                 moved, dropped)
+    return Replanned(added, moved, dropped)
+
+
+def replan_stale(session: Session, programs: Mapping[str, Program], *, now: datetime,
+                 limit: int = 200) -> int:
+    """Replan enrolments whose inputs changed since they were planned; how many were."""
+    done = 0
+    for enrolment_id in plans.stale_enrolments(session, limit=limit):
+        enrolment = session.get(Enrolment, enrolment_id)
+        program = programs.get(enrolment.program_id) if enrolment else None
+        if program is None:
+            continue
+        replan(session, program, enrolment_id, now=now)
+        done += 1
+    return done

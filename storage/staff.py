@@ -1,0 +1,76 @@
+"""Coaches and team members: people with a Slack user id, a role, a time zone and a backup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage import people
+from storage.models import Identity, Person
+
+STAFF_ROLES = ("coach", "team")
+SLACK = "slack"
+
+
+class StaffError(ValueError):
+    """A clear reason a staff member cannot be added."""
+
+
+def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone: str,
+              now: datetime, backup: str | None = None) -> Person:
+    """Add (or update) a coach or team member reached at `slack_id`.
+
+    An existing person of that role and name is updated rather than duplicated, so running
+    the command twice is harmless; the backup must already be listed.
+    """
+    if role not in STAFF_ROLES:
+        raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}, not '{role}'")
+    backup_person = None
+    if backup:
+        backup_person = staff_named(session, backup)
+        if backup_person is None:
+            raise StaffError(f"no coach or team member named '{backup}': add them first")
+    person = people.person_named(session, name, role=role)
+    if person is None:
+        person = people.add_person(session, name=name, role=role, timezone=timezone, now=now)
+    person.timezone = timezone
+    person.backup_id = backup_person.id if backup_person else person.backup_id
+    session.add(person)
+    people.bind_identity(session, person_id=person.id or 0, channel=SLACK, address=slack_id)
+    return person
+
+
+def staff_named(session: Session, name: str) -> Person | None:
+    """The coach or team member with this name (case-insensitive)."""
+    return people.person_named(session, name, role="coach") or people.person_named(
+        session, name, role="team")
+
+
+def staff_at(session: Session, slack_id: str) -> Person | None:
+    """The coach or team member behind a Slack user id; None for clients and strangers."""
+    return session.exec(
+        select(Person).join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(Identity.channel == SLACK, Identity.address == slack_id,
+               col(Person.role).in_(STAFF_ROLES))).first()
+
+
+def slack_id_of(session: Session, person_id: int | None) -> str | None:
+    """A person's Slack user id, if they have one."""
+    if person_id is None:
+        return None
+    return session.exec(select(Identity.address).where(
+        Identity.person_id == person_id, Identity.channel == SLACK)).first()
+
+
+def coaches(session: Session) -> list[Person]:
+    """Every coach with a Slack identity (the people who get a digest)."""
+    return list(session.exec(
+        select(Person).join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(Identity.channel == SLACK, Person.role == "coach").order_by(col(Person.id))))
+
+
+def first_team_member(session: Session) -> Person | None:
+    """The default owner of a team escalation: the first team member listed."""
+    return session.exec(select(Person).where(Person.role == "team")
+                        .order_by(col(Person.id))).first()

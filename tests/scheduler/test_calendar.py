@@ -1,0 +1,94 @@
+"""Calendar maths of the planner: local hours kept across DST, missing and repeated hours,
+30-minute zones and quiet hours. Pure: no database, no clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.programs import load_file
+from conversations.program import QuietHours, Weekly
+from scheduler.planner import plan, quiet_adjusted
+from tests.conftest import SAMPLE
+
+PROGRAM = load_file(SAMPLE).program
+
+
+def checkins(zone: str, start: datetime, slot: Weekly | None = None, *,
+             chosen: bool = False, quiet: QuietHours | None = None) -> list[datetime]:
+    """The check-in times planned for a client in the active stage from `start`."""
+    return [o.due for o in plan(PROGRAM, enrolled_at=start, zone=zone, stage="active",
+                                stage_started=start, checkin=slot, checkin_chosen=chosen,
+                                quiet=quiet, wait_for_flows=True)
+            if o.touchpoint.id == "weekly_checkin"]
+
+
+@pytest.mark.parametrize("zone, start, before, after", [
+    # spring forward: Berlin on Sun 29 Mar 2026, New York on Sun 8 Mar 2026
+    ("Europe/Berlin", datetime(2026, 3, 16, tzinfo=UTC), "08:00", "07:00"),
+    ("America/New_York", datetime(2026, 2, 23, tzinfo=UTC), "14:00", "13:00"),
+    # fall back: Berlin on Sun 25 Oct 2026, New York on Sun 1 Nov 2026
+    ("Europe/Berlin", datetime(2026, 10, 12, tzinfo=UTC), "07:00", "08:00"),
+    ("America/New_York", datetime(2026, 10, 19, tzinfo=UTC), "13:00", "14:00"),
+])
+def test_checkin_stays_at_nine_local_across_both_dst_changes(zone, start, before, after):
+    times = checkins(zone, start)[:4]
+    assert {t.astimezone(ZoneInfo(zone)).strftime("%a %H:%M") for t in times} == {"Mon 09:00"}
+    assert f"{times[0]:%H:%M}" == before
+    assert f"{times[-1]:%H:%M}" == after
+
+
+def test_half_hour_zone_gets_its_own_half_hour():
+    times = checkins("Asia/Kolkata", datetime(2026, 3, 16, tzinfo=UTC))[:3]
+    assert [f"{t:%a %H:%M}" for t in times] == ["Mon 03:30"] * 3
+
+
+def test_a_checkin_hour_missing_on_spring_forward_day_comes_an_hour_later_that_day():
+    """02:30 does not exist in Berlin on Sun 29 Mar 2026: the check-in comes at 03:30 CEST
+    (the same instant 02:30 would have been), once; the next week it is 02:30 again."""
+    slot = Weekly(day="sun", time=time(2, 30))
+    times = checkins("Europe/Berlin", datetime(2026, 3, 16, tzinfo=UTC), slot, chosen=True)
+    local = [t.astimezone(ZoneInfo("Europe/Berlin")) for t in times[:3]]
+    assert [f"{t:%d %H:%M %Z}" for t in local] == ["22 02:30 CET", "29 03:30 CEST",
+                                                   "05 02:30 CEST"]
+
+
+def test_a_checkin_hour_repeated_on_fall_back_day_comes_once():
+    slot = Weekly(day="sun", time=time(2, 30))
+    times = checkins("Europe/Berlin", datetime(2026, 10, 12, tzinfo=UTC), slot, chosen=True)
+    on_the_day = [t for t in times if t.date().isoformat() == "2026-10-25"]
+    assert [f"{t:%H:%M}" for t in on_the_day] == ["00:30"]  # 02:30 CEST, the first one
+
+
+def test_quiet_hours_move_a_default_nudge_to_the_next_allowed_minute():
+    zone = ZoneInfo("Europe/Berlin")
+    late = datetime(2026, 3, 3, 21, 30, tzinfo=zone)
+    assert quiet_adjusted(late, zone, QuietHours()) == datetime(2026, 3, 4, 8, 0, tzinfo=zone)
+    early = datetime(2026, 3, 4, 6, 0, tzinfo=zone)
+    assert quiet_adjusted(early, zone, QuietHours()) == datetime(2026, 3, 4, 8, 0, tzinfo=zone)
+    noon = datetime(2026, 3, 4, 12, 0, tzinfo=zone)
+    assert quiet_adjusted(noon, zone, QuietHours()) == noon
+
+
+def test_a_person_quiet_hours_override_the_programs():
+    start = datetime(2026, 3, 16, tzinfo=UTC)
+    quiet = QuietHours(start=time(7, 0), end=time(10, 30))
+    times = checkins("Europe/Berlin", start, quiet=quiet)[:2]
+    assert [t.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") for t in times] == [
+        "Mon 10:30"] * 2
+
+
+def test_a_slot_the_client_chose_is_kept_even_in_quiet_hours():
+    slot = Weekly(day="tue", time=time(22, 0))
+    start = datetime(2026, 3, 16, tzinfo=UTC)
+    chosen = checkins("Europe/Berlin", start, slot, chosen=True)[0]
+    assert chosen.astimezone(ZoneInfo("Europe/Berlin")).strftime("%a %H:%M") == "Tue 22:00"
+
+
+def test_planning_is_the_same_every_time():
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    first = plan(PROGRAM, enrolled_at=start, zone="Europe/Berlin", wait_for_flows=True)
+    assert first == plan(PROGRAM, enrolled_at=start, zone="Europe/Berlin", wait_for_flows=True)
+    assert len({(o.touchpoint.id, o.occurrence) for o in first}) == len(first)
