@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -24,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
 
+from benchmarks.machine import machine, peak_rss_mb
 from bot.app import build_app
 from bot.delivery import drain
 from bot.enrol import enrol_client
@@ -35,19 +34,6 @@ from storage.db import make_engine
 INTAKE = ["yes", "Grow the business", "12000", "6", "10", "/skip"]
 CHECKIN = ["/checkin", "8", "2500", "yes", "sales", "all good"]
 PG = os.environ.get("COACHBOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
 
 
 def fresh_postgres() -> tuple[str, sa.Engine, str]:
@@ -120,7 +106,7 @@ def main() -> None:
         print(f"{database:>10}: {r['per_second']:,.0f} answers/s, p50 {r['p50_ms']:.2f} ms, "
               f"p99 {r['p99_ms']:.2f} ms over {r['messages']:,.0f} messages; outbox drain "
               f"{r['outbox_per_second']:,.0f} messages/s")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(f"peak memory (max RSS of the process): {peak_mb:.0f} MB")
 
 
