@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from bot.handler import InboundHandler
+from bot.logs import quiet_payload_loggers
 from bot.programs import LoadedProgram, load_programs
 from bot.settings import Settings
 from scheduler.clock import Clock, SystemClock
@@ -38,6 +39,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
               migrate: bool | None = None) -> App:
     """Load programs, open the database (migrating SQLite on its own) and wire the handler."""
     programs = load_programs(settings.program)
+    quiet_payload_loggers()
     db = make_engine(settings.database_url)
     sqlite = make_url(normalise_url(settings.database_url)).get_backend_name() == "sqlite"
     if migrate if migrate is not None else sqlite:

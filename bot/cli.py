@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import sys
 from datetime import date, datetime, time
@@ -57,16 +58,25 @@ def _db_reason(exc: Exception) -> str:
     return reason[:200]
 
 
-def _logging(level: str) -> None:
+def _logging(level: str, settings: Settings | None = None) -> None:
+    from bot.logs import RedactSecrets, quiet_payload_loggers
+
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    quiet_payload_loggers()
+    if settings is not None:
+        redact = RedactSecrets([settings.telegram_token, settings.telegram_webhook_secret,
+                                settings.slack_bot_token, settings.slack_app_token,
+                                settings.slack_signing_secret])
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(redact)
 
 
 @app.command()
 def run() -> None:
     """Run the bot: the console when no platform token is set."""
     settings = Settings()
-    _logging("WARNING" if settings.uses_console else settings.log_level)
+    _logging("WARNING" if settings.uses_console else settings.log_level, settings)
     application = _app(settings)
     if settings.uses_console:
         from bot.console import ConsoleChannel
@@ -178,6 +188,17 @@ def preview(
                           tp.title or tp.id, sends[:60], tp.owner, _duration(tp.sla),
                           _no_answer(tp))
     out.print(table)
+    out.print(_retention_line(program, enrolled), markup=False, soft_wrap=True)
+
+
+def _retention_line(program, enrolled: datetime) -> str:
+    from bot.retention import erase_due
+
+    due = erase_due(program, enrolled)
+    if due is None:
+        return "Retention: the program file sets none; answers are kept until erased."
+    return (f"Retention: answers erased {program.privacy.retention_days_after_end} days after "
+            f"the program ends, on {due.astimezone(enrolled.tzinfo):%a %Y-%m-%d} (daily job).")
 
 
 @app.command()
@@ -186,10 +207,15 @@ def enroll(
     name: Annotated[str, typer.Option(help="the client's full name")],
     tz: Annotated[str, typer.Option(help="the client's IANA time zone")],
     coach: Annotated[str | None, typer.Option(help="the coach's name")] = None,
+    slack_id: Annotated[str | None, typer.Option(
+        "--slack-id", help="the client's Slack user id: open a DM and start intake there"
+    )] = None,
 ) -> None:
     """Enrol a client and print their single-use invite code."""
     application = _app()
     try:
+        if slack_id:
+            return _enroll_on_slack(application, program, name, tz, coach, slack_id.strip())
         enrolled = enrol_client(application, program_id=program, name=name, zone=tz,
                                 coach=coach)
     except EnrolError as exc:
@@ -205,6 +231,26 @@ def enroll(
         link = invite_link(application.settings, enrolled.code)
         if link:
             out.print(f"Telegram invite link: {link}", markup=False, soft_wrap=True)
+
+
+def _enroll_on_slack(application: App, program: str, name: str, tz: str,
+                     coach: str | None, slack_id: str) -> None:
+    """Enrol straight into a Slack DM: no code to pass on, the intake is queued for them."""
+    from bot.slack.enrol import join_on_slack, open_dm, refuse_staff
+    from bot.slack.sender import web_client
+
+    settings = application.settings
+    if not settings.slack_bot_token:
+        raise EnrolError("--slack-id needs COACHBOT_SLACK_BOT_TOKEN")
+    # Checks first: a staff id, a wrong id or a missing scope stop before anything is stored.
+    refuse_staff(application, slack_id)
+    open_dm(web_client(settings.slack_bot_token, settings.slack_api_url), slack_id)
+    enrolled = enrol_client(application, program_id=program, name=name, zone=tz, coach=coach)
+    if not join_on_slack(application, enrolled, slack_id):
+        raise EnrolError(f"could not start intake for {slack_id}; the client can still "
+                         f"join by sending /start {enrolled.code} to the bot")
+    out.print(f"Enrolled {name} in {program} on Slack ({slack_id}): the intake is queued in "
+              f"their DM and goes out with `coachbot run`.", markup=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -229,6 +275,9 @@ def staff_add(
     role: Annotated[str, typer.Option(help="coach or team")],
     tz: Annotated[str, typer.Option(help="IANA time zone (the digest comes at 08:00 here)")],
     backup: Annotated[str | None, typer.Option(help="who takes over past the SLA")] = None,
+    digest_at: Annotated[str | None, typer.Option(
+        "--digest-at", help="a coach's digest time, HH:MM in their zone "
+        "(default COACHBOT_DIGEST_TIME, 08:00)")] = None,
 ) -> None:
     """Add a coach or team member reachable in Slack (again to update them)."""
     from storage.db import session as new_session
@@ -242,7 +291,8 @@ def staff_add(
     try:
         with new_session(application.db) as s, s.begin():
             add_staff(s, name=" ".join(name.split()), slack_id=slack_id.strip(), role=role,
-                      timezone=tz, backup=backup, now=application.clock.now())
+                      timezone=tz, backup=backup, now=application.clock.now(),
+                      digest_time=digest_at)
     except StaffError as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
@@ -307,6 +357,151 @@ def simulate(
         f"{f} {summary.completed[f]}/{summary.missed[f]}" for f in flows), markup=False)
     out.print(f"escalations opened: {summary.escalations}; check-ins sent off the client's "
               f"local hour: {summary.checkins_off_hour}", markup=False)
+    out.print("rules fired: " + (", ".join(f"{rule} {count}" for rule, count in
+                                           sorted(summary.rule_firings.items())) or "none"),
+              markup=False)
+
+
+@app.command()
+def report(
+    program: Annotated[str | None, typer.Option(help="one program id (default: all)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="first enrolment day, YYYY-MM-DD")
+                     ] = None,
+    to: Annotated[str | None, typer.Option(help="last enrolment day, YYYY-MM-DD")] = None,
+    format_: Annotated[str, typer.Option("--format", help="table | csv | html")] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+) -> None:
+    """The program report per program and cohort (month of enrolment)."""
+    from bot import report as reports
+
+    if format_ not in ("table", "csv", "html"):
+        raise _fail("--format is table, csv or html")
+    try:
+        start, end = reports.parse_day(from_, "--from"), reports.parse_day(to, "--to")
+    except reports.BadRange as exc:
+        raise _fail(str(exc)) from None
+    application = _app()
+    try:
+        programs = {pid: loaded.program for pid, loaded in application.programs.items()}
+        if program is not None and program not in programs:
+            raise _fail(f"no program '{program}'; loaded: {', '.join(sorted(programs))}")
+        try:
+            rows = reports.build(application.db, programs, program_id=program, start=start,
+                                 end=end)
+        except reports.BadRange as exc:
+            raise _fail(str(exc)) from None
+    finally:
+        application.db.dispose()
+    span = f"enrolled {start or 'from the start'} to {end or 'today'}"
+    if not rows:
+        out.print(f"No enrolments {span}: nothing to report.", markup=False)
+        return
+    title = f"coachbot report: {span}"
+    if format_ == "table" and out_path is None:
+        out.print(reports.as_table(rows, title))
+        return
+    if format_ == "table":
+        recorder = Console(width=220, record=True, file=io.StringIO())
+        recorder.print(reports.as_table(rows, title))
+        text = recorder.export_text()
+    else:
+        text = reports.as_csv(rows) if format_ == "csv" else reports.as_html(rows, title)
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        out_path.write_text(text, encoding="utf-8")
+        out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
+
+
+
+# --- data rights and the audit log --------------------------------------------------------
+
+def _client_named(application: App, name: str):
+    from storage import people
+    from storage.db import session as new_session
+
+    with new_session(application.db) as s:
+        person = people.person_named(s, " ".join(name.split()), role="client")
+    if person is None:
+        raise _fail(f"no client named '{name}'")
+    return person
+
+
+@app.command()
+def export(
+    client: Annotated[str, typer.Argument(help="the client's full name")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="file to write")] = None,
+) -> None:
+    """Write everything stored about a client as JSON (the read is audited)."""
+    from bot.data_rights import EXPORT_FILENAME, audit_read, export_json
+    from storage.db import session as new_session
+
+    application = _app()
+    person = _client_named(application, client)
+    target = out_path or Path(EXPORT_FILENAME)
+    try:
+        with new_session(application.db) as s, s.begin():
+            _data, blob = export_json(s, person, now=application.clock.now())
+            audit_read(s, person, action="data_exported", actor="cli",
+                       now=application.clock.now())
+        target.write_bytes(blob)
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    except OSError as exc:
+        raise _fail(f"cannot write {target}: {exc.strerror}") from None
+    out.print(f"Data of {person.name} written to {target}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def erase(
+    client: Annotated[str, typer.Argument(help="the client's full name")],
+    yes: Annotated[bool, typer.Option("--yes", help="really erase: it cannot be undone")] = False,
+) -> None:
+    """Erase everything about a client; an anonymous audit line stays and the coach is told."""
+    application = _app()
+    person = _client_named(application, client)
+    if not yes:
+        raise _fail(f"erasing {person.name} cannot be undone: run again with --yes")
+    try:
+        erased = application.handler.erase_client(person.id or 0, actor="cli")
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    assert erased is not None
+    out.print(f"Erased {person.name}: {erased.answers} answers and everything else about "
+              f"them; the audit log keeps that it happened.", markup=False, soft_wrap=True)
+
+
+@app.command("audit")
+def audit_log(
+    client: Annotated[str | None, typer.Option(help="only entries about this client")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+) -> None:
+    """Who read or changed client data, newest first."""
+    from sqlmodel import select
+
+    from storage.audit import entries
+    from storage.db import session as new_session
+    from storage.models import Enrolment
+
+    application = _app()
+    try:
+        with new_session(application.db) as s:
+            ids = None
+            if client is not None:
+                person = _client_named(application, client)
+                ids = [e.id or 0 for e in s.exec(
+                    select(Enrolment).where(Enrolment.person_id == person.id))]
+            rows = entries(s, enrolment_ids=ids, limit=limit)
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    table = Table(title="coachbot audit log" + (f": {client}" if client else ""))
+    for column in ("when (UTC)", "who", "action", "enrolment", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(row.detail.items()))
+        table.add_row(f"{row.at:%Y-%m-%d %H:%M}", row.actor, row.action,
+                      str(row.enrolment_id or "-"), detail)
+    out.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy.exc import OperationalError
 
 from bot.app import App
 from bot.delivery import drain
@@ -14,9 +16,11 @@ from bot.enrol import enrol_client
 from bot.inbound import Inbound
 from conversations.messages import Reply
 from storage import enrolments, people
-from storage.db import session
+from storage.db import is_locked, session
 
 CHANNEL = "console"
+BUSY_TEXT = ("The database is busy: another coachbot process is writing to it. Nothing was "
+             "lost; please send that again in a moment.")
 ADDRESS = "local"
 
 
@@ -43,8 +47,12 @@ class ConsoleChannel:
                            force_terminal=interactive or None, no_color=not interactive)
 
     def send(self, _address: str, reply: Reply) -> str | None:
-        """Print one reply (the console's 'platform send')."""
+        """Print one reply (the console's 'platform send'); a file goes to the working folder."""
         self.out.print(Text(render(reply), style="cyan" if self.interactive else ""))
+        if reply.attachment is not None:
+            path = Path.cwd() / reply.attachment.filename
+            path.write_bytes(reply.attachment.data)
+            self.out.print(Text(f"[file saved: {path}]"))
         self.out.print()
         return None
 
@@ -55,8 +63,16 @@ class ConsoleChannel:
 
     def say(self, text: str) -> None:
         """Feed one line from the client into the bot."""
-        self.app.handler.handle(Inbound(channel=CHANNEL, sender=ADDRESS,
-                                        event_id=f"console-{uuid.uuid4()}", text=text))
+        try:
+            self.app.handler.handle(Inbound(channel=CHANNEL, sender=ADDRESS,
+                                            event_id=f"console-{uuid.uuid4()}", text=text))
+        except OperationalError as exc:
+            if not is_locked(exc):
+                raise
+            # Nothing was kept (the transaction rolled back), so typing it again is safe.
+            self.out.print(Text(BUSY_TEXT))
+            self.out.print()
+            return
         self.flush()
 
     def run(self) -> int:

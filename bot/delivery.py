@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,9 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
 
 
+# At most this many messages to one address in one concurrent drain.
+PER_ADDRESS = 10
+
 SendFn = Callable[[str, Reply], str | None]
 AsyncSendFn = Callable[[str, Reply], Awaitable[str | None]]
 UnreachableFn = Callable[[str, str], None]
@@ -60,11 +64,21 @@ def drain(db: Engine, clock: Clock, channel: str, send: SendFn, *, worker: str =
 
 async def drain_async(db: Engine, clock: Clock, channel: str, send: AsyncSendFn, *,
                       worker: str = WORKER, limit: int = 100,
-                      unreachable: UnreachableFn | None = None) -> int:
-    """The same as `drain` for channels whose libraries are async (Telegram, Slack)."""
+                      unreachable: UnreachableFn | None = None,
+                      chats_concurrently: bool = False) -> int:
+    """The same as `drain` for channels whose libraries are async (Telegram, Slack).
+
+    `chats_concurrently`: send to different addresses at the same time, each address's
+    messages in order, so pacing one chat does not hold up the others.
+    """
     with new_session(db) as session, session.begin():
         batch = outbox.claim(session, channel=channel, worker=worker, now=clock.now(),
-                             limit=limit)
+                             limit=limit, in_order=chats_concurrently)
+    if chats_concurrently:
+        counts = await asyncio.gather(*(
+            _send_in_order(db, clock, channel, send, items, unreachable)
+            for items in _by_address(db, clock, batch)))
+        return sum(counts)
     sent = 0
     for item in batch:
         try:
@@ -80,6 +94,55 @@ async def drain_async(db: Engine, clock: Clock, channel: str, send: AsyncSendFn,
     return sent
 
 
+def _by_address(db: Engine, clock: Clock,
+                batch: list[outbox.Claimed]) -> list[list[outbox.Claimed]]:
+    """The batch split per address, in order, at most PER_ADDRESS each; the rest deferred.
+
+    A chat paced at about 1/s must finish well inside the claim's lease (60 s), or another
+    worker would take its messages over: its later messages wait for the next drain.
+    """
+    chats: dict[str, list[outbox.Claimed]] = {}
+    for item in batch:
+        chats.setdefault(item.address, []).append(item)
+    overflow = [later for items in chats.values() for later in items[PER_ADDRESS:]]
+    if overflow:
+        with new_session(db) as session, session.begin():
+            for later in overflow:
+                outbox.defer(session, later.id, until=clock.now())
+    return [items[:PER_ADDRESS] for items in chats.values()]
+
+
+async def _send_in_order(db: Engine, clock: Clock, channel: str, send: AsyncSendFn,
+                         items: list[outbox.Claimed],
+                         unreachable: UnreachableFn | None) -> int:
+    """One address's messages one after another; after a failure that will be retried, the
+    rest wait for the same retry so the chat never reads them out of order."""
+    sent = 0
+    for n, item in enumerate(items):
+        try:
+            platform_id = await send(item.address, item.reply)
+        except DeliveryError as exc:
+            _record_failure(db, clock, item, exc)
+            if exc.permanent:
+                if unreachable is not None:
+                    unreachable(channel, item.address)
+                continue
+            until = clock.now() + _retry_delay(item, exc)
+            with new_session(db) as session, session.begin():
+                for later in items[n + 1:]:
+                    outbox.defer(session, later.id, until=until)
+            break
+        with new_session(db) as session, session.begin():
+            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now())
+        sent += 1
+    return sent
+
+
+def _retry_delay(item: outbox.Claimed, exc: DeliveryError) -> timedelta:
+    return (timedelta(seconds=exc.retry_after) if exc.retry_after is not None
+            else backoff(item.attempts))
+
+
 def _record_failure(db: Engine, clock: Clock, item: outbox.Claimed, exc: DeliveryError) -> None:
     with new_session(db) as session, session.begin():
         if exc.permanent:
@@ -87,8 +150,7 @@ def _record_failure(db: Engine, clock: Clock, item: outbox.Claimed, exc: Deliver
             log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id, item.channel,
                         exc)
             return
-        delay = (timedelta(seconds=exc.retry_after) if exc.retry_after is not None
-                 else backoff(item.attempts))
+        delay = _retry_delay(item, exc)
         status = outbox.mark_retry(session, item.id, error=str(exc), attempts=item.attempts,
                                    now=clock.now(), delay=delay)
         log.warning("send failed outbox=%s attempt=%d status=%s reason=%s", item.id,

@@ -17,14 +17,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from bot import data_rights, decisions, edits
 from bot.inbound import Inbound
+from bot.progress import progress_reply
 from conversations import engine as core
 from conversations.messages import Message, Reply
 from conversations.program import Program
-from conversations.progress import progress_text
 from scheduler.clock import Clock
 from storage import conversations as convs
 from storage import enrolments, inbound, outbox, people
+from storage.db import retry_when_locked
 from storage.db import session as new_session
 from storage.models import Consent, Enrolment, Person
 
@@ -56,6 +58,7 @@ class InboundHandler:
 
     # --- messages from people -----------------------------------------------------------
 
+    @retry_when_locked
     def handle(self, message: Inbound) -> Handled:
         """Handle one inbound message exactly once, whatever the number of deliveries."""
         now = self.clock.now()
@@ -84,15 +87,58 @@ class InboundHandler:
             if result.stale:
                 log.info("stale button enrolment=%s", enrolment.id)
                 return Handled("stale", enrolment_id=enrolment.id)
+            if any(e.kind == "erase_requested" for e in result.events):
+                return self._erase(session, message, person, list(result.replies), now)
             replies = list(result.replies)
+            if any(e.kind == "data_requested" for e in result.events):
+                replies.append(data_rights.export_reply(session, person, actor="client",
+                                                        now=now))
             if any(e.kind == "progress_requested" for e in result.events):
-                replies.append(Reply(self._progress(session, enrolment)))
+                replies.append(progress_reply(session, self.programs[enrolment.program_id],
+                                              enrolment, channel=message.channel))
             self._apply(session, enrolment, conversation, result, now)
             self._queue(session, message, person.id, replies, now)
+            if decisions.needed(self.programs[enrolment.program_id], result):
+                self.decide(session, enrolment, person, now)
             log.info("handled channel=%s event=%s enrolment=%s answers=%d replies=%d",
                      message.channel, message.event_id, enrolment.id, len(result.answers),
                      len(replies))
             return Handled("handled", enrolment_id=enrolment.id, replies=len(replies))
+
+    @retry_when_locked
+    def edit(self, message: Inbound, *, ref: str) -> edits.EditOutcome:
+        """The client edited the message `ref` to `message.text`: update the answer it gave
+        (their latest only), once; a changed answer of a finished flow is decided on again."""
+        now = self.clock.now()
+        with new_session(self.db) as session, session.begin():
+            edited = edits.apply_edit(session, self.programs, message, ref=ref, now=now)
+            if edited.outcome == "updated" and edited.flow_done:
+                assert edited.enrolment is not None and edited.person is not None
+                self.decide(session, edited.enrolment, edited.person, now)
+            return edited.outcome
+
+    def erase_client(self, person_id: int, *, actor: str) -> data_rights.erasure.Erased | None:
+        """Erase a client on a staff member's request (the CLI); their coach is told."""
+        now = self.clock.now()
+        with new_session(self.db) as session, session.begin():
+            person = session.get(Person, person_id)
+            if person is None or person.role != "client":
+                return None
+            return data_rights.erase_client(
+                session, person, actor=actor, now=now, notify=lambda pid, key, notes:
+                self._queue_to_person(session, pid, key, notes, now))
+
+    def _erase(self, session: Session, message: Inbound, person: Person,
+               replies: list[Reply], now: datetime) -> Handled:
+        """The client confirmed /delete: erase them, tell their coach, say goodbye."""
+        erased = data_rights.erase_client(
+            session, person, actor="client", now=now,
+            notify=lambda pid, key, notes: self._queue_to_person(session, pid, key, notes, now))
+        # The goodbye is not theirs to keep: no person id, so nothing links it to them.
+        self._queue(session, message, None, replies, now)
+        log.info("erased channel=%s event=%s enrolments=%s", message.channel,
+                 message.event_id, ",".join(map(str, erased.enrolment_ids)))
+        return Handled("handled", replies=len(replies))
 
     def _join(self, session: Session, message: Inbound, code: str,
               now: datetime) -> Handled | None:
@@ -168,6 +214,27 @@ class InboundHandler:
         self._apply(session, enrolment, conversation, result, now, outcome="abandoned")
         return list(result.replies)
 
+    # --- decisions from data ---------------------------------------------------------------
+
+    def decide(self, session: Session, enrolment: Enrolment, person: Person,
+               now: datetime) -> decisions.Outcome:
+        """Recompute the enrolment's metrics and act on its rules, in the caller's transaction."""
+        return decisions.evaluate(
+            session, program=self.programs[enrolment.program_id], enrolment=enrolment, now=now,
+            values=lambda: self._context(session, enrolment, person, None, now).values,
+            queue=lambda key, replies: self._queue_to_person(
+                session, person.id or 0, key, replies, now))
+
+    def reevaluate(self, enrolment_id: int) -> decisions.Outcome | None:
+        """Recompute one enrolment's metrics and rules now (a missed check-in, a quiet day)."""
+        now = self.clock.now()
+        with new_session(self.db) as session, session.begin():
+            enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)
+            person = session.get(Person, enrolment.person_id) if enrolment else None
+            if enrolment is None or person is None:
+                return None
+            return self.decide(session, enrolment, person, now)
+
     # --- shared ---------------------------------------------------------------------------
 
     def _context(self, session: Session, enrolment: Enrolment, person: Person,
@@ -222,25 +289,6 @@ class InboundHandler:
         enrolment.status = result.status
         session.add(enrolment)
         session.flush()
-
-    def _progress(self, session: Session, enrolment: Enrolment) -> str:
-        program = self.programs[enrolment.program_id]
-        main = next((m for m in program.metrics if m.main), None) or next(
-            (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)
-        checkins = convs.completed_count(session, enrolment.id or 0, program.checkin_flow)
-        if main is None or main.source.answer is None:
-            return f"Check-ins completed: {checkins}."
-        flow_id, question_id = main.source.answer.split(".")
-        values = [a.number for a in convs.answers_of(session, enrolment.id or 0, flow_id)
-                  if a.question_id == question_id and a.number is not None]
-        baseline = None
-        if main.baseline:
-            base_flow, base_question = main.baseline.split(".")
-            baseline = next((a.number for a in convs.answers_of(session, enrolment.id or 0,
-                                                                base_flow)
-                             if a.question_id == base_question), None)
-        return progress_text(title=main.title or main.id, values=values[-12:],
-                             baseline=baseline, checkins=checkins, streak=checkins)
 
     def _queue(self, session: Session, message: Inbound, person_id: int | None,
                replies: list[Reply], now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from pydantic import Field
@@ -27,12 +28,17 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
+    # Its own port: Slack's HTTP mode listens on http_port, and both may run in one process.
+    telegram_webhook_port: int = 8443
 
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
     slack_api_url: str | None = None
     slack_team_channel: str | None = None
+    # When coaches get their digest, in each coach's own zone, unless the coach has their
+    # own time (`coachbot staff add --digest-at`).
+    digest_time: time = time(8, 0)
     http_port: int = 3000
 
     @property

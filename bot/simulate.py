@@ -39,7 +39,7 @@ from conversations.program import (
 from scheduler.clock import ManualClock
 from storage import touchpoints
 from storage.db import session
-from storage.models import Conversation, Escalation
+from storage.models import Conversation, Escalation, RuleFiring
 
 CHANNEL = "sim"
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Kolkata", "Europe/London",
@@ -74,6 +74,7 @@ class Summary:
     missed: Counter[str] = field(default_factory=Counter)
     escalations: int = 0
     checkins_off_hour: int = 0
+    rule_firings: Counter[str] = field(default_factory=Counter)
 
 
 class Simulation:
@@ -211,6 +212,7 @@ class Simulation:
                 elif outcome in ("missed", "expired"):
                     summary.missed[flow_id] += 1
             summary.escalations = len(list(s.exec(select(Escalation.id))))
+            summary.rule_firings.update(s.exec(select(RuleFiring.rule_id)))
             summary.checkins_off_hour = self._off_hour(s)
         return summary
 

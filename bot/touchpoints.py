@@ -15,6 +15,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, select
 
 from bot.app import App
+from bot.decisions import add_sweep_job
+from bot.retention import add_retention_job
 from conversations import engine as core
 from conversations.messages import Reply
 from conversations.render import buttons, fill, prompt
@@ -105,5 +107,9 @@ def start_clock(app: App) -> AsyncIOScheduler:
     """Start the in-process scheduler that ticks the touchpoint runner (inside an event loop)."""
     scheduler = AsyncIOScheduler(timezone="UTC")
     add_tick_job(scheduler, runner_for(app), app.clock)
+    # Missed check-ins and days without a reply change metrics with no answer arriving.
+    add_sweep_job(scheduler, app.handler, app.clock)
+    # Answers past the program's retention period are erased once a day.
+    add_retention_job(scheduler, app.db, app.handler.programs, app.clock)
     scheduler.start()
     return scheduler

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from conversations.answers import Invalid, parse
+from conversations.answers import MAX_INPUT, Invalid, clean_text, parse
 from conversations.messages import AcceptedAnswer, AnswerValue, Event, Message, Reply
 from conversations.program import (
     WEEKDAYS,
@@ -193,8 +193,9 @@ def _accept(turn: _Turn, flow: Flow, question: Question, value: AnswerValue, raw
     if question.id not in state.order:
         state.order.append(question.id)
     state.editing = False
+    # The raw text is kept cleaned too: a NUL byte is something PostgreSQL refuses to store.
     turn.answers.append(AcceptedAnswer(flow=flow.id, question=question.id, value=value,
-                                       raw=raw[:4000], edited=edited))
+                                       raw=clean_text(raw)[:MAX_INPUT], edited=edited))
     if isinstance(question, YesNoQuestion) and question.consent:
         if value is False:
             turn.status = "declined"
@@ -417,7 +418,33 @@ def _cmd_progress(turn: _Turn, _: str) -> None:
 
 def _cmd_privacy(turn: _Turn, _: str) -> None:
     turn.events.append(Event("privacy_requested"))
-    turn.say(turn.ctx.program.privacy.statement.strip())
+    turn.say(turn.ctx.program.privacy.statement.strip() + "\n\n" + PRIVACY_RIGHTS)
+
+
+PRIVACY_RIGHTS = ("Send /mydata for a copy of everything I keep about you, or /delete to "
+                  "erase it.")
+
+
+def _cmd_mydata(turn: _Turn, _: str) -> None:
+    # The handler reads the data and attaches the file: the engine sees no storage.
+    turn.events.append(Event("data_requested"))
+
+
+ERASE_CONFIRM = "confirm"
+
+
+def _cmd_delete(turn: _Turn, argument: str) -> None:
+    if argument.lower() != ERASE_CONFIRM:
+        turn.say("This erases everything I keep about you: your answers, progress, "
+                 "conversations and how to reach you. It can't be undone, and your coach "
+                 "will be told. To go ahead, send: /delete confirm\n"
+                 "(Send /mydata first if you'd like a copy.)")
+        return
+    turn.status = "dropped"
+    turn.state = None
+    turn.events.append(Event("erase_requested"))
+    turn.say("Done: everything I kept about you is erased. Thank you for taking part, "
+             "and take care!")
 
 
 def _cmd_schedule(turn: _Turn, argument: str) -> None:
@@ -438,6 +465,7 @@ _COMMANDS = {
     "help": _cmd_help, "start": _cmd_start, "skip": _cmd_skip, "back": _cmd_back,
     "later": _cmd_later, "checkin": _cmd_checkin, "pause": _cmd_pause, "resume": _cmd_resume,
     "progress": _cmd_progress, "privacy": _cmd_privacy, "schedule": _cmd_schedule,
+    "mydata": _cmd_mydata, "delete": _cmd_delete,
 }
 
 COMMAND_DESCRIPTIONS = {
@@ -450,6 +478,8 @@ COMMAND_DESCRIPTIONS = {
     "progress": "see your progress",
     "schedule": "change your check-in day and time",
     "privacy": "what we collect and why",
+    "mydata": "get a copy of your data",
+    "delete": "erase your data",
     "help": "what you can do now",
 }
 

@@ -18,6 +18,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply (e.g. a progress chart); channels that can't show it don't."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to the client. `question` names the question it asks, if any."""
 
@@ -25,6 +34,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     question: str | None = None
     flow: str | None = None
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,7 @@ class AcceptedAnswer:
 EventKind = Literal[
     "consent_given", "consent_declined", "flow_started", "flow_completed", "snoozed",
     "paused", "resumed", "progress_requested", "schedule_changed", "skipped",
-    "checkin_requested", "data_requested", "privacy_requested",
+    "checkin_requested", "data_requested", "privacy_requested", "erase_requested",
 ]
 
 

@@ -101,3 +101,29 @@ def current_values(program: Program, history: History, now: datetime) -> dict[st
         if value is not None:
             values[metric.id] = value
     return values
+
+
+def behaviour_series(kind: str, history: History, now: datetime) -> list[float]:
+    """A behaviour metric as it stood after each due check-in, oldest first.
+
+    Days since the last reply has no per-check-in meaning: its series is its value now.
+    """
+    if kind == "days_since_reply":
+        value = behaviour_value(kind, history, now)
+        return [value] if value is not None else []
+    due = [c for c in history.checkins if c.due_at <= now]
+    series = []
+    for n in range(1, len(due) + 1):
+        prefix = History(checkins=due[:n], answers=history.answers,
+                         last_reply_at=history.last_reply_at, enrolled_at=history.enrolled_at)
+        value = behaviour_value(kind, prefix, due[n - 1].due_at)
+        if value is not None:
+            series.append(value)
+    return series
+
+
+def series_of(metric: Metric, history: History, now: datetime) -> list[float]:
+    """A metric's values over time, oldest first: per answer, or per check-in."""
+    if metric.source.behaviour is not None:
+        return behaviour_series(metric.source.behaviour, history, now)
+    return metric_series(metric, history)

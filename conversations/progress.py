@@ -23,7 +23,7 @@ def _number(value: float) -> str:
 
 
 def progress_text(*, title: str, values: Sequence[float], baseline: float | None,
-                  checkins: int, streak: int) -> str:
+                  checkins: int, streak: int, milestones: Sequence[str] = ()) -> str:
     """A short progress summary for the client."""
     if not values:
         return (f"No check-ins yet, so nothing to chart. Send /checkin to record your first "
@@ -34,4 +34,6 @@ def progress_text(*, title: str, values: Sequence[float], baseline: float | None
         lines.append(f"Baseline {_number(baseline)}, change {'+' if change >= 0 else ''}"
                      f"{_number(change)}")
     lines.append(f"Check-ins completed: {checkins}. Current streak: {streak} in a row.")
+    if milestones:
+        lines.append("Milestones: " + "; ".join(milestones) + ".")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from conversations.program import (
     Program,
     ScaleQuestion,
     TextQuestion,
+    Threshold,
     YesNoQuestion,
 )
 from conversations.render import PLACEHOLDERS
@@ -105,6 +106,19 @@ def check_references(program: Program) -> list[Problem]:
         for part, name in named:
             if part is not None and part.metric not in metrics:
                 problems.append(((*loc, name, "metric"), f"no metric with id '{part.metric}'"))
+        for part, name, count in ((cond.threshold, "threshold", "for_checkins"),
+                                  (cond.plateau, "plateau", "weeks")):
+            metric = metrics.get(part.metric) if part is not None else None
+            if part is None or metric is None:
+                continue
+            n = part.for_checkins if isinstance(part, Threshold) else part.weeks
+            if metric.source.behaviour == "days_since_reply" and (n > 1 or name == "plateau"):
+                problems.append(((*loc, name, "metric"),
+                                 f"'{metric.id}' has one value now, not one per check-in; "
+                                 "use no_reply_days"))
+            elif n > program.weeks:
+                problems.append(((*loc, name, count), f"{n} check-ins can never happen in a "
+                                 f"{program.weeks}-week program"))
         if cond.milestone and cond.milestone.change_from_baseline is not None:
             metric = metrics.get(cond.milestone.metric)
             if metric is not None and metric.baseline is None:

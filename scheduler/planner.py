@@ -7,8 +7,10 @@ allowed minute in the client's own zone.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -87,27 +89,63 @@ def next_local_time(moment: datetime, at: time, zone: ZoneInfo | str) -> datetim
     A time that does not exist that day (spring forward) comes out as APScheduler gives it:
     the instant it would have been before the change (02:30 -> 03:30 summer time).
     """
-    trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=zone)
-    fire = trigger.get_next_fire_time(None, moment)
-    assert fire is not None, "a daily trigger always fires again"
-    return fire.astimezone(UTC)
+    fires = _fires(_daily(at.hour, at.minute, zone), moment, moment + timedelta(days=3))
+    assert fires, "a daily trigger always fires again"
+    return fires[0]
+
+
+@lru_cache(maxsize=4096)
+def _daily(hour: int, minute: int, zone: ZoneInfo | str) -> CronTrigger:
+    # A trigger is immutable; building one costs more than asking it (planning hot path).
+    return CronTrigger(hour=hour, minute=minute, timezone=zone)
+
+
+class _Fires:
+    """The fire times of one trigger from some moment on, computed once and extended as
+    asked: clients who share a zone and a slot share the calendar maths (planning many
+    enrolments is otherwise mostly CronTrigger arithmetic)."""
+
+    def __init__(self, trigger: CronTrigger, start: datetime) -> None:
+        self.trigger = trigger
+        self.start = start
+        self.times: list[datetime] = []
+        self.cursor = start
+        self.done = False
+
+    def between(self, start: datetime, end: datetime) -> list[datetime]:
+        while not self.done and (not self.times or self.times[-1] < end):
+            # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
+            # return the same repeated (fall-back) time again and this loop would never end.
+            fire = self.trigger.get_next_fire_time(None, self.cursor)
+            if fire is None:
+                self.done = True
+                break
+            fire = fire.astimezone(UTC)
+            if self.times and fire <= self.times[-1]:
+                self.cursor = self.times[-1] + timedelta(minutes=1)
+                continue
+            self.times.append(fire)
+            self.cursor = fire + timedelta(seconds=1)
+        return self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
+
+
+_SEQUENCES: dict[tuple[str, str], _Fires] = {}
+_MAX_SEQUENCES = 20_000
 
 
 def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
-    times: list[datetime] = []
-    cursor = start
-    while True:
-        # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
-        # return the same repeated (fall-back) time again and this loop would never end.
-        fire = trigger.get_next_fire_time(None, cursor)
-        if fire is None or fire >= end:
-            return times
-        fire = fire.astimezone(UTC)
-        if times and fire <= times[-1]:
-            cursor = times[-1] + timedelta(minutes=1)
-            continue
-        times.append(fire)
-        cursor = fire + timedelta(seconds=1)
+    """The trigger's fire times in [start, end), in UTC, each instant once."""
+    key = (str(trigger), str(trigger.timezone))
+    sequence = _SEQUENCES.get(key)
+    if sequence is None:
+        if len(_SEQUENCES) >= _MAX_SEQUENCES:
+            _SEQUENCES.clear()  # a bound on memory; they are rebuilt when asked again
+        sequence = _SEQUENCES[key] = _Fires(trigger, start)
+    elif start < sequence.start:
+        # Asked about earlier times: compute only the part before what is known.
+        sequence.times[:0] = _Fires(trigger, start).between(start, sequence.start)
+        sequence.start = start
+    return sequence.between(start, end)
 
 
 def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:

@@ -99,13 +99,13 @@ def replan(session: Session, program: Program, enrolment_id: int, *,
         target = wanted(program, enrolment, person, sessions, now)
     existing = {(r.touchpoint_id, r.occurrence): r for r in rows.of_enrolment(session,
                                                                             enrolment_id)}
-    added = moved = dropped = 0
+    moved = dropped = 0
+    new: list[tuple[str, str, datetime, str]] = []
     for key, (due, kind) in target.items():
         row = existing.get(key)
         if row is None:
             if due >= since:
-                added += rows.add(session, enrolment_id=enrolment_id, touchpoint_id=key[0],
-                                  occurrence=key[1], due_at=due, kind=kind)
+                new.append((key[0], key[1], due, kind))
         elif row.status == "planned" and row.due_at != due and row.due_at > now:
             moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
     for key, row in existing.items():
@@ -114,6 +114,7 @@ def replan(session: Session, program: Program, enrolment_id: int, *,
             reason = "replanned" if enrolment.status in plans.PLANNED_STATUSES else "closed"
             dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
                                    reason=reason)
+    added = rows.add_many(session, enrolment_id, new)
     plans.save_plan_state(session, enrolment=enrolment, person=person,
                           checksum=plans.program_checksum(session, program.id), now=now)
     if added or moved or dropped:

@@ -45,7 +45,7 @@ REMINDER_GRACE = timedelta(hours=1)
 # A recurring flow completed this long before its due time counts as this occurrence's.
 ANSWERED_WINDOW = timedelta(hours=24)
 ONE_OFF = ("after_enrolment", "stage_start", "stage_week")
-SENDING_STATUSES = ("consent", "active")
+SENDING_STATUSES = ("consent", "active", "graduated")
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,8 @@ class Runner:
 
     def __init__(self, db: Engine, programs: Mapping[str, Program], deliver: Deliver, *,
                  worker: str | None = None, lease: timedelta = timedelta(minutes=2),
-                 batch: int = 100, replan_batch: int = 50) -> None:
+                 batch: int = 100, replan_batch: int = 50,
+                 sweep_every: timedelta = timedelta(minutes=1)) -> None:
         self.db = db
         self.programs = programs
         self.deliver = deliver
@@ -110,13 +111,21 @@ class Runner:
         self.lease = lease
         self.batch = batch
         self.replan_batch = replan_batch
+        self.sweep_every = sweep_every
+        self._swept_at: datetime | None = None
 
     def tick(self, now: datetime) -> TickReport:
         """Replan what changed, then run every row due at `now` (one batch)."""
         report = TickReport()
-        with new_session(self.db) as session, session.begin():
-            report.replanned = replan_stale(session, self.programs, now=now,
-                                            limit=self.replan_batch)
+        if self._swept_at is None or now - self._swept_at >= self.sweep_every \
+                or now < self._swept_at:
+            # Finding what changed compares every enrolment with its plan: it grows with
+            # the number of clients, so it runs once a minute (again at once while a full
+            # batch suggests more), not on every 20 s tick.
+            with new_session(self.db) as session, session.begin():
+                report.replanned = replan_stale(session, self.programs, now=now,
+                                                limit=self.replan_batch)
+            self._swept_at = None if report.replanned >= self.replan_batch else now
         with new_session(self.db) as session, session.begin():
             claimed = rows.claim(session, worker=self.worker, now=now, lease=self.lease,
                                  limit=self.batch)
@@ -238,6 +247,11 @@ class Runner:
         # the rest of the journey stays where it was planned.
         enrolment.stage = target
         enrolment.stage_started_at = row.due_at
+        final = program.stage(target)
+        if final.next is None and final.duration is None and final.until_flow_done is None:
+            # The journey's last stage (alumni): the program is over for this client. Its
+            # own touchpoints (the graduation message) still go out.
+            enrolment.status = "graduated"
         session.add(enrolment)
         session.flush()
         replan(session, program, enrolment.id or 0, now=now)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("coachbot.db")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -18,11 +26,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 15.0) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout (seconds) and foreign keys."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -30,12 +38,38 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.close()
 
         return engine
     # pool_pre_ping: a restarted PostgreSQL costs one reconnect, not a failed request.
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def is_locked(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked": another process holds the write lock."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def retry_when_locked(fn: Callable[P, T], *, attempts: int = 3) -> Callable[P, T]:
+    """Run a whole transaction again when SQLite stayed locked past the busy timeout.
+
+    Safe because the failed attempt rolled back entirely; each try already waited the busy
+    timeout, so three tries ride out a long backup or a stuck writer for 45 s by default.
+    """
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as exc:
+                if not is_locked(exc) or attempt == attempts:
+                    raise
+                log.warning("the database is locked by another process; trying again "
+                            "(attempt %d of %d)", attempt + 1, attempts)
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

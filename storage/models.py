@@ -36,6 +36,8 @@ class Person(SQLModel, table=True):
     quiet_end: str | None = Field(default=None, max_length=5)
     backup_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = _utc(nullable=False)
+    # A coach's own digest time (HH:MM, their zone); None: COACHBOT_DIGEST_TIME.
+    digest_time: str | None = Field(default=None, max_length=5)
 
 
 class Identity(SQLModel, table=True):
@@ -85,7 +87,12 @@ class Conversation(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """One accepted answer: the typed value, a number when it has one, and the raw text."""
 
-    __table_args__ = (UniqueConstraint("conversation_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "question_id"),
+        # The digest reads a week of answers for each of a coach's clients: a range per
+        # enrolment, whatever the length of the history (benchmarks/digest.py).
+        Index("ix_answer_window", "enrolment_id", "answered_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
     conversation_id: int = Field(foreign_key="conversation.id")

@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from conversations.messages import Button, Reply
+from conversations.messages import Attachment, Button, Reply
 from storage.models import OutboxMessage
 from storage.upsert import insert_ignore
 
 MAX_ATTEMPTS = 8
+# A message is given up only after MAX_ATTEMPTS tries *and* this long: a platform outage
+# (every try fails, whatever the message) must not fail the messages waiting it out.
+GIVE_UP_AFTER = timedelta(hours=24)
 
 
 def payload_of(reply: Reply) -> dict:
-    """A reply as stored JSON."""
-    return {"text": reply.text, "buttons": [[b.label, b.value] for b in reply.buttons],
-            "question": reply.question, "flow": reply.flow}
+    """A reply as stored JSON (an attachment as base64: the message stays self-contained)."""
+    payload = {"text": reply.text, "buttons": [[b.label, b.value] for b in reply.buttons],
+               "question": reply.question, "flow": reply.flow}
+    if reply.attachment is not None:
+        a = reply.attachment
+        payload["attachment"] = {"filename": a.filename, "content_type": a.content_type,
+                                 "base64": base64.b64encode(a.data).decode("ascii")}
+    return payload
 
 
 def reply_of(payload: dict) -> Reply:
     """A stored payload back as a reply."""
+    stored = payload.get("attachment")
+    attachment = Attachment(stored["filename"], stored["content_type"],
+                            base64.b64decode(stored["base64"])) if stored else None
     return Reply(text=payload["text"],
                  buttons=tuple(Button(label=b[0], value=b[1]) for b in payload.get("buttons", [])),
-                 question=payload.get("question"), flow=payload.get("flow"))
+                 question=payload.get("question"), flow=payload.get("flow"),
+                 attachment=attachment)
 
 
 def enqueue(session: Session, *, key: str, channel: str, address: str, person_id: int | None,
@@ -51,22 +64,29 @@ class Claimed:
 
 
 def claim(session: Session, *, channel: str, worker: str, now: datetime,
-          lease: timedelta = timedelta(seconds=60), limit: int = 50) -> list[Claimed]:
+          lease: timedelta = timedelta(seconds=60), limit: int = 50,
+          in_order: bool = False) -> list[Claimed]:
     """Claim due messages of one channel, oldest first; expired leases are taken over.
 
     On PostgreSQL rows held by another worker are skipped (FOR UPDATE SKIP LOCKED).
+    `in_order`: leave a message while an earlier one to the same address waits for a retry
+    or is held by another worker, so an address never receives its messages out of order.
     """
+    conditions = [OutboxMessage.channel == channel, OutboxMessage.status == "queued",
+                  col(OutboxMessage.next_attempt_at) <= now,
+                  or_(col(OutboxMessage.claimed_until).is_(None),
+                      col(OutboxMessage.claimed_until) < now)]
     due = (
         select(OutboxMessage)
-        .where(OutboxMessage.channel == channel, OutboxMessage.status == "queued",
-               col(OutboxMessage.next_attempt_at) <= now,
-               or_(col(OutboxMessage.claimed_until).is_(None),
-                   col(OutboxMessage.claimed_until) < now))
+        .where(*conditions)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     rows = list(session.exec(due))
+    if in_order:
+        waiting = _first_waiting(session, channel=channel, now=now)
+        rows = [r for r in rows if r.address not in waiting or (r.id or 0) < waiting[r.address]]
     claimed = []
     for row in rows:
         row.claimed_by = worker
@@ -80,6 +100,20 @@ def claim(session: Session, *, channel: str, worker: str, now: datetime,
     return claimed
 
 
+def _first_waiting(session: Session, *, channel: str, now: datetime) -> dict[str, int]:
+    """Per address, the oldest queued message that is not due yet or is held by a worker.
+
+    One grouped query over the (few) waiting rows: a NOT EXISTS per candidate row took
+    most of a second with thousands queued.
+    """
+    query = (select(OutboxMessage.address, func.min(OutboxMessage.id))
+             .where(OutboxMessage.channel == channel, OutboxMessage.status == "queued",
+                    or_(col(OutboxMessage.next_attempt_at) > now,
+                        col(OutboxMessage.claimed_until) >= now))
+             .group_by(col(OutboxMessage.address)))
+    return {address: first for address, first in session.exec(query)}
+
+
 def mark_sent(session: Session, message_id: int, *, platform_id: str | None,
               now: datetime) -> None:
     """Record a successful send and the platform's message id."""
@@ -90,12 +124,25 @@ def mark_sent(session: Session, message_id: int, *, platform_id: str | None,
 
 def mark_retry(session: Session, message_id: int, *, error: str, attempts: int,
                now: datetime, delay: timedelta) -> str:
-    """Release a failed send for a later retry, or fail it after MAX_ATTEMPTS; returns status."""
-    status = "failed" if attempts >= MAX_ATTEMPTS else "queued"
+    """Release a failed send for a later retry, or fail it after MAX_ATTEMPTS tries over at
+    least GIVE_UP_AFTER; returns the status."""
+    status = "queued"
+    if attempts >= MAX_ATTEMPTS:
+        created = session.exec(select(OutboxMessage.created_at)
+                               .where(col(OutboxMessage.id) == message_id)).first()
+        if created is None or now - created >= GIVE_UP_AFTER:
+            status = "failed"
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
         status=status, error=error[:300], next_attempt_at=now + delay, claimed_until=None,
         claimed_by=None))
     return status
+
+
+def defer(session: Session, message_id: int, *, until: datetime) -> None:
+    """Hand a claimed message back unsent, due again at `until`; its claim's attempt is undone."""
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
+        attempts=OutboxMessage.attempts - 1, next_attempt_at=until, claimed_until=None,
+        claimed_by=None))
 
 
 def mark_failed(session: Session, message_id: int, *, error: str) -> None:

@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
 
-PLANNED_STATUSES = ("consent", "active", "paused")
+# Graduated clients keep the touchpoints of the last stage (graduation, alumni news).
+PLANNED_STATUSES = ("consent", "active", "paused", "graduated")
 
 
 def stale_enrolments(session: Session, *, limit: int = 200) -> list[int]:

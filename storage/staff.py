@@ -18,14 +18,21 @@ class StaffError(ValueError):
 
 
 def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone: str,
-              now: datetime, backup: str | None = None) -> Person:
+              now: datetime, backup: str | None = None,
+              digest_time: str | None = None) -> Person:
     """Add (or update) a coach or team member reached at `slack_id`.
 
     An existing person of that role and name is updated rather than duplicated, so running
-    the command twice is harmless; the backup must already be listed.
+    the command twice is harmless; the backup must already be listed. `digest_time`
+    (HH:MM, their zone) is when a coach wants the digest; None keeps what they had.
     """
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}, not '{role}'")
+    if digest_time is not None:
+        try:
+            digest_time = datetime.strptime(digest_time.strip(), "%H:%M").strftime("%H:%M")
+        except ValueError:
+            raise StaffError(f"'{digest_time}' is not a time like 08:00") from None
     backup_person = None
     if backup:
         backup_person = staff_named(session, backup)
@@ -36,6 +43,7 @@ def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone
         person = people.add_person(session, name=name, role=role, timezone=timezone, now=now)
     person.timezone = timezone
     person.backup_id = backup_person.id if backup_person else person.backup_id
+    person.digest_time = digest_time or person.digest_time
     session.add(person)
     people.bind_identity(session, person_id=person.id or 0, channel=SLACK, address=slack_id)
     return person

@@ -26,3 +26,14 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     table = model.__table__  # type: ignore[attr-defined]
     # RETURNING rather than rowcount: drivers disagree on rowcount for ON CONFLICT.
     return session.execute(_statement(dialect, table, tuple(conflict)), values).first() is not None
+
+
+def insert_ignore_many(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
+                       conflict: list[str]) -> int:
+    """Insert many rows in one statement, skipping those whose `conflict` columns clash;
+    how many were inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    table = model.__table__  # type: ignore[attr-defined]
+    return len(session.execute(_statement(dialect, table, tuple(conflict)), rows).all())

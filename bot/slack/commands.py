@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from bot.app import App
 from bot.slack.digest import build_digest
 from bot.slack.escape import mrkdwn
-from storage import escalations, staff
+from storage import audit, escalations, staff
 from storage.db import session as new_session
 from storage.models import Answer, Enrolment, Person
 
@@ -73,6 +73,9 @@ def _client(session: Session, coach: Person, name: str, app: App) -> CommandAnsw
     if found is None or found[0].coach_id != coach.id:
         return CommandAnswer("You have no client by that name.")
     enrolment, client, _ = found
+    # Every staff read of a client's data is on the record (ids only).
+    audit.record(session, at=app.clock.now(), actor=f"slack:{coach.id}", action="client_viewed",
+                 enrolment_id=enrolment.id)
     program = app.handler.programs.get(enrolment.program_id)
     week = max(1, (app.clock.now() - enrolment.enrolled_at).days // 7 + 1)
     answers = list(session.exec(select(Answer).where(

@@ -28,7 +28,7 @@ def tick(app: App, client) -> None:
     """One pass of the timed Slack work; every part is idempotent."""
     post_pending(client, app.db, app.handler.programs, app.settings.slack_team_channel)
     due_reescalations(client, app.db, app.clock)
-    digests_due(app.db, app.handler.programs, app.clock.now())
+    digests_due(app.db, app.handler.programs, app.clock.now(), app.settings.digest_time)
 
 
 async def run_slack(app: App) -> None:

@@ -75,6 +75,8 @@ class SlackSender:
     async def __call__(self, address: str, reply: Reply) -> str | None:
         text, blocks = reply_message(reply)
         try:
+            if reply.attachment is not None:
+                return await self._upload(address, reply)
             answer = await self.client.chat_postMessage(channel=address, text=text,
                                                         blocks=blocks, unfurl_links=False)
         except SlackApiError as exc:
@@ -89,6 +91,19 @@ class SlackSender:
         except (OSError, TimeoutError) as exc:
             raise DeliveryError(type(exc).__name__) from None
         return str(answer.get("ts")) if answer.get("ts") else None
+
+
+    async def _upload(self, address: str, reply: Reply) -> str | None:
+        """A file with the reply's text as its comment; a user id is opened as a DM first."""
+        assert reply.attachment is not None
+        channel = address
+        if address[:1] in ("U", "W"):
+            opened = await self.client.conversations_open(users=address)
+            channel = str(opened["channel"]["id"])
+        await self.client.files_upload_v2(
+            channel=channel, content=reply.attachment.data, filename=reply.attachment.filename,
+            title=reply.attachment.filename, initial_comment=reply.text)
+        return None
 
 
 async def drain_slack(db: Engine, clock: Clock, client: AsyncWebClient) -> int:

@@ -77,7 +77,8 @@ def translate(update: Update) -> Incoming:
     if message is None or message.chat.type != "private" or (
             message.from_user is not None and message.from_user.is_bot):
         return Incoming("ignored")
-    if message.text is None:
+    # A forwarded message is someone else's words (maybe about someone else): never an answer.
+    if message.text is None or message.forward_origin is not None:
         return Incoming("non_text", chat=str(message.chat.id), event_id=event_id,
                         message_id=message.message_id)
     return Incoming("text", chat=str(message.chat.id), event_id=event_id, text=message.text,
@@ -126,11 +127,10 @@ class TelegramAdapter:
 
     def _edit(self, incoming: Incoming) -> None:
         assert incoming.message_id is not None
-        outcome = answers.edit_answer(
-            self.app.db, self.app.clock, self.app.handler.programs, channel=CHANNEL,
-            address=incoming.chat, event_id=incoming.event_id,
-            ref=answers.source_ref(CHANNEL, incoming.chat, incoming.message_id),
-            text=incoming.text)
+        outcome = self.app.handler.edit(
+            Inbound(channel=CHANNEL, sender=incoming.chat, event_id=incoming.event_id,
+                    text=incoming.text),
+            ref=answers.source_ref(CHANNEL, incoming.chat, incoming.message_id))
         log.info("edited message event=%s outcome=%s", incoming.event_id, outcome)
 
     async def _press(self, incoming: Incoming, bot: Bot) -> None:

@@ -8,11 +8,12 @@ import logging
 
 from telegram import BotCommand, Update
 from telegram.error import NetworkError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.app import App
 from bot.settings import Settings
 from bot.telegram.adapter import TelegramAdapter
+from bot.telegram.limits import FloodLimiter
 from bot.telegram.sender import PER_CHAT_RATE, TelegramSender
 from bot.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from conversations.engine import COMMAND_DESCRIPTIONS
@@ -20,8 +21,6 @@ from conversations.engine import COMMAND_DESCRIPTIONS
 log = logging.getLogger("coachbot.telegram")
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
-# Telegram's documented limit for bots: 30 messages per second overall.
-OVERALL_RATE = 30
 # How often the outbox is looked at when nothing woke the drain (scheduled messages,
 # retries coming due, messages queued by another worker).
 DRAIN_EVERY = 2.0
@@ -37,10 +36,7 @@ def build_application(settings: Settings, *, webhook: bool) -> Application:
     root = settings.telegram_api_url.rstrip("/")
     builder = (ApplicationBuilder().token(settings.telegram_token)
                .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-               # A 429 is not retried here: the outbox reschedules the message after
-               # retry_after, which survives restarts and frees the loop meanwhile.
-               .rate_limiter(AIORateLimiter(overall_max_rate=OVERALL_RATE,
-                                            overall_time_period=1, max_retries=0)))
+               .rate_limiter(FloodLimiter()))
     if webhook:
         builder = builder.updater(None)
     return builder.build()
@@ -82,7 +78,7 @@ class TelegramChannel:
                 self.application, path=webhook_path(self.webhook_url),
                 secret=webhook_secret(settings.telegram_webhook_secret,
                                       settings.telegram_token or ""),
-                host=webhook_host, port=settings.http_port)
+                host=webhook_host, port=settings.telegram_webhook_port)
         self.ready = asyncio.Event()
 
     def wake(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from conversations.engine import PRIVACY_RIGHTS
 from tests.conversations.chat import INTAKE, Chat, after_intake, in_checkin
 
 PRIVACY_START = "Before we start: I'll ask about your goals"
@@ -390,7 +391,7 @@ def test_progress_is_an_event_for_the_handler_to_answer():
 def test_privacy_shows_the_program_s_statement():
     chat = in_checkin()
     replies = chat.says("/privacy")
-    assert replies == [chat.program.privacy.statement.strip()]
+    assert replies == [chat.program.privacy.statement.strip() + "\n\n" + PRIVACY_RIGHTS]
     assert [e.kind for e in chat.last.events] == ["privacy_requested"]
 
 

@@ -25,6 +25,7 @@ import json
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -143,6 +144,38 @@ class RecordedCall:
     def ok(self) -> bool:
         """Whether the fake answered ``{"ok": true}``."""
         return self.status == HTTPStatus.OK
+
+
+# Calls that post or change a message in a chat: what Telegram's flood limits count.
+_PACED_METHODS: frozenset[str] = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
+)
+
+
+@dataclass
+class _FloodLimits:
+    """Telegram's flood limits as a sliding window over the fake's own monotonic clock."""
+
+    overall: int
+    per_chat: int
+    period: float
+    accepted: deque[float]
+    chats: dict[int | str, deque[float]]
+
+    def check(self, chat: int | str, now: float) -> float | None:
+        """Seconds until this call would be allowed, or None (and it counts) if it is now."""
+        chat_times = self.chats.setdefault(chat, deque())
+        for times in (self.accepted, chat_times):
+            while times and times[0] <= now - self.period:
+                times.popleft()
+        waits = [times[0] + self.period - now
+                 for times, limit in ((self.accepted, self.overall), (chat_times, self.per_chat))
+                 if len(times) >= limit]
+        if waits:
+            return max(waits)
+        self.accepted.append(now)
+        chat_times.append(now)
+        return None
 
 
 @dataclass
@@ -278,6 +311,7 @@ class FakeTelegramAPI:
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self._fail_next: dict[str, list[_FailurePlan]] = {}
         self._fail_chats: dict[int | str, _FailurePlan] = {}
+        self._limits: _FloodLimits | None = None
         self._poll_waiters: list[asyncio.Future[None]] = []
         self._stopping = False
 
@@ -546,6 +580,36 @@ class FakeTelegramAPI:
                 self._fail_chats.clear()
             else:
                 self._fail_chats.pop(_chat_key(chat_id), None)
+
+    def enforce_flood_limits(
+        self, overall: int = 30, per_chat: int = 1, period: float = 1.0
+    ) -> None:
+        """Answer 429 like Telegram when a message would exceed ``overall`` per ``period``
+        for the whole bot or ``per_chat`` per ``period`` in one chat.
+
+        Counted over a sliding window of arrival times (this server's ``time.monotonic()``);
+        only accepted calls of the message-posting methods count. ``retry_after`` is the
+        whole seconds until the call would have been accepted. :meth:`flood_errors` counts
+        the 429s given.
+        """
+        with self._lock:
+            self._limits = _FloodLimits(overall, per_chat, period, deque(), {})
+
+    def flood_errors(self) -> int:
+        """How many calls were answered 429 by the flood limits (or by ``fail_next``)."""
+        with self._lock:
+            return sum(1 for c in self._calls if c.status == HTTPStatus.TOO_MANY_REQUESTS)
+
+    def _check_flood(self, method: str, params: JSON, arrived: float) -> _Reply | None:
+        chat = params.get("chat_id")
+        if self._limits is None or method not in _PACED_METHODS or chat is None:
+            return None
+        wait = self._limits.check(_chat_key(chat), arrived)
+        if wait is None:
+            return None
+        retry_after = max(1, int(wait + 0.999))
+        return _error(HTTPStatus.TOO_MANY_REQUESTS, _default_description(429, retry_after),
+                      {"retry_after": retry_after})
 
     def _take_failure(self, method: str, params: JSON) -> _Reply | None:
         chat = params.get("chat_id")
@@ -853,7 +917,8 @@ class FakeTelegramAPI:
             status, body = _bad_request("invalid request body")
         else:
             with self._lock:
-                failure = self._take_failure(method, params)
+                failure = (self._take_failure(method, params)
+                           or self._check_flood(method, params, arrived))
             if failure is not None:
                 status, body = failure
             elif method == "getUpdates":

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.decisions import SWEEP_JOB
 from bot.sessions import BookingError, book_session
 from bot.touchpoints import start_clock
 from scheduler.jobs import TICK_JOB
@@ -42,4 +43,8 @@ def test_the_clock_job_has_one_fixed_id_and_never_overlaps(app):
         finally:
             scheduler.shutdown(wait=False)
 
-    assert asyncio.run(started_scheduler()) == [(TICK_JOB, 1, True)]
+    # Besides the tick: the decisions sweep (missed check-ins, days without a reply) and
+    # other maintenance jobs, each with a fixed id, one instance at a time.
+    jobs = asyncio.run(started_scheduler())
+    assert {TICK_JOB, SWEEP_JOB} <= {job_id for job_id, _, _ in jobs}
+    assert all((instances, coalesce) == (1, True) for _, instances, coalesce in jobs)

@@ -23,8 +23,13 @@ def test_client_joins_by_deep_link_then_does_intake_and_a_checkin(
     assert [b["text"] for b in consent["reply_markup"]["inline_keyboard"][0]] == ["Yes", "No"]
 
     assert any("In your own words" in r for r in ana.presses("Yes"))
-    # The pressed question now reads as a record: the choice shown, the keyboard gone.
-    shown = telegram_api.message(4242, consent["message_id"])
+    # The pressed question now reads as a record: the choice shown, the keyboard gone (the
+    # edit follows the press's answer, so it may land just after the replies).
+    def record(_calls):
+        shown = telegram_api.message(4242, consent["message_id"])
+        return shown if shown and "reply_markup" not in shown else None
+
+    shown = telegram_api.wait_for(record)
     assert shown["text"].endswith("✓ Yes") and "reply_markup" not in shown
     assert telegram_api.calls_of("answerCallbackQuery")[-1].get("text") is None
 

@@ -24,7 +24,8 @@ PUBLIC_URL = "https://bot.example.com/telegram/hook"
 def settings(db_url, telegram_api) -> Settings:
     return Settings(database_url=db_url, program=SAMPLE, telegram_token=TOKEN,
                     telegram_api_url=telegram_api.url, telegram_webhook_url=PUBLIC_URL,
-                    telegram_webhook_secret=SECRET, http_port=0, _env_file=None)
+                    telegram_webhook_secret=SECRET, telegram_webhook_port=0,
+                    _env_file=None)
 
 
 def _post(port: int, update: dict, secret: str | None) -> int:

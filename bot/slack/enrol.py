@@ -1,0 +1,49 @@
+"""Enrolling a client straight into a Slack DM: `coachbot enroll ... --slack-id U456`.
+
+The DM is opened first (conversations.open), so a wrong user id or a missing scope stops
+the enrolment before anything is stored. Then the invite is redeemed through the same
+path as a client typing `/start CODE` in that DM: the handler binds the Slack identity,
+opens the intake flow and queues its first question in the outbox, where the Slack
+runner's drain delivers it. One join path, whoever starts it.
+"""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.app import App
+from bot.enrol import EnrolError, Enrolled
+from bot.inbound import Inbound
+from bot.slack.sender import CHANNEL, explain
+from storage import staff
+from storage.db import session as new_session
+
+
+def open_dm(client: WebClient, slack_id: str) -> str:
+    """Open (or find) the bot's DM with `slack_id`; its channel id, or a plain EnrolError."""
+    try:
+        answer = client.conversations_open(users=slack_id)
+    except SlackApiError as exc:
+        raise EnrolError(f"cannot open a Slack DM with {slack_id}: "
+                         f"{explain(exc, slack_id)}") from None
+    return str(answer["channel"]["id"])
+
+
+def refuse_staff(app: App, slack_id: str) -> None:
+    """A coach's or team member's Slack id is not a client's: binding it would move their
+    identity to the client and cut them off from digests and escalations."""
+    with new_session(app.db) as session:
+        if staff.staff_at(session, slack_id) is not None:
+            raise EnrolError(f"{slack_id} is a coach or team member, not a client")
+
+
+def join_on_slack(app: App, enrolled: Enrolled, slack_id: str) -> bool:
+    """Redeem the invite for `slack_id` and queue the intake's first question to them.
+
+    False when the code could not be redeemed (already used): nothing was changed.
+    """
+    handled = app.handler.handle(Inbound(channel=CHANNEL, sender=slack_id,
+                                         event_id=f"enrol:{enrolled.enrolment_id}",
+                                         text=f"/start {enrolled.code}"))
+    return handled.outcome == "joined"

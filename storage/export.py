@@ -1,0 +1,94 @@
+"""Everything stored about one client, as plain JSON-ready data (the right of access)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Answer,
+    CoachingSession,
+    Consent,
+    Conversation,
+    Enrolment,
+    Escalation,
+    Identity,
+    MetricValue,
+    Person,
+    RuleFiring,
+)
+
+FORMAT = "coachbot-export/1"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _rows(session: Session, model: Any, enrolment_id: int) -> list[Any]:
+    return list(session.exec(select(model).where(model.enrolment_id == enrolment_id)
+                             .order_by(col(model.id))))
+
+
+def export_person(session: Session, person: Person, *, now: datetime) -> dict[str, Any]:
+    """A client's data: who they are, how they're reached, and each enrolment's records."""
+    identities = session.exec(select(Identity).where(Identity.person_id == person.id))
+    enrolments = session.exec(select(Enrolment).where(Enrolment.person_id == person.id)
+                              .order_by(col(Enrolment.id)))
+    return {
+        "format": FORMAT,
+        "exported_at": _iso(now),
+        "person": {"name": person.name, "timezone": person.timezone,
+                   "quiet_hours": [person.quiet_start, person.quiet_end],
+                   "created_at": _iso(person.created_at)},
+        "reached_on": [{"channel": i.channel, "address": i.address} for i in identities],
+        "enrolments": [_enrolment(session, e) for e in enrolments],
+    }
+
+
+def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
+    eid = e.id or 0
+    coach = session.get(Person, e.coach_id) if e.coach_id else None
+    return {
+        "program": e.program_id, "status": e.status, "stage": e.stage,
+        "coach": coach.name if coach else None,
+        "enrolled_at": _iso(e.enrolled_at), "joined_at": _iso(e.joined_at),
+        "checkin": {"day": e.checkin_day, "time": e.checkin_time},
+        "consents": [{"given": c.given, "at": _iso(c.at),
+                      "statement_checksum": c.statement_checksum}
+                     for c in _rows(session, Consent, eid)],
+        "conversations": [{"flow": c.flow_id, "started_at": _iso(c.started_at),
+                           "closed_at": _iso(c.closed_at), "outcome": c.outcome}
+                          for c in _rows(session, Conversation, eid)],
+        "answers": [{"flow": a.flow_id, "question": a.question_id, "value": a.value.get("v"),
+                     "text": a.raw_text, "answered_at": _iso(a.answered_at),
+                     "edited_at": _iso(a.edited_at)} for a in _rows(session, Answer, eid)],
+        "metrics": [{"metric": m.metric_id, "value": m.value, "at": _iso(m.at)}
+                    for m in _rows(session, MetricValue, eid)],
+        "rules_fired": [{"rule": r.rule_id, "values": r.values, "fired_at": _iso(r.fired_at),
+                         "cleared_at": _iso(r.cleared_at)}
+                        for r in _rows(session, RuleFiring, eid)],
+        "escalations": [{"reason": x.reason, "opened_at": _iso(x.opened_at),
+                         "resolved_at": _iso(x.resolved_at), "note": x.resolution_note}
+                        for x in _rows(session, Escalation, eid)],
+        "coaching_sessions": [{"at": _iso(s.at), "cancelled_at": _iso(s.cancelled_at)}
+                              for s in _rows(session, CoachingSession, eid)],
+    }
+
+
+def summary(data: dict[str, Any]) -> str:
+    """A short, readable account of an export, for the message that carries the file."""
+    enrolments = data["enrolments"]
+    answers = sum(len(e["answers"]) for e in enrolments)
+    conversations = sum(len(e["conversations"]) for e in enrolments)
+    metrics = sum(len(e["metrics"]) for e in enrolments)
+    consent = next((c for e in enrolments for c in reversed(e["consents"])), None)
+    consent_line = (f"You {'agreed' if consent['given'] else 'declined'} on "
+                    f"{consent['at'][:10]}." if consent else "You haven't answered the consent "
+                    "question yet.")
+    channels = ", ".join(sorted({r["channel"] for r in data["reached_on"]})) or "none"
+    return (f"Here is everything I keep about you (attached as JSON): {answers} answers in "
+            f"{conversations} conversations, {metrics} progress values, how to reach you "
+            f"({channels}), your name and time zone. {consent_line} Send /delete to erase it.")

@@ -1,0 +1,187 @@
+"""Metric inputs and values: one enrolment's history read from the database, and the metric
+values stored with a time whenever they change (reads take the latest stored values)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from conversations.metrics import AnswerPoint, CheckinRecord, History
+from conversations.program import Program
+from storage.models import Answer, Conversation, Enrolment, MetricValue, PlannedTouchpoint
+
+# A check-in completed this long before its due time counts as that week's (the scheduler
+# skips the send then, with reason "answered").
+EARLY = timedelta(hours=24)
+# Rows that say a check-in was due and what became of it; "done" means sent and answered
+# or still open, "missed" unanswered, "skipped"/"answered" answered ahead of time.
+_ENDED = ("done", "missed", "skipped")
+
+
+def baseline_id(metric_id: str) -> str:
+    """The stored id of a metric's baseline (a dot never occurs in a metric id)."""
+    return f"{metric_id}.baseline"
+
+
+def checkin_touchpoints(program: Program) -> list[str]:
+    """Ids of the touchpoints that send the program's check-in flow."""
+    return [t.id for t in program.touchpoints if t.send.flow == program.checkin_flow]
+
+
+def load_history(session: Session, program: Program, enrolment: Enrolment,
+                 now: datetime) -> History:
+    """What the metrics of one enrolment are computed from, as of `now`."""
+    enrolment_id = enrolment.id or 0
+    rows = list(session.exec(
+        select(PlannedTouchpoint.due_at, PlannedTouchpoint.status, PlannedTouchpoint.reason)
+        .where(PlannedTouchpoint.enrolment_id == enrolment_id, PlannedTouchpoint.kind == "send",
+               col(PlannedTouchpoint.touchpoint_id).in_(checkin_touchpoints(program)),
+               col(PlannedTouchpoint.status).in_(_ENDED), col(PlannedTouchpoint.due_at) <= now)
+        .order_by(col(PlannedTouchpoint.due_at))))
+    done = list(session.exec(
+        select(Conversation.started_at, Conversation.closed_at)
+        .where(Conversation.enrolment_id == enrolment_id,
+               Conversation.flow_id == program.checkin_flow, Conversation.outcome == "completed")
+        .order_by(col(Conversation.closed_at))))
+    sla = _checkin_sla(program)
+    checkins = _match(rows, done, sla)
+    refs = {m.source.answer for m in program.metrics if m.source.answer}
+    refs |= {m.baseline for m in program.metrics if m.baseline}
+    flows = {ref.split(".", 1)[0] for ref in refs if ref}
+    answers: dict[str, list[AnswerPoint]] = {}
+    last_reply: datetime | None = None
+    for flow_id, question_id, number, at, edited in session.exec(
+            select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
+                   Answer.edited_at)
+            .where(Answer.enrolment_id == enrolment_id)
+            .order_by(col(Answer.answered_at), col(Answer.id))):
+        latest = max(at, edited) if edited else at
+        last_reply = latest if last_reply is None else max(last_reply, latest)
+        ref = f"{flow_id}.{question_id}"
+        if flow_id in flows and ref in refs and number is not None:
+            answers.setdefault(ref, []).append(AnswerPoint(at=at, value=number))
+    return History(checkins=checkins, answers=answers, last_reply_at=last_reply,
+                   enrolled_at=enrolment.joined_at or enrolment.enrolled_at)
+
+
+def _checkin_sla(program: Program) -> float | None:
+    for tp in program.touchpoints:
+        if tp.send.flow == program.checkin_flow and tp.sla is not None:
+            return tp.sla.total_seconds() / 3600
+    return None
+
+
+def _match(rows: list, done: list, sla: float | None) -> list[CheckinRecord]:
+    """Pair each due check-in with the completed check-in that answered it.
+
+    A completed check-in belongs to the due row whose window (from a day before it was due
+    until a day before the next one) holds its completion; one that belongs to no row
+    (asked for with /checkin between weeks) is a record of its own.
+    """
+    completed = [(start, closed) for start, closed in done if closed is not None]
+    used = [False] * len(completed)
+    records: list[CheckinRecord] = []
+    for i, (due_at, status, _reason) in enumerate(rows):
+        end = rows[i + 1][0] - EARLY if i + 1 < len(rows) else None
+        match = next((k for k, (_, closed) in enumerate(completed) if not used[k]
+                      and closed >= due_at - EARLY and (end is None or closed < end)), None)
+        if match is not None:
+            used[match] = True
+            records.append(CheckinRecord(due_at, completed[match][1], sla))
+        elif status == "missed":
+            records.append(CheckinRecord(due_at, None, sla))
+        # A row sent and still open is neither answered nor missed yet: not counted.
+    for k, (start, closed) in enumerate(completed):
+        if not used[k]:
+            records.append(CheckinRecord(start, closed, sla))
+    return sorted(records, key=lambda r: r.due_at)
+
+
+def latest_values(session: Session, enrolment_id: int) -> dict[str, tuple[float, datetime]]:
+    """The latest stored value of each metric (and baseline) of an enrolment, with its time."""
+    latest: dict[str, tuple[float, datetime]] = {}
+    for metric_id, value, at in session.exec(
+            select(MetricValue.metric_id, MetricValue.value, MetricValue.at)
+            .where(MetricValue.enrolment_id == enrolment_id)
+            .order_by(col(MetricValue.at), col(MetricValue.id))):
+        latest[metric_id] = (value, at)
+    return latest
+
+
+def stored_series(session: Session, enrolment_id: int, metric_id: str) -> list[MetricValue]:
+    """Every stored value of one metric, oldest first."""
+    return list(session.exec(
+        select(MetricValue).where(MetricValue.enrolment_id == enrolment_id,
+                                  MetricValue.metric_id == metric_id)
+        .order_by(col(MetricValue.at), col(MetricValue.id))))
+
+
+def all_stored(session: Session, enrolment_id: int) -> dict[str, list[MetricValue]]:
+    """Every stored value of an enrolment by metric id, oldest first (one query)."""
+    by_metric: dict[str, list[MetricValue]] = {}
+    for row in session.exec(select(MetricValue).where(MetricValue.enrolment_id == enrolment_id)
+                            .order_by(col(MetricValue.at), col(MetricValue.id))):
+        by_metric.setdefault(row.metric_id, []).append(row)
+    return by_metric
+
+
+def store_points(session: Session, enrolment_id: int, metric_id: str,
+                 points: list[tuple[datetime, float]], stored_rows: list[MetricValue]) -> int:
+    """Store an answer metric's points: new ones are added, corrected ones (an edited answer)
+    updated in place. `stored_rows` are the metric's rows so far. Returns the rows changed."""
+    stored = {row.at: row for row in stored_rows}
+    changed = 0
+    for at, value in points:
+        row = stored.get(at)
+        if row is None:
+            session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id,
+                                    value=value, at=at))
+            changed += 1
+        elif row.value != value:
+            row.value = value
+            session.add(row)
+            changed += 1
+    return changed
+
+
+def store_if_changed(session: Session, enrolment_id: int, metric_id: str, value: float,
+                     at: datetime, latest: dict[str, tuple[float, datetime]]) -> bool:
+    """Store a value unless it equals the latest stored one; True if stored."""
+    previous = latest.get(metric_id)
+    if previous is not None and previous[0] == value:
+        return False
+    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at))
+    latest[metric_id] = (value, at)
+    return True
+
+
+def latest_texts(session: Session, enrolment_id: int, refs: set[str]) -> dict[str, str]:
+    """The latest text answer of each "flow.question" asked for."""
+    texts: dict[str, str] = {}
+    if not refs:
+        return texts
+    flows = {ref.split(".", 1)[0] for ref in refs}
+    for flow_id, question_id, value in session.exec(
+            select(Answer.flow_id, Answer.question_id, Answer.value)
+            .where(Answer.enrolment_id == enrolment_id, col(Answer.flow_id).in_(flows))
+            .order_by(col(Answer.answered_at), col(Answer.id))):
+        ref = f"{flow_id}.{question_id}"
+        if ref in refs and isinstance(value.get("v"), str):
+            texts[ref] = value["v"]
+    return texts
+
+
+def missed_since(session: Session, since: datetime) -> set[int]:
+    """Enrolments whose flow was found unanswered (a no-answer step ran) since `since`."""
+    return {row for row in session.exec(
+        select(PlannedTouchpoint.enrolment_id)
+        .where(PlannedTouchpoint.kind == "no_answer", PlannedTouchpoint.status == "done",
+               col(PlannedTouchpoint.done_at) >= since)) if row is not None}
+
+
+def active_enrolments(session: Session) -> list[int]:
+    """Ids of every active enrolment (the daily check of time-based rules)."""
+    return [row for row in session.exec(
+        select(Enrolment.id).where(Enrolment.status == "active").order_by(col(Enrolment.id)))
+        if row is not None]

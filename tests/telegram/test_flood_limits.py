@@ -1,0 +1,97 @@
+"""Sending to many clients at once stays inside Telegram's flood limits, and every chat
+reads its messages once and in order, even when one of them has to be retried.
+
+The fake Bot API server enforces the limits itself (30 messages/s for the bot, 1/s per
+chat, on its own clock) and answers 429 when one is exceeded; the tests count those 429s
+rather than timing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.telegram.runner import build_application
+from bot.telegram.sender import TelegramSender
+from conversations.messages import Reply
+from storage import outbox
+from storage.db import session
+from storage.models import OutboxMessage
+
+FIRST_CHAT = 5_000_000_001
+
+
+def _queue(app, chats: range, texts: list[str]) -> None:
+    with session(app.db) as s, s.begin():
+        for chat in chats:
+            for text in texts:
+                outbox.enqueue(s, key=f"{chat}:{text}", channel="telegram",
+                               address=str(FIRST_CHAT + chat), person_id=None,
+                               reply=Reply(text=text), now=app.clock.now())
+
+
+def _drain(app, settings, *, per_chat_rate: float = 1.0, times: int = 10) -> int:
+    """Run the real sender against the fake until nothing due is left; how many were sent."""
+
+    async def run() -> int:
+        application = build_application(settings, webhook=False)
+        await application.initialize()
+        sender = TelegramSender(application.bot, db=app.db, clock=app.clock,
+                                per_chat_rate=per_chat_rate)
+        sent = 0
+        try:
+            for _ in range(times):
+                batch = await sender.drain()
+                if not batch:
+                    break
+                sent += batch
+        finally:
+            await application.shutdown()
+        return sent
+
+    return asyncio.run(run())
+
+
+def _texts(telegram_api, chat: int) -> list[str]:
+    return [m["text"] for m in telegram_api.sent_messages(FIRST_CHAT + chat)]
+
+
+def test_a_busy_send_to_many_chats_never_exceeds_telegrams_limits(
+        app, settings, telegram_api):
+    telegram_api.enforce_flood_limits(overall=30, per_chat=1, period=1.0)
+    # 80 messages: more than a second's worth for the bot, two for every chat.
+    _queue(app, range(40), ["Your weekly check-in is here", "How confident do you feel?"])
+
+    assert _drain(app, settings) == 80
+
+    assert telegram_api.flood_errors() == 0
+    for chat in range(40):
+        assert _texts(telegram_api, chat) == ["Your weekly check-in is here",
+                                              "How confident do you feel?"]
+    with session(app.db) as s:
+        rows = list(s.exec(select(OutboxMessage)))
+    assert {r.status for r in rows} == {"sent"}
+    assert all(r.platform_message_id for r in rows)
+
+
+def test_when_a_message_must_be_retried_the_rest_of_that_chat_waits_behind_it(
+        app, clock, settings, telegram_api):
+    _queue(app, range(3), ["first", "second", "third"])
+    telegram_api.fail_chat(FIRST_CHAT + 1, status=502)
+
+    assert _drain(app, settings, per_chat_rate=1000) == 6  # the other two chats, in full
+    assert _texts(telegram_api, 0) == _texts(telegram_api, 2) == ["first", "second", "third"]
+    assert _texts(telegram_api, 1) == []
+
+    # Telegram is back for that chat, and one more message is queued for it; nothing goes
+    # before the retry of "first" is due.
+    telegram_api.clear_failures()
+    _queue(app, range(1, 2), ["fourth"])
+    assert _drain(app, settings, per_chat_rate=1000) == 0
+
+    clock.advance(timedelta(seconds=5))  # the first backoff step
+    assert _drain(app, settings, per_chat_rate=1000) == 4
+    assert _texts(telegram_api, 1) == ["first", "second", "third", "fourth"]
+    assert telegram_api.flood_errors() == 0

@@ -1,0 +1,98 @@
+"""A client reads and erases their own data from chat, with no admin involved."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from storage.db import session
+from storage.models import AuditEntry, Identity, OutboxMessage, Person
+from tests.conftest import CHECKIN_GOOD, INTAKE
+
+PERSONAL_TABLES = ["answer", "metricvalue", "rulefiring", "conversation", "consent",
+                   "touchpoint", "touchpoint_plan", "identity", "enrolment", "escalation",
+                   "coaching_session"]
+
+
+def count(app, table: str) -> int:
+    with app.db.connect() as connection:
+        return connection.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+
+
+def test_mydata_sends_a_json_file_with_every_answer_and_a_short_summary(enrol):
+    client = enrol("Ana Lima")
+    for typed in INTAKE:
+        client.says(typed)
+    replies = client.says("/mydata")
+    assert "everything I keep about you" in replies[-1]
+    assert "5 answers" in replies[-1]
+    file = client.last.attachment
+    assert file is not None and file.filename.endswith(".json")
+    data = json.loads(file.data)
+    assert data["person"]["name"] == "Ana Lima"
+    texts = [a["text"] for a in data["enrolments"][0]["answers"]]
+    assert "Double my revenue" in texts and "12000" in texts
+    assert data["enrolments"][0]["consents"][0]["given"] is True
+
+
+def test_mydata_is_written_to_the_audit_log_without_content(enrol, app):
+    client = enrol("Ana Lima")
+    client.says("yes")
+    client.says("/mydata")
+    with session(app.db) as s:
+        entries = list(s.exec(select(AuditEntry).where(AuditEntry.action == "data_exported")))
+    assert len(entries) == 1 and entries[0].actor == "client"
+    assert "Ana" not in json.dumps(entries[0].detail)
+
+
+def test_delete_asks_for_confirmation_and_changes_nothing_until_then(enrol, app):
+    client = enrol("Ana Lima")
+    client.says("yes")
+    replies = client.says("/delete")
+    assert "/delete confirm" in replies[-1]
+    assert count(app, "answer") == 1
+    assert "In your own words" in client.says("/checkin")[-1]
+
+
+def test_delete_confirm_erases_everything_keeps_one_anonymous_line_and_tells_the_coach(
+        enrol, app):
+    other = enrol("Ben Okafor")
+    client = enrol("Ana Lima")
+    for typed in [*INTAKE, "/checkin", *CHECKIN_GOOD]:
+        client.says(typed)
+    other.says("yes")
+    with session(app.db) as s, s.begin():
+        coach = s.exec(select(Person).where(Person.name == "Casey Coach")).one()
+        s.add(Identity(person_id=coach.id, channel="slack", address="UCOACH"))
+    assert count(app, "answer") > 5
+    replies = client.says("/delete confirm")
+    assert "erased" in replies[-1]
+    # Only Ben (and the coach's Slack identity) is left.
+    for table in ["answer", "consent", "enrolment"]:
+        assert count(app, table) == 1, table
+    assert count(app, "identity") == 2
+    with session(app.db) as s:
+        names = [p.name for p in s.exec(select(Person))]
+        assert "Ana Lima" not in names
+        erased = list(s.exec(select(AuditEntry).where(AuditEntry.action == "client_erased")))
+        assert len(erased) == 1
+        assert "Ana" not in json.dumps(erased[0].detail)
+        to_ana = list(s.exec(select(OutboxMessage).where(
+            OutboxMessage.address == client.address, OutboxMessage.status == "queued")))
+        assert to_ana == []
+        to_coach = list(s.exec(select(OutboxMessage).where(OutboxMessage.address == "UCOACH")))
+    assert len(to_coach) == 1 and "erased" in to_coach[0].payload["text"]
+    assert "Ana" not in to_coach[0].payload["text"]
+    # Afterwards the bot no longer knows them.
+    assert "I don't know you yet" in client.says("hello")[-1]
+
+
+def test_a_declined_client_can_still_erase_their_consent_answer(enrol, app):
+    client = enrol("Ana Lima")
+    client.says("no")
+    assert count(app, "consent") == 1
+    client.says("/delete confirm")
+    for table in PERSONAL_TABLES:
+        assert count(app, table) == 0, table
