@@ -57,7 +57,8 @@ def drain(db: Engine, clock: Clock, channel: str, send: SendFn, *, worker: str =
             _record_failure(db, clock, item, exc)
             continue
         with new_session(db) as session, session.begin():
-            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now())
+            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
+                              reply=item.reply)
         sent += 1
     return sent
 
@@ -89,7 +90,8 @@ async def drain_async(db: Engine, clock: Clock, channel: str, send: AsyncSendFn,
                 unreachable(channel, item.address)
             continue
         with new_session(db) as session, session.begin():
-            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now())
+            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
+                              reply=item.reply)
         sent += 1
     return sent
 
@@ -133,7 +135,8 @@ async def _send_in_order(db: Engine, clock: Clock, channel: str, send: AsyncSend
                     outbox.defer(session, later.id, until=until)
             break
         with new_session(db) as session, session.begin():
-            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now())
+            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
+                              reply=item.reply)
         sent += 1
     return sent
 

@@ -489,11 +489,11 @@ def help_text(ctx: Context) -> str:
     state = ctx.flow_state
     open_question = state is not None and state.asked is not None
     if ctx.status == "paused":
-        names = ["resume", "progress", "privacy", "help"]
+        names = ["resume", "progress", "privacy", "mydata", "delete", "help"]
     elif ctx.status == "consent":
         names = ["privacy", "help"]
     else:
-        names = ["checkin", "progress", "schedule", "pause", "privacy", "help"]
+        names = ["checkin", "progress", "schedule", "pause", "privacy", "mydata", "delete", "help"]
         if open_question:
             names = ["back", "skip", "later", *names]
     lines = [f"/{name} - {COMMAND_DESCRIPTIONS[name]}" for name in names]

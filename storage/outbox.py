@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
@@ -115,11 +115,18 @@ def _first_waiting(session: Session, *, channel: str, now: datetime) -> dict[str
 
 
 def mark_sent(session: Session, message_id: int, *, platform_id: str | None,
-              now: datetime) -> None:
-    """Record a successful send and the platform's message id."""
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
-        status="sent", platform_message_id=platform_id, sent_at=now, claimed_until=None,
-        error=None))
+              now: datetime, reply: Reply | None = None) -> None:
+    """Record a successful send and the platform's message id.
+
+    A sent attachment (a data export, a chart) is dropped from the row: the client has it,
+    and a copy of their data must not linger in the outbox.
+    """
+    values: dict = {"status": "sent", "platform_message_id": platform_id, "sent_at": now,
+                    "claimed_until": None, "error": None}
+    if reply is not None and reply.attachment is not None:
+        values["payload"] = payload_of(replace(reply, attachment=None))
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id)
+                    .values(**values))
 
 
 def mark_retry(session: Session, message_id: int, *, error: str, attempts: int,

@@ -26,7 +26,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 DRAIN_EVERY = 2.0
 MENU = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in (
     "checkin", "skip", "back", "later", "pause", "resume", "progress", "schedule", "privacy",
-    "help")]
+    "mydata", "delete", "help")]
 
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:

@@ -157,7 +157,7 @@ def test_help_during_a_checkin_offers_back_skip_and_later_first():
     chat = in_checkin()
     assert [line.split(" - ")[0] for line in lines(chat.says("/help")[0])[1:]] == [
         "/back", "/skip", "/later", "/checkin", "/progress", "/schedule", "/pause", "/privacy",
-        "/help"]
+        "/mydata", "/delete", "/help"]
 
 
 def test_help_with_nothing_open_leaves_out_back_skip_and_later():
@@ -165,14 +165,15 @@ def test_help_with_nothing_open_leaves_out_back_skip_and_later():
     reply = lines(chat.says("/help")[0])
     assert reply[0] == "Here's what you can do:"
     assert [line.split(" - ")[0] for line in reply[1:]] == [
-        "/checkin", "/progress", "/schedule", "/pause", "/privacy", "/help"]
+        "/checkin", "/progress", "/schedule", "/pause", "/privacy", "/mydata", "/delete",
+        "/help"]
 
 
 def test_help_while_paused_offers_resume():
     chat = after_intake()
     chat.says("/pause")
     assert [line.split(" - ")[0] for line in lines(chat.says("/help")[0])[1:]] == [
-        "/resume", "/progress", "/privacy", "/help"]
+        "/resume", "/progress", "/privacy", "/mydata", "/delete", "/help"]
 
 
 @pytest.mark.parametrize("typed", ["/help@coachbot", "/HELP", "  /help  "])

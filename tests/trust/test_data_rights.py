@@ -37,6 +37,17 @@ def test_mydata_sends_a_json_file_with_every_answer_and_a_short_summary(enrol):
     assert data["enrolments"][0]["consents"][0]["given"] is True
 
 
+def test_a_sent_export_does_not_linger_in_the_outbox(enrol, app):
+    client = enrol("Ana Lima")
+    client.says("yes")
+    client.says("Double my revenue")
+    client.says("/mydata")
+    assert client.last.attachment is not None
+    with session(app.db) as s:
+        stored = json.dumps([m.payload for m in s.exec(select(OutboxMessage))])
+    assert "attachment" not in stored and "Double my revenue" not in stored
+
+
 def test_mydata_is_written_to_the_audit_log_without_content(enrol, app):
     client = enrol("Ana Lima")
     client.says("yes")
