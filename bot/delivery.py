@@ -56,9 +56,7 @@ def drain(db: Engine, clock: Clock, channel: str, send: SendFn, *, worker: str =
         except DeliveryError as exc:
             _record_failure(db, clock, item, exc)
             continue
-        with new_session(db) as session, session.begin():
-            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
-                              reply=item.reply)
+        _mark_sent(db, clock, item, platform_id)
         sent += 1
     return sent
 
@@ -81,19 +79,17 @@ async def drain_async(db: Engine, clock: Clock, channel: str, send: AsyncSendFn,
             for items in _by_address(db, clock, batch)))
         return sum(counts)
     sent = 0
-    for item in batch:
-        try:
-            platform_id = await send(item.address, item.reply)
-        except DeliveryError as exc:
-            _record_failure(db, clock, item, exc)
-            if exc.permanent and unreachable is not None:
-                unreachable(channel, item.address)
-            continue
-        with new_session(db) as session, session.begin():
-            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
-                              reply=item.reply)
-        sent += 1
+    for items in _group(batch):
+        sent += await _send_in_order(db, clock, channel, send, items, unreachable)
     return sent
+
+
+def _group(batch: list[outbox.Claimed]) -> list[list[outbox.Claimed]]:
+    """The batch per address, each address's messages in order."""
+    chats: dict[str, list[outbox.Claimed]] = {}
+    for item in batch:
+        chats.setdefault(item.address, []).append(item)
+    return list(chats.values())
 
 
 def _by_address(db: Engine, clock: Clock,
@@ -103,15 +99,13 @@ def _by_address(db: Engine, clock: Clock,
     A chat paced at about 1/s must finish well inside the claim's lease (60 s), or another
     worker would take its messages over: its later messages wait for the next drain.
     """
-    chats: dict[str, list[outbox.Claimed]] = {}
-    for item in batch:
-        chats.setdefault(item.address, []).append(item)
-    overflow = [later for items in chats.values() for later in items[PER_ADDRESS:]]
+    chats = _group(batch)
+    overflow = [later for items in chats for later in items[PER_ADDRESS:]]
     if overflow:
         with new_session(db) as session, session.begin():
             for later in overflow:
                 outbox.defer(session, later.id, until=clock.now())
-    return [items[:PER_ADDRESS] for items in chats.values()]
+    return [items[:PER_ADDRESS] for items in chats]
 
 
 async def _send_in_order(db: Engine, clock: Clock, channel: str, send: AsyncSendFn,
@@ -134,11 +128,15 @@ async def _send_in_order(db: Engine, clock: Clock, channel: str, send: AsyncSend
                 for later in items[n + 1:]:
                     outbox.defer(session, later.id, until=until)
             break
-        with new_session(db) as session, session.begin():
-            outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
-                              reply=item.reply)
+        _mark_sent(db, clock, item, platform_id)
         sent += 1
     return sent
+
+
+def _mark_sent(db: Engine, clock: Clock, item: outbox.Claimed, platform_id: str | None) -> None:
+    with new_session(db) as session, session.begin():
+        outbox.mark_sent(session, item.id, platform_id=platform_id, now=clock.now(),
+                         reply=item.reply)
 
 
 def _retry_delay(item: outbox.Claimed, exc: DeliveryError) -> timedelta:
