@@ -16,7 +16,6 @@ headers (:func:`sign_request`), Events API envelopes, interactivity and slash-co
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import hmac
@@ -27,10 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, NoReturn
 from urllib.parse import urlencode
 
 from aiohttp import web
+
+from .server import JSON, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
 
 __all__ = [
     "FakeSlackAPI",
@@ -46,9 +47,6 @@ __all__ = [
     "slash_command_body",
     "url_verification",
 ]
-
-JSON = dict[str, Any]
-T = TypeVar("T")
 
 TEAM_ID = "T1"
 APP_ID = "A1"
@@ -76,39 +74,15 @@ def new_ts() -> str:
 
 
 @dataclass(frozen=True)
-class UploadedFile:
-    """A file part of a multipart request, or the raw body sent to an upload URL."""
-
-    field: str
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-
-@dataclass(frozen=True)
-class RecordedCall:
+class RecordedCall(RecordedCallBase):
     """One request the fake answered (including failed ones)."""
 
-    method: str
-    params: JSON
-    at: float  # time.monotonic() when the request arrived
-    token: str | None
-    http_method: str
-    status: int
     response: JSON = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         """Whether the fake answered HTTP 200 with ``"ok": true``."""
         return self.status == HTTPStatus.OK and bool(self.response.get("ok"))
-
-
-@dataclass
-class _FailurePlan:
-    status: int
-    body: JSON
-    headers: dict[str, str]
-    remaining: int
 
 
 class _Rejected(Exception):
@@ -161,12 +135,16 @@ def _user_ids(value: Any) -> list[str]:
     return [v for v in str(value or "").split(",") if v]
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(FakeServer[RecordedCall]):
     """In-process fake of ``https://slack.com/api/`` for slack_sdk / Bolt driven tests.
 
     Use as a context manager or call :meth:`start` / :meth:`stop`. Users are synthesised on
     demand (``tz`` Europe/Berlin); override them with :meth:`set_user`.
     """
+
+    server_name: ClassVar[str] = "FakeSlackAPI"
+    thread_name: ClassVar[str] = "fake-slack-api"
+    body_only_on_post: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -178,16 +156,12 @@ class FakeSlackAPI:
         bot_id: str = BOT_ID,
         app_id: str = APP_ID,
     ) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(host=host, port=port)
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
 
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._calls: list[RecordedCall] = []
         self._messages: dict[tuple[str, str], JSON] = {}
         self._reactions: set[tuple[str, str, str]] = set()
         self._users: dict[str, JSON] = {}
@@ -195,11 +169,6 @@ class FakeSlackAPI:
         self._uploads: dict[str, JSON] = {}
         self._file_seq = itertools.count(1)
         self._view_seq = itertools.count(1)
-        self._failures: dict[str, list[_FailurePlan]] = {}
-
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._port: int | None = None
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "api.test": lambda params: {"ok": True, "args": params},
             "auth.test": self._auth_test,
@@ -227,13 +196,6 @@ class FakeSlackAPI:
     # ------------------------------------------------------------------ lifecycle
 
     @property
-    def url(self) -> str:
-        """Root URL of the running server, e.g. ``http://127.0.0.1:41234``."""
-        if self._port is None:
-            raise RuntimeError("FakeSlackAPI is not running; call start() first")
-        return f"http://{self.host}:{self._port}"
-
-    @property
     def base_url(self) -> str:
         """Value for slack_sdk's ``base_url`` (note the trailing slash)."""
         return f"{self.url}/api/"
@@ -242,94 +204,12 @@ class FakeSlackAPI:
         """A ``response_url`` served by this fake; posts to it are recorded as ``response_url``."""
         return f"{self.url}/response_url/{name}"
 
-    def start(self) -> Self:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("FakeSlackAPI already started")
-        ready = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready, errors), name="fake-slack-api", daemon=True
-        )
-        self._thread.start()
-        ready.wait(10)
-        if errors or self._port is None:
-            self._thread.join(5)
-            self._thread = None
-            raise RuntimeError("FakeSlackAPI failed to start") from (errors or [None])[0]
-        return self
-
-    def stop(self) -> None:
-        """Stop the server and join its thread."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._thread = None
-        self._port = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def _serve(self, ready: threading.Event, errors: list[BaseException]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        runner = web.AppRunner(self._make_app(), access_log=None, shutdown_timeout=2.0)
-        try:
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, self._requested_port)
-            loop.run_until_complete(site.start())
-            self._port = runner.addresses[0][1]
-        except BaseException as exc:
-            errors.append(exc)
-            ready.set()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-            return
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(runner.cleanup())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            self._loop = None
-
-    def _make_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_route("*", "/upload/v1/{file_id}", self._handle_upload)
         app.router.add_post("/response_url/{name}", self._handle_response_url)
-        return app
 
     # ------------------------------------------------------------------ recording
-
-    @property
-    def calls(self) -> list[tuple[str, JSON]]:
-        """Snapshot of every call as ``(method, params)``, in answer order."""
-        with self._lock:
-            return [(call.method, call.params) for call in self._calls]
-
-    @property
-    def recorded(self) -> list[RecordedCall]:
-        """Snapshot of every call with its timestamp, token, HTTP status and response."""
-        with self._lock:
-            return list(self._calls)
-
-    def calls_of(self, method: str) -> list[JSON]:
-        """Params of every call to ``method`` (successful or not)."""
-        with self._lock:
-            return [call.params for call in self._calls if call.method == method]
-
-    def timestamps(self, method: str | None = None) -> list[float]:
-        """Arrival times (``time.monotonic()``) of calls, optionally of one method only."""
-        with self._lock:
-            return [c.at for c in self._calls if method is None or c.method == method]
 
     def posted_messages(self, channel: str | None = None) -> list[JSON]:
         """Params of successful ``chat.postMessage`` calls, plus the ``ts`` Slack assigned.
@@ -367,47 +247,11 @@ class FakeSlackAPI:
             if profile:
                 user["profile"].update(profile)
 
-    def clear_calls(self) -> None:
-        """Forget all recorded calls (messages and users are kept)."""
-        with self._lock:
-            self._calls.clear()
-
-    def wait_for(self, predicate: Callable[[list[tuple[str, JSON]]], T], timeout: float = 5.0) -> T:
-        """Block until ``predicate(calls)`` is truthy and return its value.
-
-        Raises ``TimeoutError`` listing the recorded methods when ``timeout`` passes.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                outcome = predicate(self.calls)
-                if outcome:
-                    return outcome
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [method for method, _ in self.calls]
-                    raise TimeoutError(f"condition not met after {timeout}s; calls: {seen}")
-                self._cond.wait(remaining)
-
     def wait_for_posted(
         self, n: int = 1, channel: str | None = None, timeout: float = 5.0
     ) -> list[JSON]:
         """Wait until at least ``n`` messages were posted (to ``channel``); return them all."""
-
-        def enough(_calls: list[tuple[str, JSON]]) -> list[JSON] | None:
-            posted = self.posted_messages(channel)
-            return posted if len(posted) >= n else None
-
-        return self.wait_for(enough, timeout)
-
-    def wait_for_call(self, method: str, n: int = 1, timeout: float = 5.0) -> list[JSON]:
-        """Wait until ``method`` was called at least ``n`` times; return all their params."""
-
-        def enough(calls: list[tuple[str, JSON]]) -> list[JSON] | None:
-            found = [params for name, params in calls if name == method]
-            return found if len(found) >= n else None
-
-        return self.wait_for(enough, timeout)
+        return self._wait_for_at_least(n, lambda: self.posted_messages(channel), timeout)
 
     # ------------------------------------------------------------------ failures
 
@@ -427,49 +271,12 @@ class FakeSlackAPI:
         """Answer the next ``times`` calls with an HTTP 5xx (``fatal_error`` JSON body)."""
         self._plan(method, status, {"ok": False, "error": "fatal_error"}, {}, times)
 
-    def clear_failures(self) -> None:
-        """Drop every planned failure."""
-        with self._lock:
-            self._failures.clear()
-
     def _plan(self, method: str, status: int, body: JSON, headers: dict[str, str], n: int) -> None:
-        with self._lock:
-            plan = _FailurePlan(status, body, headers, remaining=n)
-            self._failures.setdefault(method, []).append(plan)
-
-    def _take_failure(self, method: str) -> _FailurePlan | None:
-        for key in (method, "*"):
-            plans = self._failures.get(key)
-            if plans:
-                plan = plans[0]
-                plan.remaining -= 1
-                if plan.remaining <= 0:
-                    plans.pop(0)
-                return plan
-        return None
+        self._plan_failure(method, FailurePlan(status, body, remaining=n, headers=headers))
 
     # ------------------------------------------------------------------ HTTP plumbing
 
-    async def _read_params(self, request: web.Request) -> JSON:
-        params: JSON = {k: _decode_form_value(k, v) for k, v in request.query.items()}
-        if request.method != "POST" or not request.body_exists:
-            return params
-        if request.content_type == "application/json":
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError("JSON body must be an object")
-            params.update(body)
-            return params
-        form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                with value.file as handle:
-                    data = handle.read()
-                params[key] = UploadedFile(key, value.filename, value.content_type, data)
-            else:
-                text = value if isinstance(value, str) else bytes(value).decode()
-                params[key] = _decode_form_value(key, text)
-        return params
+    _decode_form_value = staticmethod(_decode_form_value)
 
     async def _handle(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()
@@ -485,7 +292,7 @@ class FakeSlackAPI:
             token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
             token = token or params.pop("token", None)
             with self._lock:
-                plan = self._take_failure(method)
+                plan = self._next_failure(method)
                 if plan is not None:
                     status, body, headers = plan.status, copy.deepcopy(plan.body), plan.headers
                 elif method not in self._handlers:
@@ -512,12 +319,9 @@ class FakeSlackAPI:
         status: int,
         body: JSON,
     ) -> None:
-        call = RecordedCall(
-            method, params, arrived, token, http_method, status, copy.deepcopy(body)
+        self._add_call(
+            RecordedCall(method, params, arrived, token, http_method, status, copy.deepcopy(body))
         )
-        with self._cond:
-            self._calls.append(call)
-            self._cond.notify_all()
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()

@@ -23,20 +23,19 @@ import copy
 import itertools
 import json
 import re
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, ClassVar, NoReturn
 
 from aiohttp import web
 
+from .server import JSON, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
+
 __all__ = ["FakeTelegramAPI", "RecordedCall", "UploadedFile"]
 
-JSON = dict[str, Any]
-T = TypeVar("T")
 _Reply = tuple[int, JSON]
 
 #: Update types Telegram delivers when ``allowed_updates`` is empty or was never set.
@@ -119,31 +118,11 @@ _METHODS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class UploadedFile:
-    """A file part of a multipart request, as received by the fake."""
-
-    field: str
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-
-@dataclass(frozen=True)
-class RecordedCall:
+class RecordedCall(RecordedCallBase):
     """One request the fake answered (including failed ones)."""
 
-    method: str
-    params: JSON
-    at: float  # time.monotonic() when the request arrived
     token: str
-    http_method: str
-    status: int  # HTTP status the fake answered with
     result: Any = None  # the ``result`` field of a successful answer
-
-    @property
-    def ok(self) -> bool:
-        """Whether the fake answered ``{"ok": true}``."""
-        return self.status == HTTPStatus.OK
 
 
 # Calls that post or change a message in a chat: what Telegram's flood limits count.
@@ -176,13 +155,6 @@ class _FloodLimits:
         self.accepted.append(now)
         chat_times.append(now)
         return None
-
-
-@dataclass
-class _FailurePlan:
-    status: int
-    body: JSON
-    remaining: int
 
 
 def _ok(result: Any, description: str | None = None) -> _Reply:
@@ -270,13 +242,17 @@ def _callback_data_error(markup: Any) -> str | None:
     return None
 
 
-class FakeTelegramAPI:
+class FakeTelegramAPI(FakeServer[RecordedCall]):
     """In-process fake of ``https://api.telegram.org`` for PTB-driven tests.
 
     Use as a context manager (``with FakeTelegramAPI() as api:``) or call :meth:`start` /
     :meth:`stop`. ``max_poll_wait`` caps how long a long-polling ``getUpdates`` waits for new
     updates, whatever ``timeout`` the client asks for.
     """
+
+    server_name: ClassVar[str] = "FakeTelegramAPI"
+    thread_name: ClassVar[str] = "fake-telegram-api"
+    quiet_methods: ClassVar[frozenset[str]] = frozenset({"getUpdates"})
 
     def __init__(
         self,
@@ -288,16 +264,12 @@ class FakeTelegramAPI:
         bot_first_name: str = "Coachbot",
         max_poll_wait: float = 1.0,
     ) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(host=host, port=port)
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.max_poll_wait = max_poll_wait
 
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._calls: list[RecordedCall] = []
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(100_000_001)
         self._callback_ids = itertools.count(4_000_000_000_000_000_001)
@@ -309,15 +281,10 @@ class FakeTelegramAPI:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._webhook: JSON | None = None
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
-        self._fail_next: dict[str, list[_FailurePlan]] = {}
-        self._fail_chats: dict[int | str, _FailurePlan] = {}
+        self._fail_chats: dict[int | str, FailurePlan] = {}
         self._limits: _FloodLimits | None = None
         self._poll_waiters: list[asyncio.Future[None]] = []
         self._stopping = False
-
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._port: int | None = None
         self._handlers: dict[str, Callable[[str, JSON], _Reply]] = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
@@ -343,13 +310,6 @@ class FakeTelegramAPI:
     # ------------------------------------------------------------------ lifecycle
 
     @property
-    def url(self) -> str:
-        """Root URL of the running server, e.g. ``http://127.0.0.1:41234``."""
-        if self._port is None:
-            raise RuntimeError("FakeTelegramAPI is not running; call start() first")
-        return f"http://{self.host}:{self._port}"
-
-    @property
     def bot_base_url(self) -> str:
         """Value for PTB's ``base_url`` (``Bot(base_url=...)`` / ``ApplicationBuilder``)."""
         return f"{self.url}/bot"
@@ -359,97 +319,20 @@ class FakeTelegramAPI:
         """Value for PTB's ``base_file_url``."""
         return f"{self.url}/file/bot"
 
-    def start(self) -> Self:
-        """Start serving in a background thread; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("FakeTelegramAPI already started")
-        ready = threading.Event()
-        errors: list[BaseException] = []
+    def _on_starting(self) -> None:
         self._stopping = False
-        self._thread = threading.Thread(
-            target=self._serve, args=(ready, errors), name="fake-telegram-api", daemon=True
-        )
-        self._thread.start()
-        ready.wait(10)
-        if errors or self._port is None:
-            self._thread.join(5)
-            self._thread = None
-            raise RuntimeError("FakeTelegramAPI failed to start") from (errors or [None])[0]
-        return self
 
-    def stop(self) -> None:
-        """Stop the server, releasing pending long polls, and join its thread."""
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None:
-            return
+    def _on_stopping(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Release pending long polls before the loop stops.
         with self._lock:
             self._stopping = True
         loop.call_soon_threadsafe(self._wake_pollers)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._thread = None
-        self._port = None
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def _serve(self, ready: threading.Event, errors: list[BaseException]) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        runner = web.AppRunner(self._make_app(), access_log=None, shutdown_timeout=2.0)
-        try:
-            loop.run_until_complete(runner.setup())
-            site = web.TCPSite(runner, self.host, self._requested_port)
-            loop.run_until_complete(site.start())
-            self._port = runner.addresses[0][1]
-        except BaseException as exc:
-            errors.append(exc)
-            ready.set()
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-            return
-        ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(runner.cleanup())
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-            self._loop = None
-
-    def _make_app(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file_download)
-        return app
 
     # ------------------------------------------------------------------ recording
-
-    @property
-    def calls(self) -> list[tuple[str, JSON]]:
-        """Snapshot of every call as ``(method, params)``, in answer order."""
-        with self._lock:
-            return [(call.method, call.params) for call in self._calls]
-
-    @property
-    def recorded(self) -> list[RecordedCall]:
-        """Snapshot of every call with its timestamp, HTTP status and result."""
-        with self._lock:
-            return list(self._calls)
-
-    def calls_of(self, method: str) -> list[JSON]:
-        """Params of every call to ``method`` (successful or not)."""
-        with self._lock:
-            return [call.params for call in self._calls if call.method == method]
-
-    def timestamps(self, method: str | None = None) -> list[float]:
-        """Arrival times (``time.monotonic()``) of calls, optionally of one method only."""
-        with self._lock:
-            return [c.at for c in self._calls if method is None or c.method == method]
 
     def sent_messages(self, chat_id: int | str | None = None) -> list[JSON]:
         """Params of successful ``sendMessage`` calls plus the assigned ``message_id``."""
@@ -480,47 +363,11 @@ class FakeTelegramAPI:
         with self._lock:
             return copy.deepcopy(self._webhook)
 
-    def clear_calls(self) -> None:
-        """Forget all recorded calls (state such as messages is kept)."""
-        with self._lock:
-            self._calls.clear()
-
-    def wait_for(self, predicate: Callable[[list[tuple[str, JSON]]], T], timeout: float = 5.0) -> T:
-        """Block until ``predicate(calls)`` is truthy and return its value.
-
-        Raises ``TimeoutError`` listing the recorded methods when ``timeout`` passes.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                outcome = predicate(self.calls)
-                if outcome:
-                    return outcome
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    seen = [method for method, _ in self.calls if method != "getUpdates"]
-                    raise TimeoutError(f"condition not met after {timeout}s; calls: {seen}")
-                self._cond.wait(remaining)
-
     def wait_for_sent(
         self, n: int = 1, chat_id: int | str | None = None, timeout: float = 5.0
     ) -> list[JSON]:
         """Wait until at least ``n`` messages were sent (to ``chat_id``); return them all."""
-
-        def enough(_calls: list[tuple[str, JSON]]) -> list[JSON] | None:
-            sent = self.sent_messages(chat_id)
-            return sent if len(sent) >= n else None
-
-        return self.wait_for(enough, timeout)
-
-    def wait_for_call(self, method: str, n: int = 1, timeout: float = 5.0) -> list[JSON]:
-        """Wait until ``method`` was called at least ``n`` times; return all their params."""
-
-        def enough(calls: list[tuple[str, JSON]]) -> list[JSON] | None:
-            found = [params for name, params in calls if name == method]
-            return found if len(found) >= n else None
-
-        return self.wait_for(enough, timeout)
+        return self._wait_for_at_least(n, lambda: self.sent_messages(chat_id), timeout)
 
     def wait_until_polling(self, timeout: float = 5.0) -> None:
         """Block until a client is parked in a long-polling ``getUpdates``."""
@@ -558,9 +405,7 @@ class FakeTelegramAPI:
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             params.setdefault("retry_after", retry_after)
         _status, body = _error(status, description, params or None)
-        plan = _FailurePlan(status=status, body=body, remaining=times)
-        with self._lock:
-            self._fail_next.setdefault(method, []).append(plan)
+        self._plan_failure(method, FailurePlan(status=status, body=body, remaining=times))
 
     def fail_chat(
         self, chat_id: int | str, status: int = 403, description: str | None = None
@@ -570,13 +415,13 @@ class FakeTelegramAPI:
             description = _default_description(status, 1)
         _status, body = _error(status, description)
         with self._lock:
-            self._fail_chats[_chat_key(chat_id)] = _FailurePlan(status, body, remaining=-1)
+            self._fail_chats[_chat_key(chat_id)] = FailurePlan(status, body, remaining=-1)
 
     def clear_failures(self, chat_id: int | str | None = None) -> None:
         """Drop the failure of one chat, or all planned failures when ``chat_id`` is None."""
         with self._lock:
             if chat_id is None:
-                self._fail_next.clear()
+                self._failures.clear()
                 self._fail_chats.clear()
             else:
                 self._fail_chats.pop(_chat_key(chat_id), None)
@@ -615,14 +460,8 @@ class FakeTelegramAPI:
         chat = params.get("chat_id")
         if chat is not None and (plan := self._fail_chats.get(_chat_key(chat))):
             return plan.status, copy.deepcopy(plan.body)
-        for key in (method, "*"):
-            plans = self._fail_next.get(key)
-            if plans:
-                plan = plans[0]
-                plan.remaining -= 1
-                if plan.remaining <= 0:
-                    plans.pop(0)
-                return plan.status, copy.deepcopy(plan.body)
+        if plan := self._next_failure(method):
+            return plan.status, copy.deepcopy(plan.body)
         return None
 
     # ------------------------------------------------------------------ injecting updates
@@ -876,27 +715,12 @@ class FakeTelegramAPI:
 
     # ------------------------------------------------------------------ HTTP plumbing
 
-    async def _read_params(self, request: web.Request) -> JSON:
-        params: JSON = {k: _decode_form_value(k, v) for k, v in request.query.items()}
-        if not request.body_exists:
-            return params
-        if request.content_type == "application/json":
-            body = await request.json()
-            if not isinstance(body, dict):
-                raise ValueError("JSON body must be an object")
-            params.update(body)
-            return params
-        form = await request.post()
-        files: dict[str, UploadedFile] = {}
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                with value.file as handle:
-                    files[key] = UploadedFile(
-                        key, value.filename, value.content_type, handle.read()
-                    )
-            else:
-                text = value if isinstance(value, str) else bytes(value).decode()
-                params[key] = _decode_form_value(key, text)
+    _decode_form_value = staticmethod(_decode_form_value)
+
+    def _with_files(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        # File parts go last, unless a field refers to one as ``attach://<name>``.
+        for key in files:
+            params.pop(key, None)
         for key, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://"):
                 attached = files.pop(value.removeprefix("attach://"), None)
@@ -940,9 +764,7 @@ class FakeTelegramAPI:
             status=status,
             result=copy.deepcopy(body.get("result")) if body.get("ok") else None,
         )
-        with self._cond:
-            self._calls.append(call)
-            self._cond.notify_all()
+        self._add_call(call)
         return web.json_response(body, status=status)
 
     async def _handle_file_download(self, request: web.Request) -> web.Response:
