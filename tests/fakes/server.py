@@ -20,7 +20,11 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from aiohttp import web
 
-__all__ = ["JSON", "FailurePlan", "FakeServer", "RecordedCallBase", "UploadedFile"]
+# How long a wait gives up: only a failure detector (a loaded CI machine can be slow);
+# a passing test returns as soon as its condition holds.
+WAIT = 30.0
+
+__all__ = ["JSON", "WAIT", "FailurePlan", "FakeServer", "RecordedCallBase", "UploadedFile"]
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -213,7 +217,8 @@ class FakeServer(Generic[CallT]):
             self._calls.append(call)
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable[[list[tuple[str, JSON]]], T], timeout: float = 5.0) -> T:
+    def wait_for(self, predicate: Callable[[list[tuple[str, JSON]]], T],
+                 timeout: float = WAIT) -> T:
         """Block until ``predicate(calls)`` is truthy and return its value.
 
         Raises ``TimeoutError`` listing the recorded methods when ``timeout`` passes.
@@ -242,7 +247,7 @@ class FakeServer(Generic[CallT]):
 
         return self.wait_for(enough, timeout)
 
-    def wait_for_call(self, method: str, n: int = 1, timeout: float = 5.0) -> list[JSON]:
+    def wait_for_call(self, method: str, n: int = 1, timeout: float = WAIT) -> list[JSON]:
         """Wait until ``method`` was called at least ``n`` times; return all their params."""
         return self._wait_for_at_least(n, lambda: self.calls_of(method), timeout)
 

@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .server import JSON, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
+from .server import JSON, WAIT, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
 
 __all__ = [
     "FakeSlackAPI",
@@ -248,7 +248,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
                 user["profile"].update(profile)
 
     def wait_for_posted(
-        self, n: int = 1, channel: str | None = None, timeout: float = 5.0
+        self, n: int = 1, channel: str | None = None, timeout: float = WAIT
     ) -> list[JSON]:
         """Wait until at least ``n`` messages were posted (to ``channel``); return them all."""
         return self._wait_for_at_least(n, lambda: self.posted_messages(channel), timeout)

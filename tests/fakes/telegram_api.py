@@ -32,7 +32,7 @@ from typing import Any, ClassVar, NoReturn
 
 from aiohttp import web
 
-from .server import JSON, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
+from .server import JSON, WAIT, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
 
 __all__ = ["FakeTelegramAPI", "RecordedCall", "UploadedFile"]
 
@@ -364,12 +364,12 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
             return copy.deepcopy(self._webhook)
 
     def wait_for_sent(
-        self, n: int = 1, chat_id: int | str | None = None, timeout: float = 5.0
+        self, n: int = 1, chat_id: int | str | None = None, timeout: float = WAIT
     ) -> list[JSON]:
         """Wait until at least ``n`` messages were sent (to ``chat_id``); return them all."""
         return self._wait_for_at_least(n, lambda: self.sent_messages(chat_id), timeout)
 
-    def wait_until_polling(self, timeout: float = 5.0) -> None:
+    def wait_until_polling(self, timeout: float = WAIT) -> None:
         """Block until a client is parked in a long-polling ``getUpdates``."""
         deadline = time.monotonic() + timeout
         with self._cond:
