@@ -74,9 +74,14 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
 
 def quiet_adjusted(moment: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
     """`moment`, or the end of the quiet hours it falls in (in the person's zone)."""
+    # Clients on one slot and zone share fire times: each is adjusted once.
+    return _quiet_adjusted(moment, zone, quiet.start, quiet.end)
+
+
+@lru_cache(maxsize=65536)
+def _quiet_adjusted(moment: datetime, zone: ZoneInfo, start: time, end: time) -> datetime:
     local = moment.astimezone(zone)
     clock = local.time().replace(second=0, microsecond=0)
-    start, end = quiet.start, quiet.end
     inside = (start <= clock or clock < end) if start > end else (start <= clock < end)
     if not inside or start == end:
         return moment
@@ -129,13 +134,15 @@ class _Fires:
         return self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
 
 
-_SEQUENCES: dict[tuple[str, str], _Fires] = {}
+# Keyed by the trigger itself (identity): triggers come from the caches below, so every
+# client on one slot and zone asks the same object; str(trigger) cost more than the lookup.
+_SEQUENCES: dict[CronTrigger, _Fires] = {}
 _MAX_SEQUENCES = 20_000
 
 
 def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
     """The trigger's fire times in [start, end), in UTC, each instant once."""
-    key = (str(trigger), str(trigger.timezone))
+    key = trigger
     sequence = _SEQUENCES.get(key)
     if sequence is None:
         if len(_SEQUENCES) >= _MAX_SEQUENCES:
@@ -149,9 +156,18 @@ def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetim
 
 
 def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
-    """A CronTrigger for a weekly day and hour in a zone."""
-    return CronTrigger(day_of_week=weekly.day, hour=weekly.time.hour,
-                       minute=weekly.time.minute, timezone=zone)
+    """A CronTrigger for a weekly day and hour in a zone (built once, then shared)."""
+    return _weekly(weekly.day, weekly.time.hour, weekly.time.minute, zone)
+
+
+@lru_cache(maxsize=16384)
+def _weekly(day: str, hour: int, minute: int, zone: str) -> CronTrigger:
+    return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone)
+
+
+@lru_cache(maxsize=1024)
+def _crontab(expression: str, zone: str) -> CronTrigger:
+    return CronTrigger.from_crontab(expression, timezone=zone)
 
 
 def session_key(moment: datetime) -> str:
@@ -215,7 +231,7 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
                 trigger = weekly_trigger(checkin if own and checkin else when.weekly, zone)
             else:
                 assert when.cron is not None
-                trigger = CronTrigger.from_crontab(when.cron, timezone=zone)
+                trigger = _crontab(when.cron, zone)
             ranges = [(w.start, w.end or horizon) for w in windows] or [(enrolled_at, horizon)]
             for start, end in ranges:
                 for fire in _fires(trigger, max(start, enrolled_at), end):

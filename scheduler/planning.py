@@ -84,54 +84,75 @@ def wanted(program: Program, enrolment: Enrolment, person: Person,
 def replan(session: Session, program: Program, enrolment_id: int, *,
            now: datetime) -> Replanned:
     """Bring an enrolment's planned rows in line with its current state (idempotent)."""
-    enrolment = session.get(Enrolment, enrolment_id, with_for_update=True)
-    if enrolment is None:
-        return Replanned()
-    person = session.get(Person, enrolment.person_id)
-    assert person is not None
-    previous = plans.plan_state(session, enrolment_id)
-    # First plan: everything since the client joined (the runner's catch-up policy decides
-    # what is still worth sending). Later plans: only what lies ahead.
-    since = previous.planned_at if previous else (enrolment.joined_at or enrolment.enrolled_at)
-    target: Mapping[tuple[str, str], Any] = {}
-    if enrolment.status in plans.PLANNED_STATUSES:
-        sessions = tuple(plans.sessions_of(session, enrolment_id))
-        target = wanted(program, enrolment, person, sessions, now)
-    existing = {(r.touchpoint_id, r.occurrence): r for r in rows.of_enrolment(session,
-                                                                            enrolment_id)}
-    moved = dropped = 0
-    new: list[tuple[str, str, datetime, str]] = []
-    for key, (due, kind) in target.items():
-        row = existing.get(key)
-        if row is None:
-            if due >= since:
-                new.append((key[0], key[1], due, kind))
-        elif row.status == "planned" and row.due_at != due and row.due_at > now:
-            moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
-    for key, row in existing.items():
-        if (key not in target and row.kind in PLANNED_KINDS and row.status == "planned"
-                and row.due_at > now):
-            reason = "replanned" if enrolment.status in plans.PLANNED_STATUSES else "closed"
-            dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
-                                   reason=reason)
-    added = rows.add_many(session, enrolment_id, new)
-    plans.save_plan_state(session, enrolment=enrolment, person=person,
-                          checksum=plans.program_checksum(session, program.id), now=now)
-    if added or moved or dropped:
-        log.info("replanned enrolment=%s added=%d moved=%d dropped=%d", enrolment_id, added,
-                 moved, dropped)
-    return Replanned(added, moved, dropped)
+    done = replan_many(session, {program.id: program}, [enrolment_id], now=now,
+                       program=program)
+    return done.get(enrolment_id, Replanned())
+
+
+def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids: list[int],
+                *, now: datetime, program: Program | None = None) -> dict[int, Replanned]:
+    """`replan` for many enrolments at once: one query loads them (locked) with their people
+    and stored plan inputs, one their rows, one their sessions; the new rows of all of them
+    go in one multi-row INSERT and their plan inputs in one more. Enrolments whose program
+    is unknown are left alone (not in the answer). `program`: use it whatever the
+    enrolment's program id (replanning one enrolment with a given program)."""
+    loaded = [(e, p, s) for e, p, s in plans.planning_inputs(session, enrolment_ids)
+              if program is not None or e.program_id in programs]
+    ids = [e.id or 0 for e, _, _ in loaded]
+    if not ids:
+        return {}
+    existing_of = rows.of_enrolments(session, ids)
+    sessions_of = plans.sessions_of_many(session, [e.id or 0 for e, _, _ in loaded
+                                                   if e.status in plans.PLANNED_STATUSES])
+    checksums = plans.program_checksums(session, {(program or programs[e.program_id]).id
+                                                  for e, _, _ in loaded})
+    changes: dict[int, tuple[int, int]] = {}
+    new: list[tuple[int, str, str, datetime, str]] = []
+    states: list[tuple[Enrolment, Person, Any, str]] = []
+    for enrolment, person, previous in loaded:
+        enrolment_id = enrolment.id or 0
+        own = program or programs[enrolment.program_id]
+        # First plan: everything since the client joined (the runner's catch-up policy
+        # decides what is still worth sending). Later plans: only what lies ahead.
+        since = previous.planned_at if previous else (enrolment.joined_at
+                                                      or enrolment.enrolled_at)
+        target: Mapping[tuple[str, str], Any] = {}
+        if enrolment.status in plans.PLANNED_STATUSES:
+            sessions = tuple(sessions_of.get(enrolment_id, ()))
+            target = wanted(own, enrolment, person, sessions, now)
+        existing = {(r.touchpoint_id, r.occurrence): r for r in existing_of.get(enrolment_id,
+                                                                               ())}
+        moved = dropped = 0
+        for key, (due, kind) in target.items():
+            row = existing.get(key)
+            if row is None:
+                if due >= since:
+                    new.append((enrolment_id, key[0], key[1], due, kind))
+            elif row.status == "planned" and row.due_at != due and row.due_at > now:
+                moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
+        for key, row in existing.items():
+            if (key not in target and row.kind in PLANNED_KINDS and row.status == "planned"
+                    and row.due_at > now):
+                reason = ("replanned" if enrolment.status in plans.PLANNED_STATUSES
+                          else "closed")
+                dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
+                                       reason=reason)
+        changes[enrolment_id] = (moved, dropped)
+        states.append((enrolment, person, previous, checksums[own.id]))
+    added = rows.add_for_many(session, new)
+    plans.save_plan_states(session, states, now=now)
+    done: dict[int, Replanned] = {}
+    for enrolment_id, (moved, dropped) in changes.items():
+        result = done[enrolment_id] = Replanned(added.get(enrolment_id, 0), moved, dropped)
+        if result.added or moved or dropped:
+            log.info("replanned enrolment=%s added=%d moved=%d dropped=%d", enrolment_id,
+                     result.added, moved, dropped)
+    return done
 
 
 def replan_stale(session: Session, programs: Mapping[str, Program], *, now: datetime,
                  limit: int = 200) -> int:
-    """Replan enrolments whose inputs changed since they were planned; how many were."""
-    done = 0
-    for enrolment_id in plans.stale_enrolments(session, limit=limit):
-        enrolment = session.get(Enrolment, enrolment_id)
-        program = programs.get(enrolment.program_id) if enrolment else None
-        if program is None:
-            continue
-        replan(session, program, enrolment_id, now=now)
-        done += 1
-    return done
+    """Replan enrolments whose inputs changed since they were planned; how many were.
+    They are planned together (`replan_many`): a few statements for the whole batch."""
+    return len(replan_many(session, programs, plans.stale_enrolments(session, limit=limit),
+                           now=now))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, insert, or_
 from sqlmodel import Session, col, select
 
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
@@ -49,35 +49,66 @@ def stale_enrolments(session: Session, *, limit: int = 200) -> list[int]:
     return [row for row in session.exec(query) if row is not None]
 
 
-def plan_state(session: Session, enrolment_id: int) -> TouchpointPlan | None:
-    """The inputs an enrolment was last planned from, if it was planned."""
-    return session.get(TouchpointPlan, enrolment_id)
+def planning_inputs(session: Session, enrolment_ids: list[int],
+                    ) -> list[tuple[Enrolment, Person, TouchpointPlan | None]]:
+    """Enrolments (locked, as replanning one does), their people and stored plan inputs,
+    in one query, in id order."""
+    if not enrolment_ids:
+        return []
+    query = (select(Enrolment, Person, TouchpointPlan)
+             .join(Person, col(Person.id) == Enrolment.person_id)
+             .outerjoin(TouchpointPlan, col(TouchpointPlan.enrolment_id) == Enrolment.id)
+             .where(col(Enrolment.id).in_(enrolment_ids))
+             .order_by(col(Enrolment.id))
+             .with_for_update(of=Enrolment))  # type: ignore[arg-type]
+    return [(e, p, t) for e, p, t in session.exec(query)]  # type: ignore[misc]
 
 
-def save_plan_state(session: Session, *, enrolment: Enrolment, person: Person,
-                    checksum: str, now: datetime) -> None:
-    """Record the inputs just planned from, so the enrolment is not stale any more."""
-    state = session.get(TouchpointPlan, enrolment.id) or TouchpointPlan(
-        enrolment_id=enrolment.id or 0, program_checksum="", timezone="", stage="",
-        stage_started_at=now, status="", checkin_day="", checkin_time="", planned_at=now)
-    state.program_checksum = checksum
-    state.timezone = person.timezone
-    state.quiet_start = person.quiet_start
-    state.quiet_end = person.quiet_end
-    state.stage = enrolment.stage
-    state.stage_started_at = enrolment.stage_started_at
-    state.status = enrolment.status
-    state.checkin_day = enrolment.checkin_day
-    state.checkin_time = enrolment.checkin_time
-    state.planned_at = now
-    session.add(state)
+def save_plan_states(session: Session, planned: list[tuple[Enrolment, Person,
+                                                           TouchpointPlan | None, str]],
+                     *, now: datetime) -> None:
+    """`save_plan_state` for many enrolments (enrolment, person, stored state or None,
+    checksum): new states in one multi-row INSERT, changed ones flushed together."""
+    fresh = []
+    for enrolment, person, state, checksum in planned:
+        values = {"program_checksum": checksum, "timezone": person.timezone,
+                  "quiet_start": person.quiet_start, "quiet_end": person.quiet_end,
+                  "stage": enrolment.stage, "stage_started_at": enrolment.stage_started_at,
+                  "status": enrolment.status, "checkin_day": enrolment.checkin_day,
+                  "checkin_time": enrolment.checkin_time, "planned_at": now}
+        if state is None:
+            fresh.append({"enrolment_id": enrolment.id or 0, **values})
+        else:
+            for name, value in values.items():
+                setattr(state, name, value)
+            session.add(state)
+    if fresh:
+        session.execute(insert(TouchpointPlan.__table__), fresh)  # type: ignore[attr-defined]
     session.flush()
 
 
-def program_checksum(session: Session, program_id: str) -> str:
-    """The checksum of the program file as last loaded."""
-    row = session.get(ProgramRow, program_id)
-    return row.checksum if row else ""
+def program_checksums(session: Session, program_ids: set[str]) -> dict[str, str]:
+    """The checksums of several program files as last loaded (missing ones: "")."""
+    found = dict.fromkeys(program_ids, "")
+    if program_ids:
+        for program_id, checksum in session.exec(
+                select(ProgramRow.id, ProgramRow.checksum)
+                .where(col(ProgramRow.id).in_(program_ids))):
+            found[program_id] = checksum
+    return found
+
+
+def sessions_of_many(session: Session, enrolment_ids: list[int]) -> dict[int, list[datetime]]:
+    """`sessions_of` for many enrolments in one query."""
+    found: dict[int, list[datetime]] = {i: [] for i in enrolment_ids}
+    if enrolment_ids:
+        for enrolment_id, at in session.exec(
+                select(CoachingSession.enrolment_id, CoachingSession.at)
+                .where(col(CoachingSession.enrolment_id).in_(enrolment_ids),
+                       col(CoachingSession.cancelled_at).is_(None))
+                .order_by(col(CoachingSession.at))):
+            found.setdefault(enrolment_id, []).append(at)
+    return found
 
 
 def add_session(session: Session, *, enrolment_id: int, at: datetime,
@@ -89,9 +120,3 @@ def add_session(session: Session, *, enrolment_id: int, at: datetime,
     return booked
 
 
-def sessions_of(session: Session, enrolment_id: int) -> list[datetime]:
-    """The times of an enrolment's sessions that are not cancelled, in order."""
-    return list(session.exec(
-        select(CoachingSession.at).where(CoachingSession.enrolment_id == enrolment_id,
-                                         col(CoachingSession.cancelled_at).is_(None))
-        .order_by(col(CoachingSession.at))))

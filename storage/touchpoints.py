@@ -8,14 +8,16 @@ expires; the next worker takes the row over.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, text, update
 from sqlmodel import Session, col, select
 
 from storage.models import PlannedTouchpoint
-from storage.upsert import insert_ignore, insert_ignore_many
+from storage.upsert import insert_ignore
 
 KINDS = ("send", "remind", "no_answer", "stage")
 MAX_ATTEMPTS = 5
@@ -31,16 +33,69 @@ def add(session: Session, *, enrolment_id: int, touchpoint_id: str, occurrence: 
     }, ["enrolment_id", "touchpoint_id", "occurrence"])
 
 
-def add_many(session: Session, enrolment_id: int,
-             planned: list[tuple[str, str, datetime, str]]) -> int:
-    """Plan many (touchpoint, occurrence, due, kind) at once, skipping keys planned already;
-    how many are new. One statement: planning a new enrolment is one round trip, not twenty."""
-    return insert_ignore_many(session, PlannedTouchpoint, [
-        {"enrolment_id": enrolment_id, "touchpoint_id": touchpoint_id,
-         "occurrence": occurrence[:64], "due_at": due_at, "status": "planned", "attempts": 0,
-         "kind": kind, "parent_id": None}
-        for touchpoint_id, occurrence, due_at, kind in planned],
-        ["enrolment_id", "touchpoint_id", "occurrence"])
+def add_for_many(session: Session,
+                 planned: list[tuple[int, str, str, datetime, str]]) -> dict[int, int]:
+    """Plan (enrolment, touchpoint, occurrence, due, kind) rows of many enrolments in one
+    statement, skipping keys planned already; how many are new, per enrolment.
+
+    The rows travel as one parameter (arrays on PostgreSQL, a JSON array on SQLite), not as
+    a VALUES list: with thousands of rows the driver's and SQLAlchemy's per-parameter work
+    cost more than the database's.
+    """
+    if not planned:
+        return {}
+    dialect = session.get_bind().dialect
+    table = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
+    added: dict[int, int] = {}
+    if dialect.name == "postgresql":
+        result = session.execute(_PG_ADD, {
+            "e": [r[0] for r in planned], "t": [r[1] for r in planned],
+            "o": [r[2][:64] for r in planned], "d": [r[3].astimezone(UTC) for r in planned],
+            "k": [r[4] for r in planned]})
+    else:
+        # The column's own bind processing gives the stored text of each due time.
+        # Many clients share due times (one slot, one zone): each is converted once.
+        process = table.c.due_at.type._cached_bind_processor(dialect) or (lambda d: d)
+        texts: dict[datetime, Any] = {}
+
+        def stored(due: datetime) -> Any:
+            found = texts.get(due)
+            if found is None:
+                found = texts[due] = process(due)
+            return found
+
+        result = session.execute(_SQLITE_ADD, {"rows": json.dumps([
+            [e, t, o[:64], stored(d), k] for e, t, o, d, k in planned])})
+    for enrolment_id in result.scalars().all():
+        added[enrolment_id] = added.get(enrolment_id, 0) + 1
+    return added
+
+
+_COLUMNS = "enrolment_id, touchpoint_id, occurrence, due_at, status, attempts, kind, parent_id"
+_CONFLICT = ("ON CONFLICT (enrolment_id, touchpoint_id, occurrence) DO NOTHING "
+             "RETURNING enrolment_id")
+_PG_ADD = text(
+    f"INSERT INTO touchpoint ({_COLUMNS}) SELECT e, t, o, d, 'planned', 0, k, NULL "
+    "FROM unnest(CAST(:e AS INTEGER[]), CAST(:t AS VARCHAR[]), CAST(:o AS VARCHAR[]), "
+    "CAST(:d AS TIMESTAMPTZ[]), CAST(:k AS VARCHAR[])) AS u(e, t, o, d, k) " + _CONFLICT)
+# WHERE true: SQLite needs it to read ON CONFLICT after INSERT ... SELECT as the upsert.
+_SQLITE_ADD = text(
+    f"INSERT INTO touchpoint ({_COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, "
+    "value ->> 3, 'planned', 0, value ->> 4, NULL FROM json_each(:rows) WHERE true "
+    + _CONFLICT)
+
+
+def of_enrolments(session: Session, enrolment_ids: list[int]) -> dict[int, list[PlannedTouchpoint]]:
+    """Every row of many enrolments (one query), per enrolment, in due order."""
+    found: dict[int, list[PlannedTouchpoint]] = {i: [] for i in enrolment_ids}
+    if not enrolment_ids:
+        return found
+    for row in session.exec(
+            select(PlannedTouchpoint)
+            .where(col(PlannedTouchpoint.enrolment_id).in_(enrolment_ids))
+            .order_by(col(PlannedTouchpoint.due_at), col(PlannedTouchpoint.id))):
+        found.setdefault(row.enrolment_id or 0, []).append(row)
+    return found
 
 
 def of_enrolment(session: Session, enrolment_id: int) -> list[PlannedTouchpoint]:
@@ -85,25 +140,27 @@ def claim(session: Session, *, worker: str, now: datetime,
           lease: timedelta = timedelta(minutes=2), limit: int = 100) -> list[Claimed]:
     """Claim due rows, earliest first; a lease that expired (its worker died) is taken over.
 
-    On PostgreSQL rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED);
-    the guarded UPDATE makes a row go to one worker on SQLite as well.
+    One statement: UPDATE ... WHERE id IN (the due ids) ... RETURNING. On PostgreSQL rows
+    another worker is claiming are skipped (FOR UPDATE SKIP LOCKED in the subquery); the
+    guard repeated in the UPDATE makes a row go to one worker on SQLite as well.
     """
-    due = (select(PlannedTouchpoint).where(_claimable(now))
-           .order_by(col(PlannedTouchpoint.due_at), col(PlannedTouchpoint.id))
+    table = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
+    due = (select(table.c.id).where(_claimable(now))
+           .order_by(table.c.due_at, table.c.id)
            .limit(limit).with_for_update(skip_locked=True))
-    claimed: list[Claimed] = []
-    for row in list(session.exec(due)):
-        taken = session.execute(
-            update(PlannedTouchpoint)
-            .where(col(PlannedTouchpoint.id) == row.id, _claimable(now))
-            .values(claimed_by=worker[:64], claimed_until=now + lease,
-                    attempts=PlannedTouchpoint.attempts + 1))
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            continue
-        claimed.append(Claimed(id=row.id or 0, enrolment_id=row.enrolment_id or 0,
-                               touchpoint_id=row.touchpoint_id, occurrence=row.occurrence,
-                               kind=row.kind, due_at=row.due_at, attempts=row.attempts + 1,
-                               parent_id=row.parent_id))
+    taken = session.execute(
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()), _claimable(now))
+        .values(claimed_by=worker[:64], claimed_until=now + lease,
+                attempts=table.c.attempts + 1)
+        .returning(table.c.id, table.c.enrolment_id, table.c.touchpoint_id,
+                   table.c.occurrence, table.c.kind, table.c.due_at, table.c.attempts,
+                   table.c.parent_id))
+    claimed = [Claimed(id=row.id, enrolment_id=row.enrolment_id or 0,
+                       touchpoint_id=row.touchpoint_id, occurrence=row.occurrence,
+                       kind=row.kind, due_at=row.due_at, attempts=row.attempts,
+                       parent_id=row.parent_id) for row in taken]
+    claimed.sort(key=lambda c: (c.due_at, c.id))  # RETURNING keeps no order
     return claimed
 
 
