@@ -44,8 +44,9 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
                 wait_for_flows: bool = False) -> list[StageSpan]:
     """The client's stages from `stage` on.
 
-    A stage that ends when a flow is done is assumed to end at once, unless
-    `wait_for_flows`: then it has no end yet and nothing after it is known.
+    A stage that ends when a flow is done is assumed to end when that flow is first sent
+    (the client answers straight away), unless `wait_for_flows`: then it has no end yet and
+    nothing after it is known.
     """
     spans: list[StageSpan] = []
     ids = [s.id for s in program.stages]
@@ -58,7 +59,7 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
         if definition.duration is not None:
             end: datetime | None = start + definition.duration
         elif definition.until_flow_done is not None and not wait_for_flows:
-            end = start
+            end = start + _first_sent_after(program, definition.until_flow_done)
         else:
             end = None
         spans.append(StageSpan(current, start, end))
@@ -70,6 +71,13 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
             following = ids[index + 1] if index + 1 < len(ids) else None
         current, start = following, end
     return spans
+
+
+def _first_sent_after(program: Program, flow_id: str) -> timedelta:
+    """How long after enrolment a flow is first sent (its after_enrolment touchpoint)."""
+    delays = [tp.when.after_enrolment for tp in program.touchpoints
+              if tp.send.flow == flow_id and tp.when.after_enrolment is not None]
+    return min(delays, default=timedelta(0))
 
 
 def quiet_adjusted(moment: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime:
@@ -204,7 +212,8 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
             return  # the repeated hour of a fall-back day: only the first one
         seen.add((tp.id, key))
         due = due if keep_time else quiet_adjusted(due, tz, quiet)
-        found.append(Occurrence(tp, due, _stage_at(spans, due), key))
+        stage_of = tp.when.stage_start or _stage_at(spans, due)
+        found.append(Occurrence(tp, due, stage_of, key))
 
     def at_time(moment: datetime, tp: Touchpoint) -> datetime:
         if tp.when.time is None:
@@ -253,8 +262,10 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
 
 
 def _stage_at(spans: list[StageSpan], moment: datetime) -> str:
+    # A touchpoint due exactly as a stage ends belongs to the stage it was planned in (the
+    # welcome that ends intake); a stage_start touchpoint names its stage itself.
     current = spans[0].stage
     for span in spans:
-        if span.start <= moment:
+        if span.start < moment:
             current = span.stage
     return current

@@ -111,13 +111,16 @@ def test_preview_maps_the_whole_journey_in_order(cli):
     assert [r[0] for r in dated] == sorted(r[0] for r in dated)  # in date order
     titles = [r[3] for r in dated]
     welcome = titles.index("Welcome and intake")
-    assert dated[welcome][:3] == ["Mon 2026-01-05", "09:10", "onboarding"]
+    assert dated[welcome][:3] == ["Mon 2026-01-05", "09:10", "intake"]
     assert dated[welcome][4:] == ["flow intake", "coach", "48h",
                                   "remind after 24h, at most 2x; then flag coach"]
     checkins = [r for r in dated if r[3] == "Weekly check-in"]
-    assert len(checkins) == 13  # onboarding week + 12 active weeks
+    # Intake is assumed answered when it is sent (09:10): the first check-in is the next
+    # Monday, in onboarding, then one in each of the 12 active weeks.
+    assert len(checkins) == 13
     assert {(r[0][:3], r[1]) for r in checkins} == {("Mon", "09:00")}
-    assert checkins[-1][0] == "Mon 2026-03-30"
+    assert [r[2] for r in checkins] == ["onboarding"] + ["active"] * 12
+    assert checkins[-1][0] == "Mon 2026-04-06"
     order = [t for t in titles if t != "Weekly check-in"]
     assert order == ["Welcome and intake", "How the program works", "Week-4 plateau check",
                      "Halfway milestone", "Final review", "Graduation"]
@@ -134,8 +137,6 @@ def test_preview_maps_the_whole_journey_in_order(cli):
                                                 ("2h after", "After the session")]
 
 
-@pytest.mark.xfail(strict=True, reason="scheduler/planner.py plans the first check-in at the "
-                   "enrolment minute, ten minutes before the welcome and intake")
 def test_preview_sends_nothing_before_the_welcome(cli):
     result = cli("preview", str(SAMPLE), "--start", "2026-01-05", "--tz", "Europe/Berlin")
     assert rows(result.stdout)[0][3] == "Welcome and intake"
