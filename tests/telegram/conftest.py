@@ -191,3 +191,13 @@ def telegram_user(telegram_api: FakeTelegramAPI, app: App):
         return TelegramUser(telegram_api, app, user_id, first_name)
 
     return _user
+
+
+def consented_on_telegram(run_bot, enrol, telegram_user) -> TelegramUser:
+    """The bot running, Ana enrolled, joined by her deep link and past the consent question."""
+    run_bot()
+    code = enrol("Ana Lima", join=False).enrolled.code
+    ana = telegram_user(4242)
+    ana.sends(f"/start {code}")
+    ana.presses("Yes")
+    return ana

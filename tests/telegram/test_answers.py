@@ -8,6 +8,7 @@ from bot.edits import EDITED_TEXT, NOT_LATEST_TEXT
 from bot.telegram.adapter import NON_TEXT_TEXT, STALE_TOAST
 from storage.db import session
 from storage.models import Answer, InboundEvent, OutboxMessage
+from tests.telegram.conftest import consented_on_telegram
 
 
 def _joined(enrol, telegram_user):
@@ -66,11 +67,7 @@ def test_editing_an_older_answer_changes_nothing(app, enrol, run_bot, telegram_u
 
 def test_a_press_on_an_answered_question_gets_a_toast_and_changes_nothing(
         app, enrol, run_bot, telegram_user, telegram_api):
-    run_bot()
-    code = enrol("Ana Lima", join=False).enrolled.code
-    ana = telegram_user(4242)
-    ana.sends(f"/start {code}")
-    ana.presses("Yes")
+    ana = consented_on_telegram(run_bot, enrol, telegram_user)
     ana.sends("Double my revenue")
     ana.sends("12000")
     scale = ana.latest_keyboard()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.fakes.telegram_api import UploadedFile
 from tests.telegram.conftest import (  # noqa: F401  (fixtures)
+    consented_on_telegram,
     run_bot,
     settings,
     telegram_api,
@@ -17,11 +18,7 @@ from tests.test_cli import run_console
 
 def test_mydata_on_telegram_arrives_as_a_json_document_with_a_caption(
         app, enrol, run_bot, telegram_user, telegram_api):  # noqa: F811
-    run_bot()
-    code = enrol("Ana Lima", join=False).enrolled.code
-    ana = telegram_user(4242)
-    ana.sends(f"/start {code}")
-    ana.presses("Yes")
+    ana = consented_on_telegram(run_bot, enrol, telegram_user)
     ana.sends("Double my revenue")
     ana.sends("/mydata")
     sent = telegram_api.wait_for_call("sendDocument")[0]

@@ -10,6 +10,7 @@ from bot.telegram.adapter import NON_TEXT_TEXT
 from storage.db import session
 from storage.models import Answer
 from tests.telegram.conftest import (  # noqa: F401  (fixtures)
+    consented_on_telegram,
     run_bot,
     settings,
     telegram_api,
@@ -21,11 +22,7 @@ HOSTILE = "</b><a href='https://evil.test'>*click*</a> _x_ [y](https://evil.test
 
 def test_a_forwarded_message_gets_the_hint_and_is_not_stored(
         app, enrol, run_bot, telegram_user, telegram_api):  # noqa: F811
-    run_bot()
-    code = enrol("Ana Lima", join=False).enrolled.code
-    ana = telegram_user(4242)
-    ana.sends(f"/start {code}")
-    ana.presses("Yes")
+    consented_on_telegram(run_bot, enrol, telegram_user)
     telegram_api.inject_update({"message": {
         "message_id": 9001, "date": int(time.time()), "text": "Ben's revenue is 90000",
         "from": {"id": 4242, "is_bot": False, "first_name": "Ana"},
@@ -40,11 +37,7 @@ def test_a_forwarded_message_gets_the_hint_and_is_not_stored(
 
 def test_what_a_client_wrote_is_sent_back_as_plain_text_never_parsed_as_markup(
         app, enrol, run_bot, telegram_user, telegram_api):  # noqa: F811
-    run_bot()
-    code = enrol("Ana Lima", join=False).enrolled.code
-    ana = telegram_user(4242)
-    ana.sends(f"/start {code}")
-    ana.presses("Yes")
+    ana = consented_on_telegram(run_bot, enrol, telegram_user)
     ana.sends(HOSTILE)
     ana.sends("12000")
     ana.sends("/back")
