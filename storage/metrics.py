@@ -159,15 +159,16 @@ def store_if_changed(session: Session, enrolment_id: int, metric_id: str, value:
 def latest_texts(session: Session, enrolment_id: int, refs: set[str]) -> dict[str, str]:
     """The latest text answer of each "flow.question" asked for."""
     texts: dict[str, str] = {}
-    if not refs:
-        return texts
-    flows = {ref.split(".", 1)[0] for ref in refs}
-    for flow_id, question_id, value in session.exec(
-            select(Answer.flow_id, Answer.question_id, Answer.value)
-            .where(Answer.enrolment_id == enrolment_id, col(Answer.flow_id).in_(flows))
-            .order_by(col(Answer.answered_at), col(Answer.id))):
-        ref = f"{flow_id}.{question_id}"
-        if ref in refs and isinstance(value.get("v"), str):
+    for ref in sorted(refs):
+        flow_id, question_id = ref.split(".", 1)
+        # One row per question, newest first: the history can be long, only the last counts.
+        value = session.exec(
+            select(Answer.value)
+            .where(Answer.enrolment_id == enrolment_id, Answer.flow_id == flow_id,
+                   Answer.question_id == question_id)
+            .order_by(col(Answer.answered_at).desc(), col(Answer.id).desc())
+            .limit(1)).first()
+        if value is not None and isinstance(value.get("v"), str):
             texts[ref] = value["v"]
     return texts
 
