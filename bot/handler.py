@@ -187,18 +187,6 @@ class InboundHandler:
             ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
             return self._queue_to_person(session, person.id or 0, key, build(ctx), now)
 
-    def resume_text(self, enrolment_id: int) -> list[Reply]:
-        """Where an enrolment's open conversation stands, for a channel that reconnects."""
-        now = self.clock.now()
-        with new_session(self.db) as session:
-            enrolment = session.get(Enrolment, enrolment_id)
-            person = session.get(Person, enrolment.person_id) if enrolment else None
-            if enrolment is None or person is None:
-                return []
-            conversation = convs.open_conversation(session, enrolment_id)
-            ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
-            return list(core.step(ctx, Message(text="/start")).replies)
-
     def _begin(self, session: Session, enrolment: Enrolment, flow_id: str, now: datetime,
                lead: str | None = None) -> list[Reply]:
         person = session.get(Person, enrolment.person_id)

@@ -23,7 +23,7 @@ from bot.slack.sender import async_web_client, drain_slack
 from storage import escalations
 from storage.db import session
 from storage.staff import add_staff, staff_at
-from tests.conftest import SAMPLE
+from tests.conftest import INTAKE, SAMPLE
 from tests.fakes.slack_api import (
     FakeSlackAPI,
     block_actions_payload,
@@ -149,3 +149,14 @@ def open_case(app: App, enrolment_id: int, reason: str = "Confidence below 5 two
                                            actor="rule:low_confidence",
                                            owner_id=staff_at(s, TIA).id)
         return case.id or 0
+
+
+def two_clients_after_intake(enrol):
+    """Ana and Ben of the same coach, both through consent and intake."""
+    clients = []
+    for name in ("Ana Lima", "Ben Okafor"):
+        client = enrol(name)
+        for answer in INTAKE:
+            client.says(answer)
+        clients.append(client)
+    return clients

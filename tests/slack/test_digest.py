@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.conftest import CHECKIN_GOOD, INTAKE
-from tests.slack.conftest import COACH, TIA, Slack
+from tests.conftest import CHECKIN_GOOD
+from tests.slack.conftest import COACH, TIA, Slack, two_clients_after_intake
 
 SUN_BEFORE = datetime(2026, 2, 22, 10, 0, tzinfo=UTC)
 SUNDAY = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -37,12 +37,7 @@ def test_a_quiet_day_is_one_line_at_0800_in_the_coachs_zone_and_once(slack: Slac
 
 def test_a_low_scoring_client_comes_first_with_a_down_arrow(slack: Slack, enrol, clock):
     clock.set(SUN_BEFORE)
-    ana = enrol("Ana Lima")
-    for answer in INTAKE:
-        ana.says(answer)
-    ben = enrol("Ben Okafor")
-    for answer in INTAKE:
-        ben.says(answer)
+    ana, ben = two_clients_after_intake(enrol)
     _checkin(ana, CHECKIN_GOOD, "w1-ana")
     _checkin(ben, CHECKIN_GOOD, "w1-ben")
     clock.set(SUNDAY)

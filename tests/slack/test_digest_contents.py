@@ -10,8 +10,7 @@ from storage import rule_firings
 from storage.db import session
 from storage.models import CoachingSession, PlannedTouchpoint
 from storage.staff import add_staff
-from tests.conftest import INTAKE
-from tests.slack.conftest import COACH, Slack
+from tests.slack.conftest import COACH, Slack, two_clients_after_intake
 
 SUN_BEFORE = datetime(2026, 2, 22, 10, 0, tzinfo=UTC)
 SUNDAY_NOON = datetime(2026, 3, 1, 11, 0, tzinfo=UTC)  # 12:00 in Berlin
@@ -27,12 +26,7 @@ def _digest(slack: Slack) -> str:
 
 def test_rules_that_fired_yesterday_todays_session_and_milestone(slack: Slack, enrol, clock):
     clock.set(SUN_BEFORE)
-    ana = enrol("Ana Lima")
-    for answer in INTAKE:
-        ana.says(answer)
-    ben = enrol("Ben Okafor")
-    for answer in INTAKE:
-        ben.says(answer)
+    ana, ben = two_clients_after_intake(enrol)
     ana_id, ben_id = ana.enrolled.enrolment_id, ben.enrolled.enrolment_id
     with session(slack.app.db) as s, s.begin():
         # A week old: not yesterday's news.
