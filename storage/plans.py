@@ -13,11 +13,12 @@ from datetime import datetime
 from sqlalchemy import and_, insert, or_
 from sqlmodel import Session, col, select
 
+from conversations.journey import PLANNED
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
 
 # Graduated clients keep the touchpoints of the last stage (graduation, alumni news).
-PLANNED_STATUSES = ("consent", "active", "paused", "graduated")
+PLANNED_STATUSES = PLANNED
 
 
 def stale_enrolments(session: Session, *, limit: int = 200) -> list[int]:

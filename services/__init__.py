@@ -1,0 +1,1 @@
+"""The application: one module per use case, the only code that opens a transaction."""

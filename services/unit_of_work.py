@@ -1,0 +1,112 @@
+"""One transaction: the session, the moment it runs at, and the messages it queues.
+
+Only services open one. Everything a use case changes, the replies it queues included,
+commits together or not at all, so a crash never leaves an answer without its reply or a
+reply without its answer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from conversations.messages import Reply
+from conversations.program import Program
+from scheduler.clock import Clock
+from storage import outbox, people
+from storage.db import is_locked
+
+log = logging.getLogger("coachbot.services")
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class UnitOfWork:
+    """The open transaction of one use case."""
+
+    session: Session
+    now: datetime
+    queued: int = 0
+
+    def queue(self, *, key: str, channel: str, address: str, person_id: int | None,
+              reply: Reply) -> bool:
+        """Queue one reply to one address; False when `key` was queued before."""
+        added = outbox.enqueue(self.session, key=key, channel=channel, address=address,
+                               person_id=person_id, reply=reply, now=self.now)
+        self.queued += added
+        return added
+
+    def queue_to_person(self, person_id: int, key: str, replies: list[Reply]) -> int:
+        """Queue replies on every reachable identity of a person; how many were queued."""
+        queued = 0
+        for identity in people.identities_of(self.session, person_id):
+            if identity.unreachable_since is not None:
+                continue
+            for index, reply in enumerate(replies):
+                queued += self.queue(key=f"{key}:{identity.channel}:{index}",
+                                     channel=identity.channel, address=identity.address,
+                                     person_id=person_id, reply=reply)
+        return queued
+
+
+@dataclass
+class Runtime:
+    """What every use case needs, built once by the composition root."""
+
+    db: Engine
+    clock: Clock
+    programs: Mapping[str, Program]
+    team_channel: str | None = None
+    invite_ttl_days: int = 7
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """Begin a unit of work; commit on success, roll back on any error."""
+        with Session(self.db, expire_on_commit=False) as session, session.begin():
+            uow = UnitOfWork(session=session, now=self.clock.now())
+            yield uow
+        if uow.queued:
+            for wake in self.listeners:
+                wake()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: nothing it does is committed."""
+        with Session(self.db, expire_on_commit=False) as session:
+            yield session
+
+    def program(self, program_id: str) -> Program:
+        """A loaded program by id."""
+        return self.programs[program_id]
+
+
+def retry_when_locked(fn: Callable[P, T], *, attempts: int = 3) -> Callable[P, T]:
+    """Run a whole use case again when SQLite stayed locked past the busy timeout.
+
+    Safe because the failed attempt rolled back entirely; each try already waited the busy
+    timeout, so three tries ride out a long backup or a stuck writer for 45 s by default.
+    """
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as exc:
+                if not is_locked(exc) or attempt == attempts:
+                    raise
+                log.warning("the database is locked by another process; trying again "
+                            "(attempt %d of %d)", attempt + 1, attempts)
+        raise AssertionError("unreachable")
+
+    return run
