@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from benchmarks.machine import machine, peak_rss_mb
-from bot.programs import load_file
+from bot.program_files import load_file
 from bot.serve import freeze_startup_objects
 from bot.settings import BUNDLED_PROGRAMS
-from bot.slack.digest import build_digest
+from services.digest import build_digest
 from storage.db import make_engine, upgrade
 from storage.models import (
     Answer,

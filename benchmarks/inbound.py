@@ -23,12 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 
 from benchmarks.machine import machine, peak_rss_mb
-from bot.app import build_app
-from bot.delivery import drain
-from bot.enrol import enrol_client
-from bot.inbound import Inbound
+from bot.composition import build_app
 from bot.settings import BUNDLED_PROGRAMS, Settings
+from conversations.messages import Inbound
 from scheduler.clock import ManualClock
+from services.delivery import drain
+from services.enrolment import enrol_client
 from storage.db import make_engine
 
 INTAKE = ["yes", "Grow the business", "12000", "6", "10", "/skip"]
@@ -61,12 +61,12 @@ def run(database: str, clients: int) -> dict[str, float]:
         return None
 
     for i in range(clients):
-        enrolled = enrol_client(app, program_id="business_12w", name=f"Client {i}",
+        enrolled = enrol_client(app.rt, program_id="business_12w", name=f"Client {i}",
                                 zone="Europe/Berlin", coach="Casey Coach")
-        app.handler.handle(Inbound("console", f"c{i}", f"join-{i}", f"/start {enrolled.code}"))
+        app.inbound.handle(Inbound("console", f"c{i}", f"join-{i}", f"/start {enrolled.code}"))
         for n, text in enumerate(INTAKE):
-            app.handler.handle(Inbound("console", f"c{i}", f"intake-{i}-{n}", text))
-    while drain(app.db, clock, "console", send, limit=500):
+            app.inbound.handle(Inbound("console", f"c{i}", f"intake-{i}-{n}", text))
+    while drain(app.rt, "console", send, limit=500):
         pass
 
     latencies: list[float] = []
@@ -75,11 +75,11 @@ def run(database: str, clients: int) -> dict[str, float]:
     for n, text in enumerate(CHECKIN):
         for i in range(clients):
             t0 = time.perf_counter()
-            app.handler.handle(Inbound("console", f"c{i}", f"checkin-{i}-{n}", text))
+            app.inbound.handle(Inbound("console", f"c{i}", f"checkin-{i}-{n}", text))
             latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - started
     t0 = time.perf_counter()
-    while batch := drain(app.db, clock, "console", send, limit=500):
+    while batch := drain(app.rt, "console", send, limit=500):
         sent += batch
     drain_elapsed = time.perf_counter() - t0
 

@@ -113,9 +113,9 @@ def seed(url: str, clients: int, weeks: int) -> int:
 
 def report_only(url: str) -> None:
     """Run in a fresh process: time the report and print figures as JSON."""
-    from bot.programs import load_programs
-    from bot.report import as_html, build
+    from bot.program_files import load_programs
     from bot.settings import BUNDLED_PROGRAMS
+    from services.report import as_html, build
 
     programs = {k: v.program for k, v in load_programs(BUNDLED_PROGRAMS).items()}
     engine = make_engine(url)

@@ -62,7 +62,7 @@ def checkin() -> None:
 # --- our build ------------------------------------------------------------------------------
 
 def _app(url: str):
-    from bot.app import build_app
+    from bot.composition import build_app
     from bot.settings import BUNDLED_PROGRAMS, Settings
     from scheduler.clock import ManualClock
     return build_app(Settings(database_url=url, program=BUNDLED_PROGRAMS / SAMPLE,
@@ -90,7 +90,7 @@ def seed(url: str, start: int, stop: int) -> None:
 
 def plan(url: str) -> dict:
     """Plan every enrolment that needs it, as the runner does, until none is stale."""
-    from scheduler.planning import replan_stale
+    from scheduler.replanning import replan_stale
     from storage.db import session
     app = _app(url)
     programs = {k: v.program for k, v in app.programs.items()}
@@ -111,7 +111,6 @@ def plan(url: str) -> dict:
 
 def tick(url: str, due_count: int) -> dict:
     """One tick with `due_count` rows due: the rows before the window are done, as in real life."""
-    from scheduler.runner import Runner
     app = _app(url)
     with app.db.begin() as c:
         c.execute(sa.text("UPDATE touchpoint SET status = 'done', done_at = due_at "
@@ -122,11 +121,12 @@ def tick(url: str, due_count: int) -> dict:
     if isinstance(until, str):  # SQLite hands the text back
         until = datetime.fromisoformat(until)
     until = until if until.tzinfo else until.replace(tzinfo=UTC)
-    programs = {k: v.program for k, v in app.programs.items()}
     # The sweep for changed enrolments runs once a minute, not every tick: the first tick
     # below sweeps (nothing due: that is its cost), the second only runs the due rows.
-    runner = Runner(app.db, programs, lambda due: "sent", worker="bench", batch=due_count,
-                    sweep_every=timedelta(days=365))
+    from services.touchpoints import TouchpointRunner
+
+    runner = TouchpointRunner(app.rt, lambda uow, due: "sent", worker="bench",
+                              batch=due_count, sweep_every=timedelta(days=365))
     started = time.perf_counter()
     empty = runner.tick(WINDOW - timedelta(seconds=1))
     empty_seconds = time.perf_counter() - started

@@ -26,18 +26,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
+from sqlmodel import select
 
 from benchmarks.inbound import fresh_postgres
 from benchmarks.machine import machine, peak_rss_mb
-from bot.app import build_app
+from bot.composition import build_app
 from bot.settings import BUNDLED_PROGRAMS, Settings
 from bot.telegram.limits import OVERALL_RATE
-from bot.telegram.runner import build_application
-from bot.telegram.sender import PER_CHAT_RATE, TelegramSender
+from bot.telegram.telegram_channel import build_application
+from bot.telegram.telegram_sender import PER_CHAT_RATE, TelegramSender
 from conversations.messages import Reply
 from scheduler.clock import SystemClock
 from storage import outbox
 from storage.db import session
+from storage.models import OutboxMessage
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "7000000001:AAbenchmark-token"
@@ -60,7 +62,7 @@ async def drain_all(app, settings: Settings) -> tuple[float, int]:
     """Drain until every message is sent; (seconds, drains)."""
     application = build_application(settings, webhook=False)
     await application.initialize()
-    sender = TelegramSender(application.bot, db=app.db, clock=app.clock)
+    sender = TelegramSender(application.bot, rt=app.rt)
     drains = 0
     started = time.perf_counter()
     try:
@@ -69,7 +71,9 @@ async def drain_all(app, settings: Settings) -> tuple[float, int]:
             if await sender.drain():
                 continue
             with session(app.db) as s:
-                if not outbox.pending(s, "telegram"):
+                if not s.exec(select(OutboxMessage.id).where(
+                        OutboxMessage.channel == "telegram",
+                        OutboxMessage.status == "queued")).first():
                     break
             await asyncio.sleep(0.2)  # a retry is scheduled: wait for it to come due
     finally:

@@ -16,14 +16,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from bot.app import App, NotMigrated, build_app
-from bot.enrol import EnrolError, check_zone, enrol_client
-from bot.programs import load_file, program_files
+from bot.composition import App, NotMigrated, build_app
+from bot.program_files import load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
 from conversations.program import Touchpoint
-from scheduler.planner import plan
-from storage.db import make_engine, upgrade
+from scheduler.occurrences import plan
+from services.enrolment import EnrolError, check_zone, enrol_client
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="coachbot: run a coaching program as a system, in chat.")
@@ -192,7 +191,7 @@ def preview(
 
 
 def _retention_line(program, enrolled: datetime) -> str:
-    from bot.retention import erase_due
+    from services.retention import erase_due
 
     due = erase_due(program, enrolled)
     if due is None:
@@ -216,7 +215,7 @@ def enroll(
     try:
         if slack_id:
             return _enroll_on_slack(application, program, name, tz, coach, slack_id.strip())
-        enrolled = enrol_client(application, program_id=program, name=name, zone=tz,
+        enrolled = enrol_client(application.rt, program_id=program, name=name, zone=tz,
                                 coach=coach)
     except EnrolError as exc:
         raise _fail(str(exc)) from None
@@ -236,8 +235,8 @@ def enroll(
 def _enroll_on_slack(application: App, program: str, name: str, tz: str,
                      coach: str | None, slack_id: str) -> None:
     """Enrol straight into a Slack DM: no code to pass on, the intake is queued for them."""
-    from bot.slack.enrol import join_on_slack, open_dm, refuse_staff
-    from bot.slack.sender import web_client
+    from bot.slack.dm_join import join_on_slack, open_dm, refuse_staff
+    from bot.slack.slack_sender import web_client
 
     settings = application.settings
     if not settings.slack_bot_token:
@@ -245,7 +244,8 @@ def _enroll_on_slack(application: App, program: str, name: str, tz: str,
     # Checks first: a staff id, a wrong id or a missing scope stop before anything is stored.
     refuse_staff(application, slack_id)
     open_dm(web_client(settings.slack_bot_token, settings.slack_api_url), slack_id)
-    enrolled = enrol_client(application, program_id=program, name=name, zone=tz, coach=coach)
+    enrolled = enrol_client(application.rt, program_id=program, name=name, zone=tz,
+                            coach=coach)
     if not join_on_slack(application, enrolled, slack_id):
         raise EnrolError(f"could not start intake for {slack_id}; the client can still "
                          f"join by sending /start {enrolled.code} to the bot")
@@ -256,9 +256,11 @@ def _enroll_on_slack(application: App, program: str, name: str, tz: str,
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
+    from services.database import migrate
+
     settings = Settings()
     try:
-        upgrade(make_engine(settings.database_url))
+        migrate(settings.database_url)
     except SQLAlchemyError as exc:
         raise _fail(f"cannot migrate the database: {_db_reason(exc)}") from None
     out.print("database is up to date")
@@ -280,8 +282,7 @@ def staff_add(
         "(default COACHBOT_DIGEST_TIME, 08:00)")] = None,
 ) -> None:
     """Add a coach or team member reachable in Slack (again to update them)."""
-    from storage.db import session as new_session
-    from storage.staff import StaffError, add_staff
+    from services import staff_directory
 
     try:
         check_zone(tz)
@@ -289,11 +290,9 @@ def staff_add(
         raise _fail(str(exc)) from None
     application = _app()
     try:
-        with new_session(application.db) as s, s.begin():
-            add_staff(s, name=" ".join(name.split()), slack_id=slack_id.strip(), role=role,
-                      timezone=tz, backup=backup, now=application.clock.now(),
-                      digest_time=digest_at)
-    except StaffError as exc:
+        staff_directory.add(application.rt, name=name, slack_id=slack_id, role=role,
+                            timezone=tz, backup=backup, digest_time=digest_at)
+    except staff_directory.StaffError as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
         raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
@@ -311,11 +310,11 @@ def session_add(
     at: Annotated[str, typer.Option(help="the client's local time, e.g. '2026-03-02 15:00'")],
 ) -> None:
     """Book a coaching session; its prep and follow-up are planned at once."""
-    from bot.sessions import BookingError, book_session
+    from services.coaching_sessions import BookingError, book_session
 
     application = _app()
     try:
-        booked = book_session(application, client=client, local_time=at)
+        booked = book_session(application.rt, client=client, local_time=at)
     except BookingError as exc:
         raise _fail(str(exc)) from None
     out.print(f"Session booked for {client}: {booked.local:%a %Y-%m-%d %H:%M %Z} "
@@ -331,12 +330,12 @@ def simulate(
     seed: Annotated[int, typer.Option(help="same seed, same run")] = 1,
 ) -> None:
     """Run the journey on a virtual clock and a throwaway database; print what clients saw."""
-    from bot.simulate import simulate as run_simulation
+    from services.simulation import simulate as run_simulation
 
     if answers not in ("random", "low"):
         raise _fail("--answers is random or low")
     try:
-        summary = run_simulation(file, clients=clients, weeks=weeks,
+        summary = run_simulation(load_file(file).program, clients=clients, weeks=weeks,
                                  answers=answers,  # type: ignore[arg-type]
                                  seed=seed, print_line=lambda line: out.print(
                                      line, markup=False, soft_wrap=True))
@@ -372,7 +371,8 @@ def report(
     out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
 ) -> None:
     """The program report per program and cohort (month of enrolment)."""
-    from bot import report as reports
+    from bot.report_table import as_table
+    from services import report as reports
 
     if format_ not in ("table", "csv", "html"):
         raise _fail("--format is table, csv or html")
@@ -382,12 +382,11 @@ def report(
         raise _fail(str(exc)) from None
     application = _app()
     try:
-        programs = {pid: loaded.program for pid, loaded in application.programs.items()}
+        programs = application.rt.programs
         if program is not None and program not in programs:
             raise _fail(f"no program '{program}'; loaded: {', '.join(sorted(programs))}")
         try:
-            rows = reports.build(application.db, programs, program_id=program, start=start,
-                                 end=end)
+            rows = reports.build(application.rt, program_id=program, start=start, end=end)
         except reports.BadRange as exc:
             raise _fail(str(exc)) from None
     finally:
@@ -398,11 +397,11 @@ def report(
         return
     title = f"coachbot report: {span}"
     if format_ == "table" and out_path is None:
-        out.print(reports.as_table(rows, title))
+        out.print(as_table(rows, title))
         return
     if format_ == "table":
         recorder = Console(width=220, record=True, file=io.StringIO())
-        recorder.print(reports.as_table(rows, title))
+        recorder.print(as_table(rows, title))
         text = recorder.export_text()
     else:
         text = reports.as_csv(rows) if format_ == "csv" else reports.as_html(rows, title)
@@ -417,11 +416,9 @@ def report(
 # --- data rights and the audit log --------------------------------------------------------
 
 def _client_named(application: App, name: str):
-    from storage import people
-    from storage.db import session as new_session
+    from services.clients import client_named
 
-    with new_session(application.db) as s:
-        person = people.person_named(s, " ".join(name.split()), role="client")
+    person = client_named(application.rt, name)
     if person is None:
         raise _fail(f"no client named '{name}'")
     return person
@@ -433,17 +430,14 @@ def export(
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write")] = None,
 ) -> None:
     """Write everything stored about a client as JSON (the read is audited)."""
-    from bot.data_rights import EXPORT_FILENAME, audit_read, export_json
-    from storage.db import session as new_session
+    from services.data_rights import EXPORT_FILENAME, export_for_staff
 
     application = _app()
     person = _client_named(application, client)
     target = out_path or Path(EXPORT_FILENAME)
     try:
-        with new_session(application.db) as s, s.begin():
-            _data, blob = export_json(s, person, now=application.clock.now())
-            audit_read(s, person, action="data_exported", actor="cli",
-                       now=application.clock.now())
+        blob = export_for_staff(application.rt, person.id, actor="cli")
+        assert blob is not None
         target.write_bytes(blob)
     except SQLAlchemyError as exc:
         raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
@@ -463,7 +457,9 @@ def erase(
     if not yes:
         raise _fail(f"erasing {person.name} cannot be undone: run again with --yes")
     try:
-        erased = application.handler.erase_client(person.id or 0, actor="cli")
+        from services.data_rights import erase_by_staff
+
+        erased = erase_by_staff(application.rt, person.id, actor="cli")
     except SQLAlchemyError as exc:
         raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
     assert erased is not None
@@ -477,21 +473,12 @@ def audit_log(
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
 ) -> None:
     """Who read or changed client data, newest first."""
-    from sqlmodel import select
-
-    from storage.audit import entries
-    from storage.db import session as new_session
-    from storage.models import Enrolment
+    from services.clients import audit_entries
 
     application = _app()
     try:
-        with new_session(application.db) as s:
-            ids = None
-            if client is not None:
-                person = _client_named(application, client)
-                ids = [e.id or 0 for e in s.exec(
-                    select(Enrolment).where(Enrolment.person_id == person.id))]
-            rows = entries(s, enrolment_ids=ids, limit=limit)
+        person_id = _client_named(application, client).id if client is not None else None
+        rows = audit_entries(application.rt, person_id=person_id, limit=limit)
     except SQLAlchemyError as exc:
         raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
     table = Table(title="coachbot audit log" + (f": {client}" if client else ""))

@@ -8,15 +8,12 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 
-from bot.app import App
-from bot.delivery import drain
-from bot.enrol import enrol_client
-from bot.inbound import Inbound
-from conversations.messages import Reply
-from storage import enrolments, people
-from storage.db import is_locked, session
+from bot.composition import App
+from conversations.messages import Inbound, Reply
+from services.delivery import drain
+from services.enrolment import enrol_client, is_bound, join_directly
+from services.unit_of_work import DatabaseBusy
 
 CHANNEL = "console"
 BUSY_TEXT = ("The database is busy: another coachbot process is writing to it. Nothing was "
@@ -58,17 +55,15 @@ class ConsoleChannel:
 
     def flush(self) -> None:
         """Send whatever the outbox holds for the console."""
-        while drain(self.app.db, self.app.clock, CHANNEL, self.send):
+        while drain(self.app.rt, CHANNEL, self.send):
             pass
 
     def say(self, text: str) -> None:
         """Feed one line from the client into the bot."""
         try:
-            self.app.handler.handle(Inbound(channel=CHANNEL, sender=ADDRESS,
+            self.app.inbound.handle(Inbound(channel=CHANNEL, sender=ADDRESS,
                                             event_id=f"console-{uuid.uuid4()}", text=text))
-        except OperationalError as exc:
-            if not is_locked(exc):
-                raise
+        except DatabaseBusy:
             # Nothing was kept (the transaction rolled back), so typing it again is safe.
             self.out.print(Text(BUSY_TEXT))
             self.out.print()
@@ -95,19 +90,11 @@ class ConsoleChannel:
 
     def _join_as_sample_client(self) -> None:
         """First run: enrol a sample client and start intake; later runs: resume."""
-        with session(self.app.db) as s:
-            identity = people.identity_at(s, channel=CHANNEL, address=ADDRESS)
-        if identity is not None:
+        if is_bound(self.app.rt, channel=CHANNEL, address=ADDRESS):
             self.say("/start")
             return
-        enrolled = enrol_client(self.app, program_id=self.app.program_ids()[0],
+        enrolled = enrol_client(self.app.rt, program_id=self.app.program_ids()[0],
                                 name=self.app.settings.console_name,
                                 zone=self.app.settings.console_timezone, coach="Casey Coach")
-        with session(self.app.db) as s, s.begin():
-            enrolments.redeem_invite(s, enrolled.code, now=self.app.clock.now())
-            people.bind_identity(s, person_id=enrolled.person_id, channel=CHANNEL,
-                                 address=ADDRESS)
-        program = self.app.programs[self.app.program_ids()[0]].program
-        self.app.handler.start_flow(enrolled.enrolment_id, program.intake_flow.id,
-                                    key=f"join:{enrolled.enrolment_id}")
+        join_directly(self.app.rt, enrolled, channel=CHANNEL, address=ADDRESS)
         self.flush()

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from conversations.answers import MAX_INPUT, Invalid, clean_text, parse
-from conversations.messages import AcceptedAnswer, AnswerValue, Event, Message, Reply
+from conversations.messages import AcceptedAnswer, AnswerValue, Event, Inbound, Reply
 from conversations.program import (
     WEEKDAYS,
     Condition,
@@ -146,11 +146,13 @@ def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
     return turn.done()
 
 
-def step(ctx: Context, message: Message) -> Step:
+def step(ctx: Context, message: Inbound) -> Step:
     """Handle one inbound message from the client."""
     text = message.text.strip()
     if message.button is None and text.startswith("/"):
         return _command(ctx, text)
+    if message.button is not None and (ctx.flow_state is None or ctx.flow_state.asked is None):
+        return _Turn(ctx).done(stale=True)  # a keyboard left over from a finished flow
     turn = _Turn(ctx)
     if ctx.status == "paused":
         turn.say("You're on pause, so I'm not asking anything. Send /resume when you're "

@@ -36,6 +36,11 @@ def is_open(status: str) -> bool:
     return status in ("invited", "consent", "active", "paused")
 
 
+def is_current(status: str) -> bool:
+    """Whether a coach follows this client day to day (joined and not finished)."""
+    return status in ("consent", "active", "paused")
+
+
 def rules_apply(status: str) -> bool:
     """Rules act on clients in the program, not on an intake, a pause or an alumnus."""
     return status == "active"
@@ -58,3 +63,4 @@ def program_week(enrolled_at: datetime, at: datetime, weeks: int | None = None) 
 
 
 PLANNED: tuple[str, ...] = tuple(s for s in STATUSES if is_planned(s))
+CURRENT: tuple[str, ...] = tuple(s for s in STATUSES if is_current(s))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 AnswerValue = str | float | int | bool | date
@@ -27,24 +27,61 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class EscalationCard:
+    """Everything a team-channel post of an escalation shows, as it was when queued."""
+
+    id: int
+    client: str
+    program: str
+    week: int
+    reason: str
+    evidence: tuple[tuple[str, str], ...]  # (what, the value that fired it)
+    owner: str
+    sla_due_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution_note: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message to the client. `question` names the question it asks, if any."""
+    """One message to a person or channel. `question` names the question it asks, if any.
+
+    Team-channel messages about an escalation carry `card` (the post itself; `edit` to
+    update the post) or `about` (a reply in the post's thread, `mention`ing someone, or
+    "here" for the whole channel). `anchor` is the post's platform id, filled in when sent.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
     question: str | None = None
     flow: str | None = None
     attachment: Attachment | None = None
+    card: EscalationCard | None = None
+    edit: bool = False
+    about: int | None = None
+    mention: str | None = None
+    anchor: str | None = None
 
 
 @dataclass(frozen=True)
-class Message:
-    """What the client sent: typed text, or the value of a pressed button."""
+class Inbound:
+    """A message or button press from someone: the one shape every channel turns an update
+    into, from the platform to the table. The engine reads only text and button."""
 
+    channel: str = ""
+    sender: str = ""
+    # What identifies this delivery on its platform: a retry carries the same id.
+    event_id: str = ""
     text: str = ""
     button: str | None = None
     # The question a pressed button belonged to; a press on an older question is stale.
     button_question: str | None = None
+    # The platform message it came from ("telegram:CHAT:ID"), stored with the answer so
+    # that editing the message edits the answer.
+    message_ref: str | None = None
+    thread: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from conversations.program import Metric, Program
+from conversations.program import Metric
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,6 @@ def behaviour_value(kind: str, history: History, now: datetime) -> float | None:
     raise ValueError(f"unknown behaviour {kind}")
 
 
-def metric_value(metric: Metric, history: History, now: datetime) -> float | None:
-    """The current value of one metric."""
-    if metric.source.behaviour is not None:
-        return behaviour_value(metric.source.behaviour, history, now)
-    points = history.answers.get(metric.source.answer or "", ())
-    return points[-1].value if points else None
-
-
 def metric_series(metric: Metric, history: History) -> list[float]:
     """An answer metric's values over time (one per answer), oldest first."""
     if metric.source.answer is None:
@@ -91,16 +83,6 @@ def baseline(metric: Metric, history: History) -> float | None:
         return None
     points = history.answers.get(metric.baseline, ())
     return points[0].value if points else None
-
-
-def current_values(program: Program, history: History, now: datetime) -> dict[str, float]:
-    """Every metric that has a value now, by id."""
-    values = {}
-    for metric in program.metrics:
-        value = metric_value(metric, history, now)
-        if value is not None:
-            values[metric.id] = value
-    return values
 
 
 def behaviour_series(kind: str, history: History, now: datetime) -> list[float]:

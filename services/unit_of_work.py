@@ -25,7 +25,7 @@ from scheduler.clock import Clock
 from storage import outbox, people
 from storage.db import is_locked
 
-log = logging.getLogger("coachbot.services")
+log = logging.getLogger("coachbot.db")
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -91,6 +91,10 @@ class Runtime:
         return self.programs[program_id]
 
 
+class DatabaseBusy(Exception):
+    """SQLite stayed locked by another process through every try: nothing was stored."""
+
+
 def retry_when_locked(fn: Callable[P, T], *, attempts: int = 3) -> Callable[P, T]:
     """Run a whole use case again when SQLite stayed locked past the busy timeout.
 
@@ -103,8 +107,10 @@ def retry_when_locked(fn: Callable[P, T], *, attempts: int = 3) -> Callable[P, T
             try:
                 return fn(*args, **kwargs)
             except OperationalError as exc:
-                if not is_locked(exc) or attempt == attempts:
+                if not is_locked(exc):
                     raise
+                if attempt == attempts:
+                    raise DatabaseBusy("the database is locked by another process") from exc
                 log.warning("the database is locked by another process; trying again "
                             "(attempt %d of %d)", attempt + 1, attempts)
         raise AssertionError("unreachable")

@@ -63,8 +63,11 @@ def _started(conversation: Conversation) -> datetime | None:
 
 
 def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
-                 answer: AcceptedAnswer, now: datetime) -> Answer:
-    """Insert the answer, or update it (marking it edited) when the question was answered."""
+                 answer: AcceptedAnswer, now: datetime, source_ref: str | None = None) -> Answer:
+    """Insert the answer, or update it (marking it edited) when the question was answered.
+
+    `source_ref` names the platform message that gave it (editing that message edits it).
+    """
     # Only an edit can find an earlier row; a first answer skips the lookup (the hot path).
     existing = session.exec(
         select(Answer).where(Answer.conversation_id == conversation_id,
@@ -78,6 +81,8 @@ def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
     row.value = {"v": value}
     row.number = number
     row.raw_text = answer.raw
+    if source_ref is not None:
+        row.source_ref = source_ref[:128]
     if existing is not None:
         row.edited_at = now
     session.add(row)

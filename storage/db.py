@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
@@ -14,9 +10,6 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-log = logging.getLogger("coachbot.db")
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -51,27 +44,6 @@ def is_locked(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
-def retry_when_locked(fn: Callable[P, T], *, attempts: int = 3) -> Callable[P, T]:
-    """Run a whole transaction again when SQLite stayed locked past the busy timeout.
-
-    Safe because the failed attempt rolled back entirely; each try already waited the busy
-    timeout, so three tries ride out a long backup or a stuck writer for 45 s by default.
-    """
-    @functools.wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(1, attempts + 1):
-            try:
-                return fn(*args, **kwargs)
-            except OperationalError as exc:
-                if not is_locked(exc) or attempt == attempts:
-                    raise
-                log.warning("the database is locked by another process; trying again "
-                            "(attempt %d of %d)", attempt + 1, attempts)
-        raise AssertionError("unreachable")
-
-    return run
-
-
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply Alembic migrations up to `revision` on `engine`."""
     from alembic import command
@@ -95,5 +67,5 @@ def is_current(engine: Engine) -> bool:
 
 
 def session(engine: Engine) -> Session:
-    """A new session; callers use `with session(engine) as s, s.begin():`."""
+    """A session for tools and tests that read or seed the tables directly."""
     return Session(engine, expire_on_commit=False)

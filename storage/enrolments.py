@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 from conversations.program import Program
 from storage.models import Enrolment, Identity, Person
 
-OPEN_STATUSES = ("invited", "consent", "active", "paused")
 # No 0/O/1/I/L: codes get read aloud and typed on phones.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -64,7 +63,7 @@ def _enrolment_at_statement():
     # part of handling one.
     latest = (select(func.max(Enrolment.id)).where(Enrolment.person_id == Identity.person_id)
               .correlate(Identity).scalar_subquery())
-    return (select(Enrolment, Person)
+    return (select(Enrolment, Person, Identity.unreachable_since)
             .join(Identity, Identity.person_id == Enrolment.person_id)
             .join(Person, Person.id == Enrolment.person_id)
             .where(Identity.channel == bindparam("channel"),
@@ -73,14 +72,15 @@ def _enrolment_at_statement():
 
 
 def enrolment_at(session: Session, *, channel: str, address: str
-                 ) -> tuple[Enrolment, Person] | None:
-    """The latest enrolment of whoever is behind a channel address, with the person, locked.
+                 ) -> tuple[Enrolment, Person, bool] | None:
+    """The latest enrolment of whoever is behind a channel address, with the person (locked),
+    and whether that address was marked unreachable.
 
     One round trip for the inbound hot path: identity, person and enrolment together.
     """
     row = session.exec(_enrolment_at_statement(),
                        params={"channel": channel, "address": address}).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2] is not None) if row else None
 
 
 def current_enrolment(session: Session, person_id: int, *, lock: bool = False) -> Enrolment | None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from conversations.messages import Attachment, Button, Reply
+from conversations.messages import Attachment, Button, EscalationCard, Reply
 from storage.models import OutboxMessage
 from storage.upsert import insert_ignore
 
@@ -23,6 +23,13 @@ def payload_of(reply: Reply) -> dict:
     """A reply as stored JSON (an attachment as base64: the message stays self-contained)."""
     payload = {"text": reply.text, "buttons": [[b.label, b.value] for b in reply.buttons],
                "question": reply.question, "flow": reply.flow}
+    if reply.card is not None:
+        card = asdict(reply.card)
+        payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
+                           for k, v in card.items()}
+    for name in ("edit", "about", "mention"):
+        if getattr(reply, name):
+            payload[name] = getattr(reply, name)
     if reply.attachment is not None:
         a = reply.attachment
         payload["attachment"] = {"filename": a.filename, "content_type": a.content_type,
@@ -38,7 +45,19 @@ def reply_of(payload: dict) -> Reply:
     return Reply(text=payload["text"],
                  buttons=tuple(Button(label=b[0], value=b[1]) for b in payload.get("buttons", [])),
                  question=payload.get("question"), flow=payload.get("flow"),
-                 attachment=attachment)
+                 attachment=attachment, card=_card_of(payload.get("card")),
+                 edit=bool(payload.get("edit")), about=payload.get("about"),
+                 mention=payload.get("mention"))
+
+
+def _card_of(stored: dict | None) -> EscalationCard | None:
+    if not stored:
+        return None
+    times = ("sla_due_at", "acknowledged_at", "resolved_at")
+    values = {k: datetime.fromisoformat(v) if k in times and v else v
+              for k, v in stored.items()}
+    values["evidence"] = tuple(tuple(pair) for pair in values.get("evidence", ()))
+    return EscalationCard(**values)
 
 
 def enqueue(session: Session, *, key: str, channel: str, address: str, person_id: int | None,
@@ -156,11 +175,3 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
     """Give up on a message that can never be delivered (e.g. the client blocked the bot)."""
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
         status="failed", error=error[:300], claimed_until=None))
-
-
-def pending(session: Session, channel: str | None = None) -> list[OutboxMessage]:
-    """Messages not yet sent, oldest first."""
-    query = select(OutboxMessage).where(OutboxMessage.status == "queued")
-    if channel is not None:
-        query = query.where(OutboxMessage.channel == channel)
-    return list(session.exec(query.order_by(col(OutboxMessage.id))))

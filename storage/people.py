@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from storage.models import Identity, Person
 
@@ -48,3 +49,10 @@ def identity_at(session: Session, *, channel: str, address: str) -> Identity | N
 def identities_of(session: Session, person_id: int) -> list[Identity]:
     """Every channel address of a person."""
     return list(session.exec(select(Identity).where(Identity.person_id == person_id)))
+
+
+def mark_reachable(session: Session, *, channel: str, address: str) -> None:
+    """Someone who wrote to the bot from this address can be reached there again."""
+    session.execute(update(Identity).where(
+        col(Identity.channel) == channel, col(Identity.address) == address,
+        col(Identity.unreachable_since).is_not(None)).values(unreachable_since=None))

@@ -17,9 +17,6 @@ from conversations.journey import PLANNED
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
 
-# Graduated clients keep the touchpoints of the last stage (graduation, alumni news).
-PLANNED_STATUSES = PLANNED
-
 
 def stale_enrolments(session: Session, *, limit: int = 200) -> list[int]:
     """Ids of enrolments whose touchpoints must be (re)planned, oldest first."""
@@ -41,7 +38,7 @@ def stale_enrolments(session: Session, *, limit: int = 200) -> list[int]:
         .join(ProgramRow, col(ProgramRow.id) == Enrolment.program_id)
         .outerjoin(plan, col(plan.enrolment_id) == Enrolment.id)
         .where(or_(and_(col(plan.enrolment_id).is_(None),
-                        col(Enrolment.status).in_(PLANNED_STATUSES)),
+                        col(Enrolment.status).in_(PLANNED)),
                    and_(col(plan.enrolment_id).is_not(None), changed)))
         .order_by(col(Enrolment.id))
         .limit(limit)

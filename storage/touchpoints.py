@@ -19,7 +19,6 @@ from sqlmodel import Session, col, select
 from storage.models import PlannedTouchpoint
 from storage.upsert import insert_ignore
 
-KINDS = ("send", "remind", "no_answer", "stage")
 MAX_ATTEMPTS = 5
 
 

@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.app import App, build_app
-from bot.delivery import drain
-from bot.enrol import Enrolled, enrol_client
-from bot.inbound import Inbound
+from bot.composition import App, build_app
 from bot.settings import BUNDLED_PROGRAMS, Settings
-from conversations.messages import Reply
+from conversations.messages import Inbound, Reply
 from scheduler.clock import ManualClock
+from services.delivery import drain
+from services.enrolment import Enrolled, enrol_client
 from storage.db import make_engine, upgrade
 
 SAMPLE = BUNDLED_PROGRAMS / "business-coaching-12w.yaml"
@@ -130,14 +129,14 @@ class Client:
     def flush(self) -> list[Reply]:
         """Deliver whatever the outbox holds for this channel; the replies delivered."""
         before = len(self.received)
-        while drain(self.app.db, self.app.clock, self.channel,
+        while drain(self.app.rt, self.channel,
                     lambda a, r: self._send(a, r) if a == self.address else None):
             pass
         return self.received[before:]
 
     def says(self, text: str, *, event_id: str | None = None) -> list[str]:
         """Type a message; the texts the bot replied with."""
-        self.app.handler.handle(Inbound(channel=self.channel, sender=self.address,
+        self.app.inbound.handle(Inbound(channel=self.channel, sender=self.address,
                                         event_id=event_id or f"{self.address}-{next(self._ids)}",
                                         text=text))
         return [r.text for r in self.flush()]
@@ -145,7 +144,7 @@ class Client:
     def presses(self, value: str, *, question: str | None = None) -> list[str]:
         """Press a button; `question` defaults to the question of the latest reply."""
         asked = question or next(r.question for r in reversed(self.received) if r.question)
-        self.app.handler.handle(Inbound(channel=self.channel, sender=self.address,
+        self.app.inbound.handle(Inbound(channel=self.channel, sender=self.address,
                                         event_id=f"{self.address}-{next(self._ids)}",
                                         button=value, button_question=asked))
         return [r.text for r in self.flush()]
@@ -161,7 +160,7 @@ def enrol(app: App):
 
     def _enrol(name: str = "Ana Lima", *, zone: str = "Europe/Berlin", join: bool = True,
                address: str | None = None) -> Client:
-        enrolled = enrol_client(app, program_id="business_12w", name=name, zone=zone,
+        enrolled = enrol_client(app.rt, program_id="business_12w", name=name, zone=zone,
                                 coach="Casey Coach")
         client = Client(app=app, address=address or name.lower().replace(" ", "-"),
                         enrolled=enrolled)

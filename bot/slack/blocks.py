@@ -5,34 +5,16 @@ Every piece of text that came from a client or a staff member goes through `esca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.slack.escape import mrkdwn
-from conversations.messages import Reply
+from conversations.messages import EscalationCard, Reply
+from services.digest import Digest
 
 ACK_ACTION = "escalation_ack"
 RESOLVE_ACTION = "escalation_resolve"
 ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
 _SECTION_LIMIT = 2900
-
-
-@dataclass(frozen=True)
-class EscalationView:
-    """Everything an escalation post shows."""
-
-    id: int
-    client: str
-    program: str
-    week: int
-    reason: str
-    answers: list[tuple[str, str]]  # (question id, the client's raw answer)
-    owner: str
-    sla_due_at: datetime
-    acknowledged_by: str | None = None
-    acknowledged_at: datetime | None = None
-    resolved_at: datetime | None = None
-    resolution_note: str | None = None
 
 
 def _when(at: datetime) -> str:
@@ -51,7 +33,7 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
     return button
 
 
-def escalation_state(view: EscalationView) -> str:
+def escalation_state(view: EscalationCard) -> str:
     """One line: open, acknowledged by whom and when, or resolved."""
     if view.resolved_at is not None:
         note = f": {mrkdwn(view.resolution_note)}" if view.resolution_note else ""
@@ -64,13 +46,14 @@ def escalation_state(view: EscalationView) -> str:
             "(or react :eyes:); *resolved: note* closes it.")
 
 
-def escalation_message(view: EscalationView) -> tuple[str, list[dict]]:
+def escalation_message(view: EscalationCard) -> tuple[str, list[dict]]:
     """The team-channel post: (fallback text, blocks)."""
     head = (f"*Escalation #{view.id}: {mrkdwn(view.client)}*\n"
             f"{mrkdwn(view.program)}, week {view.week}\n*Reason:* {mrkdwn(view.reason)}")
-    answers = "\n".join(f"• {mrkdwn(q)}: {mrkdwn(a)}" for q, a in view.answers) or "(none)"
+    evidence = "\n".join(f"• {mrkdwn(what)}: {mrkdwn(value)}"
+                         for what, value in view.evidence) or "(none)"
     owner = f"*Owner:* {mrkdwn(view.owner)}    *SLA:* {_when(view.sla_due_at)}"
-    blocks = [_section(head), _section(f"*Latest answers*\n{answers}"), _section(owner),
+    blocks = [_section(head), _section(f"*What fired it*\n{evidence}"), _section(owner),
               {"type": "context", "elements": [
                   {"type": "mrkdwn", "text": escalation_state(view)}]}]
     if view.resolved_at is None:
@@ -127,3 +110,27 @@ def question_of(block_id: str) -> str | None:
         return None
     question = block_id[2:].rsplit(":", 1)[0]
     return question or None
+
+
+def digest_message(digest: Digest) -> tuple[str, list[dict]]:
+    """A coach's digest: (fallback text, blocks), the most urgent clients first."""
+    if digest.quiet:
+        return digest.text, [_section(mrkdwn(digest.text))]
+    blocks: list[dict] = [{"type": "header",
+                           "text": {"type": "plain_text", "text": digest.title[:150]}}]
+    for item in digest.lines[:45]:  # Slack allows 50 blocks per message
+        marker = ":red_circle:" if item.urgency >= 2 else ":large_yellow_circle:" \
+            if item.urgency else ":white_circle:"
+        blocks.append(_section(f"{marker} *{mrkdwn(item.name)}*\n"
+                               + "\n".join(mrkdwn(p) for p in item.parts)))
+    blocks.append({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": mrkdwn(digest.footer)}]})
+    return digest.text, blocks
+
+
+def team_message(reply: Reply) -> tuple[str, list[dict]]:
+    """A thread reply about an escalation, mentioning whoever should take it."""
+    who = "<!here>" if reply.mention == "here" else f"<@{reply.mention}>" \
+        if reply.mention else ""
+    text = f"{who} {mrkdwn(reply.text)}".strip()
+    return text, [_section(text)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conversations.engine import Context, FlowState, Status, Step, start_flow, step
 from conversations.loader import parse_program
-from conversations.messages import AcceptedAnswer, Message, Reply
+from conversations.messages import AcceptedAnswer, Inbound, Reply
 from conversations.program import Program
 
 SAMPLE_PATH = Path(__file__).parents[2] / "bot" / "programs" / "business-coaching-12w.yaml"
@@ -58,18 +58,18 @@ class Chat:
         """The bot opens a flow (as a touchpoint or joining would)."""
         return self._apply(start_flow(self.context, flow_id))
 
-    def send(self, message: Message) -> list[str]:
+    def send(self, message: Inbound) -> list[str]:
         """Any message: typed text or a pressed button."""
         return self._apply(step(self.context, message))
 
     def says(self, text: str) -> list[str]:
         """The client types `text`; the texts the bot replies with."""
-        return self._apply(step(self.context, Message(text=text)))
+        return self._apply(step(self.context, Inbound(text=text)))
 
     def presses(self, value: str, *, question: str | None = None) -> list[str]:
         """The client presses a button of `question` (default: the question last asked)."""
         asked = question or next(r.question for r in reversed(self.received) if r.question)
-        return self._apply(step(self.context, Message(button=value, button_question=asked)))
+        return self._apply(step(self.context, Inbound(button=value, button_question=asked)))
 
     @property
     def last(self) -> Step:

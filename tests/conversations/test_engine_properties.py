@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conversations.engine import _json_value
-from conversations.messages import Message
+from conversations.messages import Inbound
 from conversations.program import (
     ChoiceQuestion,
     DateQuestion,
@@ -35,13 +35,13 @@ ANSWERS = ["yes", "no", "y", "nope", "1", "3", "4", "5", "8", "10", "11", "3/10"
            "Double my revenue", "🚀", "\x00\x07", "x" * 5000]
 
 typed = st.one_of(st.sampled_from(ANSWERS), st.sampled_from(COMMANDS),
-                  st.text(max_size=40)).map(lambda text: Message(text=text))
-pressed = st.builds(lambda value, question: Message(button=value, button_question=question),
+                  st.text(max_size=40)).map(lambda text: Inbound(text=text))
+pressed = st.builds(lambda value, question: Inbound(button=value, button_question=question),
                     st.sampled_from(["1", "3", "8", "yes", "no", "sales", "not_yet", "99", ""]),
                     st.one_of(st.none(), st.sampled_from(QUESTION_IDS)))
 # Commands and plausible answers come up often, so /back followed by an answer (an edit) does.
-messages = st.lists(st.one_of(typed, pressed, st.just(Message(text="/back")),
-                              st.sampled_from(ANSWERS[:16]).map(lambda t: Message(text=t))),
+messages = st.lists(st.one_of(typed, pressed, st.just(Inbound(text="/back")),
+                              st.sampled_from(ANSWERS[:16]).map(lambda t: Inbound(text=t))),
                     min_size=3, max_size=40)
 starts = st.sampled_from(["intake", "after_intake"])
 
@@ -75,7 +75,7 @@ class Watcher:
         self.flow: str | None = chat.flow_state.flow if chat.flow_state else None
         self.kept: dict[str, object] = dict(chat.flow_state.answers) if chat.flow_state else {}
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Inbound) -> None:
         chat = self.chat
         before = chat.flow_state
         chat.send(message)
@@ -109,13 +109,13 @@ class Watcher:
         chat = self.chat
         for _ in range(40):
             if chat.status == "paused":
-                self.send(Message(text="/resume"))
+                self.send(Inbound(text="/resume"))
             elif chat.flow_state is None:
                 return
             else:
                 flow = chat.program.flow(chat.flow_state.flow)
                 question = flow.question(chat.flow_state.asked)
-                self.send(Message(text=valid_answer(question)))
+                self.send(Inbound(text=valid_answer(question)))
         raise AssertionError(f"stuck: {chat.status} {chat.flow_state}")
 
 
@@ -165,8 +165,8 @@ def test_any_text_to_any_question_is_accepted_or_re_asked(raw, button):
             chat = Chat(status="active")
             chat.start(flow.id)
             chat.flow_state = chat.flow_state.model_copy(update={"asked": question.id})
-            message = (Message(button=raw, button_question=question.id) if button
-                       else Message(text=raw))
+            message = (Inbound(button=raw, button_question=question.id) if button
+                       else Inbound(text=raw))
             if not button and raw.strip().startswith("/"):
                 continue
             replies = chat.send(message)

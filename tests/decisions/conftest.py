@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.app import App
+from bot.composition import App
 from storage.db import session
 from storage.models import Escalation, OutboxMessage, RuleFiring
 from tests.conftest import INTAKE, Client

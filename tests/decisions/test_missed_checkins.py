@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.decisions import Sweep
-from bot.touchpoints import runner_for
+from services.decisions import Sweep
+from services.touchpoints import TouchpointRunner
 from storage import metrics
 from storage.db import session
 from storage.models import PlannedTouchpoint
@@ -16,8 +16,8 @@ from tests.conftest import CHECKIN_GOOD
 
 
 def test_missed_checkins_lower_the_response_rate_and_break_the_streak(app, client, clock):
-    runner = runner_for(app, worker="test-worker")
-    sweep = Sweep(app.handler)
+    runner = TouchpointRunner(app.rt, worker="test-worker")
+    sweep = Sweep(app.rt)
     answered = False
     end = clock.now() + timedelta(weeks=4)
     while clock.now() < end:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from bot.enrol import enrol_client
+from services.enrolment import enrol_client
 from tests.conftest import INTAKE, Client
 from tests.decisions.conftest import checkin, week
 
@@ -31,7 +31,7 @@ def test_progress_shows_the_trend_baseline_streak_and_milestones(app, client, cl
 
 
 def test_on_telegram_progress_comes_with_a_png_chart_of_the_right_size(app, clock):
-    enrolled = enrol_client(app, program_id="business_12w", name="Tom Berg",
+    enrolled = enrol_client(app.rt, program_id="business_12w", name="Tom Berg",
                             zone="Europe/Berlin", coach="Casey Coach")
     tom = Client(app=app, address="424242", channel="telegram", enrolled=enrolled)
     tom.says(f"/start {enrolled.code}")

@@ -75,9 +75,9 @@ def test_confidence_up_three_points_is_celebrated_by_name(app, client, clock):
 
 
 def test_no_reply_for_ten_days_escalates_to_the_coach_from_the_daily_sweep(app, client, clock):
-    from bot.decisions import Sweep
+    from services.decisions import Sweep
 
-    sweep = Sweep(app.handler)
+    sweep = Sweep(app.rt)
     checkin(client, confidence=7, revenue=100)
     clock.advance(timedelta(days=9, hours=23))
     sweep.run(clock.now())

@@ -7,18 +7,19 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.simulate import Simulation
+from bot.program_files import load_file
+from services.simulation import Simulation
 from storage.db import session
 from storage.models import Answer, Escalation, RuleFiring
 from tests.conftest import SAMPLE
 
 
 def test_low_scores_fire_the_low_confidence_and_plateau_rules_at_the_right_checkins(tmp_path):
-    simulation = Simulation(SAMPLE, clients=3, weeks=8, answers="low", seed=3,
+    simulation = Simulation(load_file(SAMPLE).program, clients=3, weeks=8, answers="low", seed=3,
                             print_line=lambda _: None, folder=tmp_path)
     try:
         summary = simulation.run()
-        with session(simulation.app.db) as s:
+        with session(simulation.rt.db) as s:
             fired = list(s.exec(select(RuleFiring).order_by(col(RuleFiring.id))))
             for firing in fired:
                 answers = [a for a in s.exec(

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from bot.app import App
-from bot.touchpoints import runner_for
+from bot.composition import App
 from scheduler.clock import ManualClock
-from scheduler.runner import Runner, TickReport
+from scheduler.due import TickReport
+from services.touchpoints import TouchpointRunner
 from storage.db import session
 from storage.models import Person, PlannedTouchpoint
 from tests.conftest import INTAKE, Client
@@ -31,12 +31,12 @@ class Seen:
 
 
 @pytest.fixture
-def runner(app: App) -> Runner:
-    return runner_for(app, worker="test-worker")
+def runner(app: App) -> TouchpointRunner:
+    return TouchpointRunner(app.rt, worker="test-worker")
 
 
 @pytest.fixture
-def travel(clock: ManualClock, runner: Runner) -> Callable[..., list[TickReport]]:
+def travel(clock: ManualClock, runner: TouchpointRunner) -> Callable[..., list[TickReport]]:
     """Move the clock to `until`, ticking every `step` on the way as the bot would, and
     delivering to `watch`ed clients after each tick (their `.seen` records when)."""
 

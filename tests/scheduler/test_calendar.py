@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.programs import load_file
+from bot.program_files import load_file
 from conversations.program import QuietHours, Weekly
-from scheduler.planner import plan, quiet_adjusted
+from scheduler.occurrences import plan, quiet_adjusted
 from tests.conftest import SAMPLE
 
 PROGRAM = load_file(SAMPLE).program

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.app import App
+from bot.composition import App
 from bot.settings import Settings
-from bot.telegram.runner import build_application
-from bot.telegram.sender import TelegramSender
-from bot.touchpoints import runner_for
+from bot.telegram.telegram_channel import build_application
+from bot.telegram.telegram_sender import TelegramSender
+from services.touchpoints import TouchpointRunner
 from storage.db import session
 from storage.models import OutboxMessage
 from tests.conftest import INTAKE, SAMPLE, Client
@@ -55,13 +55,13 @@ def test_after_a_ten_minute_outage_the_backlog_drains_in_due_order_once_each(
     start = clock.now()
     with session(app.db) as s:
         before = s.exec(select(OutboxMessage.id).order_by(col(OutboxMessage.id).desc())).first()
-    runner = runner_for(app, worker="w")
+    runner = TouchpointRunner(app.rt, worker="w")
     telegram_api.enforce_flood_limits(overall=30, per_chat=1)
 
     async def run() -> None:
         application = build_application(app.settings, webhook=True)
         await application.initialize()
-        sender = TelegramSender(application.bot, db=app.db, clock=clock)
+        sender = TelegramSender(application.bot, rt=app.rt)
         try:
             telegram_api.fail_next("sendMessage", status=502, times=10**6)
             while clock.now() < start + OUTAGE:

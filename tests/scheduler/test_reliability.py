@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.app import build_app
-from bot.delivery import drain
+from bot.composition import build_app
 from bot.settings import Settings
-from bot.touchpoints import TouchpointSender
-from scheduler.runner import DueTouchpoint, Runner
+from scheduler.due import DueTouchpoint
+from services.delivery import drain
+from services.touchpoints import TouchpointRunner, TouchpointSender
 from tests.conftest import INTAKE, SAMPLE, Client, _truncate_all
 from tests.scheduler.conftest import onboarded, rows, seen_of, started
 
@@ -31,12 +31,12 @@ class DiesOnce:
         self.after_sending = after_sending
         self.died = False
 
-    def __call__(self, due: DueTouchpoint):
+    def __call__(self, uow, due: DueTouchpoint):
         if self.died:
-            return self.real(due)
+            return self.real(uow, due)
         self.died = True
         if self.after_sending:
-            self.real(due)
+            self.real(uow, due)
         raise Crash
 
 
@@ -44,13 +44,12 @@ class DiesOnce:
 def test_a_worker_killed_mid_tick_is_taken_over_after_its_lease_and_nothing_is_sent_twice(
         app, enrol, clock, after_sending):
     client = onboarded(enrol)  # the first check-in is due right now
-    programs = {k: v.program for k, v in app.programs.items()}
-    dying = Runner(app.db, programs, DiesOnce(TouchpointSender(app),
+    dying = TouchpointRunner(app.rt, DiesOnce(TouchpointSender(app.rt),
                                               after_sending=after_sending),
-                   worker="a", lease=timedelta(minutes=2))
+                             worker="a", lease=timedelta(minutes=2))
     with pytest.raises(Crash):
         dying.tick(clock.now())
-    survivor = Runner(app.db, programs, TouchpointSender(app), worker="b")
+    survivor = TouchpointRunner(app.rt, TouchpointSender(app.rt), worker="b")
     clock.advance(timedelta(minutes=1))
     survivor.tick(clock.now())  # the lease still holds: hands off
     held = next(r for r in rows(app, "weekly_checkin") if r.occurrence == "2026-W10")
@@ -67,10 +66,10 @@ def test_two_workers_on_postgresql_send_each_touchpoint_exactly_once(postgres_ur
     settings = Settings(database_url=postgres_url, program=SAMPLE, _env_file=None)
     apps = [build_app(settings, clock=clock, migrate=False) for _ in range(2)]
     try:
-        from bot.enrol import enrol_client
+        from services.enrolment import enrol_client
         clients = []
         for n in range(12):
-            enrolled = enrol_client(apps[0], program_id="business_12w", name=f"Client {n}",
+            enrolled = enrol_client(apps[0].rt, program_id="business_12w", name=f"Client {n}",
                                     zone="Europe/Berlin", coach="Casey Coach")
             client = Client(app=apps[0], address=f"c{n}", enrolled=enrolled)
             client.says(f"/start {enrolled.code}")
@@ -82,19 +81,19 @@ def test_two_workers_on_postgresql_send_each_touchpoint_exactly_once(postgres_ur
         lock = threading.Lock()
 
         def counted(real: TouchpointSender):
-            def deliver(due: DueTouchpoint):
+            def deliver(uow, due: DueTouchpoint):
                 with lock:
                     calls[due.row_id] += 1
-                return real(due)
+                return real(uow, due)
             return deliver
 
-        runners = [Runner(a.db, {k: v.program for k, v in a.programs.items()},
-                          counted(TouchpointSender(a)), worker=f"w{i}", batch=3)
+        runners = [TouchpointRunner(a.rt, counted(TouchpointSender(a.rt)), worker=f"w{i}",
+                                    batch=3)
                    for i, a in enumerate(apps)]
         start = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def work(runner: Runner) -> None:
+        def work(runner: TouchpointRunner) -> None:
             try:
                 start.wait()
                 while runner.tick(clock.now()).claimed:
@@ -117,7 +116,7 @@ def test_two_workers_on_postgresql_send_each_touchpoint_exactly_once(postgres_ur
             inbox.setdefault(address, []).append(reply.text)
             return f"m{sum(map(len, inbox.values()))}"
 
-        while drain(apps[0].db, clock, "test", platform):
+        while drain(apps[0].rt, "test", platform):
             pass
         for client in clients:
             texts = inbox[client.address]
@@ -158,7 +157,7 @@ def test_replanning_twice_changes_nothing(app, enrol, runner, clock):
     onboarded(enrol)
     runner.tick(clock.now())
     before = [(r.touchpoint_id, r.occurrence, r.due_at, r.status) for r in rows(app)]
-    from scheduler.planning import replan
+    from scheduler.replanning import replan
     from storage.db import session
     with session(app.db) as s, s.begin():
         result = replan(s, app.programs["business_12w"].program, 1, now=clock.now())

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.app import build_app
-from bot.enrol import enrol_client
+from bot.composition import build_app
 from bot.settings import Settings
 from scheduler.clock import ManualClock
+from services.enrolment import enrol_client
 from storage.db import session
 from storage.models import OutboxMessage, PlannedTouchpoint
 from tests.conftest import INTAKE, SAMPLE, START, Client, _truncate_all
@@ -73,7 +73,7 @@ class Worker:
 
 def joined_on_telegram(app, n: int) -> Client:
     """A client who joined on Telegram (chat 5000+n) and finished intake."""
-    enrolled = enrol_client(app, program_id="business_12w", name=f"Client {n}",
+    enrolled = enrol_client(app.rt, program_id="business_12w", name=f"Client {n}",
                             zone="Europe/Berlin", coach="Casey Coach")
     client = Client(app=app, address=str(5000 + n), channel="telegram", enrolled=enrolled)
     client.says(f"/start {enrolled.code}")

@@ -21,13 +21,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import build_app
-from bot.delivery import drain_async
+from bot.composition import build_app
 from bot.settings import Settings
-from bot.telegram.runner import build_application
-from bot.telegram.sender import TelegramSender
-from bot.touchpoints import TouchpointSender
-from scheduler.runner import Runner
+from bot.telegram.telegram_channel import build_application
+from bot.telegram.telegram_sender import TelegramSender
+from services.delivery import drain_async
+from services.touchpoints import TouchpointRunner, TouchpointSender
 from tests.conftest import SAMPLE
 
 TOKEN = "7000000001:AAtest-token"
@@ -79,12 +78,11 @@ async def serve(args: argparse.Namespace) -> None:
     app = build_app(settings, clock=clock, migrate=False)
     application = build_application(settings, webhook=True)
     await application.initialize()
-    sender = TelegramSender(application.bot, db=app.db, clock=clock, per_chat_rate=1000)
+    sender = TelegramSender(application.bot, rt=app.rt, per_chat_rate=1000)
     # Counting(...) returns the coroutine of sender.send, which drain_async awaits.
     send = Counting(sender.send, args.stall_after_sends)
-    deliver = Counting(TouchpointSender(app), args.stall_after_deliveries)
-    programs = {k: v.program for k, v in app.programs.items()}
-    runner = Runner(app.db, programs, deliver, worker=args.worker, batch=args.batch)
+    deliver = Counting(TouchpointSender(app.rt), args.stall_after_deliveries)
+    runner = TouchpointRunner(app.rt, deliver, worker=args.worker, batch=args.batch)
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         return
@@ -93,7 +91,7 @@ async def serve(args: argparse.Namespace) -> None:
         now = clock.now()
         report = runner.tick(now)
         # As TelegramSender.drain does, with this worker's name and a small batch.
-        sent = await drain_async(app.db, clock, "telegram", send, worker=args.worker,
+        sent = await drain_async(app.rt, "telegram", send, worker=args.worker,
                                  limit=args.batch, chats_concurrently=True)
         if report.claimed or report.replanned or sent:
             continue

@@ -14,13 +14,13 @@ from datetime import timedelta
 import pytest
 from slack_sdk import WebClient
 
-from bot.app import App
+from bot.composition import App
 from bot.settings import Settings
-from bot.slack.app import build_bolt_app
-from bot.slack.http import SlackHTTPServer
-from bot.slack.runner import tick
-from bot.slack.sender import async_web_client, drain_slack
-from storage import escalations
+from bot.slack.listeners import build_bolt_app
+from bot.slack.slack_http import SlackHTTPServer
+from bot.slack.slack_sender import async_web_client, drain_slack
+from services import escalations
+from services.digest import digests_due
 from storage.db import session
 from storage.staff import add_staff, staff_at
 from tests.conftest import INTAKE, SAMPLE
@@ -71,9 +71,13 @@ class Slack:
                                          method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, answer.read().decode()
+                got = answer.status, answer.read().decode()
         except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+            got = error.code, error.read().decode()
+        # The running bot's outbox drain wakes on every commit: what the request queued
+        # (a post update, a reply) goes out now.
+        self.deliver()
+        return got
 
     def event(self, event: dict, *, event_id: str | None = None, retry: int | None = None,
               **kwargs) -> int:
@@ -107,14 +111,16 @@ class Slack:
         async def run() -> int:
             client = async_web_client(TOKEN, self.api.base_url)
             total = 0
-            while sent := await drain_slack(self.app.db, self.app.clock, client):
+            while sent := await drain_slack(self.app.rt, client):
                 total += sent
             return total
         return asyncio.run(run())
 
     def tick(self) -> None:
-        """The runner's minute: post new escalations, re-escalate, queue digests."""
-        tick(self.app, self.client)
+        """The periodic jobs' minute (re-escalations, digests), then the outbox drained."""
+        escalations.reescalate_due(self.app.rt)
+        digests_due(self.app.rt, self.app.settings.digest_time)
+        self.deliver()
 
     def team_posts(self) -> list[dict]:
         return [m for m in self.api.posted_messages(TEAM_CHANNEL) if not m.get("thread_ts")]
@@ -141,13 +147,17 @@ def slack(app: App, api: FakeSlackAPI) -> Iterator[Slack]:
 
 
 def open_case(app: App, enrolment_id: int, reason: str = "Confidence below 5 two weeks "
-              "in a row", sla: timedelta = timedelta(hours=24)) -> int:
-    """Open an escalation the way a fired rule does."""
-    with session(app.db) as s, s.begin():
-        case = escalations.open_escalation(s, enrolment_id=enrolment_id, reason=reason,
-                                           owner_role="team", sla=sla, now=app.clock.now(),
-                                           actor="rule:low_confidence",
-                                           owner_id=staff_at(s, TIA).id)
+              "in a row", sla: timedelta = timedelta(hours=24),
+              evidence: tuple[tuple[str, str], ...] = ()) -> int:
+    """Open an escalation the way a fired rule does, with the evidence it carries."""
+    with session(app.db) as s:
+        tia = staff_at(s, TIA)
+        assert tia is not None
+    with app.rt.transaction() as uow:
+        case = escalations.open_case(app.rt, uow, enrolment_id=enrolment_id, reason=reason,
+                                     owner_role="team", sla=sla, actor="rule:low_confidence",
+                                     owner_id=tia.id, evidence=evidence)
+        assert case is not None
         return case.id or 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from services.flows import open_flow_now
 from tests.conftest import CHECKIN_GOOD
 from tests.slack.conftest import COACH, TIA, Slack, two_clients_after_intake
 
@@ -13,7 +14,7 @@ MONDAY_0800_BERLIN = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
 
 
 def _checkin(client, answers: list[str], key: str) -> None:
-    client.app.handler.start_flow(client.enrolled.enrolment_id, "weekly_checkin", key=key)
+    open_flow_now(client.app.rt, client.enrolled.enrolment_id, "weekly_checkin", key=key)
     client.flush()
     for answer in answers:
         client.says(answer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from bot.slack.digest import digests_due
+from services.digest import digests_due
 from storage import rule_firings
 from storage.db import session
 from storage.models import CoachingSession, PlannedTouchpoint
@@ -79,8 +79,9 @@ def test_a_coach_chooses_the_digest_time_and_the_setting_is_the_default(slack: S
     with session(slack.app.db) as s, s.begin():
         add_staff(s, name="Dana Coach", slack_id="UDANA", role="coach",
                   timezone="Europe/Berlin", now=clock.now())
-    programs = slack.app.handler.programs
     nine = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
-    assert digests_due(slack.app.db, programs, nine - timedelta(minutes=1), time(9)) == 0
-    assert digests_due(slack.app.db, programs, nine, time(9)) == 1
-    assert digests_due(slack.app.db, programs, nine, time(9)) == 0  # once a day
+    clock.set(nine - timedelta(minutes=1))
+    assert digests_due(slack.app.rt, time(9)) == 0
+    clock.set(nine)
+    assert digests_due(slack.app.rt, time(9)) == 1
+    assert digests_due(slack.app.rt, time(9)) == 0  # once a day

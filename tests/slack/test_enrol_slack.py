@@ -10,7 +10,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.slack.sender import async_web_client, drain_slack
+from bot.slack.slack_sender import async_web_client, drain_slack
 from storage.db import make_engine, session
 from storage.models import Enrolment, Identity, Person
 from storage.staff import add_staff
@@ -39,17 +39,18 @@ def enroll(db_url: str, api: FakeSlackAPI):
 def _deliver(db_url: str, api: FakeSlackAPI) -> None:
     """The Slack runner's outbox drain, once."""
     from scheduler.clock import SystemClock
+    from services.unit_of_work import Runtime
 
-    engine = make_engine(db_url)
+    rt = Runtime(db=make_engine(db_url), clock=SystemClock(), programs={})
 
     async def run() -> None:
         client = async_web_client(TOKEN, api.base_url)
-        while await drain_slack(engine, SystemClock(), client):
+        while await drain_slack(rt, client):
             pass
     try:
         asyncio.run(run())
     finally:
-        engine.dispose()
+        rt.db.dispose()
 
 
 def _clients(db_url: str) -> list[tuple[str, str]]:

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
-from bot.enrol import enrol_client
 from bot.slack.escape import mrkdwn
+from services.enrolment import enrol_client
 from storage.db import session
 from storage.models import Escalation, InboundEvent, OutboxMessage
 from tests.fakes.slack_api import event_callback, message_event
@@ -18,7 +18,7 @@ from tests.slack.conftest import BO, TEAM_CHANNEL, TIA, Slack, open_case
 
 
 def _ana(slack: Slack) -> int:
-    return enrol_client(slack.app, program_id="business_12w", name="Ana Lima",
+    return enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                         zone="Europe/Berlin", coach="Casey Coach").enrolment_id
 
 
@@ -86,7 +86,8 @@ def test_a_missing_channel_is_reported_in_plain_words_and_not_lost(slack: Slack,
         slack.tick()
     assert "does not exist or the bot cannot see it" in caplog.text
     assert slack.team_posts() == []
-    slack.tick()  # the claim was released: the next minute posts it
+    slack.app.clock.advance(timedelta(minutes=1))
+    slack.tick()  # kept and retried after a backoff: the next minute posts it
     assert len(slack.team_posts()) == 1
 
 

@@ -15,8 +15,8 @@ import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.socket_mode.builtin import SocketModeClient
 
-from bot.enrol import enrol_client
-from bot.slack.app import build_bolt_app
+from bot.slack.listeners import build_bolt_app
+from services.enrolment import enrol_client
 from tests.fakes.slack_api import event_callback, message_event
 from tests.slack.conftest import ANA, COACH, Slack
 
@@ -56,7 +56,7 @@ def _event(envelope_id: str, body: dict, retry: int = 0) -> dict:
 
 
 def test_a_dm_over_socket_mode_is_handled_once_and_acknowledged(slack: Slack, socket):
-    enrolled = enrol_client(slack.app, program_id="business_12w", name="Ana Lima",
+    enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
     body = event_callback(message_event(ANA, f"/start {enrolled.code}", f"D{ANA}",
                                         channel_type="im"), event_id="EvSOCK1")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.enrol import enrol_client
+from services.enrolment import enrol_client
+from services.flows import open_flow_now
 from storage.db import session
 from storage.models import AuditEntry, Escalation
 from tests.slack.conftest import ANA, STRANGER, TEAM_CHANNEL, TIA, Slack, open_case
@@ -36,7 +37,7 @@ def _say(slack: Slack, text: str) -> str:
 
 def test_low_score_over_slack_dm_is_acknowledged_by_a_reply_in_the_thread(slack: Slack):
     app = slack.app
-    enrolled = enrol_client(app, program_id="business_12w", name="Ana Lima",
+    enrolled = enrol_client(app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
     # Ana joins in a DM with the bot and answers intake, with buttons where there are some.
     _say(slack, f"/start {enrolled.code}")
@@ -47,12 +48,13 @@ def test_low_score_over_slack_dm_is_acknowledged_by_a_reply_in_the_thread(slack:
     _say(slack, "10")
     _say(slack, "/skip")
     # Her weekly check-in: a low confidence and a worried blocker.
-    app.handler.start_flow(enrolled.enrolment_id, "weekly_checkin", key="checkin:1")
+    open_flow_now(app.rt, enrolled.enrolment_id, "weekly_checkin", key="checkin:1")
     slack.deliver()
     _press(slack, "3")
     _say(slack, "Thinking of quitting <!channel>")
-    # A rule fires and opens an escalation; the runner posts it to the team channel.
-    case_id = open_case(app, enrolled.enrolment_id)
+    # A rule fires and opens an escalation with what fired it; it goes to the team channel.
+    case_id = open_case(app, enrolled.enrolment_id, evidence=(
+        ("confidence", "3"), ("blocker", "Thinking of quitting <!channel>")))
     slack.tick()
     [post] = slack.team_posts()
     shown = str(post["blocks"])
@@ -92,7 +94,7 @@ def test_low_score_over_slack_dm_is_acknowledged_by_a_reply_in_the_thread(slack:
 
 
 def test_the_eyes_reaction_acknowledges(slack: Slack):
-    enrolled = enrol_client(slack.app, program_id="business_12w", name="Ana Lima",
+    enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
     open_case(slack.app, enrolled.enrolment_id)
     slack.tick()
@@ -104,7 +106,7 @@ def test_the_eyes_reaction_acknowledges(slack: Slack):
 
 
 def test_the_buttons_acknowledge_and_resolve_and_a_stranger_cannot(slack: Slack):
-    enrolled = enrol_client(slack.app, program_id="business_12w", name="Ana Lima",
+    enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
     case_id = open_case(slack.app, enrolled.enrolment_id)
     slack.tick()

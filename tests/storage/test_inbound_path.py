@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.app import build_app
-from bot.delivery import DeliveryError, drain
-from bot.handler import JOIN_TEXT
-from bot.inbound import Inbound
+from bot.composition import build_app
+from conversations.messages import Inbound
+from services.delivery import DeliveryError, drain
+from services.inbound import JOIN_TEXT
 from storage.db import session
 from storage.models import Answer, Consent, Enrolment, InboundEvent, OutboxMessage, Person
 from tests.conftest import CHECKIN_GOOD, INTAKE
@@ -50,7 +50,7 @@ def test_a_wrong_answer_is_reasked_kindly_and_nothing_is_stored(enrol, app):
 
 
 def test_a_stranger_is_told_how_to_join_and_nothing_about_them_is_kept(app):
-    app.handler.handle(Inbound(channel="test", sender="stranger-1", event_id="s1", text="hello"))
+    app.inbound.handle(Inbound(channel="test", sender="stranger-1", event_id="s1", text="hello"))
     queued = rows(app, OutboxMessage)
     assert [m.payload["text"] for m in queued] == [JOIN_TEXT]
     assert rows(app, Person) == []
@@ -112,14 +112,14 @@ def test_back_edits_the_previous_answer(enrol, app):
 
 def test_a_crash_before_sending_loses_nothing_and_sends_once(enrol, app, clock):
     client = enrol(join=False)
-    app.handler.handle(Inbound(channel="test", sender=client.address, event_id="e1",
+    app.inbound.handle(Inbound(channel="test", sender=client.address, event_id="e1",
                                text=f"/start {client.enrolled.code}"))
 
     def crash(_address, _reply):
         raise KeyboardInterrupt("worker killed mid-send")
 
     with pytest.raises(KeyboardInterrupt):
-        drain(app.db, clock, "test", crash, worker="dead-worker")
+        drain(app.rt, "test", crash, worker="dead-worker")
     assert client.flush() == []  # still leased by the dead worker
     clock.advance(timedelta(minutes=2))  # the lease expires
     delivered = client.flush()
@@ -129,7 +129,7 @@ def test_a_crash_before_sending_loses_nothing_and_sends_once(enrol, app, clock):
 
 def test_a_failed_send_is_retried_then_delivered_once(enrol, app, clock):
     client = enrol(join=False)
-    app.handler.handle(Inbound(channel="test", sender=client.address, event_id="e1",
+    app.inbound.handle(Inbound(channel="test", sender=client.address, event_id="e1",
                                text=f"/start {client.enrolled.code}"))
     calls = []
 
@@ -139,9 +139,9 @@ def test_a_failed_send_is_retried_then_delivered_once(enrol, app, clock):
             raise DeliveryError("502 Bad Gateway")
         return "ok"
 
-    drain(app.db, clock, "test", flaky)
+    drain(app.rt, "test", flaky)
     clock.advance(timedelta(seconds=30))
-    drain(app.db, clock, "test", flaky)
+    drain(app.rt, "test", flaky)
     sent = rows(app, OutboxMessage, OutboxMessage.status == "sent")
     assert len(sent) == 2 and len(calls) == 3
     assert all(m.platform_message_id == "ok" for m in sent)

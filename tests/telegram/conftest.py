@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from bot.app import App
+from bot.composition import App
 from bot.settings import Settings
-from bot.telegram.runner import TelegramChannel
+from bot.telegram.telegram_channel import TelegramChannel
 from storage.db import session
 from storage.models import InboundEvent, OutboxMessage
 from tests.conftest import SAMPLE

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from bot.edits import EDITED_TEXT, NOT_LATEST_TEXT
-from bot.telegram.adapter import NON_TEXT_TEXT, STALE_TOAST
+from bot.telegram.updates import NON_TEXT_TEXT, STALE_TOAST
+from services.edits import EDITED_TEXT, NOT_LATEST_TEXT
 from storage.db import session
 from storage.models import Answer, InboundEvent, OutboxMessage
 from tests.telegram.conftest import consented_on_telegram

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from services.flows import open_flow_now
 from storage import people
 from storage.db import session
 from storage.models import AuditEntry, Enrolment, Identity, OutboxMessage
@@ -63,7 +64,7 @@ def test_a_client_who_blocked_the_bot_is_marked_unreachable_and_the_coach_is_tol
     telegram_api.fail_chat(4242, status=403)
 
     # The weekly check-in comes due (the scheduler calls the handler this way).
-    assert app.handler.start_flow(client.enrolled.enrolment_id, "weekly_checkin",
+    assert open_flow_now(app.rt, client.enrolled.enrolment_id, "weekly_checkin",
                                   key="tp:checkin:w1") == 2  # the intro, the first question
     bot.wake()
     telegram_api.wait_for(lambda _: _outbox(app, channel="telegram", status="failed"))

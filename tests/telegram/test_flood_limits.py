@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.telegram.runner import build_application
-from bot.telegram.sender import TelegramSender
+from bot.telegram.telegram_channel import build_application
+from bot.telegram.telegram_sender import TelegramSender
 from conversations.messages import Reply
 from storage import outbox
 from storage.db import session
@@ -38,7 +38,7 @@ def _drain(app, settings, *, per_chat_rate: float = 1.0, times: int = 10) -> int
     async def run() -> int:
         application = build_application(settings, webhook=False)
         await application.initialize()
-        sender = TelegramSender(application.bot, db=app.db, clock=app.clock,
+        sender = TelegramSender(application.bot, rt=app.rt,
                                 per_chat_rate=per_chat_rate)
         sent = 0
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.enrol import enrol_client
+from services.enrolment import enrol_client
 from storage.db import session
 from storage.models import AuditEntry
 from storage.staff import add_staff
@@ -17,7 +17,7 @@ def test_another_coach_cannot_read_a_client_and_every_read_is_audited(
     with session(app.db) as s, s.begin():
         add_staff(s, name="Dee Coach", slack_id="UDEE", role="coach", timezone="UTC",
                   now=app.clock.now())
-    enrol_client(app, program_id="business_12w", name="Ana Lima", zone="Europe/Berlin",
+    enrol_client(app.rt, program_id="business_12w", name="Ana Lima", zone="Europe/Berlin",
                  coach="Casey Coach")
     assert slack.command("UDEE", "client Ana Lima")["text"] == "You have no client by that name."
     assert slack.command(TIA, "client Ana Lima")["text"] == "You have no client by that name."

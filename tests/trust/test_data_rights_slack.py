@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.enrol import enrol_client
+from services.enrolment import enrol_client
 from tests.slack.conftest import ANA, COACH, Slack, api, settings, slack  # noqa: F401
 
 
@@ -15,7 +15,7 @@ def _say(slack: Slack, text: str) -> None:  # noqa: F811
 
 def test_a_slack_client_gets_their_data_as_a_file_then_erases_it_and_the_coach_is_told(
         slack: Slack):  # noqa: F811
-    enrolled = enrol_client(slack.app, program_id="business_12w", name="Ana Lima",
+    enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
     _say(slack, f"/start {enrolled.code}")
     _say(slack, "yes")

@@ -6,7 +6,7 @@ import time
 
 from sqlmodel import func, select
 
-from bot.telegram.adapter import NON_TEXT_TEXT
+from bot.telegram.updates import NON_TEXT_TEXT
 from storage.db import session
 from storage.models import Answer
 from tests.telegram.conftest import (  # noqa: F401  (fixtures)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.retention import apply_retention
+from services.retention import apply_retention
 from tests.conftest import INTAKE
 from tests.test_cli import cli  # noqa: F401  (fixture)
 
@@ -20,15 +20,15 @@ def test_answers_are_kept_until_365_days_after_the_12_weeks_then_erased(enrol, a
     client = enrol("Ana Lima")
     for typed in INTAKE:
         client.says(typed)
-    programs = app.handler.programs
     clock.advance(timedelta(weeks=12, days=364))
-    assert apply_retention(app.db, programs, clock.now()) == 0
+    assert apply_retention(app.rt) == 0
     assert answers(app) == 5
     clock.advance(timedelta(days=1))
-    assert apply_retention(app.db, programs, clock.now()) == 1
+    assert apply_retention(app.rt) == 1
     assert answers(app) == 0
     # The next day's pass finds nothing more; the audit log says what happened, not what was.
-    assert apply_retention(app.db, programs, clock.now() + timedelta(days=1)) == 0
+    clock.advance(timedelta(days=1))
+    assert apply_retention(app.rt) == 0
     with app.db.connect() as connection:
         detail = connection.execute(sa.text(
             "SELECT action, actor FROM audit_log WHERE action = 'answers_erased'")).all()

@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
 
 from bot.console import BUSY_TEXT, ConsoleChannel
-from bot.handler import InboundHandler
-from bot.inbound import Inbound
+from conversations.messages import Inbound
+from services.inbound import InboundService
+from services.unit_of_work import DatabaseBusy
 from storage.db import make_engine
 
 
@@ -60,8 +60,8 @@ def test_a_message_arriving_while_another_process_writes_is_handled_once_it_lets
     client = enrol("Ana Lima")
     other_process_lock = lock()
     # The same handler as the app's, with a short busy timeout so the test stays quick.
-    handler = InboundHandler(db=make_engine(sqlite_url, busy_timeout=0.05),
-                             programs=app.handler.programs, clock=clock)
+    handler = InboundService(dataclasses.replace(
+        app.rt, db=make_engine(sqlite_url, busy_timeout=0.05)))
     release = OnRecord("locked by another process", other_process_lock.commit)
     logging.getLogger("coachbot.db").addHandler(release)
     try:
@@ -80,9 +80,9 @@ def test_a_lock_that_never_goes_away_is_a_clear_error_not_a_half_write(
         sqlite_url, lock, clock, enrol, app):
     client = enrol("Ana Lima")
     other_process_lock = lock()
-    handler = InboundHandler(db=make_engine(sqlite_url, busy_timeout=0.02),
-                             programs=app.handler.programs, clock=clock)
-    with pytest.raises(OperationalError, match="database is locked"):
+    handler = InboundService(dataclasses.replace(
+        app.rt, db=make_engine(sqlite_url, busy_timeout=0.02)))
+    with pytest.raises(DatabaseBusy, match="database is locked"):
         handler.handle(Inbound(channel="test", sender=client.address, event_id="e-stuck",
                                text="yes"))
     other_process_lock.rollback()
@@ -95,8 +95,8 @@ def test_a_lock_that_never_goes_away_is_a_clear_error_not_a_half_write(
 def test_the_console_says_the_database_is_busy_instead_of_crashing(sqlite_url, lock, clock,
                                                                    app):
     busy = make_engine(sqlite_url, busy_timeout=0.02)
-    console_app = dataclasses.replace(app, db=busy, handler=InboundHandler(
-        db=busy, programs=app.handler.programs, clock=clock))
+    rt = dataclasses.replace(app.rt, db=busy)
+    console_app = dataclasses.replace(app, rt=rt, inbound=InboundService(rt))
     out = io.StringIO()
     console = ConsoleChannel(console_app, stdin=io.StringIO(), stdout=out, interactive=False)
     lock()

@@ -1,0 +1,179 @@
+"""The Bolt app: what each Slack event, button and command does. Built, never global.
+
+Listeners translate Slack payloads into one service call each; what the services queue
+(posts, updates, replies) leaves through the outbox. Only an ephemeral refusal, which
+belongs to the moment, is sent directly through `client`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt import App as BoltApp
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.composition import App
+from bot.slack.blocks import (
+    ACK_ACTION,
+    ANSWER_ACTION,
+    RESOLVE_ACTION,
+    digest_message,
+    question_of,
+)
+from bot.slack.escape import mrkdwn
+from bot.slack.slack_sender import CHANNEL, explain
+from conversations.messages import Inbound
+from services import coach_commands, escalations, staff_directory
+
+log = logging.getLogger("coachbot.slack")
+
+_ACK_WORDS = {"ack", "on it", "mine"}
+_RESOLVED = re.compile(r"^\s*resolved\s*[:\-]\s*(?P<note>.+)$", re.IGNORECASE | re.DOTALL)
+NOT_LISTED = ("Only listed coaches and team members can acknowledge or resolve escalations. "
+              "Ask an admin to run `coachbot staff add` for you.")
+
+
+def is_ack(text: str) -> bool:
+    """'ack', 'On it!', 'mine.': case and punctuation do not matter."""
+    words = re.sub(r"[^\w\s]", " ", text.lower()).split()
+    return " ".join(words) in _ACK_WORDS
+
+
+def resolution_note(text: str) -> str | None:
+    """The note of 'resolved: note', if the text is one."""
+    found = _RESOLVED.match(text)
+    return found.group("note").strip() if found else None
+
+
+class SlackListeners:
+    """Our side of every Slack listener, holding the composition root's pieces."""
+
+    def __init__(self, app: App, client: WebClient) -> None:
+        self.app = app
+        self.client = client
+
+    # --- escalations ----------------------------------------------------------------------
+
+    def change(self, *, event_id: str, user: str, channel: str, ts: str | None,
+               escalation_id: int | None, note: str | None, via: str) -> str:
+        """Acknowledge (note None) or resolve an escalation once; returns what happened."""
+        done = escalations.change(self.app.rt, event_id=event_id, user=user, channel=channel,
+                                  ts=ts, escalation_id=escalation_id, note=note, via=via)
+        if done == "refused":
+            self._ephemeral(channel, user, NOT_LISTED, thread_ts=ts)
+        return done
+
+    def _ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                           thread_ts=thread_ts)
+        except SlackApiError as exc:
+            log.error("could not tell a user why they were ignored: %s", explain(exc, channel))
+
+    # --- listeners --------------------------------------------------------------------------
+
+    def on_message(self, body: dict, event: dict) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return  # edits, joins, bot posts (our own included) are not people talking
+        text = event.get("text") or ""
+        thread = event.get("thread_ts")
+        if thread and thread != event.get("ts"):
+            note = resolution_note(text)
+            if note is None and not is_ack(text):
+                return  # ordinary conversation in the thread
+            self.change(event_id=body["event_id"], user=event["user"],
+                        channel=event["channel"], ts=thread, escalation_id=None, note=note,
+                        via="reply")
+            return
+        if event.get("channel_type") != "im":
+            return
+        if staff_directory.is_staff(self.app.rt, event["user"]):
+            return  # staff DMs are for commands, not for a client conversation
+        self.app.inbound.handle(Inbound(channel=CHANNEL, sender=event["user"],
+                                        event_id=body["event_id"], text=text))
+
+    def on_reaction(self, body: dict, event: dict) -> None:
+        item = event.get("item") or {}
+        if event.get("reaction") != "eyes" or item.get("type") != "message":
+            return
+        self.change(event_id=body["event_id"], user=event["user"], channel=item["channel"],
+                    ts=item["ts"], escalation_id=None, note=None, via="reaction")
+
+    def on_button(self, body: dict, action: dict) -> None:
+        note = "resolved from Slack" if action["action_id"] == RESOLVE_ACTION else None
+        container = body.get("container") or {}
+        self.change(event_id=f"action:{body['user']['id']}:{action['action_ts']}",
+                    user=body["user"]["id"], channel=container.get("channel_id", ""),
+                    ts=container.get("message_ts"), escalation_id=_int(action.get("value")),
+                    note=note, via="button")
+
+    def on_answer(self, body: dict, action: dict) -> None:
+        self.app.inbound.handle(Inbound(
+            channel=CHANNEL, sender=body["user"]["id"],
+            event_id=f"action:{body['user']['id']}:{action['action_ts']}",
+            button=action.get("value"), button_question=question_of(action.get("block_id", ""))))
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = None,
+                   process_before_response: bool = False) -> BoltApp:
+    """A Bolt app wired to `app`. `signing_secret` is required for HTTP mode.
+
+    `process_before_response` runs listeners before the HTTP response (tests, FaaS); the
+    default acknowledges first so Slack always gets its answer within 3 seconds.
+    """
+    listeners = SlackListeners(app, client)
+    bolt = BoltApp(client=client, signing_secret=signing_secret,
+                   process_before_response=process_before_response,
+                   # Socket Mode has no signatures to check; HTTP mode always checks them.
+                   request_verification_enabled=signing_secret is not None)
+
+    @bolt.event("message")
+    def _message(ack, body, event) -> None:
+        ack()
+        listeners.on_message(body, event)
+
+    @bolt.event("reaction_added")
+    def _reaction(ack, body, event) -> None:
+        ack()
+        listeners.on_reaction(body, event)
+
+    @bolt.event("reaction_removed")
+    def _unreaction(ack) -> None:
+        ack()  # taking back the eyes does not un-acknowledge: the audit says who took it
+
+    @bolt.action(re.compile(f"^({ACK_ACTION}|{RESOLVE_ACTION})$"))
+    def _escalation_button(ack, body, action) -> None:
+        ack()
+        listeners.on_button(body, action)
+
+    @bolt.action(re.compile(f"^{ANSWER_ACTION}_\\d+$"))
+    def _answer_button(ack, body, action) -> None:
+        ack()
+        listeners.on_answer(body, action)
+
+    @bolt.command("/coachbot")
+    def _command(ack, command) -> None:
+        answer = coach_commands.run(app.rt, command.get("user_id", ""),
+                                    command.get("text", ""))
+        if answer.digest is not None:
+            text, blocks = digest_message(answer.digest)
+        else:
+            text = mrkdwn(answer.text)
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
+        ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    @bolt.error
+    def _error(error: Exception) -> None:
+        # Logged by type only: a payload may carry a client's words.
+        log.error("slack listener failed: %s", type(error).__name__)
+
+    return bolt

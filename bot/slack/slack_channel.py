@@ -1,0 +1,64 @@
+"""Running Slack in the serve() loop: HTTP or Socket Mode, and the outbox drain.
+
+HTTP mode when a signing secret is set (Bolt verifies every request); Socket Mode with the
+app-level token otherwise, so a small team needs no public URL. The digests and the
+re-escalations are periodic jobs (scheduler/jobs.py); what they queue leaves here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.composition import App
+from bot.slack.listeners import build_bolt_app
+from bot.slack.slack_http import SlackHTTPServer
+from bot.slack.slack_sender import async_web_client, drain_slack, web_client
+from bot.wakeup import Wakeup
+
+log = logging.getLogger("coachbot.slack.runner")
+
+OUTBOX_EVERY = 1.0  # seconds between outbox drains when nothing wakes it sooner
+
+
+async def run_slack(app: App) -> None:
+    """Serve Slack until cancelled."""
+    settings = app.settings
+    if not settings.slack_bot_token:
+        raise RuntimeError("COACHBOT_SLACK_BOT_TOKEN is not set")
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+    async_client = async_web_client(settings.slack_bot_token, settings.slack_api_url)
+    bolt = build_bolt_app(app, client, signing_secret=settings.slack_signing_secret)
+    wakeup = Wakeup.attach(app.rt)
+    stop = _start_receiver(app, bolt)
+    try:
+        await _outbox_loop(app, async_client, wakeup)
+    finally:
+        wakeup.detach()
+        stop()
+
+
+def _start_receiver(app: App, bolt):
+    settings = app.settings
+    if settings.slack_signing_secret:
+        server = SlackHTTPServer(bolt, port=settings.http_port).start()
+        log.info("slack http mode on port %s", settings.http_port)
+        return server.stop
+    if not settings.slack_app_token:
+        raise RuntimeError("set COACHBOT_SLACK_APP_TOKEN (Socket Mode) or "
+                           "COACHBOT_SLACK_SIGNING_SECRET (HTTP mode)")
+    handler = SocketModeHandler(bolt, settings.slack_app_token)
+    handler.connect()
+    log.info("slack socket mode connected")
+    return handler.close
+
+
+async def _outbox_loop(app: App, client, wakeup: Wakeup) -> None:
+    while True:
+        try:
+            while await drain_slack(app.rt, client):
+                pass
+        except Exception as exc:
+            log.error("slack outbox drain failed: %s", type(exc).__name__)
+        await wakeup.wait(OUTBOX_EVERY)

@@ -1,0 +1,131 @@
+"""Sending the outbox's Slack messages: Block Kit with a fallback, retries by slack_sdk.
+
+slack_sdk's own retry handlers deal with rate limits (Retry-After) and dropped connections;
+what they cannot fix becomes a `DeliveryError` for the outbox to retry or fail. A channel the
+bot cannot reach is an operator's problem, so it is logged as an error in plain words.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.blocks import escalation_message, reply_message, team_message
+from conversations.messages import Reply
+from services.delivery import DeliveryError, drain_async
+from services.unit_of_work import Runtime
+
+log = logging.getLogger("coachbot.slack.sender")
+
+CHANNEL = "slack"
+_UNREACHABLE = {
+    "channel_not_found": "the channel {channel} does not exist or the bot cannot see it; "
+                         "check COACHBOT_SLACK_TEAM_CHANNEL or the user id",
+    "not_in_channel": "the bot is not a member of {channel}; invite it with /invite @coachbot",
+    "is_archived": "the channel {channel} is archived",
+    "user_not_found": "the Slack user {channel} does not exist in this workspace",
+    "account_inactive": "the Slack user {channel} is deactivated",
+    "invalid_auth": "the Slack bot token is invalid; check COACHBOT_SLACK_BOT_TOKEN",
+    "not_authed": "no Slack bot token was sent; check COACHBOT_SLACK_BOT_TOKEN",
+    "missing_scope": "the Slack app lacks a scope; reinstall it from bot/slack/manifest.yml",
+}
+
+
+def explain(exc: SlackApiError, channel: str | None) -> str:
+    """A Slack API error in plain words for the operator."""
+    error = str(exc.response.get("error", "unknown_error")) if exc.response else "no_response"
+    template = _UNREACHABLE.get(error)
+    return template.format(channel=channel or "?") if template else f"Slack said {error}"
+
+
+def web_client(token: str, base_url: str | None = None) -> WebClient:
+    """A sync Web API client with rate-limit and connection retries."""
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL)
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=2),
+                                  ConnectionErrorRetryHandler(max_retry_count=2)])
+    return client
+
+
+def async_web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
+    """The async client the outbox sender uses, with the same retries."""
+    client = AsyncWebClient(token=token, base_url=base_url or AsyncWebClient.BASE_URL)
+    client.retry_handlers.extend([AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+                                  AsyncConnectionErrorRetryHandler(max_retry_count=2)])
+    return client
+
+
+class SlackSender:
+    """Sends one outbox reply to a Slack user (a DM) or channel."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def __call__(self, address: str, reply: Reply) -> str | None:
+        try:
+            if reply.attachment is not None:
+                return await self._upload(address, reply)
+            if reply.card is not None and reply.edit:
+                text, blocks = escalation_message(reply.card)
+                if reply.anchor is None:
+                    return None  # the post never went out: nothing to update
+                await self.client.chat_update(channel=address, ts=reply.anchor, text=text,
+                                              blocks=blocks)
+                return reply.anchor
+            if reply.card is not None:
+                text, blocks = escalation_message(reply.card)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, blocks=blocks, unfurl_links=False,
+                    unfurl_media=False)
+            elif reply.about is not None:
+                text, blocks = team_message(reply)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, thread_ts=reply.anchor,
+                    reply_broadcast=reply.anchor is not None, unfurl_links=False)
+            else:
+                text, blocks = reply_message(reply)
+                answer = await self.client.chat_postMessage(channel=address, text=text,
+                                                            blocks=blocks, unfurl_links=False)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response else ""
+            if error in _UNREACHABLE:
+                log.error("cannot deliver to Slack: %s", explain(exc, address))
+                # A client's DM that cannot be reached stays so; the team channel is a
+                # setting an operator fixes, so its posts wait and are tried again.
+                team = reply.card is not None or reply.about is not None
+                raise DeliveryError(error, permanent=not team) from None
+            retry_after = exc.response.headers.get("Retry-After") if exc.response else None
+            raise DeliveryError(error or "slack_error",
+                                retry_after=float(retry_after) if retry_after else None
+                                ) from None
+        except (OSError, TimeoutError) as exc:
+            raise DeliveryError(type(exc).__name__) from None
+        return str(answer.get("ts")) if answer.get("ts") else None
+
+
+    async def _upload(self, address: str, reply: Reply) -> str | None:
+        """A file with the reply's text as its comment; a user id is opened as a DM first."""
+        assert reply.attachment is not None
+        channel = address
+        if address[:1] in ("U", "W"):
+            opened = await self.client.conversations_open(users=address)
+            channel = str(opened["channel"]["id"])
+        await self.client.files_upload_v2(
+            channel=channel, content=reply.attachment.data, filename=reply.attachment.filename,
+            title=reply.attachment.filename, initial_comment=reply.text)
+        return None
+
+
+async def drain_slack(rt: Runtime, client: AsyncWebClient) -> int:
+    """Send every due Slack message in the outbox once."""
+    return await drain_async(rt, CHANNEL, SlackSender(client))

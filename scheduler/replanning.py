@@ -1,0 +1,159 @@
+"""Planning one enrolment's touchpoints into rows, idempotently, from its current state.
+
+Re-running it changes nothing. When the inputs changed (a new check-in slot, another
+zone, a new stage, a booked session) future rows are moved to their new time, new
+occurrences are added and occurrences that no longer exist are skipped as replanned.
+Past rows are left to the runner and its catch-up policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlmodel import Session
+
+from conversations.journey import is_planned
+from conversations.program import Program, QuietHours, Weekly
+from scheduler.occurrences import Occurrence, plan, stage_spans
+from storage import plans
+from storage import touchpoints as rows
+from storage.models import Enrolment, Person
+
+log = logging.getLogger("coachbot.scheduler")
+
+# Which rows planning owns (reminders belong to the runner).
+PLANNED_KINDS = ("send", "stage")
+STAGE_PREFIX = "stage:"
+
+
+@dataclass(frozen=True)
+class Replanned:
+    """What one replan changed."""
+
+    added: int = 0
+    moved: int = 0
+    dropped: int = 0
+
+
+def quiet_hours(program: Program, person: Person) -> QuietHours:
+    """The person's own quiet hours where set, else the program's."""
+    default = program.quiet_hours
+    start = time.fromisoformat(person.quiet_start) if person.quiet_start else default.start
+    end = time.fromisoformat(person.quiet_end) if person.quiet_end else default.end
+    return QuietHours(start=start, end=end)
+
+
+def checkin_slot(enrolment: Enrolment) -> Weekly:
+    """The client's weekly check-in day and time."""
+    return Weekly.model_validate({"day": enrolment.checkin_day, "time": enrolment.checkin_time})
+
+
+def _chosen(program: Program, slot: Weekly) -> bool:
+    default = program.checkin_schedule
+    return default is None or default != slot
+
+
+def wanted(program: Program, enrolment: Enrolment, person: Person,
+           sessions: tuple[datetime, ...], now: datetime) -> dict[tuple[str, str], Any]:
+    """Every row the enrolment should have now: (touchpoint id, occurrence) -> (due, kind)."""
+    anchor = enrolment.joined_at or enrolment.enrolled_at
+    slot = checkin_slot(enrolment)
+    found: dict[tuple[str, str], Any] = {}
+    occurrences: list[Occurrence] = plan(
+        program, enrolled_at=anchor, zone=person.timezone, stage=enrolment.stage,
+        stage_started=enrolment.stage_started_at, checkin=slot, sessions=sessions,
+        quiet=quiet_hours(program, person), wait_for_flows=True,
+        checkin_chosen=_chosen(program, slot))
+    for occurrence in occurrences:
+        due = occurrence.due
+        offset = occurrence.touchpoint.when.before_session
+        if offset is not None and due < now < due + offset:
+            due = now  # booked at short notice: prepare now, while the session is ahead
+        found[(occurrence.touchpoint.id, occurrence.occurrence)] = (due, "send")
+    # Stage moves by time are rows too, so the runner moves clients on at the right moment.
+    spans = stage_spans(program, enrolment.stage, enrolment.stage_started_at,
+                        wait_for_flows=True)
+    for span in spans[1:]:
+        found[(STAGE_PREFIX + span.stage, "enter")] = (span.start, "stage")
+    return found
+
+
+def replan(session: Session, program: Program, enrolment_id: int, *,
+           now: datetime) -> Replanned:
+    """Bring an enrolment's planned rows in line with its current state (idempotent)."""
+    done = replan_many(session, {program.id: program}, [enrolment_id], now=now,
+                       program=program)
+    return done.get(enrolment_id, Replanned())
+
+
+def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids: list[int],
+                *, now: datetime, program: Program | None = None) -> dict[int, Replanned]:
+    """`replan` for many enrolments at once: one query loads them (locked) with their people
+    and stored plan inputs, one their rows, one their sessions; the new rows of all of them
+    go in one multi-row INSERT and their plan inputs in one more. Enrolments whose program
+    is unknown are left alone (not in the answer). `program`: use it whatever the
+    enrolment's program id (replanning one enrolment with a given program)."""
+    loaded = [(e, p, s) for e, p, s in plans.planning_inputs(session, enrolment_ids)
+              if program is not None or e.program_id in programs]
+    ids = [e.id or 0 for e, _, _ in loaded]
+    if not ids:
+        return {}
+    existing_of = rows.of_enrolments(session, ids)
+    sessions_of = plans.sessions_of_many(session, [e.id or 0 for e, _, _ in loaded
+                                                   if is_planned(e.status)])
+    checksums = plans.program_checksums(session, {(program or programs[e.program_id]).id
+                                                  for e, _, _ in loaded})
+    changes: dict[int, tuple[int, int]] = {}
+    new: list[tuple[int, str, str, datetime, str]] = []
+    states: list[tuple[Enrolment, Person, Any, str]] = []
+    for enrolment, person, previous in loaded:
+        enrolment_id = enrolment.id or 0
+        own = program or programs[enrolment.program_id]
+        # First plan: everything since the client joined (the runner's catch-up policy
+        # decides what is still worth sending). Later plans: only what lies ahead.
+        since = previous.planned_at if previous else (enrolment.joined_at
+                                                      or enrolment.enrolled_at)
+        target: Mapping[tuple[str, str], Any] = {}
+        if is_planned(enrolment.status):
+            sessions = tuple(sessions_of.get(enrolment_id, ()))
+            target = wanted(own, enrolment, person, sessions, now)
+        existing = {(r.touchpoint_id, r.occurrence): r for r in existing_of.get(enrolment_id,
+                                                                               ())}
+        moved = dropped = 0
+        for key, (due, kind) in target.items():
+            row = existing.get(key)
+            if row is None:
+                if due >= since:
+                    new.append((enrolment_id, key[0], key[1], due, kind))
+            elif row.status == "planned" and row.due_at != due and row.due_at > now:
+                moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
+        for key, row in existing.items():
+            if (key not in target and row.kind in PLANNED_KINDS and row.status == "planned"
+                    and row.due_at > now):
+                reason = ("replanned" if is_planned(enrolment.status)
+                          else "closed")
+                dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
+                                       reason=reason)
+        changes[enrolment_id] = (moved, dropped)
+        states.append((enrolment, person, previous, checksums[own.id]))
+    added = rows.add_for_many(session, new)
+    plans.save_plan_states(session, states, now=now)
+    done: dict[int, Replanned] = {}
+    for enrolment_id, (moved, dropped) in changes.items():
+        result = done[enrolment_id] = Replanned(added.get(enrolment_id, 0), moved, dropped)
+        if result.added or moved or dropped:
+            log.info("replanned enrolment=%s added=%d moved=%d dropped=%d", enrolment_id,
+                     result.added, moved, dropped)
+    return done
+
+
+def replan_stale(session: Session, programs: Mapping[str, Program], *, now: datetime,
+                 limit: int = 200) -> int:
+    """Replan enrolments whose inputs changed since they were planned; how many were.
+    They are planned together (`replan_many`): a few statements for the whole batch."""
+    return len(replan_many(session, programs, plans.stale_enrolments(session, limit=limit),
+                           now=now))

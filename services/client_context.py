@@ -1,0 +1,127 @@
+"""What the engine knows of one client at one moment, and what its steps change.
+
+`context` builds the engine's input (placeholders included); `apply_step` stores a step's
+result. Engine events map to their effects in one table, `EFFECTS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from conversations import engine as core
+from conversations.journey import conversation_status, program_week
+from conversations.messages import Event, Reply
+from conversations.program import Program
+from storage import conversations as convs
+from storage.models import Consent, Conversation, Enrolment, Person
+
+
+def context(session: Session, program: Program, enrolment: Enrolment, person: Person,
+            state: core.FlowState | None, now: datetime) -> core.Context:
+    """The engine's view of a client: program, status, open flow, today, placeholders."""
+    zone = ZoneInfo(person.timezone)
+    coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
+    words = person.name.split()
+    values = {
+        "client.first_name": words[0] if words else person.name,
+        "client.name": person.name,
+        "coach.name": coach.name if coach else "your coach",
+        "program.name": program.name,
+        "week": program_week(enrolment.enrolled_at, now, program.weeks),
+        "weeks": program.weeks,
+        "stage": enrolment.stage,
+        "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
+        "checkin_time": enrolment.checkin_time,
+    }
+    return core.Context(program=program,
+                        status=conversation_status(enrolment.status),  # type: ignore[arg-type]
+                        flow_state=state, now=now, today=now.astimezone(zone).date(),
+                        values=values)
+
+
+# --- what each engine event changes in the tables ---------------------------------------
+
+Effect = Callable[[Session, Program, Enrolment, Event, datetime], None]
+
+
+def _consent(session: Session, program: Program, enrolment: Enrolment, event: Event,
+             now: datetime) -> None:
+    checksum = hashlib.sha256(program.privacy.statement.encode()).hexdigest()
+    session.add(Consent(enrolment_id=enrolment.id or 0, given=event.kind == "consent_given",
+                        statement_checksum=checksum, at=now))
+
+
+def _schedule(session: Session, program: Program, enrolment: Enrolment, event: Event,
+              now: datetime) -> None:
+    # The plan inputs change; the scheduler replans the check-ins on its next tick.
+    enrolment.checkin_day = event.data["day"]
+    enrolment.checkin_time = event.data["time"]
+
+
+def _flow_completed(session: Session, program: Program, enrolment: Enrolment, event: Event,
+                    now: datetime) -> None:
+    stage = program.stage(enrolment.stage)
+    if stage.until_flow_done == event.flow and stage.next:
+        enrolment.stage = stage.next
+        enrolment.stage_started_at = now
+
+
+EFFECTS: dict[str, Effect] = {
+    "consent_given": _consent,
+    "consent_declined": _consent,
+    "schedule_changed": _schedule,
+    "flow_completed": _flow_completed,
+}
+# Events with an effect outside the tables, handled by the inbound service itself:
+# erase_requested, data_requested, progress_requested (each queues or erases something).
+
+
+def apply_step(session: Session, program: Program, enrolment: Enrolment,
+               conversation: Conversation | None, result: core.Step, now: datetime, *,
+               outcome: str = "completed", message_ref: str | None = None,
+               raw: str | None = None) -> None:
+    """Store one step: the conversation's state, its answers, and each event's effect.
+
+    `message_ref` ties the answer that `raw` gave to the platform message it came from.
+    """
+    declined = any(e.kind == "consent_declined" for e in result.events)
+    stored = convs.save_flow_state(
+        session, enrolment_id=enrolment.id or 0, current=conversation,
+        state=result.flow_state, now=now, outcome="declined" if declined else outcome)
+    conversation_id = stored.id if stored is not None else (
+        conversation.id if conversation is not None else None)
+    for answer in result.answers:
+        assert conversation_id is not None
+        ref = message_ref if message_ref and answer.raw == raw else None
+        convs.store_answer(session, enrolment_id=enrolment.id or 0,
+                           conversation_id=conversation_id, answer=answer, now=now,
+                           source_ref=ref)
+    for event in result.events:
+        effect = EFFECTS.get(event.kind)
+        if effect is not None:
+            effect(session, program, enrolment, event, now)
+    enrolment.status = result.status
+    session.add(enrolment)
+    session.flush()
+
+
+def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id: str,
+               now: datetime, lead: str | None = None) -> list[Reply]:
+    """Open `flow_id` for the enrolment; its first replies. Never interrupts the same flow."""
+    person = session.get(Person, enrolment.person_id)
+    assert person is not None
+    conversation = convs.open_conversation(session, enrolment.id or 0)
+    if conversation is not None:
+        # A stale conversation of another flow is closed; the same flow is left alone.
+        state = convs.flow_state(conversation)
+        if state is not None and state.flow == flow_id:
+            return []
+    ctx = context(session, program, enrolment, person, None, now)
+    result = core.start_flow(ctx, flow_id, lead=lead)
+    apply_step(session, program, enrolment, conversation, result, now, outcome="abandoned")
+    return list(result.replies)

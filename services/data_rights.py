@@ -1,0 +1,72 @@
+"""A client's data rights, for chat and the CLI alike: a copy of their data, and erasure."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel import Session
+
+from conversations.messages import Attachment, Reply
+from services import keys
+from services.unit_of_work import Runtime, UnitOfWork
+from storage import audit, erasure, export
+from storage.enrolments import current_enrolment
+from storage.models import Person
+
+EXPORT_FILENAME = "coachbot-my-data.json"
+
+
+def export_json(session: Session, person: Person, *, now: datetime) -> tuple[dict, bytes]:
+    """The client's data and the same as a UTF-8 JSON file."""
+    data = export.export_person(session, person, now=now)
+    return data, json.dumps(data, ensure_ascii=False, indent=2).encode()
+
+
+def export_reply(session: Session, person: Person, *, actor: str, now: datetime) -> Reply:
+    """The summary message with the JSON file attached; the read goes in the audit log."""
+    data, blob = export_json(session, person, now=now)
+    audit_read(session, person, action="data_exported", actor=actor, now=now)
+    return Reply(text=export.summary(data),
+                 attachment=Attachment(EXPORT_FILENAME, "application/json", blob))
+
+
+def audit_read(session: Session, person: Person, *, action: str, actor: str,
+               now: datetime) -> None:
+    """Record that someone read a client's data (ids only)."""
+    enrolment = current_enrolment(session, person.id or 0)
+    audit.record(session, at=now, actor=actor, action=action,
+                 enrolment_id=enrolment.id if enrolment else None)
+
+
+def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Erased:
+    """Erase a client and tell each of their coaches, without naming the client."""
+    now = uow.now
+    erased = erasure.erase_person(uow.session, person, actor=actor, now=now)
+    for coach_id in erased.coach_ids:
+        programs = ", ".join(erased.program_ids)
+        uow.queue_to_person(coach_id, keys.erased_notice(erased.enrolment_ids, coach_id), [
+            Reply(f"A client of yours in {programs} asked for their data to be erased, "
+                  f"and it was, on {now:%Y-%m-%d}. Their check-ins and reminders have "
+                  f"stopped; the audit log keeps only that it happened.")])
+    return erased
+
+
+def erase_by_staff(rt: Runtime, person_id: int, *, actor: str) -> erasure.Erased | None:
+    """Erase a client on a staff member's request (the CLI); their coach is told."""
+    with rt.transaction() as uow:
+        person = uow.session.get(Person, person_id)
+        if person is None or person.role != "client":
+            return None
+        return erase_client(uow, person, actor=actor)
+
+
+def export_for_staff(rt: Runtime, person_id: int, *, actor: str) -> bytes | None:
+    """A client's data as JSON for a staff member (the CLI); the read is audited."""
+    with rt.transaction() as uow:
+        person = uow.session.get(Person, person_id)
+        if person is None or person.role != "client":
+            return None
+        _, blob = export_json(uow.session, person, now=uow.now)
+        audit_read(uow.session, person, action="data_exported", actor=actor, now=uow.now)
+        return blob

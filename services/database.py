@@ -1,0 +1,45 @@
+"""Opening the database for a running bot: migrations, and the programs it runs recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from services.unit_of_work import Runtime
+from storage.db import is_current, make_engine, normalise_url, upgrade
+from storage.programs import record_program
+
+
+class NotMigrated(Exception):
+    """The database is behind the code's migrations."""
+
+
+def open_database(url: str, *, migrate: bool | None = None) -> Engine:
+    """An engine for `url`; SQLite migrates itself, PostgreSQL must be migrated first."""
+    engine = make_engine(url)
+    sqlite = make_url(normalise_url(url)).get_backend_name() == "sqlite"
+    if migrate if migrate is not None else sqlite:
+        upgrade(engine)
+    elif not is_current(engine):
+        raise NotMigrated("the database is not up to date: run `coachbot db upgrade` first")
+    return engine
+
+
+def migrate(url: str) -> None:
+    """Apply every migration to the database at `url` (`coachbot db upgrade`)."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def record_programs(rt: Runtime, loaded: Iterable[tuple[str, str, str, str]]) -> None:
+    """Record each (id, name, source path, checksum) the bot runs, so stored data can be read
+    against the definition it was collected under."""
+    with rt.transaction() as uow:
+        for program_id, name, path, checksum in loaded:
+            record_program(uow.session, program_id=program_id, name=name, source_path=path,
+                           checksum=checksum, now=uow.now)

@@ -1,0 +1,183 @@
+"""Draining the outbox: claim due messages, send each through a channel, record the result.
+
+The channel's send function is the only platform part; everything around it (claims,
+order per address, retries with backoff, giving up, the team posts' anchors) is here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+
+from conversations.messages import Reply
+from services import escalations
+from services.backoff import backoff
+from services.unit_of_work import Runtime
+from storage import outbox
+
+log = logging.getLogger("coachbot.outbox")
+
+WORKER = f"{socket.gethostname()}:{id(object()):x}"
+# At most this many messages to one address in one concurrent drain.
+PER_ADDRESS = 10
+
+
+class DeliveryError(Exception):
+    """A send failed. `permanent` when retrying cannot help (the client blocked the bot)."""
+
+    def __init__(self, reason: str, *, permanent: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+SendFn = Callable[[str, Reply], str | None]
+AsyncSendFn = Callable[[str, Reply], Awaitable[str | None]]
+UnreachableFn = Callable[[str, str], None]
+
+
+class Outbox:
+    """One channel's view of the outbox."""
+
+    def __init__(self, rt: Runtime, channel: str, *, worker: str = WORKER) -> None:
+        self.rt = rt
+        self.channel = channel
+        self.worker = worker
+
+    def claim(self, limit: int, *, in_order: bool = False) -> list[outbox.Claimed]:
+        """Due messages of this channel, leased to this worker; team posts get their anchor."""
+        with self.rt.transaction() as uow:
+            batch = outbox.claim(uow.session, channel=self.channel, worker=self.worker,
+                                 now=uow.now, limit=limit, in_order=in_order)
+            return [_anchored(uow.session, item) for item in batch]
+
+    def sent(self, item: outbox.Claimed, platform_id: str | None) -> None:
+        """Record a send; a team post's platform id now anchors its thread and edits."""
+        with self.rt.transaction() as uow:
+            outbox.mark_sent(uow.session, item.id, platform_id=platform_id, now=uow.now,
+                             reply=item.reply)
+            card = item.reply.card
+            if card is not None and not item.reply.edit:
+                escalations.record_post(uow.session, card.id, channel=item.address,
+                                        ts=platform_id)
+
+    def failed(self, item: outbox.Claimed, exc: DeliveryError) -> None:
+        """Record a failed try: retried after a backoff, or set aside for good."""
+        with self.rt.transaction() as uow:
+            if exc.permanent:
+                outbox.mark_failed(uow.session, item.id, error=str(exc))
+                log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id,
+                            item.channel, exc)
+                return
+            status = outbox.mark_retry(uow.session, item.id, error=str(exc),
+                                       attempts=item.attempts, now=uow.now,
+                                       delay=retry_delay(item, exc))
+            log.warning("send failed outbox=%s attempt=%d status=%s reason=%s", item.id,
+                        item.attempts, status, exc)
+
+    def defer(self, items: list[outbox.Claimed], *, until_delay: timedelta) -> None:
+        """Hand claimed messages back unsent, due again after `until_delay`."""
+        if not items:
+            return
+        with self.rt.transaction() as uow:
+            for later in items:
+                outbox.defer(uow.session, later.id, until=uow.now + until_delay)
+
+
+def _anchored(session, item: outbox.Claimed) -> outbox.Claimed:
+    """An edit or thread reply of a team post learns the post's platform id."""
+    reply = item.reply
+    about = reply.about if reply.about is not None else (
+        reply.card.id if reply.card is not None and reply.edit else None)
+    if about is None:
+        return item
+    return replace(item, reply=replace(reply, anchor=escalations.anchor_of(session, about)))
+
+
+def retry_delay(item: outbox.Claimed, exc: DeliveryError) -> timedelta:
+    """The platform's Retry-After when it gave one, else our backoff."""
+    return (timedelta(seconds=exc.retry_after) if exc.retry_after is not None
+            else backoff(item.attempts))
+
+
+def _as_delivery_error(exc: Exception) -> DeliveryError:
+    """Any failure of a send counts as a try: a library bug must not resend forever."""
+    return exc if isinstance(exc, DeliveryError) else DeliveryError(type(exc).__name__)
+
+
+def drain(rt: Runtime, channel: str, send: SendFn, *, worker: str = WORKER,
+          limit: int = 100) -> int:
+    """Send every due message of `channel` once; returns how many were sent."""
+    box = Outbox(rt, channel, worker=worker)
+    sent = 0
+    for item in box.claim(limit):
+        try:
+            platform_id = send(item.address, item.reply)
+        except Exception as exc:
+            box.failed(item, _as_delivery_error(exc))
+            continue
+        box.sent(item, platform_id)
+        sent += 1
+    return sent
+
+
+async def drain_async(rt: Runtime, channel: str, send: AsyncSendFn, *,
+                      worker: str = WORKER, limit: int = 100,
+                      unreachable: UnreachableFn | None = None,
+                      chats_concurrently: bool = False) -> int:
+    """The same as `drain` for channels whose libraries are async (Telegram, Slack).
+
+    Each address's messages go in order. `chats_concurrently`: send to different addresses
+    at the same time, so pacing one chat does not hold up the others.
+    """
+    box = Outbox(rt, channel, worker=worker)
+    batch = await asyncio.to_thread(box.claim, limit, in_order=chats_concurrently)
+    chats = _group(batch)
+    if chats_concurrently:
+        # A chat paced at about 1/s must finish well inside the claim's lease (60 s), or
+        # another worker would take its messages over: its later messages wait.
+        await asyncio.to_thread(box.defer, [m for items in chats for m in items[PER_ADDRESS:]],
+                                until_delay=timedelta(0))
+        counts = await asyncio.gather(*(
+            _send_in_order(box, send, items[:PER_ADDRESS], unreachable) for items in chats))
+        return sum(counts)
+    sent = 0
+    for items in chats:
+        sent += await _send_in_order(box, send, items, unreachable)
+    return sent
+
+
+def _group(batch: list[outbox.Claimed]) -> list[list[outbox.Claimed]]:
+    """The batch per address, each address's messages in order."""
+    chats: dict[str, list[outbox.Claimed]] = {}
+    for item in batch:
+        chats.setdefault(item.address, []).append(item)
+    return list(chats.values())
+
+
+async def _send_in_order(box: Outbox, send: AsyncSendFn, items: list[outbox.Claimed],
+                         unreachable: UnreachableFn | None) -> int:
+    """One address's messages one after another; after a failure that will be retried, the
+    rest wait for the same retry so the chat never reads them out of order."""
+    sent = 0
+    for n, item in enumerate(items):
+        try:
+            platform_id = await send(item.address, item.reply)
+        except Exception as exc:
+            error = _as_delivery_error(exc)
+            await asyncio.to_thread(box.failed, item, error)
+            if error.permanent:
+                if unreachable is not None:
+                    await asyncio.to_thread(unreachable, box.channel, item.address)
+                continue
+            await asyncio.to_thread(box.defer, items[n + 1:],
+                                    until_delay=retry_delay(item, error))
+            break
+        await asyncio.to_thread(box.sent, item, platform_id)
+        sent += 1
+    return sent

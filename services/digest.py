@@ -1,0 +1,263 @@
+"""The coach's daily digest: yesterday per own client, most urgent first.
+
+A fixed number of queries whatever the number of clients or the length of their history
+(see benchmarks/digest.py): the coach's enrolments, the check-in answers of the last eight
+days (columns only, not whole rows), the open escalations and their people, yesterday's
+rule firings, today's sessions and today's milestone touchpoints. Everything else is done
+in memory with the rows grouped by enrolment once, so the cost follows the rows in the
+window, not the history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from conversations.journey import CURRENT
+from conversations.messages import Reply
+from conversations.program import Program
+from services import keys
+from services.unit_of_work import Runtime
+from storage import escalations, staff
+from storage.models import (
+    Answer,
+    CoachingSession,
+    Enrolment,
+    OutboxMessage,
+    Person,
+    PlannedTouchpoint,
+    RuleFiring,
+)
+
+DIGEST_AT = time(8, 0)
+# A digest missed by more than this (the bot was down all morning) is not sent late.
+LATE_LIMIT = timedelta(hours=4)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class ClientLine:
+    """One client's part of the digest, with how urgent it is."""
+
+    name: str
+    urgency: int  # higher first
+    parts: list[str] = field(default_factory=list)
+
+    def add(self, part: str, urgency: int = 0) -> None:
+        self.parts.append(part)
+        self.urgency = max(self.urgency, urgency)
+
+
+class _Client(NamedTuple):
+    """What the digest needs of one enrolment and its client."""
+
+    id: int
+    program_id: str
+    status: str
+    checkin_day: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The digest as plain text, and its parts for channels that lay it out."""
+
+    title: str
+    text: str
+    lines: list[ClientLine]
+    footer: str
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing needs the coach today."""
+        return not self.lines
+
+
+def _arrow(now: float, before: float | None) -> str:
+    if before is None:
+        return ""
+    return " ↑" if now > before else " ↓" if now < before else " →"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _rule_part(programs: Mapping[str, Program], program_id: str,
+               rule_id: str) -> tuple[str, int]:
+    """How a fired rule reads in the digest (its title, never its evidence) and its urgency.
+
+    The firing's stored values can hold a keyword the client wrote, so they stay out.
+    """
+    program = programs.get(program_id)
+    rule = next((r for r in program.rules if r.id == rule_id), None) if program else None
+    title = (rule.title or rule.id) if rule else rule_id
+    if rule is not None and rule.then.celebrate is not None:
+        return f"milestone: {title}", 0
+    return f"rule fired: {title}", 2 if rule is not None and rule.then.escalate else 1
+
+
+def _milestone_touchpoints(programs: Mapping[str, Program]) -> dict[str, str]:
+    """Touchpoints on a stage week (week 4 check, halfway...): id -> title."""
+    return {tp.id: tp.title or tp.id for program in programs.values()
+            for tp in program.touchpoints if tp.when.stage_week is not None}
+
+
+def build_digest(session: Session, coach: Person, programs: Mapping[str, Program],
+                 now: datetime) -> Digest:
+    """The digest of `coach` for the local day before `now`, and what today holds."""
+    zone = ZoneInfo(coach.timezone)
+    yesterday = now.astimezone(zone).date() - timedelta(days=1)
+    start = datetime.combine(yesterday, time(0), tzinfo=zone)
+    end = datetime.combine(yesterday + timedelta(days=1), time(0), tzinfo=zone)
+    day_after = datetime.combine(yesterday + timedelta(days=2), time(0), tzinfo=zone)
+    # Columns, not ORM rows: building 500 clients' objects costs more than the queries.
+    rows = [_Client(*row) for row in session.exec(
+        select(Enrolment.id, Enrolment.program_id, Enrolment.status, Enrolment.checkin_day,
+               Person.name).join(Person, col(Person.id) == col(Enrolment.person_id))
+        .where(Enrolment.coach_id == coach.id, col(Enrolment.status).in_(CURRENT)))]
+    ids = [client.id for client in rows]
+    if not ids:
+        return _render(yesterday, [], "0/0")
+    checkins = {p.checkin_flow for p in programs.values()}
+    answers = defaultdict(list)
+    for enrolment_id, flow_id, question_id, number, answered_at in session.exec(select(
+            Answer.enrolment_id, Answer.flow_id, Answer.question_id, Answer.number,
+            Answer.answered_at).where(
+            col(Answer.enrolment_id).in_(ids), col(Answer.flow_id).in_(checkins),
+            col(Answer.answered_at) >= start - timedelta(days=7),
+            col(Answer.answered_at) < end).order_by(col(Answer.answered_at))):
+        answers[enrolment_id].append((flow_id, question_id, number, answered_at))
+    cases = defaultdict(list)
+    open_cases = escalations.open_for(session, ids)
+    for case in open_cases:
+        cases[case.enrolment_id].append(case)
+    wanted = {e.owner_id for e in open_cases} | {e.acknowledged_by_id for e in open_cases}
+    wanted.discard(None)
+    names = {p.id: p.name for p in session.exec(select(Person).where(
+        col(Person.id).in_(wanted)))} if wanted else {}
+    fired = defaultdict(list)
+    for enrolment_id, rule_id in session.exec(select(
+            RuleFiring.enrolment_id, RuleFiring.rule_id).where(
+            col(RuleFiring.enrolment_id).in_(ids), col(RuleFiring.fired_at) >= start,
+            col(RuleFiring.fired_at) < end).order_by(col(RuleFiring.fired_at))):
+        fired[enrolment_id].append(rule_id)
+    sessions = defaultdict(list)
+    for enrolment_id, at in session.exec(select(
+            CoachingSession.enrolment_id, CoachingSession.at).where(
+            col(CoachingSession.enrolment_id).in_(ids), col(CoachingSession.at) >= end,
+            col(CoachingSession.at) < day_after, col(CoachingSession.cancelled_at).is_(None))
+            .order_by(col(CoachingSession.at))):
+        sessions[enrolment_id].append(at)
+    milestones = defaultdict(list)
+    marked = _milestone_touchpoints(programs)
+    if marked:
+        for enrolment_id, touchpoint_id in session.exec(select(
+                PlannedTouchpoint.enrolment_id, PlannedTouchpoint.touchpoint_id).where(
+                col(PlannedTouchpoint.enrolment_id).in_(ids),
+                col(PlannedTouchpoint.touchpoint_id).in_(marked),
+                PlannedTouchpoint.kind == "send",
+                col(PlannedTouchpoint.status).in_(("planned", "done")),
+                col(PlannedTouchpoint.due_at) >= end, col(PlannedTouchpoint.due_at) < day_after)):
+            milestones[enrolment_id].append(marked[touchpoint_id])
+
+    lines: list[ClientLine] = []
+    responded = 0
+    for enrolment in rows:
+        program = programs.get(enrolment.program_id)
+        checkin = program.checkin_flow if program else None
+        mine = [a for a in answers.get(enrolment.id, ()) if a[0] == checkin]
+        if mine:
+            responded += 1
+        line = ClientLine(name=enrolment.name, urgency=0)
+        _checkin_part(line, mine, start, enrolment.status == "active"
+                      and enrolment.checkin_day == _DAYS[yesterday.weekday()])
+        for rule_id in fired.get(enrolment.id, ()):
+            line.add(*_rule_part(programs, enrolment.program_id, rule_id))
+        for case in cases.get(enrolment.id, ()):
+            hours = int((now - case.opened_at).total_seconds() // 3600)
+            owner = names.get(case.owner_id, f"the {case.owner_role}")
+            state = (f"acknowledged by {names.get(case.acknowledged_by_id, '?')}"
+                     if case.acknowledged_at else "NOT acknowledged")
+            line.add(f"open escalation: {case.reason} ({hours}h old, owner {owner}, {state})",
+                     3 if case.acknowledged_at is None else 2)
+        for at in sessions.get(enrolment.id, ()):
+            line.add(f"session today at {at.astimezone(zone):%H:%M}")
+        for title in milestones.get(enrolment.id, ()):
+            line.add(f"milestone today: {title}")
+        if line.parts:
+            lines.append(line)
+    return _render(yesterday, lines, f"{responded}/{len(rows)}")
+
+
+def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime, due: bool) -> None:
+    """Yesterday's scores with an arrow against the week before, or a missed check-in."""
+    today = [a for a in mine if a[3] >= start]
+    before = {question: number for _, question, number, at in mine
+              if at < start and number is not None}
+    if today:
+        scores = []
+        for _, question, number, _ in today:
+            if number is None:
+                continue
+            arrow = _arrow(number, before.get(question))
+            if arrow == " ↓":
+                line.urgency = max(line.urgency, 2)
+            scores.append(f"{question} {_number(number)}{arrow}")
+        line.add("checked in: " + (", ".join(scores) or "answered"))
+    elif due:
+        line.add("missed the check-in", 1)
+
+
+def _render(yesterday: date, lines: list[ClientLine], rate: str) -> Digest:
+    title = f"Your digest for {yesterday:%a %d %b}"
+    footer = f"Check-ins this week: {rate} clients."
+    if not lines:
+        return Digest(title=title, text=f"{title}: a quiet day, nothing needs you. {footer}",
+                      lines=[], footer=footer)
+    lines.sort(key=lambda item: (-item.urgency, item.name))
+    body = [f"{item.name}: " + "; ".join(item.parts) for item in lines]
+    return Digest(title=title, text="\n".join([title, *body, footer]), lines=lines,
+                  footer=footer)
+
+
+def digest_time(coach: Person, default: time = DIGEST_AT) -> time:
+    """When this coach wants the digest: their own time if set, else the default."""
+    if coach.digest_time:
+        return time.fromisoformat(coach.digest_time)
+    return default
+
+
+def digests_due(rt: Runtime, default_at: time = DIGEST_AT) -> int:
+    """Queue the digest of every coach whose digest time has come today; idempotent.
+
+    Returns how many were queued now (0 when each was queued before).
+    """
+    queued = 0
+    programs = rt.programs
+    with rt.transaction() as uow:
+        session, now = uow.session, uow.now
+        for coach in staff.coaches(session):
+            local = now.astimezone(ZoneInfo(coach.timezone))
+            due = datetime.combine(local.date(), digest_time(coach, default_at),
+                                   tzinfo=local.tzinfo)
+            if not due <= local < due + LATE_LIMIT:
+                continue
+            address = staff.slack_id_of(session, coach.id)
+            if address is None:
+                continue
+            key = keys.digest(coach.id or 0, local.date())
+            # Checked first so the digest is built once a day, not every minute.
+            if session.exec(select(OutboxMessage.id).where(
+                    OutboxMessage.idempotency_key == key)).first() is not None:
+                continue
+            digest = build_digest(session, coach, programs, now)
+            queued += uow.queue(key=key, channel="slack", address=address,
+                                person_id=coach.id, reply=Reply(digest.text))
+    return queued

@@ -1,0 +1,52 @@
+"""`/progress`: the client's own trend from stored metric values, as text and a small chart."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from conversations.messages import Attachment, Reply
+from conversations.program import Metric, Program
+from conversations.progress import progress_text
+from services.charts import trend_png
+from storage import conversations as convs
+from storage import metrics, rule_firings
+from storage.models import Enrolment
+
+# The weeks shown: a quarter fits a phone screen as a sparkline.
+SHOWN = 12
+CHART_CHANNELS = ("telegram", "slack")
+
+
+def main_metric(program: Program) -> Metric | None:
+    """The metric the client's progress is about: the one marked main, else the first
+    outcome metric from an answer."""
+    return next((m for m in program.metrics if m.main), None) or next(
+        (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)
+
+
+def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
+                   channel: str) -> Reply:
+    """The progress message; on channels that show pictures, with the trend as a PNG."""
+    enrolment_id = enrolment.id or 0
+    checkins = convs.completed_count(session, enrolment_id, program.checkin_flow)
+    main = main_metric(program)
+    if main is None:
+        return Reply(f"Check-ins completed: {checkins}.")
+    values = [row.value for row in metrics.stored_series(session, enrolment_id, main.id)]
+    latest = metrics.latest_values(session, enrolment_id)
+    base = latest.get(metrics.baseline_id(main.id))
+    streak_metric = next((m.id for m in program.metrics if m.source.behaviour == "streak"),
+                         None)
+    streak = int(latest[streak_metric][0]) if streak_metric in latest else checkins
+    milestone_rules = {r.id: r.title or r.id for r in program.rules if r.when.milestone}
+    reached = list(dict.fromkeys(
+        milestone_rules[f.rule_id] for f in rule_firings.of_enrolment(session, enrolment_id)
+        if f.rule_id in milestone_rules))
+    title = main.title or main.id
+    shown = values[-SHOWN:]
+    text = progress_text(title=title, values=shown, baseline=base[0] if base else None,
+                         checkins=checkins, streak=streak, milestones=reached)
+    if channel not in CHART_CHANNELS or len(shown) < 2:
+        return Reply(text)
+    chart = trend_png(title, shown, base[0] if base else None)
+    return Reply(text, attachment=Attachment("progress.png", "image/png", chart))

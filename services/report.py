@@ -1,0 +1,189 @@
+"""`coachbot report`: per program and cohort (month of enrolment), the figures of a
+quarterly review, as a rich table, CSV, or one self-contained HTML file with charts."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from conversations.program import Program
+from services.unit_of_work import Runtime
+from storage import report as queries
+
+ALL = "all"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class BadRange(ValueError):
+    """A date that is not YYYY-MM-DD, or a range that ends before it starts."""
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A strict YYYY-MM-DD date (no other ISO forms), or None when not given."""
+    if value is None:
+        return None
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRange(f"{option} '{value}' is not a date like 2026-03-31 (YYYY-MM-DD)"
+                       ) from None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One program's figures, for one cohort or all of them."""
+
+    program_id: str
+    cohort: str
+    enrolled: int
+    active: int
+    paused: int
+    graduated: int
+    dropped: int
+    response_rate: float | None  # 0..1
+    flow_completion: float | None  # 0..1
+    milestones: int
+    outcome_metric: str | None
+    outcome_median: float | None
+    outcome_q1: float | None
+    outcome_q3: float | None
+    escalations: int
+    ack_median_hours: float | None
+    ack_within_sla: float | None  # 0..1
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
+    """(Q1, median, Q3) by linear interpolation between data points; None without data."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def fold(program: Program, cohort: str, group: Sequence[queries.Facts]) -> Row:
+    """The figures of a group of enrolments."""
+    statuses = [f.status for f in group]
+    changes = sorted(f.outcome_change for f in group if f.outcome_change is not None)
+    spread = quartiles(changes)
+    escalated = [e for f in group for e in f.escalations]
+    acked = sorted(hours for hours, _ in escalated if hours is not None)
+    metric = queries.outcome_metric(program)
+    return Row(
+        program_id=program.id, cohort=cohort, enrolled=len(group),
+        active=statuses.count("active"), paused=statuses.count("paused"),
+        graduated=statuses.count("graduated"), dropped=statuses.count("dropped"),
+        response_rate=_share(sum(f.checkins_answered for f in group),
+                             sum(f.checkins_due for f in group)),
+        flow_completion=_share(sum(f.flows_completed for f in group),
+                               sum(f.flows_started for f in group)),
+        milestones=sum(f.milestones for f in group),
+        outcome_metric=metric.id if metric else None,
+        outcome_median=spread[1] if spread else None,
+        outcome_q1=spread[0] if spread else None, outcome_q3=spread[2] if spread else None,
+        escalations=len(escalated),
+        ack_median_hours=statistics.median(acked) if acked else None,
+        ack_within_sla=_share(sum(ok for _, ok in escalated), len(escalated)))
+
+
+def build(rt: Runtime, *, program_id: str | None = None, start: date | None = None,
+          end: date | None = None) -> list[Row]:
+    """Every program's rows: each cohort, then all cohorts together. Empty: no enrolments."""
+    if start is not None and end is not None and end < start:
+        raise BadRange(f"--to {end} is before --from {start}")
+    programs = rt.programs
+    with rt.reading() as session:
+        facts = queries.facts(session, programs, program_id=program_id, start=start, end=end)
+    rows: list[Row] = []
+    for pid in sorted({f.program_id for f in facts}):
+        mine = [f for f in facts if f.program_id == pid]
+        cohorts: dict[str, list[queries.Facts]] = {}
+        for f in mine:
+            cohorts.setdefault(f.cohort, []).append(f)
+        rows += [fold(programs[pid], cohort, group) for cohort, group in sorted(cohorts.items())]
+        rows.append(fold(programs[pid], ALL, mine))
+    return rows
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+COLUMNS = ("program", "cohort", "enrolled", "active", "paused", "graduated", "dropped",
+           "check-in response", "flow completion", "milestones", "outcome metric",
+           "outcome change median", "outcome change q1", "outcome change q3", "escalations",
+           "median hours to acknowledge", "acknowledged within SLA")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}".rstrip("0").rstrip(".")
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def cells(row: Row) -> list[str]:
+    """A row as the strings every format shows."""
+    return [row.program_id, row.cohort, str(row.enrolled), str(row.active), str(row.paused),
+            str(row.graduated), str(row.dropped), _pct(row.response_rate),
+            _pct(row.flow_completion), str(row.milestones), row.outcome_metric or "-",
+            _num(row.outcome_median), _num(row.outcome_q1), _num(row.outcome_q3),
+            str(row.escalations), _hours(row.ack_median_hours), _pct(row.ack_within_sla)]
+
+
+def as_csv(rows: Sequence[Row]) -> str:
+    """CSV with a header line; the same strings as the table."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(cells(row) for row in rows)
+    return out.getvalue()
+
+
+def as_html(rows: Sequence[Row], title: str) -> str:
+    """One self-contained HTML file: the table and, per program, inline SVG charts."""
+    from services.charts import bars_svg
+
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+             "</title><style>body{font-family:system-ui,sans-serif;margin:2em;color:#111}"
+             "table{border-collapse:collapse;font-size:14px}th,td{border:1px solid #ddd;"
+             "padding:4px 8px;text-align:right}th{background:#f3f4f6}td:first-child,"
+             "td:nth-child(2){text-align:left}tr.all{font-weight:bold;background:#f9fafb}"
+             ".charts{display:flex;flex-wrap:wrap;gap:1em}</style></head><body>",
+             f"<h1>{html.escape(title)}</h1>", "<table><thead><tr>"]
+    parts += [f"<th>{html.escape(c)}</th>" for c in COLUMNS]
+    parts.append("</tr></thead><tbody>")
+    for row in rows:
+        klass = " class='all'" if row.cohort == ALL else ""
+        parts.append(f"<tr{klass}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row))
+                     + "</tr>")
+    parts.append("</tbody></table>")
+    for pid in dict.fromkeys(r.program_id for r in rows):
+        cohorts = [r for r in rows if r.program_id == pid and r.cohort != ALL]
+        labels = [r.cohort for r in cohorts]
+        parts.append(f"<h2>{html.escape(pid)}</h2><div class='charts'>")
+        parts.append(bars_svg("Check-in response rate by cohort", labels,
+                              [(r.response_rate or 0) * 100 for r in cohorts], percent=True))
+        parts.append(bars_svg("Enrolled by cohort", labels, [r.enrolled for r in cohorts]))
+        if any(r.outcome_median is not None for r in cohorts):
+            parts.append(bars_svg(f"Median change in {cohorts[0].outcome_metric} since intake",
+                                  labels, [r.outcome_median or 0 for r in cohorts]))
+        parts.append("</div>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

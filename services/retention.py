@@ -1,0 +1,53 @@
+"""Retention: a client's answers are erased a program-set number of days after the end.
+
+The end is the program's planned end (enrolment + the program's weeks). The daily job is
+idempotent: an enrolment whose answers are gone has nothing left to erase.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from conversations.program import Program
+from services.unit_of_work import Runtime
+from storage.erasure import erase_answers
+from storage.models import Answer, Enrolment
+
+log = logging.getLogger("coachbot.retention")
+
+
+def erase_due(program: Program, enrolled_at: datetime) -> datetime | None:
+    """When this enrolment's answers are to be erased, or None if the program keeps them."""
+    days = program.privacy.retention_days_after_end
+    if days is None:
+        return None
+    return enrolled_at + timedelta(weeks=program.weeks) + timedelta(days=days)
+
+
+def apply_retention(rt: Runtime) -> int:
+    """Erase the answers of every enrolment past its retention date; how many were erased."""
+    erased = 0
+    now = rt.clock.now()
+    for program_id, program in rt.programs.items():
+        days = program.privacy.retention_days_after_end
+        if days is None:
+            continue
+        # Enrolled before this moment means ended, plus `days`, before now.
+        cutoff = now - timedelta(weeks=program.weeks) - timedelta(days=days)
+        with rt.transaction() as uow:
+            session = uow.session
+            due = session.exec(
+                select(Enrolment.id).where(Enrolment.program_id == program_id,
+                                           col(Enrolment.enrolled_at) <= cutoff)
+                .where(col(Enrolment.id).in_(select(Answer.enrolment_id)))).all()
+            for enrolment_id in due:
+                erase_answers(session, enrolment_id or 0, actor="retention", now=now,
+                              reason=f"{days} days after the end")
+                erased += 1
+    if erased:
+        log.info("retention erased_enrolments=%d", erased)
+    return erased
+

@@ -1,0 +1,172 @@
+"""Running due touchpoints: the tick claims due rows and does what each calls for.
+
+`TouchpointRunner.tick` replans enrolments whose inputs changed, claims the rows due
+(several workers share them through a lease), and for each row, in ONE transaction, asks
+the scheduler what the row means now (scheduler/due.py) and does it: a flow touchpoint
+opens its flow, a message touchpoint is filled and queued, a reminder repeats the open
+question, an unanswered flow under a flag_coach or escalate policy opens an escalation.
+Everything queued carries a key made from the row id, so a retried row never sends twice;
+a worker killed mid-row leaves nothing half done, and its lease passes the row on.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from conversations import engine as core
+from conversations.messages import Reply
+from conversations.render import buttons, fill, prompt
+from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
+from scheduler.replanning import replan_stale
+from services import escalations, flows, keys
+from services.backoff import backoff
+from services.unit_of_work import Runtime, UnitOfWork
+from storage import touchpoints as rows
+
+log = logging.getLogger("coachbot.touchpoints")
+
+CATCHING_UP = "Catching up: this should have reached you a little earlier, sorry for the delay."
+NO_ANSWER_SLA = timedelta(hours=24)
+
+
+class Deliver(Protocol):
+    """Does what a due row calls for, inside the row's unit of work."""
+
+    def __call__(self, uow: UnitOfWork, due: DueTouchpoint) -> Outcome: ...
+
+
+class TouchpointSender:
+    """The default `Deliver`: queues messages and opens escalations, never a platform call."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def __call__(self, uow: UnitOfWork, due: DueTouchpoint) -> Outcome:
+        key = keys.touchpoint(due.row_id)
+        if due.action == "send":
+            queued = self._send(uow, due, key)
+        elif due.action == "remind":
+            queued = flows.send_to_client(self.rt, uow, due.enrolment_id, key=key,
+                                          build=lambda ctx: _reminder(ctx, due))
+        else:
+            queued = self._flag(uow, due)
+        return "sent" if queued else "not_sent"
+
+    def _send(self, uow: UnitOfWork, due: DueTouchpoint, key: str) -> int:
+        send = due.touchpoint.send
+        lead = CATCHING_UP if due.catching_up else None
+        if send.flow is not None:
+            return flows.start_flow(self.rt, uow, due.enrolment_id, send.flow, key=key,
+                                    lead=lead)
+        text = send.message or ""
+
+        def build(ctx: core.Context) -> list[Reply]:
+            filled = fill(text, ctx.values)
+            return [Reply(f"{lead}\n{filled}" if lead else filled)]
+
+        return flows.send_to_client(self.rt, uow, due.enrolment_id, key=key, build=build)
+
+    def _flag(self, uow: UnitOfWork, due: DueTouchpoint) -> int:
+        """Tell a human that a flow went unanswered, through an escalation (once)."""
+        tp = due.touchpoint
+        policy = tp.on_no_answer
+        owner = "team" if policy is not None and policy.then == "escalate" else "coach"
+        name = tp.title or tp.id
+        opened = escalations.open_case(
+            self.rt, uow, enrolment_id=due.enrolment_id, reason=f"No answer to {name}",
+            owner_role=owner, sla=tp.sla or NO_ANSWER_SLA,
+            evidence=(("touchpoint", name), ("due", f"{due.due_at:%Y-%m-%d %H:%M} UTC")))
+        if opened is not None:
+            log.info("no answer flagged enrolment=%s touchpoint=%s", due.enrolment_id, tp.id)
+        return int(opened is not None)
+
+
+def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
+    """The open question again, with a short nudge in front of it."""
+    state = ctx.flow_state
+    if state is None or state.asked is None or state.flow != due.touchpoint.send.flow:
+        return []
+    flow = ctx.program.flow(state.flow)
+    question = flow.question(state.asked)
+    if question is None:
+        return []
+    first = ctx.values.get("client.first_name", "")
+    lead = f"A gentle reminder, {first}: your {flow.title} is still open." if first else \
+        f"A gentle reminder: your {flow.title} is still open."
+    return [Reply(text=f"{lead}\n{prompt(question, ctx.values)}", buttons=buttons(question),
+                  question=question.id, flow=flow.id)]
+
+
+class TouchpointRunner:
+    """The tick: replan what changed, claim what is due, run each row once."""
+
+    def __init__(self, rt: Runtime, deliver: Deliver | None = None, *,
+                 worker: str | None = None, lease: timedelta = timedelta(minutes=2),
+                 batch: int = 100, replan_batch: int = 50,
+                 sweep_every: timedelta = timedelta(minutes=1)) -> None:
+        self.rt = rt
+        self.deliver: Deliver = deliver or TouchpointSender(rt)
+        self.due = DueRows(rt.programs)
+        self.worker = worker or f"{socket.gethostname()}:{id(self):x}"
+        self.lease = lease
+        self.batch = batch
+        self.replan_batch = replan_batch
+        self.sweep_every = sweep_every
+        self._swept_at: datetime | None = None
+
+    def __call__(self) -> TickReport:
+        """One tick at the runtime clock's now (the periodic job)."""
+        report = self.tick(self.rt.clock.now())
+        if report.claimed or report.replanned:
+            log.info("tick claimed=%d sent=%d skipped=%s missed=%d replanned=%d errors=%d",
+                     report.claimed, report.sent, report.skipped, report.missed,
+                     report.replanned, report.errors)
+        return report
+
+    def tick(self, now: datetime) -> TickReport:
+        """Replan what changed, then run every row due at `now` (one batch)."""
+        report = TickReport()
+        if self._swept_at is None or now - self._swept_at >= self.sweep_every \
+                or now < self._swept_at:
+            # Finding what changed compares every enrolment with its plan: it grows with
+            # the number of clients, so it runs once a minute (again at once while a full
+            # batch suggests more), not on every tick.
+            with self.rt.transaction() as uow:
+                report.replanned = replan_stale(uow.session, self.rt.programs, now=now,
+                                                limit=self.replan_batch)
+            self._swept_at = None if report.replanned >= self.replan_batch else now
+        with self.rt.transaction() as uow:
+            claimed = rows.claim(uow.session, worker=self.worker, now=now, lease=self.lease,
+                                 limit=self.batch)
+        report.claimed = len(claimed)
+        for row in claimed:
+            try:
+                self._run(row, now, report)
+            except Exception:
+                # One bad row must not stop the others; it is tried again after a backoff.
+                log.exception("touchpoint failed row=%s kind=%s", row.id, row.kind)
+                report.errors += 1
+                with self.rt.transaction() as uow:
+                    rows.release(uow.session, row.id, retry_at=now + backoff(row.attempts),
+                                 attempts=row.attempts, now=now, reason="error")
+        return report
+
+    def _run(self, row: rows.Claimed, now: datetime, report: TickReport) -> None:
+        """Decide, do and record one row, all in one transaction."""
+        with self.rt.transaction() as uow:
+            decision = self.due.decide(uow.session, row, now, report)
+            if isinstance(decision, Finish):
+                if rows.finish(uow.session, row.id, status=decision.status, now=now,
+                               reason=decision.reason) and decision.status == "skipped":
+                    report.skip(decision.reason or "skipped")
+                return
+            outcome = self.deliver(uow, decision)
+            rows.finish(uow.session, row.id, status="done", now=now,
+                        reason=None if outcome == "sent" else outcome)
+            if decision.action in ("send", "remind"):
+                report.sent += outcome == "sent"
+                self.due.follow_up(uow.session, row, decision.touchpoint, now)
+
