@@ -242,6 +242,7 @@ class InboundHandler:
             "stage": enrolment.stage,
             "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
             "checkin_time": enrolment.checkin_time,
+            "booking_link": program.booking_link or "",
         }
         return core.Context(program=program, status=status,  # type: ignore[arg-type]
                             flow_state=state, now=now, today=now.astimezone(zone).date(),

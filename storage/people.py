@@ -48,3 +48,10 @@ def identity_at(session: Session, *, channel: str, address: str) -> Identity | N
 def identities_of(session: Session, person_id: int) -> list[Identity]:
     """Every channel address of a person."""
     return list(session.exec(select(Identity).where(Identity.person_id == person_id)))
+
+
+def client_with_email(session: Session, email: str) -> Person | None:
+    """The client with this email (stored lower-cased), the newest when several share it."""
+    return session.exec(select(Person).where(Person.email == email.strip().lower(),
+                                             Person.role == "client")
+                        .order_by(Person.id.desc())).first()  # type: ignore[union-attr]
