@@ -15,7 +15,7 @@ from bot.app import App
 from bot.slack.app import build_bolt_app
 from bot.slack.digest import digests_due
 from bot.slack.escalations import due_reescalations, post_pending
-from bot.slack.http import SlackHTTPServer
+from bot.slack.http import SlackHTTPServer, SlackRoute
 from bot.slack.sender import async_web_client, drain_slack, web_client
 
 log = logging.getLogger("coachbot.slack.runner")
@@ -31,23 +31,27 @@ def tick(app: App, client) -> None:
     digests_due(app.db, app.handler.programs, app.clock.now(), app.settings.digest_time)
 
 
-async def run_slack(app: App) -> None:
-    """Serve Slack until cancelled."""
+async def run_slack(app: App, *, route: SlackRoute | None = None) -> None:
+    """Serve Slack until cancelled; `route`: HTTP mode on the one HTTP server."""
     settings = app.settings
     if not settings.slack_bot_token:
         raise RuntimeError("COACHBOT_SLACK_BOT_TOKEN is not set")
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     async_client = async_web_client(settings.slack_bot_token, settings.slack_api_url)
     bolt = build_bolt_app(app, client, signing_secret=settings.slack_signing_secret)
-    stop = _start_receiver(app, bolt)
+    stop = _start_receiver(app, bolt, route)
     try:
         await asyncio.gather(_outbox_loop(app, async_client), _tick_loop(app, client))
     finally:
         stop()
 
 
-def _start_receiver(app: App, bolt):
+def _start_receiver(app: App, bolt, route: SlackRoute | None = None):
     settings = app.settings
+    if settings.slack_signing_secret and route is not None:
+        route.attach(bolt)
+        log.info("slack http mode on the http server, path %s", route.path)
+        return lambda: None
     if settings.slack_signing_secret:
         server = SlackHTTPServer(bolt, port=settings.http_port).start()
         log.info("slack http mode on port %s", settings.http_port)
