@@ -164,7 +164,7 @@ def refunded(runtime: Runtime, delivery: Delivery, *, payment_intent_id: str,
                                  payment_intent_id=payment_intent_id)
             return "recorded"
         payments.update(uow.session, payment, now=uow.now, status=status)
-        return _end(runtime, uow, payment, why="refunded" if fully else "partly refunded",
+        return _end(runtime, uow, payment, why="was refunded" if fully else "was partly refunded",
                     ending=(lambda offer: offer.on_refund) if fully else None)
 
 
