@@ -26,6 +26,7 @@ from tests.integrations.senders import (
     Answer,
     request,
 )
+from tests.scheduler.conftest import runner, travel  # noqa: F401  (fixtures)
 from tests.telegram.conftest import (  # noqa: F401  (fixtures used by these stories)
     TOKEN,
     run_bot,
