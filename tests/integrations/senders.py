@@ -36,7 +36,7 @@ class Answer:
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+    def redirect_request(self, *args, **kwargs):
         return None  # the test reads the redirect itself
 
 
@@ -55,6 +55,12 @@ def request(url: str, method: str = "GET", body: bytes | None = None,
     except ValueError:
         parsed = raw.decode("utf-8", "replace")
     return Answer(status, found, parsed)
+
+
+def _sent_at() -> str:
+    """A distinct send time for each event, as the tools stamp theirs."""
+    n = next(_ids)
+    return f"2026-03-02T{8 + n // 3600 % 12:02d}:{n // 60 % 60:02d}:{n % 60:02d}.000Z"
 
 
 def hmac_hex(secret: str, message: str | bytes) -> str:
@@ -120,8 +126,7 @@ def calcom_booking(kind: str, uid: str, start: datetime, *,
         "attendees": [{"name": "Ana Lima", "email": email, "timeZone": "Europe/Berlin"}]}
     if reschedule_uid:
         payload["rescheduleUid"] = reschedule_uid
-    return {"triggerEvent": kind, "createdAt": created_at or f"2026-03-02T08:00:{next(_ids) % 60:02d}Z",
-            "payload": payload}
+    return {"triggerEvent": kind, "createdAt": created_at or _sent_at(), "payload": payload}
 
 
 def post_calcom(base: str, body: dict[str, Any], *, secret: str = CALCOM_SECRET,
@@ -142,7 +147,7 @@ def calendly_invitee(kind: str, invitee: str, start: datetime, *,
                      new_invitee: str | None = None) -> dict[str, Any]:
     """A Calendly webhook body: invitee.created or invitee.canceled."""
     event_uri = f"https://api.calendly.com/scheduled_events/EV{next(_ids):06d}"
-    return {"event": kind, "created_at": f"2026-03-02T08:00:{next(_ids) % 60:02d}.000000Z",
+    return {"event": kind, "created_at": _sent_at(),
             "created_by": "https://api.calendly.com/users/CASEY",
             "payload": {"uri": invitee, "email": email, "name": "Ana Lima",
                         "status": "canceled" if kind == "invitee.canceled" else "active",
