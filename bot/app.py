@@ -53,5 +53,5 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
                            source_path=str(loaded.path), checksum=loaded.checksum,
                            now=clock.now())
     handler = InboundHandler(db=db, programs={k: v.program for k, v in programs.items()},
-                             clock=clock)
+                             clock=clock, team_channel=settings.slack_team_channel)
     return App(settings=settings, db=db, programs=programs, clock=clock, handler=handler)

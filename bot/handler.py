@@ -24,6 +24,8 @@ from conversations import engine as core
 from conversations.messages import Message, Reply
 from conversations.program import Program
 from scheduler.clock import Clock
+from services import next_offer
+from services.unit_of_work import Runtime, UnitOfWork
 from storage import conversations as convs
 from storage import enrolments, inbound, outbox, people
 from storage.db import retry_when_locked
@@ -51,10 +53,12 @@ class Handled:
 class InboundHandler:
     """Turns an `Inbound` into stored answers, state and queued replies."""
 
-    def __init__(self, *, db: Engine, programs: Mapping[str, Program], clock: Clock) -> None:
+    def __init__(self, *, db: Engine, programs: Mapping[str, Program], clock: Clock,
+                 team_channel: str | None = None) -> None:
         self.db = db
         self.programs = programs
         self.clock = clock
+        self.runtime = Runtime(db=db, clock=clock, programs=programs, team_channel=team_channel)
 
     # --- messages from people -----------------------------------------------------------
 
@@ -80,6 +84,8 @@ class InboundHandler:
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
             enrolment, person = found
+            if message.button is not None and message.button_question == next_offer.QUESTION:
+                return self._next_step(session, message, person, now)
             conversation = convs.open_conversation(session, enrolment.id or 0)
             ctx = self._context(session, enrolment, person, convs.flow_state(conversation), now)
             result = core.step(ctx, Message(text=message.text, button=message.button,
@@ -98,6 +104,7 @@ class InboundHandler:
                                               enrolment, channel=message.channel))
             self._apply(session, enrolment, conversation, result, now)
             self._queue(session, message, person.id, replies, now)
+            self._offer_after_review(session, enrolment, ctx, result, now)
             if decisions.needed(self.programs[enrolment.program_id], result):
                 self.decide(session, enrolment, person, now)
             log.info("handled channel=%s event=%s enrolment=%s answers=%d replies=%d",
@@ -139,6 +146,31 @@ class InboundHandler:
         log.info("erased channel=%s event=%s enrolments=%s", message.channel,
                  message.event_id, ",".join(map(str, erased.enrolment_ids)))
         return Handled("handled", replies=len(replies))
+
+    def _next_step(self, session: Session, message: Inbound, person: Person,
+                   now: datetime) -> Handled:
+        """A press on the next-step offer: a yes may start the next program's intake."""
+        answered = next_offer.answer(self.runtime, UnitOfWork(session=session, now=now),
+                                     person, message.button or "")
+        replies = list(answered.replies)
+        if answered.started is not None:
+            intake = self.programs[answered.started.program_id].intake_flow.id
+            replies += self._begin(session, answered.started, intake, now)
+        self._queue(session, message, person.id, replies, now)
+        return Handled("handled", enrolment_id=answered.started.id if answered.started
+                       else None, replies=len(replies))
+
+    def _offer_after_review(self, session: Session, enrolment: Enrolment, ctx: core.Context,
+                            result: core.Step, now: datetime) -> None:
+        """A good score in the final review earns the next-step offer there and then."""
+        program = self.programs[enrolment.program_id]
+        for event in result.events:
+            if event.kind != "flow_completed" or event.flow is None:
+                continue
+            answers = {**(ctx.flow_state.answers if ctx.flow_state else {}),
+                       **{a.question: a.value for a in result.answers}}
+            if next_offer.good_review(program, event.flow, answers):
+                next_offer.offer(self.runtime, UnitOfWork(session=session, now=now), enrolment)
 
     def _join(self, session: Session, message: Inbound, code: str,
               now: datetime) -> Handled | None:

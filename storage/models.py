@@ -321,7 +321,8 @@ class NextOffer(SQLModel, table=True):
     """The next program offered to a client who finished one, and what they said."""
 
     __tablename__ = "next_offer"
-    enrolment_id: int = Field(foreign_key="enrolment.id", primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", unique=True)
     program_id: str = Field(max_length=64)
     offered_at: datetime = _utc(nullable=False)
     answer: str | None = Field(default=None, max_length=8)  # yes | no

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import NextOffer
+from storage.models import Enrolment, NextOffer
 from storage.upsert import insert_ignore
 
 
@@ -47,3 +47,13 @@ def offers_of(session: Session, enrolment_ids: list[int]) -> list[NextOffer]:
         return []
     return list(session.exec(select(NextOffer).where(
         col(NextOffer.enrolment_id).in_(enrolment_ids))))
+
+
+def open_offer_of(session: Session, person_id: int) -> NextOffer | None:
+    """The person's latest offer still waiting for an answer (locked)."""
+    return session.exec(select(NextOffer).join(Enrolment, col(Enrolment.id) ==
+                                               NextOffer.enrolment_id)
+                        .where(Enrolment.person_id == person_id,
+                               col(NextOffer.answer).is_(None))
+                        .order_by(col(NextOffer.offered_at).desc())
+                        .with_for_update(of=NextOffer)).first()  # type: ignore[arg-type]

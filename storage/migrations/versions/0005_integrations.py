@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash')
     )
     op.create_table('next_offer',
+    sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
     sa.Column('program_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('offered_at', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -36,7 +37,8 @@ def upgrade() -> None:
     sa.Column('next_enrolment_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolment.id'], ),
     sa.ForeignKeyConstraint(['next_enrolment_id'], ['enrolment.id'], ),
-    sa.PrimaryKeyConstraint('enrolment_id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('enrolment_id')
     )
     op.create_table('payment',
     sa.Column('id', sa.Integer(), nullable=False),
