@@ -61,6 +61,8 @@ class Row:
     escalations: int
     ack_median_hours: float | None
     ack_within_sla: float | None  # 0..1
+    next_offered: int = 0
+    next_taken: int = 0
 
 
 def quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
@@ -99,7 +101,9 @@ def fold(program: Program, cohort: str, group: Sequence[queries.Facts]) -> Row:
         outcome_q1=spread[0] if spread else None, outcome_q3=spread[2] if spread else None,
         escalations=len(escalated),
         ack_median_hours=statistics.median(acked) if acked else None,
-        ack_within_sla=_share(sum(ok for _, ok in escalated), len(escalated)))
+        ack_within_sla=_share(sum(ok for _, ok in escalated), len(escalated)),
+        next_offered=sum(f.next_offered for f in group),
+        next_taken=sum(f.next_taken for f in group))
 
 
 def build(db: Engine, programs: Mapping[str, Program], *, program_id: str | None = None,
@@ -125,7 +129,8 @@ def build(db: Engine, programs: Mapping[str, Program], *, program_id: str | None
 COLUMNS = ("program", "cohort", "enrolled", "active", "paused", "graduated", "dropped",
            "check-in response", "flow completion", "milestones", "outcome metric",
            "outcome change median", "outcome change q1", "outcome change q3", "escalations",
-           "median hours to acknowledge", "acknowledged within SLA")
+           "median hours to acknowledge", "acknowledged within SLA", "next step offered",
+           "next step taken")
 
 
 def _pct(value: float | None) -> str:
@@ -146,7 +151,8 @@ def cells(row: Row) -> list[str]:
             str(row.graduated), str(row.dropped), _pct(row.response_rate),
             _pct(row.flow_completion), str(row.milestones), row.outcome_metric or "-",
             _num(row.outcome_median), _num(row.outcome_q1), _num(row.outcome_q3),
-            str(row.escalations), _hours(row.ack_median_hours), _pct(row.ack_within_sla)]
+            str(row.escalations), _hours(row.ack_median_hours), _pct(row.ack_within_sla),
+            str(row.next_offered), str(row.next_taken)]
 
 
 def as_table(rows: Sequence[Row], title: str) -> Table:
@@ -154,7 +160,7 @@ def as_table(rows: Sequence[Row], title: str) -> Table:
     table = Table(title=title)
     short = ("program", "cohort", "enrolled", "active", "paused", "grad.", "dropped",
              "response", "flows done", "milestones", "outcome", "Δ median", "Δ q1", "Δ q3",
-             "escal.", "ack h (median)", "ack in SLA")
+             "escal.", "ack h (median)", "ack in SLA", "next offered", "next taken")
     for name in short:
         table.add_column(name, justify="left" if name in ("program", "cohort", "outcome")
                          else "right")

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot import report
 from storage.db import session
 from storage.models import Enrolment, NextOffer, Person
 from tests.conftest import Client
@@ -48,6 +49,11 @@ def test_graduation_offers_the_next_program_and_a_yes_enrols_the_client_in_it(
     assert "Are you happy to go ahead on that basis?" in replies[-1]  # its intake begins
     assert _enrolments(app) == [("business_12w", "graduated"), ("mastermind", "consent")]
     assert any("Ana Lima said yes to Mastermind" in post for post in team_posts(app))
+    # The program report (and so the quarterly review) counts who took the next step.
+    programs = {pid: loaded.program for pid, loaded in app.programs.items()}
+    [grow] = [row for row in report.build(app.db, programs, program_id="business_12w")
+              if row.cohort == report.ALL]
+    assert (grow.next_offered, grow.next_taken) == (1, 1)
 
 
 def test_a_no_is_recorded_and_the_offer_is_not_made_again(app, enrol, clock, travel):
