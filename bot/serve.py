@@ -15,8 +15,8 @@ async def serve(app: App) -> None:
     """Run every configured channel until cancelled (Ctrl-C)."""
     tasks: list[asyncio.Task[None]] = []
     settings = app.settings
-    # Payments, bookings and the API: one HTTP server, which then carries Slack's HTTP
-    # mode too (one port for everything).
+    # Payments, bookings and the API: one HTTP server, which then carries Telegram's
+    # webhook and Slack's HTTP mode too (one port for everything).
     http = slack_route = None
     if settings.integrations:
         from bot.integrations import build_http_server
@@ -30,7 +30,8 @@ async def serve(app: App) -> None:
     if settings.telegram_token:
         from bot.telegram.runner import TelegramChannel
 
-        tasks.append(asyncio.create_task(TelegramChannel(app).run(), name="telegram"))
+        tasks.append(asyncio.create_task(TelegramChannel(app, http=http).run(),
+                                         name="telegram"))
     if settings.slack_bot_token:
         from bot.slack.runner import run_slack
 
