@@ -19,7 +19,7 @@ from services.clients import enrol_new
 from services.payments import NEXT_REFERENCE
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import enrolments, next_offers
-from storage.models import Enrolment, Person
+from storage.models import Enrolment, NextOffer, Person
 
 log = logging.getLogger("coachbot.services.next_offer")
 
@@ -97,7 +97,7 @@ def answer(runtime: Runtime, uow: UnitOfWork, person: Person, said: str) -> Answ
 
 
 def _pay_first(runtime: Runtime, uow: UnitOfWork, person: Person, previous: Enrolment,
-               made, following: Program, key: str) -> Answered:
+               made: NextOffer, following: Program, key: str) -> Answered:
     """A priced program: its payment link, marked so the payment enrols this client."""
     assert following.offer is not None
     next_offers.answer(uow.session, made, said=YES, now=uow.now)

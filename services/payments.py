@@ -9,13 +9,13 @@ before its checkout is kept and the checkout then enrols nobody.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
 from conversations.journey import has_joined, is_open
-from conversations.program import Ending, Program
+from conversations.program import Ending, Offer, Program
 from scheduler.planning import replan
 from services import notices
 from services.clients import ClientError, clean_email, display_name, enrol_new, is_zone
@@ -26,7 +26,7 @@ from storage.models import Enrolment, Payment, Person
 
 log = logging.getLogger("coachbot.services.payments")
 
-Outcome = Literal["enrolled", "duplicate", "unmatched", "ended", "recorded", "ignored"]
+Outcome = Literal["enrolled", "duplicate", "unmatched", "ended", "recorded"]
 # A client reference of this form pays for the next program offered to an enrolment.
 NEXT_REFERENCE = "next-"
 
@@ -49,6 +49,7 @@ class Checkout:
 class JoinTicket:
     """What the /join page needs to send a paying client into the chat."""
 
+    enrolment_id: int
     code: str | None  # the invite code, while the client has not joined
     joined: bool
     zone_guessed: bool
@@ -185,7 +186,7 @@ def subscription_cancelled(runtime: Runtime, delivery: Delivery, *,
 
 
 def _end(runtime: Runtime, uow: UnitOfWork, payment: Payment, *, why: str,
-         ending) -> Outcome:
+         ending: Callable[[Offer], Ending] | None) -> Outcome:
     enrolment = (uow.session.get(Enrolment, payment.enrolment_id, with_for_update=True)
                  if payment.enrolment_id else None)
     program = runtime.programs.get(enrolment.program_id) if enrolment else None
@@ -238,6 +239,7 @@ def join_ticket(runtime: Runtime, checkout_session_id: str, *,
             enrolment.invite_expires_at = uow.now + timedelta(days=runtime.invite_ttl_days)
             uow.session.add(enrolment)
         code = enrolment.invite_code if enrolment.status == "invited" else None
-        return JoinTicket(code=code, joined=has_joined(enrolment.status),
+        return JoinTicket(enrolment_id=enrolment.id or 0, code=code,
+                          joined=has_joined(enrolment.status),
                           zone_guessed=payment.zone_guessed, email=person.email,
                           program_name=program.name)

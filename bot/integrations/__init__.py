@@ -6,13 +6,16 @@ it into one call to a service and the service's answer into HTTP. None imports s
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.app import App
 from bot.http_server import HttpServer
 from bot.integrations.api import Api
 from bot.integrations.booking_hooks import BookingHooks
-from bot.integrations.join import JoinPage
+from bot.integrations.join import JoinPage, SlackJoin
 from bot.integrations.stripe_hooks import StripeHooks
 from services.health import database_reachable
+from services.payments import JoinTicket
 from services.unit_of_work import Runtime
 
 
@@ -37,7 +40,7 @@ def build_http_server(app: App, *, port: int | None = None) -> HttpServer:
                                api_key=settings.stripe_api_key,
                                api_url=settings.stripe_api_url).register)
         server.add(JoinPage(runtime, telegram_username=username,
-                            on_slack=bool(settings.slack_bot_token)).register)
+                            slack_join=_slack_join(app)).register)
     if settings.calcom_webhook_secret or settings.calendly_signing_key:
         server.add(BookingHooks(runtime, calcom_secret=settings.calcom_webhook_secret,
                                 calendly_key=settings.calendly_signing_key).register)
@@ -66,3 +69,22 @@ def _telegram_username(app: App):
         return known[0] if known else None
 
     return username
+
+
+def _slack_join(app: App) -> SlackJoin | None:
+    """Clients on Slack (a Slack bot token and no Telegram): /join opens their DM."""
+    settings = app.settings
+    if not settings.slack_bot_token or settings.telegram_token:
+        return None
+    from bot.slack.enrol import join_by_email
+    from bot.slack.sender import web_client
+
+    client = web_client(settings.slack_bot_token, settings.slack_api_url)
+
+    async def join(ticket: JoinTicket) -> bool:
+        if ticket.code is None or ticket.email is None:
+            return False
+        return await asyncio.to_thread(join_by_email, app, client, email=ticket.email,
+                                       code=ticket.code, enrolment_id=ticket.enrolment_id)
+
+    return join

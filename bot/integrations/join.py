@@ -2,7 +2,8 @@
 
 Point the checkout's success URL at `https://YOUR.HOST/join/{CHECKOUT_SESSION_ID}` (Stripe
 fills the id in). The client is sent to the Telegram deep link that starts their intake;
-without Telegram they are shown the code to send to the bot in Slack. When the payment did
+on Slack (without Telegram) their DM is opened and the intake starts there, or, when they
+cannot be found by their email, they are shown the code to send to the bot. When the payment did
 not say the client's time zone, the page first asks their browser for it.
 """
 
@@ -35,16 +36,18 @@ catch (e) {} location.replace(location.pathname + "?tz=" + encodeURIComponent(z)
 <noscript><a href="?tz=">Continue</a></noscript>"""
 
 BotUsername = Callable[[], Awaitable[str | None]]
+# Opens the client's Slack DM and starts their intake there; False when it cannot.
+SlackJoin = Callable[[payments.JoinTicket], Awaitable[bool]]
 
 
 class JoinPage:
     """Sends a paying client into the chat where their intake waits."""
 
     def __init__(self, runtime: Runtime, *, telegram_username: BotUsername | None = None,
-                 on_slack: bool = False) -> None:
+                 slack_join: SlackJoin | None = None) -> None:
         self.runtime = runtime
         self.telegram_username = telegram_username
-        self.on_slack = on_slack
+        self.slack_join = slack_join
 
     def register(self, app: web.Application) -> None:
         """Add the route to the HTTP server."""
@@ -66,7 +69,10 @@ class JoinPage:
         name = html.escape(ticket.program_name)
         if ticket.code is None:
             return _page(f"<p>You have already joined {name}: your coach's chat is open.</p>")
-        where = "the coachbot app in Slack" if self.on_slack else "the coachbot"
+        if self.slack_join is not None and ticket.email and await self.slack_join(ticket):
+            return _page(f"<p>Welcome to {name}! Your chat is open in Slack: look for a direct "
+                         "message from the coachbot app, it has your first question.</p>")
+        where = "the coachbot app in Slack" if self.slack_join else "the coachbot"
         code = html.escape(ticket.code)
         return _page(f"<p>Welcome to {name}! Open a direct message with {where} and send "
                      f"<code>/start {code}</code> to begin.</p>")
