@@ -18,7 +18,6 @@ from bot.app import App
 from bot.decisions import add_sweep_job
 from bot.retention import add_retention_job
 from conversations import engine as core
-from conversations.journey import may_receive
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import buttons, fill, prompt
@@ -27,7 +26,7 @@ from scheduler.runner import DueTouchpoint, Outcome, Runner
 from services import next_offer
 from storage import escalations
 from storage.db import session as new_session
-from storage.models import Enrolment, Escalation
+from storage.models import Escalation
 
 log = logging.getLogger("coachbot.touchpoints")
 
@@ -45,7 +44,8 @@ class TouchpointSender:
         if due.action == "send":
             queued = self._send(due)
             if _at_graduation(self.app.programs[due.program_id].program, due):
-                self._offer_next_step(due.enrolment_id)
+                # After the graduation message: the program named by `next:`.
+                next_offer.offer_at_graduation(self.app.handler.runtime, due.enrolment_id)
         elif due.action == "remind":
             queued = self.app.handler.send_to_client(
                 due.enrolment_id, key=due.key, build=lambda ctx: _reminder(ctx, due))
@@ -66,17 +66,6 @@ class TouchpointSender:
             return [Reply(f"{lead}\n{filled}" if lead else filled)]
 
         return self.app.handler.send_to_client(due.enrolment_id, key=due.key, build=build)
-
-    def _offer_next_step(self, enrolment_id: int) -> None:
-        """After the graduation message: the program named by `next:`, with a button.
-
-        Not gated on the status: the move to the last stage may run just after this row in
-        the same tick (both are due at the stage's start)."""
-        runtime = self.app.handler.runtime
-        with runtime.transaction() as uow:
-            enrolment = uow.session.get(Enrolment, enrolment_id)
-            if enrolment is not None and may_receive(enrolment.status):
-                next_offer.offer(runtime, uow, enrolment)
 
     def _flag(self, due: DueTouchpoint) -> int:
         """Tell a human that a flow went unanswered, through an escalation (once)."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from conversations.journey import may_receive
 from conversations.messages import Button, Reply
 from conversations.program import Program
 from conversations.render import fill
@@ -56,6 +57,18 @@ def offer(runtime: Runtime, uow: UnitOfWork, enrolment: Enrolment) -> bool:
                         [Reply(text, buttons=BUTTONS, question=QUESTION)])
     log.info("next step offered enrolment=%s program=%s", enrolment.id, following.id)
     return True
+
+
+def offer_at_graduation(runtime: Runtime, enrolment_id: int) -> bool:
+    """The offer after the graduation message, in a transaction of its own.
+
+    Not gated on the status being "graduated": the move to the last stage may run just
+    after the graduation row in the same tick (both are due at the stage's start)."""
+    with runtime.transaction() as uow:
+        enrolment = uow.session.get(Enrolment, enrolment_id)
+        if enrolment is None or not may_receive(enrolment.status):
+            return False
+        return offer(runtime, uow, enrolment)
 
 
 def good_review(program: Program, flow_id: str, answers: Mapping[str, object]) -> bool:
