@@ -119,6 +119,9 @@ def _enrol(runtime: Runtime, uow: UnitOfWork, payment: Payment, program: Program
     zone = (checkout.zone if is_zone(checkout.zone) else
             person.timezone if person is not None else None)
     assert program.offer is not None
+    running = _running_in(uow, person, program) if person is not None else None
+    if running is not None:
+        return _paid_again(runtime, uow, payment, program, running, checkout)
     enrolment = enrol_new(runtime, uow, program=program, person=person, email=email,
                           name=display_name(checkout.name, email), zone=zone or program.timezone,
                           coach=program.offer.coach)
@@ -144,6 +147,27 @@ def _enrol(runtime: Runtime, uow: UnitOfWork, payment: Payment, program: Program
     return "enrolled"
 
 
+def _running_in(uow: UnitOfWork, person: Person, program: Program) -> Enrolment | None:
+    """The person's enrolment in `program` that is still running, if any."""
+    latest = enrolments.current_enrolment(uow.session, person.id or 0, lock=True)
+    return latest if latest is not None and latest.program_id == program.id \
+        and is_open(latest.status) else None
+
+
+def _paid_again(runtime: Runtime, uow: UnitOfWork, payment: Payment, program: Program,
+                running: Enrolment, checkout: Checkout) -> Outcome:
+    """A second payment for a program the client is in: no second enrolment. /join still
+    leads to the one they have; a refund of this payment leaves it alone."""
+    payments.update(uow.session, payment, now=uow.now, status="paid_again",
+                    program_id=program.id, enrolment_id=running.id)
+    client = uow.session.get(Person, running.person_id)
+    notices.tell_coach(runtime, uow, running, key=f"stripe:{checkout.session_id}:again",
+                       text=f"{client.name if client else 'A client'} paid for "
+                       f"{program.name} again while already enrolled in it; nothing changed. "
+                       "Refund the second payment in Stripe if it was a mistake.")
+    return "duplicate"
+
+
 def _offered_from(uow: UnitOfWork, reference: str | None) -> Enrolment | None:
     """The enrolment whose next-step offer this checkout pays for, if it says so."""
     if not reference or not reference.startswith(NEXT_REFERENCE):
@@ -164,9 +188,10 @@ def refunded(runtime: Runtime, delivery: Delivery, *, payment_intent_id: str,
             payments.new_payment(uow.session, status=status, now=uow.now,
                                  payment_intent_id=payment_intent_id)
             return "recorded"
+        enrolled = payment.status == "enrolled"
         payments.update(uow.session, payment, now=uow.now, status=status)
         return _end(runtime, uow, payment, why="was refunded" if fully else "was partly refunded",
-                    ending=(lambda offer: offer.on_refund) if fully else None)
+                    ending=(lambda offer: offer.on_refund) if fully and enrolled else None)
 
 
 def subscription_cancelled(runtime: Runtime, delivery: Delivery, *,
@@ -180,9 +205,10 @@ def subscription_cancelled(runtime: Runtime, delivery: Delivery, *,
             payments.new_payment(uow.session, status="cancelled", now=uow.now,
                                  subscription_id=subscription_id)
             return "recorded"
+        enrolled = payment.status == "enrolled"
         payments.update(uow.session, payment, now=uow.now, status="cancelled")
         return _end(runtime, uow, payment, why="cancelled their subscription",
-                    ending=lambda offer: offer.on_subscription_cancelled)
+                    ending=(lambda offer: offer.on_subscription_cancelled) if enrolled else None)
 
 
 def _end(runtime: Runtime, uow: UnitOfWork, payment: Payment, *, why: str,

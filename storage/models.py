@@ -276,7 +276,7 @@ class Payment(SQLModel, table=True):
     price_id: str | None = Field(default=None, max_length=255)
     program_id: str | None = Field(default=None, max_length=64)
     email: str | None = Field(default=None, max_length=254)
-    # enrolled | unmatched | refunded | partly_refunded | cancelled
+    # received | enrolled | paid_again | unmatched | refunded | partly_refunded | cancelled
     status: str = Field(max_length=24)
     # The client's zone was a guess (the program's): /join asks their browser for it.
     zone_guessed: bool = False

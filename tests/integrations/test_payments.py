@@ -197,3 +197,19 @@ def test_health_and_readiness(http):
     assert http.get("/healthz").body == {"ok": True}
     ready = http.get("/readyz")
     assert (ready.status, ready.body["database"]) == (200, "reachable")
+
+
+def test_paying_twice_for_the_same_program_enrols_once_and_a_refund_of_the_second_is_harmless(
+        app, http, stripe_api):
+    for session_id in ("cs_test_first", "cs_test_second"):
+        stripe_api.sells(session_id, GROW_PRICE)
+        post_stripe(http.url, stripe_event("checkout.session.completed", checkout(session_id)))
+    assert _enrolments(app) == [("Ana Lima", "business_12w", "invited")]
+    assert any("paid for Grow: 12-week business coaching again" in p for p in team_posts(app))
+    # The second payment's /join leads to the same invite.
+    first = http.get("/join/cs_test_first").headers["Location"]
+    assert http.get("/join/cs_test_second").headers["Location"] == first
+    post_stripe(http.url, stripe_event("charge.refunded", {
+        "id": "ch_2", "object": "charge", "payment_intent": "pi_cs_test_second",
+        "refunded": True}))
+    assert _enrolments(app) == [("Ana Lima", "business_12w", "invited")]
