@@ -52,7 +52,7 @@ def booked(runtime: Runtime, delivery: Delivery, event: Booked) -> Outcome:
 
 
 def book(runtime: Runtime, uow: UnitOfWork, event: Booked) -> Outcome:
-    """`booked` inside the caller's transaction (the HTTP API books the same way)."""
+    """`booked` inside the caller's own transaction."""
     existing = bookings.booking_of(uow.session, event.source, event.external_id)
     if existing is not None:
         if existing.status == "cancelled":
