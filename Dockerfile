@@ -3,13 +3,15 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    COACHBOT_DATABASE_URL=sqlite:////data/coachbot.db
+    COACHBOT_DATABASE_URL=sqlite:////data/coachbot.db \
+    COACHBOT_HTTP_HOST=0.0.0.0
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY conversations ./conversations
 COPY scheduler ./scheduler
+COPY services ./services
 COPY storage ./storage
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 coachbot \

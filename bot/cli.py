@@ -66,7 +66,9 @@ def _logging(level: str, settings: Settings | None = None) -> None:
     if settings is not None:
         redact = RedactSecrets([settings.telegram_token, settings.telegram_webhook_secret,
                                 settings.slack_bot_token, settings.slack_app_token,
-                                settings.slack_signing_secret])
+                                settings.slack_signing_secret, settings.stripe_webhook_secret,
+                                settings.stripe_api_key, settings.calcom_webhook_secret,
+                                settings.calendly_signing_key])
         for handler in logging.getLogger().handlers:
             handler.addFilter(redact)
 
@@ -411,6 +413,53 @@ def report(
         out_path.write_text(text, encoding="utf-8")
         out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
 
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens of the HTTP API.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("add")
+def token_add(name: Annotated[str, typer.Option(help="who uses it, e.g. zapier")]) -> None:
+    """Make a token and print it once: only its hash is stored."""
+    from services.api_tokens import TokenError, create
+
+    application = _app()
+    try:
+        token = create(application.rt, name.strip())
+    except TokenError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"Token '{name.strip()}' (shown once, store it now): {token}", markup=False,
+              soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token: name, when made, last used, revoked."""
+    from services.api_tokens import tokens
+
+    table = Table(title="coachbot API tokens")
+    for column in ("name", "created (UTC)", "last used (UTC)", "revoked (UTC)"):
+        table.add_column(column)
+    for t in tokens(_app().rt):
+        table.add_row(t.name, f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "-",
+                      f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "-")
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")]) -> None:
+    """Stop a token from working, at once."""
+    from services.api_tokens import TokenError, revoke
+
+    try:
+        revoke(_app().rt, name.strip())
+    except TokenError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"Token '{name.strip()}' revoked.", markup=False)
 
 
 # --- data rights and the audit log --------------------------------------------------------

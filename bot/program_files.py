@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from conversations.loader import ProgramError, ProgramInvalid, parse_program
+from conversations.loader import ProgramError, ProgramInvalid, located, parse_program
 from conversations.program import Program
 
 
@@ -60,6 +60,30 @@ def load_programs(location: Path) -> dict[str, LoadedProgram]:
                                        f"program id '{item.program.id}' is used by "
                                        f"{loaded[item.program.id].path} too"))
         loaded[item.program.id] = item
+    if not errors:
+        errors = _across(loaded)
     if errors:
         raise ProgramInvalid(errors)
     return loaded
+
+
+def _across(loaded: dict[str, LoadedProgram]) -> list[ProgramError]:
+    """What one file cannot know: the next step's program is loaded too, and no Stripe price
+    is claimed by two programs (a payment must enrol in exactly one)."""
+    errors: list[ProgramError] = []
+    prices: dict[str, str] = {}
+    for program_id, item in sorted(loaded.items()):
+        program, path = item.program, str(item.path)
+        if program.next is not None and program.next.program not in loaded \
+                and program.next.program != program_id:
+            errors.append(located(item.path.read_text("utf-8"), path, ("next", "program"),
+                                  f"no program with id '{program.next.program}' is loaded "
+                                  "(put its file in the same folder)"))
+        price = program.offer.stripe_price if program.offer else None
+        if price is not None and price in prices:
+            errors.append(located(item.path.read_text("utf-8"), path,
+                                  ("offer", "stripe_price"),
+                                  f"{price} is the price of program '{prices[price]}' too"))
+        elif price is not None:
+            prices[price] = program_id
+    return errors

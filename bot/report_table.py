@@ -14,7 +14,7 @@ def as_table(rows: Sequence[Row], title: str) -> Table:
     table = Table(title=title)
     short = ("program", "cohort", "enrolled", "active", "paused", "grad.", "dropped",
              "response", "flows done", "milestones", "outcome", "Δ median", "Δ q1", "Δ q3",
-             "escal.", "ack h (median)", "ack in SLA")
+             "escal.", "ack h (median)", "ack in SLA", "next offered", "next taken")
     for name in short:
         table.add_column(name, justify="left" if name in ("program", "cohort", "outcome")
                          else "right")

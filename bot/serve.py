@@ -20,17 +20,32 @@ log = logging.getLogger("coachbot.serve")
 async def serve(app: App) -> None:
     """Run every configured channel and the periodic jobs until cancelled (Ctrl-C)."""
     tasks: list[asyncio.Task[None]] = []
+    settings = app.settings
+    # Payments, bookings and the API: one HTTP server, which then carries Telegram's
+    # webhook and Slack's HTTP mode too (one port for everything).
+    http = slack_route = None
+    if settings.integrations:
+        from bot.integrations import build_http_server
+        from bot.slack.slack_http import SlackRoute
+
+        http = build_http_server(app)
+        if settings.slack_bot_token and settings.slack_signing_secret:
+            slack_route = SlackRoute()
+            http.add(slack_route.register)
     # Each channel adds its runner here: Telegram, Slack.
-    if app.settings.telegram_token:
+    if settings.telegram_token:
         from bot.telegram.telegram_channel import TelegramChannel
 
-        tasks.append(asyncio.create_task(TelegramChannel(app).run(), name="telegram"))
-    if app.settings.slack_bot_token:
+        tasks.append(asyncio.create_task(TelegramChannel(app, http=http).run(),
+                                         name="telegram"))
+    if settings.slack_bot_token:
         from bot.slack.slack_channel import run_slack
 
-        tasks.append(asyncio.create_task(run_slack(app), name="slack"))
+        tasks.append(asyncio.create_task(run_slack(app, route=slack_route), name="slack"))
     if not tasks:
         raise RuntimeError("no platform channel is configured")
+    if http is not None:
+        tasks.append(asyncio.create_task(http.run(), name="http"))
     jobs = start_jobs(app.clock, periodic_work(app))
     freeze_startup_objects()
     try:

@@ -39,9 +39,28 @@ class Settings(BaseSettings):
     # When coaches get their digest, in each coach's own zone, unless the coach has their
     # own time (`coachbot staff add --digest-at`).
     digest_time: time = time(8, 0)
+    # The one HTTP server: Slack's HTTP mode, health and readiness, payments, bookings and
+    # the API. Loopback by default: put a TLS-terminating proxy in front of it.
+    http_host: str = "127.0.0.1"
     http_port: int = 3000
+
+    # Integrations (docs/integrations.md); each is on when its secret is set.
+    stripe_webhook_secret: str | None = None
+    # Reads a checkout's price when the event does not carry it (a restricted key).
+    stripe_api_key: str | None = None
+    stripe_api_url: str | None = None
+    calcom_webhook_secret: str | None = None
+    calendly_signing_key: str | None = None
+    # The JSON API at /api (bearer tokens from `coachbot token add`).
+    api_enabled: bool = False
 
     @property
     def uses_console(self) -> bool:
         """No platform token: run in the terminal."""
         return not (self.telegram_token or self.slack_bot_token)
+
+    @property
+    def integrations(self) -> bool:
+        """Whether anything needs the HTTP server besides Slack: a webhook secret or the API."""
+        return bool(self.stripe_webhook_secret or self.calcom_webhook_secret
+                    or self.calendly_signing_key or self.api_enabled)

@@ -178,6 +178,13 @@ def parse_program(text: str, filename: str = "<program>") -> Program:
     return program
 
 
+def located(text: str, filename: str, loc: Path, message: str) -> ProgramError:
+    """An error about the field at `loc` of a valid program text (for checks that need
+    more than one file, such as a next step naming another program)."""
+    line, field = _locate(loc, _line_map(yaml.compose(text, Loader=_UniqueKeyLoader)))
+    return ProgramError(filename, line, field, message)
+
+
 def _key_at(lines: dict, key: str, line: int) -> str | None:
     """The field path of `key` written on `line` (to name a duplicate key)."""
     for path, at in lines.items():

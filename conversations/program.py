@@ -410,6 +410,46 @@ class Rule(Strict):
     then: RuleAction
 
 
+# --- the door in and the next step --------------------------------------------------------
+
+Ending = Literal["end", "pause"]
+
+
+class Offer(Strict):
+    """How a program is sold: the Stripe price that enrols a paying client, and what a refund
+    or a cancelled subscription does to the enrolment."""
+
+    stripe_price: str | None = Field(default=None, pattern=r"^price_[A-Za-z0-9_]+$")
+    # Where a client pays (a Stripe Payment Link); the next-step offer sends them there.
+    payment_link: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
+    # The coach a paying client gets (a name given to `coachbot staff add`).
+    coach: str | None = Field(default=None, min_length=1, max_length=200)
+    on_refund: Ending = "end"
+    on_subscription_cancelled: Ending = "end"
+
+    @model_validator(mode="after")
+    def _link_needs_price(self) -> Offer:
+        if self.payment_link is not None and self.stripe_price is None:
+            raise ValueError("payment_link needs stripe_price: the price that link sells")
+        return self
+
+
+class ReviewScore(Strict):
+    """A final-review answer good enough to make the next-step offer there and then."""
+
+    question: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    at_least: float
+
+
+class NextStep(Strict):
+    """The program a client is offered when they finish this one."""
+
+    program: Identifier
+    message: str = Field(
+        default="Would you like to go on with {next.name}?", min_length=1, max_length=1000)
+    after_review: ReviewScore | None = None
+
+
 class Privacy(Strict):
     """What the consent question tells the client, in the program's own words."""
 
@@ -432,6 +472,10 @@ class Program(Strict):
     touchpoints: list[Touchpoint] = Field(min_length=1)
     metrics: list[Metric] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    offer: Offer | None = None
+    # The page where a client books a coaching session ({booking_link} in texts).
+    booking_link: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
+    next: NextStep | None = None
 
     def flow(self, flow_id: str) -> Flow:
         """The flow with that id (validated to exist wherever it is referenced)."""

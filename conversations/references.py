@@ -135,7 +135,45 @@ def check_references(program: Program) -> list[Problem]:
             text = getattr(action, field)
             if text:
                 problems += _check_text(text, ("rules", i, "then", field))
+    problems += _check_next_step(program)
+    if program.booking_link is None:
+        problems += [(loc, "{booking_link} is used but the program sets no booking_link")
+                     for loc, text in _texts(program) if "{booking_link}" in text]
     return problems
+
+
+def _texts(program: Program) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every text of the program that placeholders are filled in, with its location."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for i, flow in enumerate(program.flows):
+        found += [(("flows", i, "intro"), flow.intro or ""), (("flows", i, "outro"), flow.outro)]
+        found += [(("flows", i, "questions", j, "prompt"), q.prompt)
+                  for j, q in enumerate(flow.questions)]
+    found += [(("touchpoints", i, "send", "message"), tp.send.message)
+              for i, tp in enumerate(program.touchpoints) if tp.send.message]
+    found += [(("rules", i, "then", field), getattr(rule.then, field))
+              for i, rule in enumerate(program.rules) for field in ("message", "celebrate")
+              if getattr(rule.then, field)]
+    return found
+
+
+def _check_next_step(program: Program) -> list[Problem]:
+    """The next step offers another program; whether it is loaded is checked with the others."""
+    step = program.next
+    if step is None:
+        return []
+    problems: list[Problem] = []
+    if step.program == program.id:
+        problems.append((("next", "program"), "a program cannot offer itself as the next step"))
+    problems += _check_text(step.message, ("next", "message"), extra=NEXT_PLACEHOLDERS)
+    if step.after_review is not None:
+        problems += _check_answer_ref(program, step.after_review.question,
+                                      ("next", "after_review", "question"), numeric=True)
+    return problems
+
+
+# Only the next-step offer may name the program it offers.
+NEXT_PLACEHOLDERS = frozenset({"next.name"})
 
 
 def _check_answer_ref(program: Program, ref: str, loc: tuple, *, numeric: bool = False,
@@ -155,10 +193,11 @@ def _check_answer_ref(program: Program, ref: str, loc: tuple, *, numeric: bool =
     return []
 
 
-def _check_text(text: str, loc: tuple) -> list[Problem]:
-    unknown = [name for name in _PLACEHOLDER.findall(text) if name not in PLACEHOLDERS]
+def _check_text(text: str, loc: tuple, extra: frozenset[str] = frozenset()) -> list[Problem]:
+    names = PLACEHOLDERS | extra
+    unknown = [name for name in _PLACEHOLDER.findall(text) if name not in names]
     if unknown:
-        allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+        allowed = ", ".join("{" + p + "}" for p in sorted(names))
         return [(loc, f"unknown placeholder {{{unknown[0]}}}; use one of {allowed}")]
     return []
 

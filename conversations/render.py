@@ -20,7 +20,7 @@ from conversations.program import (
 # file cannot reach attributes or code (unlike str.format on real objects).
 PLACEHOLDERS = frozenset({
     "client.first_name", "client.name", "coach.name", "program.name", "week", "weeks",
-    "stage", "checkin_day", "checkin_time",
+    "stage", "checkin_day", "checkin_time", "booking_link",
 })
 _PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
 

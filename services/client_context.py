@@ -37,6 +37,7 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
         "stage": enrolment.stage,
         "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
         "checkin_time": enrolment.checkin_time,
+        "booking_link": program.booking_link or "",
     }
     return core.Context(program=program,
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 
-from conversations.messages import Reply
 from services import escalations
 from services.backoff import backoff
+from services.ports import AsyncSend, Send, Unreachable
 from services.unit_of_work import Runtime
 from storage import outbox
 
@@ -34,11 +33,6 @@ class DeliveryError(Exception):
         super().__init__(reason)
         self.permanent = permanent
         self.retry_after = retry_after
-
-
-SendFn = Callable[[str, Reply], str | None]
-AsyncSendFn = Callable[[str, Reply], Awaitable[str | None]]
-UnreachableFn = Callable[[str, str], None]
 
 
 class Outbox:
@@ -110,7 +104,7 @@ def _as_delivery_error(exc: Exception) -> DeliveryError:
     return exc if isinstance(exc, DeliveryError) else DeliveryError(type(exc).__name__)
 
 
-def drain(rt: Runtime, channel: str, send: SendFn, *, worker: str = WORKER,
+def drain(rt: Runtime, channel: str, send: Send, *, worker: str = WORKER,
           limit: int = 100) -> int:
     """Send every due message of `channel` once; returns how many were sent."""
     box = Outbox(rt, channel, worker=worker)
@@ -126,9 +120,9 @@ def drain(rt: Runtime, channel: str, send: SendFn, *, worker: str = WORKER,
     return sent
 
 
-async def drain_async(rt: Runtime, channel: str, send: AsyncSendFn, *,
+async def drain_async(rt: Runtime, channel: str, send: AsyncSend, *,
                       worker: str = WORKER, limit: int = 100,
-                      unreachable: UnreachableFn | None = None,
+                      unreachable: Unreachable | None = None,
                       chats_concurrently: bool = False) -> int:
     """The same as `drain` for channels whose libraries are async (Telegram, Slack).
 
@@ -160,8 +154,8 @@ def _group(batch: list[outbox.Claimed]) -> list[list[outbox.Claimed]]:
     return list(chats.values())
 
 
-async def _send_in_order(box: Outbox, send: AsyncSendFn, items: list[outbox.Claimed],
-                         unreachable: UnreachableFn | None) -> int:
+async def _send_in_order(box: Outbox, send: AsyncSend, items: list[outbox.Claimed],
+                         unreachable: Unreachable | None) -> int:
     """One address's messages one after another; after a failure that will be retried, the
     rest wait for the same retry so the chat never reads them out of order."""
     sent = 0

@@ -15,7 +15,7 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
-from services import data_rights, decisions, edits, keys
+from services import data_rights, decisions, edits, keys, next_offer
 from services.client_context import apply_step, begin_flow, context
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
@@ -72,6 +72,8 @@ class InboundService:
                 # They wrote to us, so they can be reached again (they unblocked the bot).
                 people.mark_reachable(uow.session, channel=message.channel,
                                       address=message.sender)
+            if message.button is not None and message.button_question == next_offer.QUESTION:
+                return self._next_step(uow, message, person)
             return self._step(uow, message, enrolment, person)
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
@@ -98,6 +100,7 @@ class InboundService:
         apply_step(session, program, enrolment, conversation, result, now,
                    message_ref=message.message_ref, raw=raw)
         _reply(uow, message, person.id, replies)
+        self._offer_after_review(uow, enrolment, ctx, result)
         if decisions.needed(program, result):
             decisions.evaluate(self.rt, uow, program=program, enrolment=enrolment, person=person)
         log.info("handled channel=%s event=%s enrolment=%s answers=%d replies=%d",
@@ -130,6 +133,30 @@ class InboundService:
         log.info("erased channel=%s event=%s enrolments=%s", message.channel,
                  message.event_id, ",".join(map(str, erased.enrolment_ids)))
         return Handled("handled", replies=len(replies))
+
+    def _next_step(self, uow: UnitOfWork, message: Inbound, person: Person) -> Handled:
+        """A press on the next-step offer: a yes may start the next program's intake."""
+        answered = next_offer.answer(self.rt, uow, person, message.button or "")
+        replies = list(answered.replies)
+        if answered.started is not None:
+            program = self.rt.program(answered.started.program_id)
+            replies += begin_flow(uow.session, program, answered.started,
+                                  program.intake_flow.id, uow.now)
+        _reply(uow, message, person.id, replies)
+        return Handled("handled", enrolment_id=answered.started.id if answered.started
+                       else None, replies=len(replies))
+
+    def _offer_after_review(self, uow: UnitOfWork, enrolment: Enrolment, ctx: core.Context,
+                            result: core.Step) -> None:
+        """A good score in the final review earns the next-step offer there and then."""
+        program = self.rt.program(enrolment.program_id)
+        for event in result.events:
+            if event.kind != "flow_completed" or event.flow is None:
+                continue
+            answers = {**(ctx.flow_state.answers if ctx.flow_state else {}),
+                       **{a.question: a.value for a in result.answers}}
+            if next_offer.good_review(program, event.flow, answers):
+                next_offer.offer(self.rt, uow, enrolment)
 
     def _join(self, uow: UnitOfWork, message: Inbound, code: str) -> Handled | None:
         enrolment = enrolments.redeem_invite(uow.session, code, now=uow.now)

@@ -58,6 +58,8 @@ class Row:
     escalations: int
     ack_median_hours: float | None
     ack_within_sla: float | None  # 0..1
+    next_offered: int = 0
+    next_taken: int = 0
 
 
 def quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
@@ -96,7 +98,9 @@ def fold(program: Program, cohort: str, group: Sequence[queries.Facts]) -> Row:
         outcome_q1=spread[0] if spread else None, outcome_q3=spread[2] if spread else None,
         escalations=len(escalated),
         ack_median_hours=statistics.median(acked) if acked else None,
-        ack_within_sla=_share(sum(ok for _, ok in escalated), len(escalated)))
+        ack_within_sla=_share(sum(ok for _, ok in escalated), len(escalated)),
+        next_offered=sum(f.next_offered for f in group),
+        next_taken=sum(f.next_taken for f in group))
 
 
 def build(rt: Runtime, *, program_id: str | None = None, start: date | None = None,
@@ -123,7 +127,8 @@ def build(rt: Runtime, *, program_id: str | None = None, start: date | None = No
 COLUMNS = ("program", "cohort", "enrolled", "active", "paused", "graduated", "dropped",
            "check-in response", "flow completion", "milestones", "outcome metric",
            "outcome change median", "outcome change q1", "outcome change q3", "escalations",
-           "median hours to acknowledge", "acknowledged within SLA")
+           "median hours to acknowledge", "acknowledged within SLA", "next step offered",
+           "next step taken")
 
 
 def _pct(value: float | None) -> str:
@@ -144,7 +149,8 @@ def cells(row: Row) -> list[str]:
             str(row.graduated), str(row.dropped), _pct(row.response_rate),
             _pct(row.flow_completion), str(row.milestones), row.outcome_metric or "-",
             _num(row.outcome_median), _num(row.outcome_q1), _num(row.outcome_q3),
-            str(row.escalations), _hours(row.ack_median_hours), _pct(row.ack_within_sla)]
+            str(row.escalations), _hours(row.ack_median_hours), _pct(row.ack_within_sla),
+            str(row.next_offered), str(row.next_taken)]
 
 
 def as_csv(rows: Sequence[Row]) -> str:

@@ -18,10 +18,11 @@ from typing import Protocol
 
 from conversations import engine as core
 from conversations.messages import Reply
+from conversations.program import Program
 from conversations.render import buttons, fill, prompt
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
 from scheduler.replanning import replan_stale
-from services import escalations, flows, keys
+from services import escalations, flows, keys, next_offer
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import touchpoints as rows
@@ -48,6 +49,9 @@ class TouchpointSender:
         key = keys.touchpoint(due.row_id)
         if due.action == "send":
             queued = self._send(uow, due, key)
+            if _at_graduation(self.rt.program(due.program_id), due):
+                # After the graduation message: the program named by `next:`.
+                next_offer.offer_at_graduation(self.rt, uow, due.enrolment_id)
         elif due.action == "remind":
             queued = flows.send_to_client(self.rt, uow, due.enrolment_id, key=key,
                                           build=lambda ctx: _reminder(ctx, due))
@@ -82,6 +86,12 @@ class TouchpointSender:
         if opened is not None:
             log.info("no answer flagged enrolment=%s touchpoint=%s", due.enrolment_id, tp.id)
         return int(opened is not None)
+
+
+def _at_graduation(program: Program, due: DueTouchpoint) -> bool:
+    """Whether this touchpoint marks the start of the journey's last stage (alumni)."""
+    last = [stage.id for stage in program.stages if stage.next is None]
+    return bool(last) and due.touchpoint.when.stage_start == last[-1]
 
 
 def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:

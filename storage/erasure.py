@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from storage import audit
 from storage.models import (
     Answer,
+    Booking,
     CoachingSession,
     Consent,
     Conversation,
@@ -18,7 +19,9 @@ from storage.models import (
     Escalation,
     Identity,
     MetricValue,
+    NextOffer,
     OutboxMessage,
+    Payment,
     Person,
     PlannedTouchpoint,
     RuleFiring,
@@ -45,6 +48,10 @@ def erase_person(session: Session, person: Person, *, actor: str, now: datetime)
                  session.exec(select(Identity).where(Identity.person_id == person.id))]
     answers = len(list(session.exec(select(Answer.id).where(col(Answer.enrolment_id).in_(ids)))))
     _erase_enrolment_rows(session, ids)
+    if person.email:
+        # A payment or booking that matched no enrolment still holds their address.
+        for model in (Payment, Booking):
+            session.execute(delete(model).where(col(model.email) == person.email))
     # Messages to them, queued or sent, hold their address and maybe their own words.
     to_them = [OutboxMessage.person_id == person.id] + [
         (OutboxMessage.channel == channel) & (OutboxMessage.address == address)
@@ -62,8 +69,13 @@ def erase_person(session: Session, person: Person, *, actor: str, now: datetime)
 
 
 def _erase_enrolment_rows(session: Session, ids: list[int]) -> None:
-    # Children before parents: escalations point at rule firings, reminders at their send.
+    # Children before parents: escalations point at rule firings, reminders at their send,
+    # bookings at their sessions.
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id).in_(ids)))
+    session.execute(delete(Booking).where(col(Booking.enrolment_id).in_(ids)))
+    session.execute(delete(Payment).where(col(Payment.enrolment_id).in_(ids)))
+    session.execute(delete(NextOffer).where(or_(col(NextOffer.enrolment_id).in_(ids),
+                                                col(NextOffer.next_enrolment_id).in_(ids))))
     for model in (RuleFiring, MetricValue, Answer, Consent, Conversation, CoachingSession,
                   TouchpointPlan):
         session.execute(delete(model).where(col(model.enrolment_id).in_(ids)))

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from storage.models import (
     Answer,
+    Booking,
     CoachingSession,
     Consent,
     Conversation,
@@ -16,6 +17,7 @@ from storage.models import (
     Escalation,
     Identity,
     MetricValue,
+    Payment,
     Person,
     RuleFiring,
 )
@@ -40,7 +42,7 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
     return {
         "format": FORMAT,
         "exported_at": _iso(now),
-        "person": {"name": person.name, "timezone": person.timezone,
+        "person": {"name": person.name, "email": person.email, "timezone": person.timezone,
                    "quiet_hours": [person.quiet_start, person.quiet_end],
                    "created_at": _iso(person.created_at)},
         "reached_on": [{"channel": i.channel, "address": i.address} for i in identities],
@@ -75,6 +77,11 @@ def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
                         for x in _rows(session, Escalation, eid)],
         "coaching_sessions": [{"at": _iso(s.at), "cancelled_at": _iso(s.cancelled_at)}
                               for s in _rows(session, CoachingSession, eid)],
+        "payments": [{"checkout_session": p.checkout_session_id, "price": p.price_id,
+                      "status": p.status, "at": _iso(p.created_at)}
+                     for p in _rows(session, Payment, eid)],
+        "bookings": [{"source": b.source, "starts_at": _iso(b.starts_at), "status": b.status}
+                     for b in _rows(session, Booking, eid)],
     }
 
 

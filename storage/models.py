@@ -38,6 +38,8 @@ class Person(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     # A coach's own digest time (HH:MM, their zone); None: COACHBOT_DIGEST_TIME.
     digest_time: str | None = Field(default=None, max_length=5)
+    # Lower-cased: payments and bookings find the client by it.
+    email: str | None = Field(default=None, max_length=254, index=True)
 
 
 class Identity(SQLModel, table=True):
@@ -257,3 +259,72 @@ class TouchpointPlan(SQLModel, table=True):
     checkin_day: str = Field(max_length=3)
     checkin_time: str = Field(max_length=5)
     planned_at: datetime = _utc(nullable=False)
+
+
+class Payment(SQLModel, table=True):
+    """A Stripe payment as we know it: what it bought, whom it enrolled, how it ended.
+
+    Keyed by whichever Stripe id arrived first (events come in any order): a refund can be
+    recorded before the checkout it refunds, and the checkout then finds it.
+    """
+
+    __tablename__ = "payment"
+    id: int | None = Field(default=None, primary_key=True)
+    checkout_session_id: str | None = Field(default=None, max_length=255, unique=True)
+    payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
+    subscription_id: str | None = Field(default=None, max_length=255, index=True)
+    price_id: str | None = Field(default=None, max_length=255)
+    program_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+    # received | enrolled | paid_again | unmatched | refunded | partly_refunded | cancelled
+    status: str = Field(max_length=24)
+    # The client's zone was a guess (the program's): /join asks their browser for it.
+    zone_guessed: bool = False
+    enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id", index=True)
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class Booking(SQLModel, table=True):
+    """A booking from a scheduling tool (Cal.com, Calendly) and the coaching session it made.
+
+    Kept even when it matched no client (it went to a human), and when it was cancelled
+    before it was created (so the late creation is recognised and ignored).
+    """
+
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    external_id: str = Field(max_length=255)
+    email: str | None = Field(default=None, max_length=254)
+    starts_at: datetime | None = _utc(nullable=True)
+    status: str = Field(max_length=16)  # booked | moved | cancelled | unmatched
+    session_id: int | None = Field(default=None, foreign_key="coaching_session.id")
+    enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id", index=True)
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime = _utc(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the HTTP API: only its SHA-256 is kept; revoked, never deleted."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc(nullable=True)
+    last_used_at: datetime | None = _utc(nullable=True)
+
+
+class NextOffer(SQLModel, table=True):
+    """The next program offered to a client who finished one, and what they said."""
+
+    __tablename__ = "next_offer"
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", unique=True)
+    program_id: str = Field(max_length=64)
+    offered_at: datetime = _utc(nullable=False)
+    answer: str | None = Field(default=None, max_length=8)  # yes | no
+    answered_at: datetime | None = _utc(nullable=True)
+    next_enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id")

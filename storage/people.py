@@ -56,3 +56,10 @@ def mark_reachable(session: Session, *, channel: str, address: str) -> None:
     session.execute(update(Identity).where(
         col(Identity.channel) == channel, col(Identity.address) == address,
         col(Identity.unreachable_since).is_not(None)).values(unreachable_since=None))
+
+
+def client_with_email(session: Session, email: str) -> Person | None:
+    """The client with this email (stored lower-cased), the newest when several share it."""
+    return session.exec(select(Person).where(Person.email == email.strip().lower(),
+                                             Person.role == "client")
+                        .order_by(Person.id.desc())).first()  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ from sqlalchemy import func, literal_column
 from sqlmodel import Session, col, select
 
 from conversations.program import Metric, Program
+from storage import next_offers
 from storage.metrics import baseline_id, checkin_touchpoints
 from storage.models import (
     Conversation,
@@ -41,6 +42,9 @@ class Facts:
     outcome_change: float | None = None
     # Per escalation: hours to acknowledge (None if not acknowledged), and within its SLA.
     escalations: list[tuple[float | None, bool]] = field(default_factory=list)
+    # The next program: offered at the end, and taken (a yes).
+    next_offered: bool = False
+    next_taken: bool = False
 
 
 def outcome_metric(program: Program) -> Metric | None:
@@ -71,6 +75,9 @@ def facts(session: Session, programs: Mapping[str, Program], *, program_id: str 
     _milestones(session, programs, by_id)
     _outcomes(session, programs, by_id)
     _escalations(session, by_id)
+    for offer in next_offers.offers_of(session, list(by_id)):
+        by_id[offer.enrolment_id].next_offered = True
+        by_id[offer.enrolment_id].next_taken = offer.answer == "yes"
     return sorted(by_id.values(), key=lambda f: (f.program_id, f.cohort, f.enrolment_id))
 
 

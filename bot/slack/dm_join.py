@@ -9,6 +9,8 @@ runner's drain delivers it. One join path, whoever starts it.
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -17,6 +19,8 @@ from bot.slack.slack_sender import CHANNEL, explain
 from conversations.messages import Inbound
 from services import staff_directory
 from services.enrolment import EnrolError, Enrolled
+
+log = logging.getLogger("coachbot.slack.dm_join")
 
 
 def open_dm(client: WebClient, slack_id: str) -> str:
@@ -44,4 +48,27 @@ def join_on_slack(app: App, enrolled: Enrolled, slack_id: str) -> bool:
     handled = app.inbound.handle(Inbound(channel=CHANNEL, sender=slack_id,
                                          event_id=f"enrol:{enrolled.enrolment_id}",
                                          text=f"/start {enrolled.code}"))
+    return handled.outcome == "joined"
+
+
+def join_by_email(app: App, client: WebClient, *, email: str, code: str,
+                  enrolment_id: int) -> bool:
+    """A paying client who is in the workspace: find them by email, open the DM and start
+    their intake there (the /join page then says so). False when they cannot be found
+    (no such member, or the app lacks users:read.email) or are staff: the page then shows
+    the code to send instead."""
+    try:
+        found = client.users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        log.info("no slack member for a paying client: %s", explain(exc, None))
+        return False
+    slack_id = str(found["user"]["id"])
+    try:
+        refuse_staff(app, slack_id)
+        open_dm(client, slack_id)
+    except EnrolError:
+        return False
+    handled = app.inbound.handle(Inbound(channel=CHANNEL, sender=slack_id,
+                                         event_id=f"join:{enrolment_id}",
+                                         text=f"/start {code}"))
     return handled.outcome == "joined"

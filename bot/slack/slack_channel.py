@@ -13,7 +13,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.composition import App
 from bot.slack.listeners import build_bolt_app
-from bot.slack.slack_http import SlackHTTPServer
+from bot.slack.slack_http import SlackHTTPServer, SlackRoute
 from bot.slack.slack_sender import async_web_client, drain_slack, web_client
 from bot.wakeup import Wakeup
 
@@ -22,8 +22,8 @@ log = logging.getLogger("coachbot.slack.runner")
 OUTBOX_EVERY = 1.0  # seconds between outbox drains when nothing wakes it sooner
 
 
-async def run_slack(app: App) -> None:
-    """Serve Slack until cancelled."""
+async def run_slack(app: App, *, route: SlackRoute | None = None) -> None:
+    """Serve Slack until cancelled; `route`: HTTP mode on the one HTTP server."""
     settings = app.settings
     if not settings.slack_bot_token:
         raise RuntimeError("COACHBOT_SLACK_BOT_TOKEN is not set")
@@ -31,7 +31,7 @@ async def run_slack(app: App) -> None:
     async_client = async_web_client(settings.slack_bot_token, settings.slack_api_url)
     bolt = build_bolt_app(app, client, signing_secret=settings.slack_signing_secret)
     wakeup = Wakeup.attach(app.rt)
-    stop = _start_receiver(app, bolt)
+    stop = _start_receiver(app, bolt, route)
     try:
         await _outbox_loop(app, async_client, wakeup)
     finally:
@@ -39,8 +39,12 @@ async def run_slack(app: App) -> None:
         stop()
 
 
-def _start_receiver(app: App, bolt):
+def _start_receiver(app: App, bolt, route: SlackRoute | None = None):
     settings = app.settings
+    if settings.slack_signing_secret and route is not None:
+        route.attach(bolt)
+        log.info("slack http mode on the http server, path %s", route.path)
+        return lambda: None
     if settings.slack_signing_secret:
         server = SlackHTTPServer(bolt, port=settings.http_port).start()
         log.info("slack http mode on port %s", settings.http_port)

@@ -7,10 +7,12 @@ another request's acknowledgement.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
+from aiohttp import web
 from slack_bolt import App as BoltApp
 from slack_bolt import BoltRequest
 
@@ -78,3 +80,31 @@ def _handler(bolt: BoltApp, path: str) -> type[BaseHTTPRequestHandler]:
             pass  # request lines are noise; Bolt and our listeners log what matters
 
     return Handler
+
+
+class SlackRoute:
+    """POST /slack/events on the one HTTP server, when it runs (integrations are on): the
+    same Bolt dispatch as `SlackHTTPServer`, so Slack and the integrations share a port."""
+
+    def __init__(self, path: str = "/slack/events") -> None:
+        self.path = path
+        self.bolt: BoltApp | None = None
+
+    def register(self, app: web.Application) -> None:
+        """Add the route (before the server starts)."""
+        app.router.add_post(self.path, self.post)
+
+    def attach(self, bolt: BoltApp) -> None:
+        """Start answering with this Bolt app (Slack's runner builds it)."""
+        self.bolt = bolt
+
+    async def post(self, request: web.Request) -> web.Response:
+        if self.bolt is None:
+            return web.Response(status=503)  # Slack retries; the runner is starting
+        body = (await request.read()).decode("utf-8")
+        headers = {k.lower(): [v] for k, v in request.headers.items()}
+        answer = await asyncio.to_thread(self.bolt.dispatch, BoltRequest(
+            body=body, query=request.query_string, headers=headers))
+        return web.Response(status=answer.status, body=(answer.body or "").encode("utf-8"),
+                            headers={k: v[0] for k, v in answer.headers.items()
+                                     if v and k.lower() != "content-length"})

@@ -11,6 +11,7 @@ from telegram.error import NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.composition import App
+from bot.http_server import HttpServer
 from bot.settings import Settings
 from bot.telegram.limits import FloodLimiter
 from bot.telegram.telegram_sender import PER_CHAT_RATE, TelegramSender
@@ -61,7 +62,8 @@ class TelegramChannel:
     """The whole Telegram side of one process; `run()` until cancelled or `stop` is set."""
 
     def __init__(self, app: App, *, per_chat_rate: float = PER_CHAT_RATE,
-                 drain_every: float = DRAIN_EVERY, webhook_host: str = "0.0.0.0") -> None:
+                 drain_every: float = DRAIN_EVERY, webhook_host: str = "0.0.0.0",
+                 http: HttpServer | None = None) -> None:
         self.app = app
         settings = app.settings
         self.webhook_url = settings.telegram_webhook_url
@@ -80,6 +82,11 @@ class TelegramChannel:
                 secret=webhook_secret(settings.telegram_webhook_secret,
                                       settings.telegram_token or ""),
                 host=webhook_host, port=settings.telegram_webhook_port)
+        # With the one HTTP server running (integrations on), the webhook is one of its
+        # routes rather than a listener of its own.
+        self.shared_http = http is not None and self.webhook is not None
+        if http is not None and self.webhook is not None:
+            http.add(self.webhook.register)
         self.ready = asyncio.Event()
 
     def wake(self) -> None:
@@ -97,7 +104,8 @@ class TelegramChannel:
             await application.bot.set_my_commands(MENU)
             await application.start()
             if self.webhook is not None:
-                await self.webhook.start()
+                if not self.shared_http:
+                    await self.webhook.start()
                 await application.bot.set_webhook(
                     self.webhook_url or "", secret_token=self.webhook.secret,
                     allowed_updates=ALLOWED_UPDATES)
@@ -117,7 +125,7 @@ class TelegramChannel:
                     await drain
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
-            if self.webhook is not None:
+            if self.webhook is not None and not self.shared_http:
                 await self.webhook.stop()
             if application.running:
                 await application.stop()

@@ -47,6 +47,10 @@ class WebhookServer:
         self.port = port
         self._runner: web.AppRunner | None = None
 
+    def register(self, app: web.Application) -> None:
+        """Serve the webhook on another aiohttp app (the one HTTP server) instead."""
+        app.router.add_post(self.path, self._post)
+
     async def start(self) -> None:
         """Listen; `port` becomes the bound port (useful when 0 was asked for)."""
         server = web.Application(client_max_size=1024 * 1024)

@@ -190,7 +190,8 @@ def test_an_unknown_placeholder():
     assert (error.line, error.field) == (line_of(text, "{client.nickname}"),
                                          "touchpoints[8].send.message")
     assert error.message.startswith("unknown placeholder {client.nickname}; use one of "
-                                    "{checkin_day}, {checkin_time}, {client.first_name}")
+                                    "{booking_link}, {checkin_day}, {checkin_time}, "
+                                    "{client.first_name}")
 
 
 def test_a_consent_question_not_first():

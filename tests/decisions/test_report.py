@@ -98,12 +98,15 @@ def test_report_per_cohort_with_figures_known_in_advance(seeded):
     assert result.output.splitlines() == [
         "program,cohort,enrolled,active,paused,graduated,dropped,check-in response,"
         "flow completion,milestones,outcome metric,outcome change median,outcome change q1,"
-        "outcome change q3,escalations,median hours to acknowledge,acknowledged within SLA",
+        "outcome change q3,escalations,median hours to acknowledge,acknowledged within SLA,"
+        "next step offered,next step taken",
         # 5 of 12 check-ins answered; changes -1, 0, +3; acknowledged after 2 h and 30 h.
-        "business_12w,2026-01,3,1,1,0,1,41.7%,41.7%,1,confidence,+0,-0.5,+1.5,3,16.0,33.3%",
+        "business_12w,2026-01,3,1,1,0,1,41.7%,41.7%,1,confidence,+0,-0.5,+1.5,3,16.0,33.3%,"
+        "0,0",
         # The check-in answered ahead counts, the one skipped on a pause does not.
-        "business_12w,2026-02,1,0,0,1,0,100.0%,100.0%,1,confidence,+6,+6,+6,0,-,-",
-        "business_12w,all,4,1,1,1,1,58.8%,58.8%,2,confidence,+1.5,-0.25,+3.75,3,16.0,33.3%",
+        "business_12w,2026-02,1,0,0,1,0,100.0%,100.0%,1,confidence,+6,+6,+6,0,-,-,0,0",
+        "business_12w,all,4,1,1,1,1,58.8%,58.8%,2,confidence,+1.5,-0.25,+3.75,3,16.0,33.3%,"
+        "0,0",
     ]
 
 

@@ -181,6 +181,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             "conversations.info": self._conversations_info,
             "reactions.add": self._reactions_add,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_publish,
             "views.publish": self._views_publish,
             "views.update": self._views_publish,
@@ -554,6 +555,20 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             _reject("already_reacted")
         self._reactions.add(key)
         return {"ok": True}
+
+    def add_member(self, user_id: str, email: str) -> None:
+        """A workspace member with this email (found by ``users.lookupByEmail``)."""
+        with self._lock:
+            self._user(user_id)["profile"]["email"] = email
+
+    def _users_lookup_by_email(self, params: JSON) -> JSON:
+        email = str(params.get("email") or "").lower()
+        with self._lock:
+            found = next((u for u in self._users.values()
+                          if u["profile"]["email"].lower() == email), None)
+        if found is None:
+            _reject("users_not_found")
+        return {"ok": True, "user": copy.deepcopy(found)}
 
     def _users_info(self, params: JSON) -> JSON:
         user_id = str(params.get("user") or "")
