@@ -41,7 +41,7 @@ from benchmarks.peer_ptb import (
     TOKEN,
     coachbot_app,
     coachbot_path,
-    count_statements,
+    count_sql,
     freeze,
     fresh_database,
     load,
@@ -189,26 +189,27 @@ async def measure(db_url: str, clients: int) -> dict:
             update_id += 1
     freeze()
     before = {weeks: stored_rows(app.db, chats[1:]) for weeks, chats in groups.items()}
-    statements = count_statements(app.db)
+    counts = count_sql(app.db)
     times: dict[int, list[float]] = {weeks: [] for weeks in groups}
-    sql: dict[int, int] = dict.fromkeys(groups, 0)
+    sql: dict[int, list[int]] = {weeks: [0, 0, 0] for weeks in groups}
     for k, chat in enumerate(every):
         weeks = HISTORIES[k % len(HISTORIES)]
-        first = statements()
+        first = counts()
         t0 = time.perf_counter()
         await handle(message_update(update_id, chat, 200, COMPLETING))
         elapsed = time.perf_counter() - t0
         update_id += 1
         if k >= len(HISTORIES):  # the first of each group warms up
             times[weeks].append(elapsed * 1000)
-            sql[weeks] += statements() - first
+            for i, (a, b) in enumerate(zip(first, counts(), strict=True)):
+                sql[weeks][i] += b - a
     after = {weeks: stored_rows(app.db, chats[1:]) for weeks, chats in groups.items()}
     app.db.dispose()
     result = {}
     for weeks, samples in times.items():
         q = statistics.quantiles(samples, n=100)
         result[weeks] = {"median": statistics.median(samples), "p99": q[98],
-                         "n": len(samples), "sql": sql[weeks] / len(samples),
+                         "n": len(samples), "sql": [n / len(samples) for n in sql[weeks]],
                          "metrics": (after[weeks][0] - before[weeks][0]) / len(samples),
                          "firings": after[weeks][1] - before[weeks][1]}
     return result
@@ -232,7 +233,8 @@ def main() -> None:
     for weeks, g in r.items():
         print(f"{weeks:>3} week{'s' if weeks > 1 else ' '} of history: median {g['median']:.2f} "
               f"ms, p99 {g['p99']:.2f} ms over {g['n']} completing messages; "
-              f"{g['sql']:.1f} SQL statements, {g['metrics']:.1f} metric values stored, "
+              f"{g['sql'][0]:.1f} SQL statements in {g['sql'][2]:.0f} sessions, "
+              f"{g['sql'][1]:.0f} commits; {g['metrics']:.1f} metric values stored, "
               f"{g['firings']} rule firings")
     short, long = (r[w] for w in HISTORIES)
     print(f"ratio 52 weeks / 1 week: median {long['median'] / short['median']:.2f}, "

@@ -106,17 +106,29 @@ async def feed(handle: Handle, updates: list[dict]) -> tuple[list[float], float]
     return latencies, time.perf_counter() - started
 
 
-def count_statements(engine) -> Callable[[], int]:
-    """SQL statements run on `engine` from now on (a before_cursor_execute listener)."""
+def count_sql(engine) -> Callable[[], tuple[int, int, int]]:
+    """From now on, on `engine`: (SQL statements, commits, connections taken from the pool).
+
+    Each connection taken from the pool is one session; on PostgreSQL it is pinged first.
+    """
     import sqlalchemy as sa
 
-    seen = [0]
+    seen = [0, 0, 0]
 
-    def count(*_args) -> None:
-        seen[0] += 1
+    def counter(index: int) -> Callable[..., None]:
+        def count(*_args) -> None:
+            seen[index] += 1
+        return count
 
-    sa.event.listen(engine, "before_cursor_execute", count)
-    return lambda: seen[0]
+    sa.event.listen(engine, "before_cursor_execute", counter(0))
+    sa.event.listen(engine, "commit", counter(1))
+    sa.event.listen(engine.pool, "checkout", counter(2))
+    return lambda: (seen[0], seen[1], seen[2])
+
+
+def per_message(counts: tuple[int, int, int], messages: int) -> dict[str, float]:
+    return {f"{name}_per_message": n / messages
+            for name, n in zip(("sql", "commits", "sessions"), counts, strict=True)}
 
 
 def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
@@ -163,9 +175,9 @@ async def _naive(api_url: str, settings: str, warmup: list[dict], timed: list[di
         trips.append(time.perf_counter() - t0)
     await feed(handle, warmup)
     rss_before = peak_rss_mb()
-    statements = count_statements(engine)
+    sql = count_sql(engine)
     latencies, elapsed = await feed(handle, timed)
-    sql = statements()
+    counts = sql()
     t0 = time.perf_counter()
     await application.stop()
     await application.shutdown()  # PicklePersistence writes its file here (and every 60 s)
@@ -175,7 +187,7 @@ async def _naive(api_url: str, settings: str, warmup: list[dict], timed: list[di
     engine.dispose()
     shutil.rmtree(tmp, ignore_errors=True)
     return {**summary(latencies, elapsed), "rss_before": rss_before, "rss": peak_rss_mb(),
-            "sql_per_message": sql / len(timed), "answers_stored": rows,
+            **per_message(counts, len(timed)), "answers_stored": rows,
             "round_trip_ms": statistics.median(trips) * 1000, "shutdown_ms": shutdown * 1000}
 
 
@@ -295,7 +307,7 @@ async def _coachbot(api_url: str, db_url: str, chats: list[int], warmup: list[di
     await feed(handle, warmup)
     freeze()
     rss_before = peak_rss_mb()
-    statements = count_statements(app.db)
+    sql = count_sql(app.db)
     profiler = worker = None
     if profile:
         # The handler runs in a worker thread (asyncio.to_thread): profile that thread too.
@@ -304,7 +316,7 @@ async def _coachbot(api_url: str, db_url: str, chats: list[int], warmup: list[di
             ThreadPoolExecutor(max_workers=1, initializer=worker.enable))
         profiler.enable()
     latencies, elapsed = await feed(handle, timed)
-    sql = statements()
+    counts = sql()
     stats = None
     if profiler is not None and worker is not None:
         profiler.disable()
@@ -315,7 +327,7 @@ async def _coachbot(api_url: str, db_url: str, chats: list[int], warmup: list[di
     await bot.shutdown()
     app.db.dispose()
     return {**summary(latencies, elapsed), "rss_before": rss_before, "rss": peak_rss_mb(),
-            "sql_per_message": sql / len(timed), "outbox": per_chat, "sent": sent,
+            **per_message(counts, len(timed)), "outbox": per_chat, "sent": sent,
             "drain_per_second": sent / drain_seconds if drain_seconds else 0.0,
             "profile": stats}
 
@@ -382,7 +394,8 @@ def delivered(api, chats: list[int], expected: Callable[[int], int]) -> dict[str
 
 def line(label: str, r: dict) -> str:
     return (f"{label:<38} {r['per_second']:>7,.0f} msg/s  p50 {r['p50_ms']:6.2f} ms  "
-            f"p99 {r['p99_ms']:6.2f} ms  {r['sql_per_message']:4.1f} SQL/msg  "
+            f"p99 {r['p99_ms']:6.2f} ms  per msg {r['sql_per_message']:4.1f} SQL, "
+            f"{r['commits_per_message']:.1f} commits, {r['sessions_per_message']:.1f} sessions  "
             f"peak RSS {r['rss']:4.0f} MB ({r['rss_before']:.0f} before the timed part)")
 
 
