@@ -202,9 +202,9 @@ def coachbot_path(app, bot) -> Callable[[dict], Awaitable[None]]:
     """
     from telegram import Update
 
-    from bot.telegram.adapter import TelegramAdapter
+    from bot.telegram.updates import TelegramAdapter
 
-    adapter = TelegramAdapter(app, on_queued=lambda: None)
+    adapter = TelegramAdapter(app)
 
     async def handle(data: dict) -> None:
         await adapter.handle(Update.de_json(data, bot), bot)
@@ -214,7 +214,7 @@ def coachbot_path(app, bot) -> Callable[[dict], Awaitable[None]]:
 
 def coachbot_app(api_url: str, db_url: str):
     """coachbot's app on `db_url` (migrated), its clock stopped at START."""
-    from bot.app import build_app
+    from bot.composition import build_app
     from bot.settings import BUNDLED_PROGRAMS, Settings
     from scheduler.clock import ManualClock
 
@@ -225,9 +225,9 @@ def coachbot_app(api_url: str, db_url: str):
 
 def invite(app, chat: int) -> str:
     """Enrol the client of `chat` in the sample program; their invite code."""
-    from bot.enrol import enrol_client
+    from services.enrolment import enrol_client
 
-    return enrol_client(app, program_id="business_12w", name=f"Client {chat - FIRST_CHAT}",
+    return enrol_client(app.rt, program_id="business_12w", name=f"Client {chat - FIRST_CHAT}",
                         zone="Europe/Berlin", coach="Casey Coach").code
 
 
@@ -237,11 +237,13 @@ async def drain_outbox(app, bot) -> tuple[int, float]:
     No flood limiter (the fake does not enforce Telegram's limits here, see
     benchmarks/telegram_send.py for that) and no per-chat pause: this only delivers.
     """
-    from bot.telegram.sender import TelegramSender
-    from storage import outbox
-    from storage.db import session
+    from sqlmodel import select
 
-    sender = TelegramSender(bot, db=app.db, clock=app.clock, per_chat_rate=1000)
+    from bot.telegram.telegram_sender import TelegramSender
+    from storage.db import session
+    from storage.models import OutboxMessage
+
+    sender = TelegramSender(bot, rt=app.rt, per_chat_rate=1000)
     sent, started = 0, time.perf_counter()
     while time.perf_counter() - started < 300:
         batch = await sender.drain()
@@ -249,7 +251,9 @@ async def drain_outbox(app, bot) -> tuple[int, float]:
         if batch:
             continue
         with session(app.db) as s:
-            if not outbox.pending(s, "telegram"):
+            if not s.exec(select(OutboxMessage.id).where(
+                    OutboxMessage.channel == "telegram",
+                    OutboxMessage.status == "queued")).first():
                 break
         app.clock.advance(timedelta(seconds=30))  # a retry is waiting: bring it due
     return sent, time.perf_counter() - started
