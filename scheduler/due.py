@@ -24,7 +24,7 @@ from conversations.program import Program, Touchpoint
 from scheduler.occurrences import quiet_adjusted, stage_spans
 from scheduler.replanning import STAGE_PREFIX, quiet_hours, replan
 from storage import answering
-from storage import touchpoints as rows
+from storage import touchpoint_rows as rows
 from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.scheduler")

@@ -20,7 +20,7 @@ from conversations.journey import is_planned
 from conversations.program import Program, QuietHours, Weekly
 from scheduler.occurrences import Occurrence, plan, stage_spans
 from storage import plans
-from storage import touchpoints as rows
+from storage import touchpoint_rows as rows
 from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.scheduler")

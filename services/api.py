@@ -19,7 +19,7 @@ from services import bookings
 from services.new_clients import ClientError, clean_email, display_name, enrol_new
 from services.unit_of_work import Runtime
 from storage import audit, next_offers, plans
-from storage import bookings as booking_rows
+from storage import booking_store as booking_rows
 from storage.models import Enrolment, Person
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.unit_of_work import Runtime
-from storage import api_tokens, audit
+from storage import audit
+from storage import token_store as api_tokens
 
 PREFIX = "cbt_"  # recognisable in a leaked-secret scan
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

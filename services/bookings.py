@@ -23,7 +23,8 @@ from services import notices
 from services.new_clients import ClientError, clean_email
 from services.unit_of_work import Runtime, UnitOfWork
 from services.webhook_events import Delivery, first_time
-from storage import bookings, enrolments, people, plans, staff
+from storage import booking_store as bookings
+from storage import enrolments, people, plans, staff
 from storage.models import Booking, Enrolment, Person
 
 log = logging.getLogger("coachbot.services.bookings")

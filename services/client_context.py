@@ -17,7 +17,7 @@ from conversations import engine as core
 from conversations.journey import conversation_status, program_week
 from conversations.messages import Event, Reply
 from conversations.program import Program
-from storage import conversations as convs
+from storage import conversation_store as convs
 from storage.models import Consent, Conversation, Enrolment, Person
 
 

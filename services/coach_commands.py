@@ -11,7 +11,8 @@ from conversations.journey import program_week
 from services import escalations as cases
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import audit, escalations, staff
+from storage import audit, staff
+from storage import escalation_store as escalations
 from storage.models import Answer, Enrolment, Person
 
 HELP = ("Usage: `/coachbot digest` (your daily digest now), `/coachbot client NAME` "

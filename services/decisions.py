@@ -24,7 +24,7 @@ from conversations.rules import Decision, RuleInputs, decide
 from services import escalations, keys
 from services.client_context import context
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import metrics as stored
+from storage import metric_store as stored
 from storage import rule_firings
 from storage.models import Enrolment, Person
 

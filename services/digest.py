@@ -24,7 +24,8 @@ from conversations.messages import Reply
 from conversations.program import Program
 from services import keys
 from services.unit_of_work import Runtime
-from storage import escalations, staff
+from storage import escalation_store as escalations
+from storage import staff
 from storage.models import (
     Answer,
     CoachingSession,

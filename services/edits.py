@@ -21,7 +21,7 @@ from conversations.messages import Inbound, Reply
 from conversations.program import Program
 from services import keys
 from services.unit_of_work import UnitOfWork
-from storage import conversations as convs
+from storage import conversation_store as convs
 from storage import dedupe, enrolments
 from storage.models import Answer, Conversation, Enrolment, Person
 

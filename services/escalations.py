@@ -19,7 +19,7 @@ from conversations.messages import EscalationCard, Reply
 from services import keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import dedupe, staff
-from storage import escalations as cases
+from storage import escalation_store as cases
 from storage.models import Enrolment, Escalation, Person, RuleFiring
 
 log = logging.getLogger("coachbot.escalations")

@@ -13,7 +13,7 @@ from conversations.journey import may_start_flow
 from conversations.messages import Reply
 from services.client_context import begin_flow, context
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import conversations as convs
+from storage import conversation_store as convs
 from storage.models import Enrolment, Person
 
 Build = Callable[[core.Context], list[Reply]]

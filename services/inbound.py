@@ -19,7 +19,7 @@ from services import data_rights, decisions, edits, keys, next_offer
 from services.client_context import apply_step, begin_flow, context
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
-from storage import conversations as convs
+from storage import conversation_store as convs
 from storage import dedupe, enrolments, people
 from storage.models import Enrolment, Person
 

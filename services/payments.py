@@ -21,7 +21,8 @@ from services import notices
 from services.new_clients import ClientError, clean_email, display_name, enrol_new, is_zone
 from services.unit_of_work import Runtime, UnitOfWork
 from services.webhook_events import Delivery, first_time
-from storage import audit, enrolments, next_offers, payments, people
+from storage import audit, enrolments, next_offers, people
+from storage import payment_store as payments
 from storage.models import Enrolment, Payment, Person
 
 log = logging.getLogger("coachbot.services.payments")

@@ -6,10 +6,11 @@ from sqlmodel import Session
 
 from conversations.messages import Attachment, Reply
 from conversations.program import Metric, Program
-from conversations.progress import progress_text
+from conversations.progress_text import progress_text
 from services.charts import trend_png
-from storage import conversations as convs
-from storage import metrics, rule_firings
+from storage import conversation_store as convs
+from storage import metric_store as metrics
+from storage import rule_firings
 from storage.models import Enrolment
 
 # The weeks shown: a quarter fits a phone screen as a sparkline.

@@ -14,7 +14,7 @@ from datetime import date
 
 from conversations.program import Program
 from services.unit_of_work import Runtime
-from storage import report as queries
+from storage import report_queries as queries
 
 ALL = "all"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -37,7 +37,7 @@ from services.enrolment import enrol_client
 from services.inbound import InboundService
 from services.touchpoints import TouchpointRunner
 from services.unit_of_work import Runtime
-from storage import touchpoints
+from storage import touchpoint_rows as touchpoints
 from storage.models import (
     Conversation,
     Enrolment,

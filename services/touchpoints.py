@@ -25,7 +25,7 @@ from scheduler.replanning import replan_stale
 from services import escalations, flows, keys, next_offer
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import touchpoints as rows
+from storage import touchpoint_rows as rows
 
 log = logging.getLogger("coachbot.touchpoints")
 

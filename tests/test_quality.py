@@ -36,3 +36,28 @@ def test_the_dockerfile_passes_hadolint():
         hadolint = Path(found)
     result = _run(str(hadolint), "Dockerfile")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_module_names_are_unique_across_packages():
+    """A traceback or an import names one module, never one of several with that name."""
+    packages = ("bot", "services", "scheduler", "storage", "conversations")
+    seen: dict[str, list[str]] = {}
+    for package in packages:
+        for path in (ROOT / package).rglob("*"):
+            if "migrations" in path.parts or path.name == "__init__.py":
+                continue
+            if path.suffix == ".py" or (path.is_dir() and (path / "__init__.py").exists()):
+                seen.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+    for package in packages:
+        seen.setdefault(package, []).append(package)
+    clashes = {name: where for name, where in seen.items() if len(where) > 1}
+    assert clashes == {}
+
+
+def test_no_module_in_bot_or_scheduler_opens_a_transaction():
+    """Only services/ begins a unit of work; adapters and the clock call services."""
+    found = [str(p.relative_to(ROOT)) for package in ("bot", "scheduler")
+             for p in (ROOT / package).rglob("*.py")
+             if any(marker in p.read_text(encoding="utf-8")
+                    for marker in (".begin()", "Session(", ".transaction()"))]
+    assert found == []

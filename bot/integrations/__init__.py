@@ -10,7 +10,7 @@ import asyncio
 
 from bot.composition import App
 from bot.http_server import HttpServer
-from bot.integrations.api import Api
+from bot.integrations.api_routes import Api
 from bot.integrations.booking_hooks import BookingHooks
 from bot.integrations.join import JoinPage, SlackJoin
 from bot.integrations.stripe_hooks import StripeHooks

@@ -1,0 +1,45 @@
+"""Answers are erased the program-set number of days after the end, by a daily pass."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from services.retention import apply_retention
+from tests.bot.test_cli import cli  # noqa: F401  (fixture)
+from tests.conftest import INTAKE
+
+
+def answers(app) -> int:
+    with app.db.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM answer")).scalar_one()
+
+
+def test_answers_are_kept_until_365_days_after_the_12_weeks_then_erased(enrol, app, clock):
+    client = enrol("Ana Lima")
+    for typed in INTAKE:
+        client.says(typed)
+    clock.advance(timedelta(weeks=12, days=364))
+    assert apply_retention(app.rt) == 0
+    assert answers(app) == 5
+    clock.advance(timedelta(days=1))
+    assert apply_retention(app.rt) == 1
+    assert answers(app) == 0
+    # The next day's pass finds nothing more; the audit log says what happened, not what was.
+    clock.advance(timedelta(days=1))
+    assert apply_retention(app.rt) == 0
+    with app.db.connect() as connection:
+        detail = connection.execute(sa.text(
+            "SELECT action, actor FROM audit_log WHERE action = 'answers_erased'")).all()
+    assert [tuple(row) for row in detail] == [("answers_erased", "retention")]
+    assert "There's nothing to answer right now" in client.says("hello")[-1]
+
+
+def test_preview_lists_the_retention_date(cli):  # noqa: F811
+    from tests.conftest import SAMPLE
+
+    result = cli("preview", str(SAMPLE), "--start", "2026-01-05", "--tz", "Europe/Berlin")
+    assert result.exit_code == 0
+    assert "Retention: answers erased 365 days after the program ends, on Tue 2027-03-30" \
+        in result.stdout
