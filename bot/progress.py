@@ -6,7 +6,8 @@ from sqlmodel import Session
 
 from bot.charts import trend_png
 from conversations.messages import Attachment, Reply
-from conversations.program import Metric, Program
+from conversations.metrics import main_metric
+from conversations.program import Program
 from conversations.progress import progress_text
 from storage import conversations as convs
 from storage import metrics, rule_firings
@@ -15,13 +16,6 @@ from storage.models import Enrolment
 # The weeks shown: a quarter fits a phone screen as a sparkline.
 SHOWN = 12
 CHART_CHANNELS = ("telegram", "slack")
-
-
-def main_metric(program: Program) -> Metric | None:
-    """The metric the client's progress is about: the one marked main, else the first
-    outcome metric from an answer."""
-    return next((m for m in program.metrics if m.main), None) or next(
-        (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)
 
 
 def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
