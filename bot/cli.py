@@ -413,6 +413,50 @@ def report(
         out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
 
 
+@app.command()
+def review(
+    program: Annotated[str | None, typer.Option(help="one program id (default: all)")] = None,
+    quarter: Annotated[str | None, typer.Option(
+        help="a quarter like 2026Q3 (default: the last quarter that has ended)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, typer.Option(help="last day, YYYY-MM-DD")] = None,
+    by: Annotated[str | None, typer.Option(
+        help="split clients by an answer, FLOW.QUESTION (number, scale, yes/no or choice)")
+    ] = None,
+    bands: Annotated[str | None, typer.Option(
+        help="band edges for a number --by, e.g. 5,10 (default: tertiles)")] = None,
+    format_: Annotated[str, typer.Option("--format", help="table | csv | html | json")
+                       ] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+) -> None:
+    """The quarterly review: delivery, the journey, the data layer, segments, what changed."""
+    from bot import review_command as command
+
+    request = command.Request(program=program, quarter=quarter, start=from_, end=to, by=by,
+                              bands=bands, format=format_, out=out_path)
+    application = _app()
+    try:
+        period = command.check(request, application.clock.now().date())
+        reviews = command.figures(application, request, period)
+    except command.BadReview as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    finally:
+        application.db.dispose()
+    text = command.render(reviews, request, out)
+    if text is None:
+        return
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
+    out.print(f"Review written to {out_path}", markup=False, soft_wrap=True)
+
+
 
 # --- data rights and the audit log --------------------------------------------------------
 

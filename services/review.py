@@ -1,0 +1,217 @@
+"""Use case: the quarterly review of a program, from stored data.
+
+For each program (one with `program_id`), the period's figures and the same figures for
+the period before, side by side: the delivery operations map as it ran, the journey by
+program week and its fade, the data layer (metrics and rules), segments split by an answer
+of the owner's choice, and what changed. Everything is read in one read-only session;
+the figures come out as frozen dataclasses for the renderers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from conversations.journey import ANSWERED_EARLY
+from conversations.metrics import main_metric
+from conversations.program import Program
+from scheduler.runner import ON_TIME
+from services.review_data import (
+    RECOVERY_CHECKINS,
+    MetricFigures,
+    RuleFigures,
+    metric_figures,
+    rule_figures,
+    watched_metrics,
+)
+from services.review_delivery import (
+    OwnerFigures,
+    TouchpointFigures,
+    by_owner,
+    tally,
+    touchpoint_figures,
+    worst,
+)
+from services.review_journey import Fade, WeekFigures, fade, weeks
+from services.review_period import Period
+from services.review_segments import (
+    BadSegment,
+    Segmentation,
+    SegmentBy,
+    segment_by,
+    segments,
+)
+from services.review_stats import median, median_of_counts, share
+from services.unit_of_work import Runtime
+from storage import review as queries
+from storage.metrics import baseline_id
+from storage.report import outcome_metric
+
+__all__ = ["BadSegment", "Change", "PeriodReview", "Review", "ReviewError", "review"]
+
+
+class ReviewError(ValueError):
+    """Nothing to review, or a program that is not loaded."""
+
+
+@dataclass(frozen=True)
+class PeriodReview:
+    """Every figure of one program in one period."""
+
+    period: Period
+    clients: int  # clients with a touchpoint due in the period
+    touchpoints: tuple[TouchpointFigures, ...]
+    owners: tuple[OwnerFigures, ...]
+    worst: tuple[str, ...]
+    main_metric: str | None
+    weeks: tuple[WeekFigures, ...]
+    fade: Fade | None
+    metrics: tuple[MetricFigures, ...]
+    rules: tuple[RuleFigures, ...]
+    median_hours_to_acknowledge: float | None  # escalations of every rule
+    outcome_metric: str | None
+    outcome_change_median: float | None
+    segments: Segmentation | None
+
+    @property
+    def response_rate(self) -> float | None:
+        """Check-ins answered over check-ins asked, all weeks together."""
+        return share(sum(w.answered for w in self.weeks), sum(w.asked for w in self.weeks))
+
+    @property
+    def to_drop(self) -> tuple[str, ...]:
+        """Metrics no rule reads and no report shows."""
+        return tuple(m.metric_id for m in self.metrics if m.drop_candidate)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One figure in this period and the one before."""
+
+    figure: str
+    unit: str  # rate | count | hours | points
+    this: float | None
+    previous: float | None
+
+
+@dataclass(frozen=True)
+class Review:
+    """One program's review.
+
+    `group` names what the figures are grouped by. Today that is the program; when program
+    versions and variants exist, their key joins it here (and `storage.review.Window`
+    filters on it), and reviews with different keys are shown side by side.
+    """
+
+    program_id: str
+    program_name: str
+    group: tuple[tuple[str, str], ...]
+    current: PeriodReview
+    previous: PeriodReview
+    changes: tuple[Change, ...]
+
+
+def review(runtime: Runtime, period: Period, *, program_id: str | None = None,
+           by: str | None = None, bands: str | None = None) -> list[Review]:
+    """The review of every loaded program (or one) with something due in `period`.
+
+    Raises ReviewError when a program is unknown or nothing was due in the period, and
+    BadSegment when `by` (FLOW.QUESTION) or `bands` ("5,10") cannot be used.
+    """
+    if program_id is not None and program_id not in runtime.programs:
+        raise ReviewError(f"no program '{program_id}'; loaded: "
+                          f"{', '.join(sorted(runtime.programs))}")
+    chosen = [runtime.programs[program_id]] if program_id is not None else \
+        [runtime.programs[p] for p in sorted(runtime.programs)]
+    specs = {p.id: segment_by(p, by, bands) if by is not None else None for p in chosen}
+    reviews = []
+    with runtime.reading() as session:
+        for program in chosen:
+            current = _period(session, program, period, specs[program.id])
+            if current.clients == 0:
+                continue
+            previous = _period(session, program, period.previous(), specs[program.id])
+            reviews.append(Review(program_id=program.id, program_name=program.name,
+                                  group=(("program", program.id),), current=current,
+                                  previous=previous, changes=changes(current, previous)))
+    if not reviews:
+        names = ", ".join(p.id for p in chosen)
+        raise ReviewError(f"nothing to review in {period.label} ({period.first} to "
+                          f"{period.last}): no touchpoint of {names} was due then")
+    return reviews
+
+
+def _period(session: Session, program: Program, period: Period, spec: SegmentBy | None
+            ) -> PeriodReview:
+    window = queries.Window(program.id, period.start, period.end)
+    flows = {tp.id: tp.send.flow for tp in program.touchpoints if tp.send.flow}
+    facts = queries.send_facts(session, window, flows=flows, early=ANSWERED_EARLY)
+    counted = tally(program, facts, on_time_seconds=ON_TIME.total_seconds())
+    lines = touchpoint_figures(program, counted, queries.follow_ups(session, window))
+    main = main_metric(program)
+    sums = queries.weekly_sums(session, window, main.id) if main is not None else []
+    week_lines = weeks(program, counted.weeks, sums)
+    firings = queries.firings_per_rule(session, window)
+    acks = queries.rule_escalations(session, window)
+    after = queries.after_firings(session, window, watched_metrics(program),
+                                  depth=RECOVERY_CHECKINS)
+    outcome = outcome_metric(program)
+    clients = sorted(counted.clients)
+    deltas = _outcome_changes(session, program, outcome.id if outcome else None, period,
+                              clients)
+    split = None
+    if spec is not None:
+        answers = queries.first_answers(session, program.id, spec.flow_id, spec.question_id)
+        milestones = [r.id for r in program.rules if r.when.milestone is not None]
+        reached = queries.first_firing_seconds(session, program.id, milestones, period.end)
+        split = segments(spec, clients, answers, counted.per_client, deltas, reached,
+                         outcome.id if outcome else None)
+    ack_minutes = Counter[int]()
+    for a in acks:
+        if a.ack_minutes is not None:
+            ack_minutes[a.ack_minutes] += a.escalations
+    ack_median = median_of_counts(ack_minutes)
+    return PeriodReview(
+        period=period, clients=len(clients), touchpoints=tuple(lines),
+        owners=tuple(by_owner(lines)), worst=tuple(worst(lines)),
+        main_metric=main.id if main else None, weeks=tuple(week_lines),
+        fade=fade(week_lines),
+        metrics=tuple(metric_figures(program, queries.values_per_metric(session, window),
+                                     firings)),
+        rules=tuple(rule_figures(program, firings, acks, after)),
+        median_hours_to_acknowledge=ack_median / 60 if ack_median is not None else None,
+        outcome_metric=outcome.id if outcome else None,
+        outcome_change_median=median(list(deltas.values())), segments=split)
+
+
+def _outcome_changes(session: Session, program: Program, metric_id: str | None,
+                     period: Period, clients: Sequence[int]) -> dict[int, float]:
+    """Each client's outcome change from baseline, as it stood at the end of the period."""
+    if metric_id is None:
+        return {}
+    latest = queries.latest_before(session, program.id, metric_id, period.end)
+    base = queries.latest_before(session, program.id, baseline_id(metric_id), period.end)
+    return {e: latest[e] - base[e] for e in clients if e in latest and e in base}
+
+
+def changes(current: PeriodReview, previous: PeriodReview) -> tuple[Change, ...]:
+    """The headline figures of both periods, side by side."""
+    out = [Change("clients", "count", current.clients, previous.clients),
+           Change("check-in response", "rate", current.response_rate, previous.response_rate)]
+    for now, then in zip(current.touchpoints, previous.touchpoints, strict=True):
+        if now.sent or then.sent:
+            name, rate = now.headline
+            out.append(Change(f"{now.title}: {name}", "rate", rate, then.headline[1]))
+    if current.outcome_metric is not None:
+        out.append(Change(f"{current.outcome_metric} change from baseline (median)", "points",
+                          current.outcome_change_median, previous.outcome_change_median))
+    for now_rule, then_rule in zip(current.rules, previous.rules, strict=True):
+        out.append(Change(f"{now_rule.title}: firings", "count", now_rule.firings,
+                          then_rule.firings))
+    out.append(Change("hours to acknowledge a rule's escalation (median)", "hours",
+                      current.median_hours_to_acknowledge,
+                      previous.median_hours_to_acknowledge))
+    return tuple(out)
