@@ -34,20 +34,31 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111
 main{max-width:1100px;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.5rem 0}h2{font-size:1.2rem;margin:2rem 0 .5rem;
  border-bottom:2px solid #e5e7eb}h3{font-size:1rem;margin:1.2rem 0 .4rem}
-.summary{background:#f3f4f6;border-radius:8px;padding:.6rem 1rem}
+.summary{background:#f3f4f6;border-radius:8px;padding:.6rem 1rem .6rem 2rem}
 .summary li{margin:.2rem 0}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0}
 th,td{padding:.3rem .45rem;border-bottom:1px solid #e5e7eb;text-align:right;
- vertical-align:top;overflow-wrap:anywhere}
-th{background:#f9fafb;font-weight:600}
-th:first-child,td:first-child{text-align:left}
-td.text{text-align:left}
+ vertical-align:top;overflow-wrap:break-word}
+thead th{background:#f9fafb;font-weight:600}
+th:first-child,td:first-child,.text{text-align:left}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:1rem}
-svg.chart{width:100%;height:auto;display:block;font-family:inherit}
+svg.chart{width:100%;max-width:760px;height:auto;display:block;font-family:inherit}
 .note{color:#6b7280;font-size:.85rem}
-@media (max-width:640px){table{font-size:.75rem}th,td{padding:.2rem .25rem}
- main{padding:.5rem}}
+@media (max-width:700px){
+ main{padding:.5rem}table{font-size:.85rem}th,td{padding:.2rem .3rem}
+ /* A wide table becomes one card per row, each figure with its label: no sideways
+    scrolling on a phone. */
+ table.wide thead{display:none}
+ table.wide,table.wide tbody,table.wide tr,table.wide th,table.wide td{display:block}
+ table.wide tr{border:1px solid #e5e7eb;border-radius:6px;margin:.5rem 0;padding:.3rem .5rem}
+ table.wide tbody th{border:0;padding:.1rem 0;font-size:1rem}
+ table.wide td{display:flex;justify-content:space-between;gap:1rem;border:0;
+  padding:.1rem 0;text-align:right}
+ table.wide td::before{content:attr(data-label);color:#4b5563;text-align:left}
+}
 """
+# Tables with more columns than this turn into cards on a phone.
+NARROW_COLUMNS = 5
 
 
 def _e(text: object) -> str:
@@ -56,7 +67,11 @@ def _e(text: object) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
            text_columns: Sequence[int] = ()) -> str:
-    head = "".join(f"<th scope='col'>{_e(h)}</th>" for h in header)
+    """A table; each cell carries its column's name for the phone layout."""
+    wide = " class='wide'" if len(header) > NARROW_COLUMNS else ""
+    text = " class='text'"
+    head = "".join(f"<th scope='col'{text if i in text_columns else ''}>{_e(h)}</th>"
+                   for i, h in enumerate(header))
     body = []
     for row in rows:
         cells = []
@@ -64,10 +79,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
             if index == 0:
                 cells.append(f"<th scope='row'>{_e(cell)}</th>")
             else:
-                klass = " class='text'" if index in text_columns else ""
-                cells.append(f"<td{klass}>{_e(cell)}</td>")
+                klass = text if index in text_columns else ""
+                cells.append(f"<td{klass} data-label='{_e(header[index])}'>{_e(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (f"<table{wide}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+            "</table>")
 
 
 def _delivery(now: PeriodReview, then: PeriodReview) -> str:

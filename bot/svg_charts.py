@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,10 +71,15 @@ def _y_axis(top: float, label: str, percent: bool, height: int) -> list[str]:
 
 
 def _top(series: Sequence[Series], percent: bool) -> float:
+    """The top of the value axis: 100 for percentages, else a round number above the data
+    (1, 2, 2.5 or 5 times a power of ten), so the four ticks are round too."""
     if percent:
         return 100.0
     highest = max((v for s in series for v in s.values if v is not None), default=0.0)
-    return highest * 1.1 if highest > 0 else 1.0
+    if highest <= 0:
+        return 1.0
+    scale = 10.0 ** math.floor(math.log10(highest))
+    return next(step * scale for step in (1, 2, 2.5, 5, 10) if step * scale >= highest)
 
 
 def line_chart(title: str, *, x_label: str, y_label: str, xs: Sequence[int],
