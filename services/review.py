@@ -47,7 +47,7 @@ from services.review_segments import (
 from services.review_stats import median, median_of_counts, share
 from services.unit_of_work import Runtime
 from storage import review as queries
-from storage.metrics import baseline_id
+from storage.metrics import baseline_id, checkin_touchpoints
 from storage.report import outcome_metric
 
 __all__ = ["BadSegment", "Change", "PeriodReview", "Review", "ReviewError", "review"]
@@ -127,13 +127,13 @@ def review(runtime: Runtime, period: Period, *, program_id: str | None = None,
     chosen = [runtime.programs[program_id]] if program_id is not None else \
         [runtime.programs[p] for p in sorted(runtime.programs)]
     specs = {p.id: segment_by(p, by, bands) if by is not None else None for p in chosen}
+    before = period.previous()
     reviews = []
     with runtime.reading() as session:
         for program in chosen:
-            current = _period(session, program, period, specs[program.id])
+            previous, current = _periods(session, program, (before, period), specs[program.id])
             if current.clients == 0:
                 continue
-            previous = _period(session, program, period.previous(), specs[program.id])
             reviews.append(Review(program_id=program.id, program_name=program.name,
                                   group=(("program", program.id),), current=current,
                                   previous=previous, changes=changes(current, previous)))
@@ -144,57 +144,70 @@ def review(runtime: Runtime, period: Period, *, program_id: str | None = None,
     return reviews
 
 
-def _period(session: Session, program: Program, period: Period, spec: SegmentBy | None
-            ) -> PeriodReview:
-    window = queries.Window(program.id, period.start, period.end)
-    flows = {tp.id: tp.send.flow for tp in program.touchpoints if tp.send.flow}
-    facts = queries.send_facts(session, window, flows=flows, early=ANSWERED_EARLY)
-    counted = tally(program, facts, on_time_seconds=ON_TIME.total_seconds())
-    lines = touchpoint_figures(program, counted, queries.follow_ups(session, window))
+def _periods(session: Session, program: Program, periods: Sequence[Period],
+             spec: SegmentBy | None) -> list[PeriodReview]:
+    """The figures of consecutive periods, each table read once for all of them."""
+    window = queries.Window(program.id, (*(p.start for p in periods), periods[-1].end))
+    rules = queries.Rules(
+        flows={tp.id: tp.send.flow for tp in program.touchpoints if tp.send.flow},
+        sla_seconds={tp.id: tp.sla.total_seconds() for tp in program.touchpoints
+                     if tp.send.flow and tp.sla},
+        checkins=checkin_touchpoints(program), on_time_seconds=ON_TIME.total_seconds(),
+        early=ANSWERED_EARLY)
+    counted = queries.delivery(session, window, rules)
+    follow_ups = queries.follow_ups(session, window)
     main = main_metric(program)
-    sums = queries.weekly_sums(session, window, main.id) if main is not None else []
-    week_lines = weeks(program, counted.weeks, sums)
+    stored = [m.id for m in program.metrics] + [baseline_id(m.id) for m in program.metrics
+                                                 if m.baseline]
+    metric_counts = queries.metric_counts(session, window, stored, main.id if main else None)
     firings = queries.firings_per_rule(session, window)
     acks = queries.rule_escalations(session, window)
     after = queries.after_firings(session, window, watched_metrics(program),
                                   depth=RECOVERY_CHECKINS)
     outcome = outcome_metric(program)
-    clients = sorted(counted.clients)
-    deltas = _outcome_changes(session, program, outcome.id if outcome else None, period,
-                              clients)
-    split = None
-    if spec is not None:
-        answers = queries.first_answers(session, program.id, spec.flow_id, spec.question_id)
-        milestones = [r.id for r in program.rules if r.when.milestone is not None]
-        reached = queries.first_firing_seconds(session, program.id, milestones, period.end)
-        split = segments(spec, clients, answers, counted.per_client, deltas, reached,
-                         outcome.id if outcome else None)
-    ack_minutes = Counter[int]()
+    deltas = queries.changes_from_baseline(session, window, outcome.id) if outcome else \
+        [{} for _ in periods]
+    answers = queries.first_answers(session, program.id, spec.flow_id, spec.question_id) \
+        if spec is not None else {}
+    milestones = queries.first_firing_seconds(
+        session, window, [r.id for r in program.rules if r.when.milestone is not None])
+    out = []
+    for index, period in enumerate(periods):
+        mine = tally(program, counted, index)
+        clients = sorted(mine.clients)
+        changed = {e: deltas[index][e] for e in clients if e in deltas[index]}
+        counts = [c for c in metric_counts if c.period == index]
+        fired = {rule: n for (p, rule), n in firings.items() if p == index}
+        acked = [a for a in acks if a.period == index]
+        lines = touchpoint_figures(program, mine, [f for f in follow_ups if f.period == index])
+        week_lines = weeks(program, mine.weeks, [(c.week, c.values, c.total) for c in counts
+                                                 if c.week is not None])
+        values: Counter[str] = Counter()
+        for c in counts:
+            values[c.metric_id] += c.values
+        split = segments(spec, clients, answers, mine.per_client, changed, milestones[index],
+                         outcome.id if outcome else None) if spec is not None else None
+        out.append(PeriodReview(
+            period=period, clients=len(clients), touchpoints=tuple(lines),
+            owners=tuple(by_owner(lines)), worst=tuple(worst(lines)),
+            main_metric=main.id if main else None, weeks=tuple(week_lines),
+            fade=fade(week_lines), metrics=tuple(metric_figures(program, values, fired)),
+            rules=tuple(rule_figures(program, fired, acked,
+                                     [a for a in after if a.period == index])),
+            median_hours_to_acknowledge=_hours(acked),
+            outcome_metric=outcome.id if outcome else None,
+            outcome_change_median=median(list(changed.values())), segments=split))
+    return out
+
+
+def _hours(acks: Sequence[queries.AckCount]) -> float | None:
+    """The median hours to acknowledge of these escalations."""
+    minutes = Counter[int]()
     for a in acks:
         if a.ack_minutes is not None:
-            ack_minutes[a.ack_minutes] += a.escalations
-    ack_median = median_of_counts(ack_minutes)
-    return PeriodReview(
-        period=period, clients=len(clients), touchpoints=tuple(lines),
-        owners=tuple(by_owner(lines)), worst=tuple(worst(lines)),
-        main_metric=main.id if main else None, weeks=tuple(week_lines),
-        fade=fade(week_lines),
-        metrics=tuple(metric_figures(program, queries.values_per_metric(session, window),
-                                     firings)),
-        rules=tuple(rule_figures(program, firings, acks, after)),
-        median_hours_to_acknowledge=ack_median / 60 if ack_median is not None else None,
-        outcome_metric=outcome.id if outcome else None,
-        outcome_change_median=median(list(deltas.values())), segments=split)
-
-
-def _outcome_changes(session: Session, program: Program, metric_id: str | None,
-                     period: Period, clients: Sequence[int]) -> dict[int, float]:
-    """Each client's outcome change from baseline, as it stood at the end of the period."""
-    if metric_id is None:
-        return {}
-    latest = queries.latest_before(session, program.id, metric_id, period.end)
-    base = queries.latest_before(session, program.id, baseline_id(metric_id), period.end)
-    return {e: latest[e] - base[e] for e in clients if e in latest and e in base}
+            minutes[a.ack_minutes] += a.escalations
+    middle = median_of_counts(minutes)
+    return middle / 60 if middle is not None else None
 
 
 def changes(current: PeriodReview, previous: PeriodReview) -> tuple[Change, ...]:

@@ -1,20 +1,20 @@
 """The delivery operations map as it ran: one line per touchpoint, per owner, the worst three.
 
-Folded in one pass over the send rows due in the period (`storage.review.send_facts`):
-the same pass counts the check-ins per program week and per client for the journey and
-the segments, so the rows are read once.
+Folded from the counts `storage.review.delivery` returns for the send rows due in the
+period; the same counts give the check-ins per program week and per client for the
+journey and the segments.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from conversations.program import Program, Touchpoint
 from services.review_stats import median_of_counts, percent, share
 from storage.metrics import checkin_touchpoints
-from storage.review import FollowUp, SendFact
+from storage.review import Delivery, FollowUp
 
 # How many touchpoints the review names as the weakest.
 WORST = 3
@@ -98,43 +98,37 @@ class DeliveryTally:
     per_client: dict[int, CheckinCount] = field(default_factory=dict)
 
 
-def is_sent(status: str, reason: str | None) -> bool:
-    """Whether a send row went out: done without a reason, or sent then missed."""
-    return (status == "done" and reason is None) or (status == "missed")
-
-
-def tally(program: Program, facts: Iterable[SendFact], *, on_time_seconds: float
-          ) -> DeliveryTally:
-    """Count the send rows of one period."""
+def tally(program: Program, counted: Delivery, period: int) -> DeliveryTally:
+    """Fold one period's counts of send rows."""
     by_id = {tp.id: tp for tp in program.touchpoints}
     checkins = set(checkin_touchpoints(program))
     out = DeliveryTally()
-    for fact in facts:
-        tp = by_id.get(fact.touchpoint_id)
-        if tp is None:
-            continue  # a touchpoint since removed from the program file
-        out.clients.add(fact.enrolment_id)
+    for c in counted.counts:
+        tp = by_id.get(c.touchpoint_id)
+        if c.period != period or tp is None:
+            continue  # another period, or a touchpoint since removed from the file
         t = out.touchpoints.setdefault(tp.id, _Tally())
-        t.planned += 1
-        sent = is_sent(fact.status, fact.reason)
-        answered = fact.answer_seconds is not None
-        if sent:
-            t.sent += 1
-            t.on_time += fact.late_seconds is not None and fact.late_seconds <= on_time_seconds
-            t.missed += fact.status == "missed"
-            if answered and tp.send.flow is not None:
-                t.answered += 1
-                t.minutes[round(fact.answer_seconds / 60)] += 1  # type: ignore[operator]
-                t.within_sla += tp.sla is not None and \
-                    fact.answer_seconds <= tp.sla.total_seconds()  # type: ignore[operator]
-        if tp.id in checkins:
-            asked = sent or (fact.status == "skipped" and fact.reason == "answered")
+        t.planned += c.rows
+        if c.sent:
+            t.sent += c.rows
+            t.on_time += c.rows if c.on_time else 0
+            t.missed += c.rows if c.missed else 0
+            if c.answered and tp.send.flow is not None:
+                t.answered += c.rows
+                t.within_sla += c.rows if c.within_sla else 0
+        if tp.id in checkins and c.asked:
             # Capped like conversations.journey.program_week: the week the client saw.
-            week = min(max(1, fact.week), program.weeks)
-            for count in (out.weeks.setdefault(week, CheckinCount()),
-                          out.per_client.setdefault(fact.enrolment_id, CheckinCount())):
-                count.asked += asked
-                count.answered += asked and answered
+            week = out.weeks.setdefault(min(max(1, c.week), program.weeks), CheckinCount())
+            week.asked += c.rows
+            week.answered += c.rows if c.answered else 0
+    for a in counted.answer_times:
+        if a.period == period and a.touchpoint_id in out.touchpoints:
+            out.touchpoints[a.touchpoint_id].minutes[a.minutes] += a.rows
+    for client in counted.clients:
+        if client.period == period:
+            out.clients.add(client.enrolment_id)
+            out.per_client[client.enrolment_id] = CheckinCount(client.checkins_asked,
+                                                               client.checkins_answered)
     return out
 
 
