@@ -130,6 +130,7 @@ def review(runtime: Runtime, period: Period, *, program_id: str | None = None,
     before = period.previous()
     reviews = []
     with runtime.reading() as session:
+        queries.prepare(session)
         for program in chosen:
             previous, current = _periods(session, program, (before, period), specs[program.id])
             if current.clients == 0:
