@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 
 from bot.review_render import (
+    count,
     difference,
     headlines,
     hours,
@@ -87,15 +88,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
 
 
 def _delivery(now: PeriodReview, then: PeriodReview) -> str:
-    rows = [[line.title, line.owner, str(line.planned), str(line.sent),
+    rows = [[line.title, line.owner, count(line.planned), count(line.sent),
              of_sent(line.sent_on_time, line), of_sent(line.answered, line),
              of_sent(line.answered_within_sla, line), hours(line.median_hours_to_answer),
-             sla(line), str(line.reminders), str(line.missed), str(line.flagged),
+             sla(line), count(line.reminders), count(line.missed), count(line.flagged),
              (line.on_no_answer or "-").replace("_", " ")] for line in now.touchpoints]
-    owners = [[o.owner, str(o.touchpoints), str(o.sent),
+    owners = [[o.owner, count(o.touchpoints), count(o.sent),
                pct(o.sent_on_time / o.sent if o.sent else None),
                pct(o.answered_within_sla / o.with_sla if o.with_sla else None),
-               str(o.missed), str(o.flagged)] for o in now.owners]
+               count(o.missed), count(o.flagged)] for o in now.owners]
     shown = [(a, b) for a, b in zip(now.touchpoints, then.touchpoints, strict=True)
              if a.sent or b.sent]
     chart = bar_chart(
@@ -145,7 +146,7 @@ def _journey(now: PeriodReview, then: PeriodReview) -> str:
                                          Series(then.period.label,
                                                 line(then_weeks, "metric_mean"),
                                                 dashed=True)]))
-    rows = [[str(w.week), str(w.asked), str(w.answered), pct(w.response_rate),
+    rows = [[str(w.week), count(w.asked), count(w.answered), pct(w.response_rate),
              number(w.metric_mean)] for w in now.weeks]
     fade = (f"<p>The fade: {_e(now.fade.sentence)}.</p>" if now.fade
             else "<p>Response never falls from one week to the next.</p>")
@@ -155,11 +156,11 @@ def _journey(now: PeriodReview, then: PeriodReview) -> str:
 
 
 def _data(now: PeriodReview) -> str:
-    metrics = [[m.metric_id, m.bucket, str(m.values), ", ".join(m.rules) or "-",
-                str(m.reads), str(m.firings), ", ".join(m.used_by) or "-",
+    metrics = [[m.metric_id, m.bucket, count(m.values), ", ".join(m.rules) or "-",
+                count(m.reads), count(m.firings), ", ".join(m.used_by) or "-",
                 "drop" if m.drop_candidate else "keep"] for m in now.metrics]
     rules = [[r.title, r.condition.replace("_", " "), r.metric or "-", r.action,
-              str(r.firings), str(r.escalations), hours(r.median_hours_to_acknowledge),
+              count(r.firings), count(r.escalations), hours(r.median_hours_to_acknowledge),
               pct(r.acknowledged_within_sla), recovery(r)] for r in now.rules]
     drop = ", ".join(now.to_drop) or "none"
     return ("<h2>The data layer</h2>"
@@ -181,7 +182,7 @@ def _segments(now: PeriodReview) -> str:
                 "(for example <code>--by intake.hours_per_week --bands 5,10</code>) to split "
                 "the clients by an answer.</p>")
     metric = split.outcome_metric or "outcome"
-    rows = [[s.label, str(s.clients),
+    rows = [[s.label, count(s.clients),
              f"{s.checkins_answered}/{s.checkins_asked} ({pct(s.response_rate)})"
              if s.checkins_asked else "-", points(s.outcome_change_median),
              f"{s.reached_milestone}/{s.clients}", weeks(s.median_weeks_to_milestone)]

@@ -36,6 +36,11 @@ def pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.0f}%"
 
 
+def count(value: int) -> str:
+    """A count with thousands separated ("65,718")."""
+    return f"{value:,}"
+
+
 def hours(value: float | None) -> str:
     """Hours with one decimal ("2.0h")."""
     return "-" if value is None else f"{value:.1f}h"
@@ -59,7 +64,7 @@ def of_sent(part: int | None, line: TouchpointFigures) -> str:
     """A count with its share of the sent rows ("70 (70%)")."""
     if part is None:
         return "-"
-    return f"{part} ({pct(part / line.sent)})" if line.sent else str(part)
+    return f"{count(part)} ({pct(part / line.sent)})" if line.sent else count(part)
 
 
 def value(change: Change, which: float | None) -> str:
@@ -114,11 +119,11 @@ def _map_table(period: PeriodReview) -> Table:
                    "on time", "answered", "within SLA", "median to answer", "SLA",
                    "reminders", "missed", "flagged", text=("owner",))
     for line in period.touchpoints:
-        table.add_row(line.title, line.owner, str(line.planned), str(line.sent),
+        table.add_row(line.title, line.owner, count(line.planned), count(line.sent),
                       of_sent(line.sent_on_time, line), of_sent(line.answered, line),
                       of_sent(line.answered_within_sla, line),
-                      hours(line.median_hours_to_answer), sla(line), str(line.reminders),
-                      str(line.missed), str(line.flagged))
+                      hours(line.median_hours_to_answer), sla(line), count(line.reminders),
+                      count(line.missed), count(line.flagged))
     return table
 
 
@@ -140,14 +145,15 @@ def _map_records(period: PeriodReview) -> Group:
             facts.append(f"SLA {sla(line)}")
         if line.on_no_answer:
             facts.append(f"then {line.on_no_answer.replace('_', ' ')}")
-        lines = [f"planned {line.planned} · sent {line.sent} · on time "
-                 f"{of_sent(line.sent_on_time, line)}"]
-        if line.answered is not None:
+        lines = [f"planned {count(line.planned)} · sent {count(line.sent)} · on time "
+                 f"{of_sent(line.sent_on_time, line)}"] if line.planned else \
+            ["nothing was due in the period"]
+        if line.answered is not None and line.planned:
             lines += [f"answered {of_sent(line.answered, line)} · within SLA "
                       f"{of_sent(line.answered_within_sla, line)} · median "
                       f"{hours(line.median_hours_to_answer)}",
-                      f"reminders {line.reminders} · missed {line.missed} · flagged "
-                      f"{line.flagged}"]
+                      f"reminders {count(line.reminders)} · missed {count(line.missed)} · flagged "
+                      f"{count(line.flagged)}"]
         blocks.append((f"{line.title} · {' · '.join(facts)}", lines, line.planned > 0))
     return _blocks("Delivery operations map", blocks)
 
@@ -156,8 +162,8 @@ def _metric_records(period: PeriodReview) -> Group:
     blocks = []
     for m in period.metrics:
         rules = ", ".join(m.rules) or "no rule"
-        lines = [f"{m.values} values stored · read by {rules}",
-                 f"{m.reads} reads · {m.firings} firings · shown in "
+        lines = [f"{count(m.values)} values stored · read by {rules}",
+                 f"{count(m.reads)} reads · {count(m.firings)} firings · shown in "
                  f"{', '.join(m.used_by) or 'no report'}"]
         verdict = "candidate to drop" if m.drop_candidate else "keep"
         blocks.append((f"{m.metric_id} · {m.bucket} · {verdict}", lines, True))
@@ -167,8 +173,8 @@ def _metric_records(period: PeriodReview) -> Group:
 def _rule_records(period: PeriodReview) -> Group:
     blocks = []
     for r in period.rules:
-        lines = [f"fired {r.firings} · " + (
-            f"escalations {r.escalations} · acknowledged in "
+        lines = [f"fired {count(r.firings)} · " + (
+            f"escalations {count(r.escalations)} · acknowledged in "
             f"{hours(r.median_hours_to_acknowledge)} (median), "
             f"{pct(r.acknowledged_within_sla)} within SLA" if r.escalations
             else "no escalations")]
@@ -183,10 +189,10 @@ def _owners(period: PeriodReview) -> Table:
     table = _table("By owner role", "owner", "touchpoints", "sent", "on time", "within SLA",
                    "missed", "flagged")
     for o in period.owners:
-        table.add_row(o.owner, str(o.touchpoints), str(o.sent),
+        table.add_row(o.owner, count(o.touchpoints), count(o.sent),
                       pct(o.sent_on_time / o.sent if o.sent else None),
                       pct(o.answered_within_sla / o.with_sla if o.with_sla else None),
-                      str(o.missed), str(o.flagged))
+                      count(o.missed), count(o.flagged))
     return table
 
 
@@ -195,8 +201,8 @@ def _weeks(period: PeriodReview) -> Table:
     table = _table("Journey by program week", "week", "asked", "answered", "response",
                    f"{metric} (mean)", f"{metric} values")
     for w in period.weeks:
-        table.add_row(str(w.week), str(w.asked), str(w.answered), pct(w.response_rate),
-                      number(w.metric_mean), str(w.metric_values))
+        table.add_row(str(w.week), count(w.asked), count(w.answered), pct(w.response_rate),
+                      number(w.metric_mean), count(w.metric_values))
     return table
 
 
@@ -205,8 +211,8 @@ def _metrics(period: PeriodReview) -> Table:
                    "firings", "shown in", "drop?",
                    text=("bucket", "read by rules", "shown in", "drop?"))
     for m in period.metrics:
-        table.add_row(m.metric_id, m.bucket, str(m.values), ", ".join(m.rules) or "-",
-                      str(m.reads), str(m.firings), ", ".join(m.used_by) or "-",
+        table.add_row(m.metric_id, m.bucket, count(m.values), ", ".join(m.rules) or "-",
+                      count(m.reads), count(m.firings), ", ".join(m.used_by) or "-",
                       "drop" if m.drop_candidate else "keep")
     return table
 
@@ -224,7 +230,7 @@ def _rules(period: PeriodReview) -> Table:
     table = _table("Rules", "rule", "fired", "escalations", "ack (median)", "ack in SLA",
                    "recovered in 2 check-ins")
     for r in period.rules:
-        table.add_row(r.title, str(r.firings), str(r.escalations),
+        table.add_row(r.title, count(r.firings), count(r.escalations),
                       hours(r.median_hours_to_acknowledge), pct(r.acknowledged_within_sla),
                       recovery(r))
     return table
@@ -240,7 +246,7 @@ def _segments(period: PeriodReview) -> Table | Text:
                    f"{metric} change (median)", "reached a milestone",
                    "weeks to milestone (median)")
     for s in split.segments:
-        table.add_row(s.label, str(s.clients),
+        table.add_row(s.label, count(s.clients),
                       f"{s.checkins_answered}/{s.checkins_asked} ({pct(s.response_rate)})"
                       if s.checkins_asked else "-",
                       points(s.outcome_change_median), f"{s.reached_milestone}/{s.clients}",
