@@ -272,14 +272,14 @@ app.add_typer(staff_app, name="staff")
 def staff_add(
     name: Annotated[str, typer.Option(help="full name")],
     slack_id: Annotated[str, typer.Option("--slack-id", help="Slack user id, e.g. U123")],
-    role: Annotated[str, typer.Option(help="coach or team")],
+    role: Annotated[str, typer.Option(help="coach, team or program_owner")],
     tz: Annotated[str, typer.Option(help="IANA time zone (the digest comes at 08:00 here)")],
     backup: Annotated[str | None, typer.Option(help="who takes over past the SLA")] = None,
     digest_at: Annotated[str | None, typer.Option(
         "--digest-at", help="a coach's digest time, HH:MM in their zone "
         "(default COACHBOT_DIGEST_TIME, 08:00)")] = None,
 ) -> None:
-    """Add a coach or team member reachable in Slack (again to update them)."""
+    """Add a coach, team member or program owner reachable in Slack (again to update them)."""
     from storage.db import session as new_session
     from storage.staff import StaffError, add_staff
 
@@ -428,6 +428,9 @@ def review(
     format_: Annotated[str, typer.Option("--format", help="table | csv | html | json")
                        ] = "table",
     out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+    to_slack: Annotated[bool, typer.Option(
+        "--to-slack", help="post a summary and the HTML file to the program owner (or the "
+        "team channel) in Slack")] = False,
 ) -> None:
     """The quarterly review: delivery, the journey, the data layer, segments, what changed."""
     from bot import review_command as command
@@ -437,7 +440,13 @@ def review(
     application = _app()
     try:
         period = command.check(request, application.clock.now().date())
+        recipient = command.check_slack(application) if to_slack else None
         reviews = command.figures(application, request, period)
+        if recipient is not None:
+            out.print(command.to_slack(application, recipient, reviews), markup=False,
+                      soft_wrap=True)
+            if out_path is None:
+                return
     except command.BadReview as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:

@@ -18,6 +18,7 @@ from bot.review_html import as_html
 from bot.review_render import as_csv, as_json, as_renderables, as_text
 from services.review import Review, ReviewError, review
 from services.review_period import BadPeriod, Period, choose
+from services.review_recipient import NoRecipient, Recipient, review_recipient
 from services.review_segments import BadSegment
 from services.unit_of_work import Runtime
 
@@ -64,12 +65,39 @@ def check(request: Request, today: date) -> Period:
         raise BadReview(str(exc)) from None
 
 
+def _runtime(app: App) -> Runtime:
+    return Runtime(db=app.db, clock=app.clock, team_channel=app.settings.slack_team_channel,
+                   programs={pid: loaded.program for pid, loaded in app.programs.items()})
+
+
+def check_slack(app: App) -> Recipient:
+    """Who the review goes to in Slack; checked before the review is worked out."""
+    if not app.settings.slack_bot_token:
+        raise BadReview("--to-slack needs COACHBOT_SLACK_BOT_TOKEN (see docs/slack.md)")
+    try:
+        return review_recipient(_runtime(app))
+    except NoRecipient as exc:
+        raise BadReview(str(exc)) from None
+
+
+def to_slack(app: App, to: Recipient, reviews: list[Review]) -> str:
+    """Post the summary and the HTML file; the line that says where it went."""
+    from bot.review_slack import NotPosted, post
+    from bot.slack.sender import web_client
+
+    client = web_client(app.settings.slack_bot_token or "", app.settings.slack_api_url)
+    try:
+        post(client, to, reviews, as_html(reviews))
+    except NotPosted as exc:
+        raise BadReview(str(exc)) from None
+    return (f"Review of {reviews[0].current.period.label} sent to {to.name} "
+            f"({to.slack_id}) in Slack.")
+
+
 def figures(app: App, request: Request, period: Period) -> list[Review]:
     """The reviews asked for."""
-    runtime = Runtime(db=app.db, clock=app.clock,
-                      programs={pid: loaded.program for pid, loaded in app.programs.items()})
     try:
-        return review(runtime, period, program_id=request.program, by=request.by,
+        return review(_runtime(app), period, program_id=request.program, by=request.by,
                       bands=request.bands)
     except (ReviewError, BadSegment) as exc:
         raise BadReview(str(exc)) from None

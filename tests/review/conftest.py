@@ -158,9 +158,11 @@ def seeded_sqlite(sqlite_url: str) -> str:
     return seed(sqlite_url)
 
 
-def coachbot(db_url: str, *args: str, columns: int = 80, program: Path = SAMPLE):
+def coachbot(db_url: str, *args: str, columns: int = 80, program: Path = SAMPLE,
+             env: dict[str, str] | None = None):
     """Run `coachbot ARGS` against `db_url` in a terminal `columns` wide."""
-    env = {"COACHBOT_DATABASE_URL": db_url, "COACHBOT_PROGRAM": str(program),
-           "COLUMNS": str(columns), "COACHBOT_TELEGRAM_TOKEN": "",
-           "COACHBOT_SLACK_BOT_TOKEN": ""}
-    return CliRunner().invoke(cli_app, list(args), env=env, catch_exceptions=False)
+    environment = {"COACHBOT_DATABASE_URL": db_url, "COACHBOT_PROGRAM": str(program),
+                   "COLUMNS": str(columns), "COACHBOT_TELEGRAM_TOKEN": "",
+                   "COACHBOT_SLACK_BOT_TOKEN": "", "COACHBOT_SLACK_TEAM_CHANNEL": "",
+                   **(env or {})}
+    return CliRunner().invoke(cli_app, list(args), env=environment, catch_exceptions=False)
