@@ -32,6 +32,8 @@ app.add_typer(db_app, name="db")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+# Below this width the preview lists occurrences and describes touchpoints apart.
+WIDE_PREVIEW = 120
 
 
 def _fail(message: str) -> typer.Exit:
@@ -149,8 +151,15 @@ def preview(
     start: Annotated[str, typer.Option(help="enrolment date, e.g. 2026-01-05")],
     tz: Annotated[str, typer.Option(help="the client's IANA time zone")] = "UTC",
     at: Annotated[str, typer.Option(help="local time of enrolment")] = "09:00",
+    format_: Annotated[str, typer.Option("--format", help="table | html (a timeline)")
+                       ] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
 ) -> None:
     """The delivery operations map: every touchpoint of a client enrolled on START."""
+    if format_ not in ("table", "html"):
+        raise _fail(f"--format is table or html, not '{format_}'")
+    if out_path is not None and not out_path.parent.is_dir():
+        raise _fail(f"--out {out_path}: the folder {out_path.parent} does not exist")
     try:
         program = load_file(file).program
     except ProgramInvalid as exc:
@@ -168,11 +177,28 @@ def preview(
     except ValueError:
         raise _fail(f"'{at}' is not a time like 09:00") from None
     enrolled = datetime.combine(day, clock, tzinfo=zone)
+    items = plan(program, enrolled_at=enrolled, zone=tz)
+    if format_ == "html" or out.width < WIDE_PREVIEW:
+        from bot import preview_views
+
+        if format_ == "html":
+            page = preview_views.html_page(program, items, enrolled, tz)
+            if out_path is None:
+                sys.stdout.write(page)
+                return
+            out_path.write_text(page, encoding="utf-8")
+            out.print(f"Journey map written to {out_path}", markup=False, soft_wrap=True)
+            return
+        for part in preview_views.narrow(program, items, enrolled, tz, f"{day} {at}"):
+            out.print(part)
+            out.print()
+        out.print(_retention_line(program, enrolled), markup=False)  # wrapped to the width
+        return
     table = Table(title=f"{program.name}: client enrolled {day} {at} ({tz})")
     for column in ("date", "local time", "stage", "touchpoint", "sends", "owner", "SLA",
                    "if not answered"):
         table.add_column(column, overflow="fold")
-    for item in plan(program, enrolled_at=enrolled, zone=tz):
+    for item in items:
         local = item.due.astimezone(zone)
         tp = item.touchpoint
         sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
@@ -398,7 +424,8 @@ def report(
         return
     title = f"coachbot report: {span}"
     if format_ == "table" and out_path is None:
-        out.print(reports.as_table(rows, title))
+        out.print(reports.as_table(rows, title) if out.width >= reports.WIDE
+                  else reports.as_records(rows, title))
         return
     if format_ == "table":
         recorder = Console(width=220, record=True, file=io.StringIO())

@@ -46,7 +46,8 @@ th:first-child,td:first-child,.text{text-align:left}
 svg.chart{width:100%;max-width:760px;height:auto;display:block;font-family:inherit}
 .note{color:#6b7280;font-size:.85rem}
 @media (max-width:700px){
- main{padding:.5rem}table{font-size:.85rem}th,td{padding:.2rem .3rem}
+ main{padding:.5rem}table{font-size:.85rem}
+ th,td{padding:.2rem .3rem;overflow-wrap:anywhere}
  /* A wide table becomes one card per row, each figure with its label: no sideways
     scrolling on a phone. */
  table.wide thead{display:none}
