@@ -23,17 +23,13 @@ from rich.text import Text
 
 from services.review import Change, PeriodReview, Review
 from services.review_delivery import TouchpointFigures
+from services.review_stats import percent as pct
 
 # Below this width the delivery map is one record per touchpoint instead of a table.
 WIDE = 120
 
 
 # --- figures as text ----------------------------------------------------------------------
-
-
-def pct(rate: float | None) -> str:
-    """A rate as a whole percentage."""
-    return "-" if rate is None else f"{rate * 100:.0f}%"
 
 
 def count(value: int) -> str:

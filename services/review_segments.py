@@ -16,8 +16,8 @@ from conversations.program import (
 )
 from services.review_delivery import CheckinCount
 from services.review_stats import median, share
+from storage.review import WEEK_SECONDS
 
-WEEK_SECONDS = 7 * 24 * 3600
 NO_ANSWER = "no answer"
 
 
