@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -149,56 +150,83 @@ def _periods(session: Session, program: Program, periods: Sequence[Period],
              spec: SegmentBy | None) -> list[PeriodReview]:
     """The figures of consecutive periods, each table read once for all of them."""
     window = queries.Window(program.id, (*(p.start for p in periods), periods[-1].end))
+    read = _read(session, program, window, spec)
+    return [_fold(program, read, index, period, spec) for index, period in enumerate(periods)]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What the queries answered for a whole window, before it is split by period."""
+
+    delivery: queries.Delivery
+    follow_ups: list[queries.FollowUp]
+    metric_counts: list[queries.MetricCount]
+    firings: dict[tuple[int, str], int]
+    acks: list[queries.AckCount]
+    after: list[queries.AfterFiring]
+    changes: list[dict[int, float]]  # per period: client -> outcome change from baseline
+    answers: dict[int, tuple[float | None, Any]]  # client -> the answer segments split by
+    milestones: list[dict[int, int]]  # per period: client -> seconds to a first milestone
+
+
+def _read(session: Session, program: Program, window: queries.Window,
+          spec: SegmentBy | None) -> _Read:
     rules = queries.Rules(
         flows={tp.id: tp.send.flow for tp in program.touchpoints if tp.send.flow},
         sla_seconds={tp.id: tp.sla.total_seconds() for tp in program.touchpoints
                      if tp.send.flow and tp.sla},
         checkins=checkin_touchpoints(program), on_time_seconds=ON_TIME.total_seconds(),
         early=ANSWERED_EARLY)
-    counted = queries.delivery(session, window, rules)
-    follow_ups = queries.follow_ups(session, window)
-    main = main_metric(program)
+    main, outcome = main_metric(program), outcome_metric(program)
     stored = [m.id for m in program.metrics] + [baseline_id(m.id) for m in program.metrics
                                                  if m.baseline]
-    metric_counts = queries.metric_counts(session, window, stored, main.id if main else None)
-    firings = queries.firings_per_rule(session, window)
-    acks = queries.rule_escalations(session, window)
-    after = queries.after_firings(session, window, watched_metrics(program),
-                                  depth=RECOVERY_CHECKINS)
-    outcome = outcome_metric(program)
-    deltas = queries.changes_from_baseline(session, window, outcome.id) if outcome else \
-        [{} for _ in periods]
-    answers = queries.first_answers(session, program.id, spec.flow_id, spec.question_id) \
-        if spec is not None else {}
-    milestones = queries.first_firing_seconds(
-        session, window, [r.id for r in program.rules if r.when.milestone is not None])
-    out = []
-    for index, period in enumerate(periods):
-        mine = tally(program, counted, index)
-        clients = sorted(mine.clients)
-        changed = {e: deltas[index][e] for e in clients if e in deltas[index]}
-        counts = [c for c in metric_counts if c.period == index]
-        fired = {rule: n for (p, rule), n in firings.items() if p == index}
-        acked = [a for a in acks if a.period == index]
-        lines = touchpoint_figures(program, mine, [f for f in follow_ups if f.period == index])
-        week_lines = weeks(program, mine.weeks, [(c.week, c.values, c.total) for c in counts
-                                                 if c.week is not None])
-        values: Counter[str] = Counter()
-        for c in counts:
-            values[c.metric_id] += c.values
-        split = segments(spec, clients, answers, mine.per_client, changed, milestones[index],
-                         outcome.id if outcome else None) if spec is not None else None
-        out.append(PeriodReview(
-            period=period, clients=len(clients), touchpoints=tuple(lines),
-            owners=tuple(by_owner(lines)), worst=tuple(worst(lines)),
-            main_metric=main.id if main else None, weeks=tuple(week_lines),
-            fade=fade(week_lines), metrics=tuple(metric_figures(program, values, fired)),
-            rules=tuple(rule_figures(program, fired, acked,
-                                     [a for a in after if a.period == index])),
-            median_hours_to_acknowledge=_hours(acked),
-            outcome_metric=outcome.id if outcome else None,
-            outcome_change_median=median(list(changed.values())), segments=split))
-    return out
+    periods = len(window.bounds) - 1
+    return _Read(
+        delivery=queries.delivery(session, window, rules),
+        follow_ups=queries.follow_ups(session, window),
+        metric_counts=queries.metric_counts(session, window, stored,
+                                            main.id if main else None),
+        firings=queries.firings_per_rule(session, window),
+        acks=queries.rule_escalations(session, window),
+        after=queries.after_firings(session, window, watched_metrics(program),
+                                    depth=RECOVERY_CHECKINS),
+        changes=queries.changes_from_baseline(session, window, outcome.id) if outcome
+        else [{} for _ in range(periods)],
+        answers=queries.first_answers(session, program.id, spec.flow_id, spec.question_id)
+        if spec is not None else {},
+        milestones=queries.first_firing_seconds(
+            session, window, [r.id for r in program.rules if r.when.milestone is not None]))
+
+
+def _fold(program: Program, read: _Read, index: int, period: Period, spec: SegmentBy | None
+          ) -> PeriodReview:
+    """The figures of the `index`-th period of the window."""
+    mine = tally(program, read.delivery, index)
+    clients = sorted(mine.clients)
+    changed = {e: read.changes[index][e] for e in clients if e in read.changes[index]}
+    counts = [c for c in read.metric_counts if c.period == index]
+    fired = {rule: n for (p, rule), n in read.firings.items() if p == index}
+    acked = [a for a in read.acks if a.period == index]
+    lines = touchpoint_figures(program, mine, [f for f in read.follow_ups if f.period == index])
+    week_lines = weeks(program, mine.weeks,
+                       [(c.week, c.values, c.total) for c in counts if c.week is not None])
+    values: Counter[str] = Counter()
+    for c in counts:
+        values[c.metric_id] += c.values
+    main, outcome = main_metric(program), outcome_metric(program)
+    split = segments(spec, clients, read.answers, mine.per_client, changed,
+                     read.milestones[index], outcome.id if outcome else None) \
+        if spec is not None else None
+    return PeriodReview(
+        period=period, clients=len(clients), touchpoints=tuple(lines),
+        owners=tuple(by_owner(lines)), worst=tuple(worst(lines)),
+        main_metric=main.id if main else None, weeks=tuple(week_lines),
+        fade=fade(week_lines), metrics=tuple(metric_figures(program, values, fired)),
+        rules=tuple(rule_figures(program, fired, acked,
+                                 [a for a in read.after if a.period == index])),
+        median_hours_to_acknowledge=_hours(acked),
+        outcome_metric=outcome.id if outcome else None,
+        outcome_change_median=median(list(changed.values())), segments=split)
 
 
 def _hours(acks: Sequence[queries.AckCount]) -> float | None:
