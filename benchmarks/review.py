@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -193,9 +194,10 @@ def review_only(url: str) -> None:
 
 
 def run(database: str, clients: int, weeks: int, runs: int) -> dict:
-    admin = name = None
+    admin = name = folder = None
     if database == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+        folder = tempfile.mkdtemp()
+        url = f"sqlite:///{folder}/bench.db"
     else:
         admin = make_engine(PG).execution_options(isolation_level="AUTOCOMMIT")
         name = f"coachbot_bench_{uuid.uuid4().hex[:8]}"
@@ -213,6 +215,8 @@ def run(database: str, clients: int, weeks: int, runs: int) -> dict:
             results.append(json.loads(out.strip().splitlines()[-1]))
         return {"rows_seeded": written, "seed_s": seeded, "runs": results}
     finally:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)  # 200 MB at 5,000 clients
         if admin is not None:
             with admin.connect() as c:
                 c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
