@@ -31,6 +31,8 @@ app.add_typer(db_app, name="db")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+# Below this width the preview lists occurrences and describes touchpoints apart.
+WIDE_PREVIEW = 120
 
 
 def _fail(message: str) -> typer.Exit:
@@ -150,8 +152,15 @@ def preview(
     start: Annotated[str, typer.Option(help="enrolment date, e.g. 2026-01-05")],
     tz: Annotated[str, typer.Option(help="the client's IANA time zone")] = "UTC",
     at: Annotated[str, typer.Option(help="local time of enrolment")] = "09:00",
+    format_: Annotated[str, typer.Option("--format", help="table | html (a timeline)")
+                       ] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
 ) -> None:
     """The delivery operations map: every touchpoint of a client enrolled on START."""
+    if format_ not in ("table", "html"):
+        raise _fail(f"--format is table or html, not '{format_}'")
+    if out_path is not None and not out_path.parent.is_dir():
+        raise _fail(f"--out {out_path}: the folder {out_path.parent} does not exist")
     try:
         program = load_file(file).program
     except ProgramInvalid as exc:
@@ -169,11 +178,28 @@ def preview(
     except ValueError:
         raise _fail(f"'{at}' is not a time like 09:00") from None
     enrolled = datetime.combine(day, clock, tzinfo=zone)
+    items = plan(program, enrolled_at=enrolled, zone=tz)
+    if format_ == "html" or out.width < WIDE_PREVIEW:
+        from bot import preview_views
+
+        if format_ == "html":
+            page = preview_views.html_page(program, items, enrolled, tz)
+            if out_path is None:
+                sys.stdout.write(page)
+                return
+            out_path.write_text(page, encoding="utf-8")
+            out.print(f"Journey map written to {out_path}", markup=False, soft_wrap=True)
+            return
+        for part in preview_views.narrow(program, items, enrolled, tz, f"{day} {at}"):
+            out.print(part)
+            out.print()
+        out.print(_retention_line(program, enrolled), markup=False)  # wrapped to the width
+        return
     table = Table(title=f"{program.name}: client enrolled {day} {at} ({tz})")
     for column in ("date", "local time", "stage", "touchpoint", "sends", "owner", "SLA",
                    "if not answered"):
         table.add_column(column, overflow="fold")
-    for item in plan(program, enrolled_at=enrolled, zone=tz):
+    for item in items:
         local = item.due.astimezone(zone)
         tp = item.touchpoint
         sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
@@ -276,14 +302,14 @@ app.add_typer(staff_app, name="staff")
 def staff_add(
     name: Annotated[str, typer.Option(help="full name")],
     slack_id: Annotated[str, typer.Option("--slack-id", help="Slack user id, e.g. U123")],
-    role: Annotated[str, typer.Option(help="coach or team")],
+    role: Annotated[str, typer.Option(help="coach, team or program_owner")],
     tz: Annotated[str, typer.Option(help="IANA time zone (the digest comes at 08:00 here)")],
     backup: Annotated[str | None, typer.Option(help="who takes over past the SLA")] = None,
     digest_at: Annotated[str | None, typer.Option(
         "--digest-at", help="a coach's digest time, HH:MM in their zone "
         "(default COACHBOT_DIGEST_TIME, 08:00)")] = None,
 ) -> None:
-    """Add a coach or team member reachable in Slack (again to update them)."""
+    """Add a coach, team member or program owner reachable in Slack (again to update them)."""
     from services import staff_directory
 
     try:
@@ -373,7 +399,7 @@ def report(
     out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
 ) -> None:
     """The program report per program and cohort (month of enrolment)."""
-    from bot.report_table import as_table
+    from bot.report_table import WIDE, as_records, as_table
     from services import report as reports
 
     if format_ not in ("table", "csv", "html"):
@@ -399,7 +425,7 @@ def report(
         return
     title = f"coachbot report: {span}"
     if format_ == "table" and out_path is None:
-        out.print(as_table(rows, title))
+        out.print(as_table(rows, title) if out.width >= WIDE else as_records(rows, title))
         return
     if format_ == "table":
         recorder = Console(width=220, record=True, file=io.StringIO())
@@ -412,6 +438,59 @@ def report(
     else:
         out_path.write_text(text, encoding="utf-8")
         out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def review(
+    program: Annotated[str | None, typer.Option(help="one program id (default: all)")] = None,
+    quarter: Annotated[str | None, typer.Option(
+        help="a quarter like 2026Q3 (default: the last quarter that has ended)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, typer.Option(help="last day, YYYY-MM-DD")] = None,
+    by: Annotated[str | None, typer.Option(
+        help="split clients by an answer, FLOW.QUESTION (number, scale, yes/no or choice)")
+    ] = None,
+    bands: Annotated[str | None, typer.Option(
+        help="band edges for a number --by, e.g. 5,10 (default: tertiles)")] = None,
+    format_: Annotated[str, typer.Option("--format", help="table | csv | html | json")
+                       ] = "table",
+    out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+    to_slack: Annotated[bool, typer.Option(
+        "--to-slack", help="post a summary and the HTML file to the program owner (or the "
+        "team channel) in Slack")] = False,
+) -> None:
+    """The quarterly review: delivery, the journey, the data layer, segments, what changed."""
+    from bot import review_command as command
+
+    request = command.Request(program=program, quarter=quarter, start=from_, end=to, by=by,
+                              bands=bands, format=format_, out=out_path)
+    application = _app()
+    try:
+        period = command.check(request, application.clock.now().date())
+        recipient = command.check_slack(application) if to_slack else None
+        reviews = command.figures(application, request, period)
+        if recipient is not None:
+            out.print(command.to_slack(application, recipient, reviews), markup=False,
+                      soft_wrap=True)
+            if out_path is None:
+                return
+    except command.BadReview as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    finally:
+        application.db.dispose()
+    text = command.render(reviews, request, out)
+    if text is None:
+        return
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out_path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
+    out.print(f"Review written to {out_path}", markup=False, soft_wrap=True)
 
 
 

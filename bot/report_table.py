@@ -1,10 +1,12 @@
-"""The program report as a rich table for the terminal."""
+"""The program report in the terminal: a table when wide, short records when narrow."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from services.report import ALL, Row, cells
 
@@ -21,3 +23,24 @@ def as_table(rows: Sequence[Row], title: str) -> Table:
     for row in rows:
         table.add_row(*cells(row), style="bold" if row.cohort == ALL else None)
     return table
+
+
+# Below this width the report is one short record per row instead of a 17-column table.
+WIDE = 160
+
+
+def as_records(rows: Sequence[Row], title: str) -> Group:
+    """The report for a narrow terminal: each program and cohort as a few short lines."""
+    parts: list[RenderableType] = [Text(title, style="bold")]
+    for row in rows:
+        c = cells(row)
+        parts += [
+            Text(f"{row.program_id} · {'all cohorts' if row.cohort == ALL else row.cohort}",
+                 style="bold underline" if row.cohort == ALL else "bold"),
+            Text(f"  enrolled {c[2]} · active {c[3]} · paused {c[4]} · graduated {c[5]} · "
+                 f"dropped {c[6]}"),
+            Text(f"  check-in response {c[7]} · flows completed {c[8]} · milestones {c[9]}"),
+            Text(f"  {c[10]} change since intake: median {c[11]}, q1 {c[12]}, q3 {c[13]}"),
+            Text(f"  escalations {c[14]} · acknowledged in {c[15]} h (median) · "
+                 f"{c[16]} within SLA")]
+    return Group(*parts)

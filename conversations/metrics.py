@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from conversations.program import Metric
+from conversations.program import Metric, Program
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,10 @@ def series_of(metric: Metric, history: History, now: datetime) -> list[float]:
     if metric.source.behaviour is not None:
         return behaviour_series(metric.source.behaviour, history, now)
     return metric_series(metric, history)
+
+
+def main_metric(program: Program) -> Metric | None:
+    """The metric a client's progress is about: the one marked main, else the first
+    outcome metric from an answer (/progress charts it; the review follows it by week)."""
+    return next((m for m in program.metrics if m.main), None) or next(
+        (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from conversations.messages import Attachment, Reply
-from conversations.program import Metric, Program
+from conversations.metrics import main_metric
+from conversations.program import Program
 from conversations.progress_text import progress_text
 from services.charts import trend_png
 from storage import conversation_store as convs
@@ -16,13 +17,6 @@ from storage.models import Enrolment
 # The weeks shown: a quarter fits a phone screen as a sparkline.
 SHOWN = 12
 CHART_CHANNELS = ("telegram", "slack")
-
-
-def main_metric(program: Program) -> Metric | None:
-    """The metric the client's progress is about: the one marked main, else the first
-    outcome metric from an answer."""
-    return next((m for m in program.metrics if m.main), None) or next(
-        (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)
 
 
 def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,

@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 from storage import people
 from storage.models import Identity, Person
 
-STAFF_ROLES = ("coach", "team")
+# A program owner gets the quarterly review (`coachbot review --to-slack`).
+STAFF_ROLES = ("coach", "team", "program_owner")
 SLACK = "slack"
 
 
@@ -50,9 +51,12 @@ def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone
 
 
 def staff_named(session: Session, name: str) -> Person | None:
-    """The coach or team member with this name (case-insensitive)."""
-    return people.person_named(session, name, role="coach") or people.person_named(
-        session, name, role="team")
+    """The coach, team member or program owner with this name (case-insensitive)."""
+    for role in STAFF_ROLES:
+        found = people.person_named(session, name, role=role)
+        if found is not None:
+            return found
+    return None
 
 
 def staff_at(session: Session, slack_id: str) -> Person | None:
@@ -82,3 +86,11 @@ def first_team_member(session: Session) -> Person | None:
     """The default owner of a team escalation: the first team member listed."""
     return session.exec(select(Person).where(Person.role == "team")
                         .order_by(col(Person.id))).first()
+
+
+def in_slack(session: Session, role: str) -> list[tuple[str, str]]:
+    """(name, Slack user id) of everyone of a role who is in Slack, first listed first."""
+    return [(name, address) for name, address in session.exec(
+        select(Person.name, Identity.address)
+        .join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(Identity.channel == SLACK, Person.role == role).order_by(col(Person.id)))]
