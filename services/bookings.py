@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from conversations.journey import is_open
 from conversations.messages import Reply
 from scheduler.replanning import replan
-from services import notices
+from services import keys, notices
 from services.new_clients import ClientError, clean_email
 from services.unit_of_work import Runtime, UnitOfWork
 from services.webhook_events import Delivery, first_time
@@ -114,8 +114,8 @@ def _move(runtime: Runtime, uow: UnitOfWork, current: Booking, event: Booked) ->
         _replan(runtime, uow, enrolment)
         name, local = _for_coach(uow, enrolment)
         notices.tell_coach(runtime, uow, enrolment,
-                           key=f"booking:{event.source}:{event.external_id}:moved:"
-                           f"{at:%Y%m%d%H%M}",
+                           key=keys.booking_notice(event.source, event.external_id,
+                                                  f"moved:{at:%Y%m%d%H%M}"),
                            text=f"{name} moved their coaching session from {local(before)} "
                            f"to {local(at)}.")
     return "moved"
@@ -160,8 +160,9 @@ def cancel(runtime: Runtime, uow: UnitOfWork, *, source: str, external_id: str,
     if enrolment is not None:
         _replan(runtime, uow, enrolment)
         name, local = _for_coach(uow, enrolment)
-        notices.tell_coach(runtime, uow, enrolment, key=f"booking:{source}:{external_id}:"
-                           "cancelled", text=f"{name} cancelled their coaching session of "
+        notices.tell_coach(runtime, uow, enrolment,
+                           key=keys.booking_notice(source, external_id, "cancelled"),
+                           text=f"{name} cancelled their coaching session of "
                            f"{local(session.at)}.")
     return "cancelled"
 
@@ -172,7 +173,7 @@ def _unmatched(runtime: Runtime, uow: UnitOfWork, event: Booked, email: str | No
     bookings.record(uow.session, source=event.source, external_id=event.external_id,
                     status="unmatched", now=uow.now, email=email, starts_at=at,
                     enrolment_id=enrolment.id if enrolment else None)
-    key = f"booking:{event.source}:{event.external_id}:unmatched"
+    key = keys.booking_notice(event.source, event.external_id, "unmatched")
     when = f"{at:%a %d %b %Y %H:%M} UTC"
     if person is not None and enrolment is not None:
         name, local = _for_coach(uow, enrolment)

@@ -58,3 +58,23 @@ def escalation_update(escalation_id: int, state: str) -> str:
 def reescalation(escalation_id: int, level: int) -> str:
     """The repost of an unacknowledged escalation to the backup, once per level."""
     return f"escalation:{escalation_id}:level:{level}"
+
+
+def next_offer(enrolment_id: int) -> str:
+    """The offer of the next program to a client finishing `enrolment_id`."""
+    return f"next-offer:{enrolment_id}"
+
+
+def next_offer_answer(enrolment_id: int, said: str) -> str:
+    """The coach's note of the client's yes or no to that offer."""
+    return f"next-offer:{enrolment_id}:{said}"
+
+
+def payment_notice(reference: object, what: str) -> str:
+    """A note to the coach or team about one Stripe payment (its checkout or row id)."""
+    return f"stripe:{reference}:{what}"
+
+
+def booking_notice(source: str, external_id: str, what: str) -> str:
+    """A note to the coach or team about one booking of a scheduling tool."""
+    return f"booking:{source}:{external_id}:{what}"

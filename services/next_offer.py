@@ -15,7 +15,7 @@ from conversations.journey import may_receive
 from conversations.messages import Button, Reply
 from conversations.program import Program
 from conversations.render import fill
-from services import notices
+from services import keys, notices
 from services.new_clients import enrol_new
 from services.payments import NEXT_REFERENCE
 from services.unit_of_work import Runtime, UnitOfWork
@@ -53,7 +53,7 @@ def offer(runtime: Runtime, uow: UnitOfWork, enrolment: Enrolment) -> bool:
     text = fill(step.message, {"client.first_name": first, "client.name": person.name,
                                "program.name": program.name})
     text = text.replace("{next.name}", following.name)
-    uow.queue_to_person(person.id or 0, f"next-offer:{enrolment.id}",
+    uow.queue_to_person(person.id or 0, keys.next_offer(enrolment.id or 0),
                         [Reply(text, buttons=BUTTONS, question=QUESTION)])
     log.info("next step offered enrolment=%s program=%s", enrolment.id, following.id)
     return True
@@ -89,7 +89,7 @@ def answer(runtime: Runtime, uow: UnitOfWork, person: Person, said: str) -> Answ
     if made is None or previous is None or following is None:
         return Answered([Reply("That offer is no longer open. Ask your coach about what "
                                "comes next.")])
-    key = f"next-offer:{previous.id}:{said}"
+    key = keys.next_offer_answer(previous.id or 0, said)
     if said != YES:
         next_offers.answer(uow.session, made, said=NO, now=uow.now)
         notices.tell_coach(runtime, uow, previous, key=key,

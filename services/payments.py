@@ -17,7 +17,7 @@ from typing import Literal
 from conversations.journey import has_joined, is_open
 from conversations.program import Ending, Offer, Program
 from scheduler.replanning import replan
-from services import notices
+from services import keys, notices
 from services.new_clients import ClientError, clean_email, display_name, enrol_new, is_zone
 from services.unit_of_work import Runtime, UnitOfWork
 from services.webhook_events import Delivery, first_time
@@ -90,7 +90,8 @@ def checkout_completed(runtime: Runtime, delivery: Delivery, checkout: Checkout)
             ended_first = payment.status in ("refunded", "cancelled")
             payments.update(uow.session, payment, now=uow.now, **ids)
             if ended_first:
-                notices.tell_team(runtime, uow, key=f"stripe:{checkout.session_id}:ended",
+                notices.tell_team(runtime, uow,
+                                  key=keys.payment_notice(checkout.session_id, "ended"),
                                   text=f"A checkout by {email or 'an unknown email'} was "
                                   f"{payment.status} before it completed: nobody was enrolled.")
                 return "ended"
@@ -103,7 +104,8 @@ def _unmatched(runtime: Runtime, uow: UnitOfWork, payment: Payment, checkout: Ch
                email: str | None) -> Outcome:
     payments.update(uow.session, payment, now=uow.now, status="unmatched")
     prices = ", ".join(checkout.price_ids) or "no price"
-    notices.tell_team(runtime, uow, key=f"stripe:{checkout.session_id}:unmatched", text=(
+    key = keys.payment_notice(checkout.session_id, "unmatched")
+    notices.tell_team(runtime, uow, key=key, text=(
         f"A payment came in for {prices} (by {email or 'an unknown email'}), but no "
         "program's offer has that price, so nobody was enrolled. Add "
         "`offer: {stripe_price: ...}` to the right program file, or enrol them with "
@@ -140,7 +142,8 @@ def _enrol(runtime: Runtime, uow: UnitOfWork, payment: Payment, program: Program
     audit.record(uow.session, at=uow.now, actor="stripe", action="payment_enrolled",
                  enrolment_id=enrolment.id)
     client = uow.session.get(Person, enrolment.person_id)
-    notices.tell_coach(runtime, uow, enrolment, key=f"stripe:{checkout.session_id}:enrolled",
+    notices.tell_coach(runtime, uow, enrolment,
+                       key=keys.payment_notice(checkout.session_id, "enrolled"),
                        text=f"{client.name if client else 'A new client'} paid for "
                        f"{program.name} and is enrolled. Their intake starts as soon as they "
                        "open the link on the payment page.")
@@ -162,7 +165,7 @@ def _paid_again(runtime: Runtime, uow: UnitOfWork, payment: Payment, program: Pr
     payments.update(uow.session, payment, now=uow.now, status="paid_again",
                     program_id=program.id, enrolment_id=running.id)
     client = uow.session.get(Person, running.person_id)
-    notices.tell_coach(runtime, uow, running, key=f"stripe:{checkout.session_id}:again",
+    notices.tell_coach(runtime, uow, running, key=keys.payment_notice(checkout.session_id, "again"),
                        text=f"{client.name if client else 'A client'} paid for "
                        f"{program.name} again while already enrolled in it; nothing changed. "
                        "Refund the second payment in Stripe if it was a mistake.")
@@ -233,7 +236,7 @@ def _end(runtime: Runtime, uow: UnitOfWork, payment: Payment, *, why: str,
         text = f"{name} {why} for {program.name}: their enrolment {done}."
         audit.record(uow.session, at=uow.now, actor="stripe", action=f"payment_{action}",
                      enrolment_id=enrolment.id)
-    notices.tell_coach(runtime, uow, enrolment, key=f"stripe:{payment.id}:{payment.status}",
+    notices.tell_coach(runtime, uow, enrolment, key=keys.payment_notice(payment.id, payment.status),
                        text=text)
     return "ended"
 

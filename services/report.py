@@ -6,35 +6,25 @@ from __future__ import annotations
 import csv
 import html
 import io
-import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from conversations.program import Program
+from services.review_period import BadPeriod
+from services.review_period import parse_day as strict_day
 from services.unit_of_work import Runtime
 from storage import report_queries as queries
 
 ALL = "all"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class BadRange(ValueError):
-    """A date that is not YYYY-MM-DD, or a range that ends before it starts."""
+# A date that is not YYYY-MM-DD, or a range that ends before it starts: the review's error.
+BadRange = BadPeriod
 
 
 def parse_day(value: str | None, option: str) -> date | None:
     """A strict YYYY-MM-DD date (no other ISO forms), or None when not given."""
-    if value is None:
-        return None
-    try:
-        if not _DATE.fullmatch(value):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadRange(f"{option} '{value}' is not a date like 2026-03-31 (YYYY-MM-DD)"
-                       ) from None
+    return None if value is None else strict_day(value, option)
 
 
 @dataclass(frozen=True)
