@@ -29,7 +29,6 @@ from scheduler.occurrences import plan
 from services.enrolment import EnrolError, check_zone, enrol_client
 
 
-
 class _OneLineErrors(TyperGroup):
     """Whatever command fails on the database or a file ends in one line and exit 2."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -82,10 +83,9 @@ def _create_private(path: Path) -> None:
 def _chmod_private(path: Path) -> None:
     """SQLite creates -wal and -shm like the database; make sure of it on every connect."""
     for suffix in ("-wal", "-shm"):
-        try:
+        # Not there yet, or not ours to change (a read-only copy): nothing to do.
+        with contextlib.suppress(OSError):
             os.chmod(f"{path}{suffix}", PRIVATE_MODE)
-        except OSError:
-            pass  # not there yet, or not ours to change (a read-only copy)
 
 
 def checkpoint(engine: Engine) -> None:
