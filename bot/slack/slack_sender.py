@@ -75,6 +75,14 @@ class SlackSender:
         try:
             if reply.attachment is not None:
                 return await self._upload(address, reply)
+            if reply.card is None and reply.edit:
+                # A plain edit replaces the whole message (an erased client's post): no
+                # block of the old one may stay.
+                if reply.anchor is None:
+                    return None
+                await self.client.chat_update(channel=address, ts=reply.anchor,
+                                              text=reply.text, blocks=[])
+                return reply.anchor
             if reply.card is not None and reply.edit:
                 text, blocks = escalation_message(reply.card)
                 if reply.anchor is None:
