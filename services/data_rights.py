@@ -52,6 +52,13 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
         uow.queue(key=keys.erased_post(address, platform_id), channel=TEAM_CHANNEL,
                   address=address, person_id=None,
                   reply=Reply(ERASED_POST.format(id=case_id), edit=True, anchor=platform_id))
+    # A coach's digest or note already in their Slack DM is edited to its scrubbed text.
+    # Slack lets the bot edit its messages at any age; other channels keep theirs.
+    for channel, address, platform_id, text in erased.rewritten:
+        if channel == TEAM_CHANNEL and text:
+            uow.queue(key=keys.erased_post(address, platform_id), channel=channel,
+                      address=address, person_id=None,
+                      reply=Reply(text, edit=True, anchor=platform_id))
     # The deleted rows' bytes must leave SQLite's -wal file too, not only the database.
     engine = uow.session.get_bind()
     uow.after_commit.append(lambda: checkpoint(engine))

@@ -54,11 +54,11 @@ def apply_retention(rt: Runtime) -> int:
                 erase_answers(session, enrolment_id or 0, actor="retention", now=now,
                               reason=f"{days} days after the end")
                 erased += 1
-            if due:
-                # The erased answers must leave SQLite's -wal file too.
-                uow.after_commit.append(lambda: checkpoint(rt.db))
     with rt.transaction() as uow:
         forgotten = outbox.forget_sent(uow.session, sent_before=now - SENT_TEXT_KEPT)
+    if erased or forgotten:
+        # The old versions of the changed pages must leave SQLite's files too.
+        checkpoint(rt.db)
     if erased or forgotten:
         log.info("retention erased_enrolments=%d sent_texts_blanked=%d", erased, forgotten)
     return erased

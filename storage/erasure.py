@@ -40,6 +40,9 @@ class Erased:
     coach_ids: tuple[int, ...]
     program_ids: tuple[str, ...]
     answers: int
+    # Messages already sent to someone else that mentioned the client, as they read now:
+    # (channel, address, platform id, text), for the platform's copy to be edited too.
+    rewritten: tuple[tuple[str, str, str, str], ...] = ()
 
 
 # What a client's name or words become in rows that stay (another person's messages).
@@ -87,13 +90,14 @@ def erase_person(session: Session, person: Person, *, actor: str, now: datetime)
     session.execute(delete(Identity).where(col(Identity.person_id) == person.id))
     session.execute(delete(Enrolment).where(col(Enrolment.id).in_(ids)))
     session.execute(delete(Person).where(col(Person.id) == person.id))
-    scrub_mentions(session, words)
+    rewritten = scrub_mentions(session, words)
     for eid, program_id, _ in enrolments:
         audit.record(session, at=now, actor=actor, action="client_erased", enrolment_id=eid,
                      program=program_id, date=now.date().isoformat())
     return Erased(enrolment_ids=tuple(ids),
                   coach_ids=tuple(sorted({c for _, _, c in enrolments if c})),
-                  program_ids=tuple(sorted({p for _, p, _ in enrolments})), answers=answers)
+                  program_ids=tuple(sorted({p for _, p, _ in enrolments})), answers=answers,
+                  rewritten=tuple(rewritten))
 
 
 def _mentions(session: Session, person: Person, ids: list[int]) -> list[str]:
@@ -107,14 +111,14 @@ def _mentions(session: Session, person: Person, ids: list[int]) -> list[str]:
                    (t in person.name.split() and len(t) >= 2)), key=len, reverse=True)
 
 
-def scrub_mentions(session: Session, words: list[str]) -> int:
-    """Replace `words` in every stored message and audit detail that mentions one; how many
-    rows changed."""
+def scrub_mentions(session: Session, words: list[str]) -> list[tuple[str, str, str, str]]:
+    """Replace `words` in every stored message and audit detail that mentions one; the sent
+    messages changed, as (channel, address, platform id, new text)."""
     if not words:
-        return 0
+        return []
     pattern = re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in words),
                          re.IGNORECASE)
-    changed = 0
+    sent: list[tuple[str, str, str, str]] = []
     for model, column in ((OutboxMessage, "payload"), (AuditEntry, "detail")):
         field = getattr(model, column)
         # The JSON column holds json.dumps's ASCII-escaped text: look for the word as such.
@@ -126,8 +130,11 @@ def scrub_mentions(session: Session, words: list[str]) -> int:
             if after != before:
                 session.execute(update(model).where(col(model.id) == row.id)
                                 .values({column: after}))
-                changed += 1
-    return changed
+                if (isinstance(row, OutboxMessage) and row.status == "sent"
+                        and row.platform_message_id and isinstance(after, dict)):
+                    sent.append((row.channel, row.address, row.platform_message_id,
+                                 str(after.get("text", ""))))
+    return sent
 
 
 def _replaced(value: object, pattern: re.Pattern[str]) -> object:
