@@ -82,19 +82,18 @@ def _db_reason(exc: Exception) -> str:
 
 
 def _logging(level: str, settings: Settings | None = None) -> None:
-    from bot.logs import RedactSecrets, quiet_payload_loggers
+    from bot.logs import guard, quiet_payload_loggers
 
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     quiet_payload_loggers()
-    if settings is not None:
-        redact = RedactSecrets([settings.telegram_token, settings.telegram_webhook_secret,
-                                settings.slack_bot_token, settings.slack_app_token,
-                                settings.slack_signing_secret, settings.stripe_webhook_secret,
-                                settings.stripe_api_key, settings.calcom_webhook_secret,
-                                settings.calendly_signing_key])
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(redact)
+    secrets = [] if settings is None else [
+        settings.telegram_token, settings.telegram_webhook_secret, settings.slack_bot_token,
+        settings.slack_app_token, settings.slack_signing_secret,
+        settings.stripe_webhook_secret, settings.stripe_api_key,
+        settings.calcom_webhook_secret, settings.calendly_signing_key]
+    for handler in logging.getLogger().handlers:
+        guard(handler, level=logging.getLogger().level, secrets=secrets)
 
 
 @app.command()
