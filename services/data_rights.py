@@ -73,7 +73,7 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
 
 def _team_posts_about(session: Session, person: Person) -> list[tuple[str, str, int]]:
     """The team channel's messages about the client's escalations that were sent, as
-    (channel, platform id, escalation id); their outbox rows are deleted."""
+    (address, platform id, escalation id); their outbox rows are deleted."""
     posts: dict[tuple[str, str], int] = {}
     rows = []
     for case_id in erasure.escalation_ids(session, erasure.enrolment_ids(session, person.id or 0)):
