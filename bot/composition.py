@@ -10,11 +10,11 @@ from bot.logs import quiet_payload_loggers
 from bot.program_files import LoadedProgram, load_programs
 from bot.settings import Settings
 from scheduler.clock import Clock, SystemClock
-from services.database import NotMigrated, open_database, record_programs
+from services.database import DatabaseTooNew, NotMigrated, open_database, record_programs
 from services.inbound import InboundService
 from services.unit_of_work import Runtime
 
-__all__ = ["App", "NotMigrated", "build_app"]
+__all__ = ["App", "DatabaseTooNew", "NotMigrated", "build_app"]
 
 
 @dataclass

@@ -60,6 +60,17 @@ def reescalation(escalation_id: int, level: int) -> str:
     return f"escalation:{escalation_id}:level:{level}"
 
 
+def about_escalation(escalation_id: int) -> tuple[str, str]:
+    """The key of an escalation's post, and the prefix of every later message about it."""
+    post = escalation_post(escalation_id)
+    return post, f"{post}:"
+
+
+def erased_post(address: str, platform_id: str) -> str:
+    """The edit of one team-channel message about a client who was then erased."""
+    return f"erased-post:{address}:{platform_id}"
+
+
 def next_offer(enrolment_id: int) -> str:
     """The offer of the next program to a client finishing `enrolment_id`."""
     return f"next-offer:{enrolment_id}"

@@ -37,6 +37,9 @@ class UnitOfWork:
     session: Session
     now: datetime
     queued: int = 0
+    # Run once the transaction has committed (a rolled-back one runs none), e.g. folding
+    # SQLite's WAL after an erasure so the erased rows leave the -wal file too.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def queue(self, *, key: str, channel: str, address: str, person_id: int | None,
               reply: Reply) -> bool:
@@ -76,6 +79,8 @@ class Runtime:
         with Session(self.db, expire_on_commit=False) as session, session.begin():
             uow = UnitOfWork(session=session, now=self.clock.now())
             yield uow
+        for then in uow.after_commit:
+            then()
         if uow.queued:
             for wake in self.listeners:
                 wake()
