@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     program: Path = Field(default=BUNDLED_PROGRAMS,
                           description="a program file, or a folder of them")
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    # How long a platform event id is remembered to refuse its redelivery: longer than any
+    # platform retries (Telegram 24 h, Stripe 3 days).
+    dedupe_days: int = Field(default=7, ge=3, le=90)
     log_level: str = "INFO"
     console_name: str = "Sam Sample"
     console_timezone: str = "Europe/London"

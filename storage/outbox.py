@@ -175,3 +175,16 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
     """Give up on a message that can never be delivered (e.g. the client blocked the bot)."""
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
         status="failed", error=error[:300], claimed_until=None))
+
+
+def release(session: Session, *, worker: str) -> int:
+    """Hand back every queued message `worker` holds a lease on, for any worker now; how many.
+
+    The claim's attempt is undone as in `defer`: a stopping worker sent none of them (the
+    one send cut off mid-flight may go twice, as after a crash).
+    """
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == "queued", OutboxMessage.claimed_by == worker,
+        col(OutboxMessage.claimed_until).is_not(None)).values(
+        attempts=OutboxMessage.attempts - 1, claimed_until=None, claimed_by=None))
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.telegram.webhook import SECRET_HEADER
 from storage.db import session
 from storage.models import InboundEvent, OutboxMessage
-from tests.bot.telegram.conftest import TOKEN, settled
+from tests.bot.telegram.conftest import TOKEN, event_of, settled
 from tests.conftest import SAMPLE
 
 SECRET = "s3cret-Token_for-tests"
@@ -75,7 +75,7 @@ def test_an_update_with_the_right_secret_is_handled_once_however_often_it_comes(
 
     assert _post(port, update, SECRET) == 200
     assert _post(port, update, SECRET) == 200  # Telegram redelivers when unsure
-    telegram_api.wait_for(lambda _: settled(app, f"tg-{update['update_id']}"))
+    telegram_api.wait_for(lambda _: settled(app, event_of(update)))
 
     [reply] = telegram_api.sent_messages(4242)
     assert "ask your coach" in reply["text"]

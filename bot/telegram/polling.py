@@ -1,0 +1,171 @@
+"""Long polling that confirms to Telegram only what is stored.
+
+Telegram forgets an update once a getUpdates call asks for an offset past it. PTB's
+Updater asks for the next offset as soon as a batch is fetched, before it is handled, so a
+crash or a stop lost whatever was in memory. Here a batch is handled first (chats at the
+same time, each chat's updates in order), and the next offset is the first update that was
+not handled: a failure, a crash or a stop leaves it (and those after it) with Telegram,
+which hands them out again. Updates after it that were handled come back too and are
+refused by the dedupe (services/keys.py keys them on the message, not the update_id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Bot, Update
+from telegram.error import Conflict, InvalidToken, TelegramError
+
+from services.unit_of_work import DatabaseBusy
+
+log = logging.getLogger("coachbot.telegram.polling")
+
+# Seconds a getUpdates call waits for news: long enough to be cheap, short enough that a
+# stop does not wait on it (a stop cancels it anyway; nothing is confirmed by cancelling).
+POLL_TIMEOUT = 25
+# Updates per batch (Telegram's maximum).
+BATCH = 100
+# Updates handled at the same time: the worker threads are few, and a stop waits only
+# for these.
+CONCURRENCY = 8
+# After a failure, how long before the same updates are fetched again (doubling).
+FIRST_RETRY = 1.0
+LAST_RETRY = 30.0
+
+Handle = Callable[[Update], Awaitable[None]]
+
+
+class Poller:
+    """Fetches updates and hands each to `handle`; the offset moves past handled ones only."""
+
+    def __init__(self, bot: Bot, handle: Handle, *, allowed_updates: Sequence[str],
+                 timeout: int = POLL_TIMEOUT, batch: int = BATCH,
+                 concurrency: int = CONCURRENCY) -> None:
+        self.bot = bot
+        self.handle = handle
+        self.allowed_updates = list(allowed_updates)
+        self.timeout = timeout
+        self.batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+        # The first update not yet handled; None until the first batch.
+        self.offset: int | None = None
+        self._confirmed: int | None = None
+        self.handled = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch and handle until `stop` is set; then confirm what was handled and return."""
+        delay = FIRST_RETRY
+        while not stop.is_set():
+            try:
+                updates = await _unless_stopped(stop, self.bot.get_updates(
+                    offset=self.offset, timeout=self.timeout, limit=self.batch,
+                    allowed_updates=self.allowed_updates))
+            except InvalidToken:
+                raise
+            except (TelegramError, OSError) as exc:
+                # 409 Conflict: another process polls with this token, or a webhook is set.
+                what = "another poller or a webhook holds the bot" if isinstance(
+                    exc, Conflict) else "telegram unreachable"
+                log.warning("getUpdates failed (%s: %s); retrying in %.0f s", what,
+                            type(exc).__name__, delay)
+                await _pause(stop, delay)
+                delay = min(LAST_RETRY, delay * 2)
+                continue
+            if updates is None:  # stopped while waiting
+                break
+            self._confirmed = self.offset
+            if not updates:
+                delay = FIRST_RETRY
+                continue
+            failed = await self._handle_batch(updates, stop)
+            if failed is not None and not stop.is_set():
+                log.error("telegram updates not handled (%s); not confirmed to Telegram, "
+                          "fetched again in %.0f s", failed, delay)
+                await _pause(stop, delay)
+                delay = min(LAST_RETRY, delay * 2)
+            elif failed is None:
+                delay = FIRST_RETRY
+        await self._confirm()
+
+    async def _handle_batch(self, updates: Sequence[Update], stop: asyncio.Event) -> str | None:
+        """Handle one batch and move the offset; the reason it stopped short, if it failed."""
+        chats: dict[object, list[Update]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            chats.setdefault(chat.id if chat is not None else ("update", update.update_id),
+                             []).append(update)
+        left: list[int] = []
+        reasons: list[str] = []
+
+        async def one_chat(items: list[Update]) -> None:
+            for update in items:
+                if stop.is_set():
+                    left.append(update.update_id)
+                    return
+                try:
+                    async with self._slots:
+                        await self.handle(update)
+                except Exception as exc:
+                    # The chat's later updates wait: its messages are never taken out of order.
+                    left.append(update.update_id)
+                    reasons.append(_reason(exc))
+                    log.debug("telegram update failure detail", exc_info=exc)
+                    return
+                self.handled += 1
+
+        await asyncio.gather(*(one_chat(items) for items in chats.values()))
+        self.offset = min(left) if left else updates[-1].update_id + 1
+        return reasons[0] if reasons else None
+
+    async def _confirm(self) -> None:
+        """Tell Telegram the handled updates are done, so a restart does not fetch them again
+        (it would only find them already handled; this saves the work)."""
+        if self.offset is None or self.offset == self._confirmed:
+            return
+        try:
+            # timeout=0 returns at once; an update it returns stays unconfirmed.
+            await asyncio.wait_for(self.bot.get_updates(
+                offset=self.offset, timeout=0, limit=1,
+                allowed_updates=self.allowed_updates), 2.0)
+        except (TelegramError, OSError, TimeoutError) as exc:
+            log.info("handled updates not confirmed at stop (%s); they are refused as "
+                     "duplicates after the restart", type(exc).__name__)
+
+
+def _reason(exc: Exception) -> str:
+    """One line on why an update failed; never the exception's text (it may quote answers)."""
+    if isinstance(exc, SQLAlchemyError | DatabaseBusy):
+        return f"the database failed: {type(exc).__name__}"
+    if isinstance(exc, OSError):
+        return f"the disk or the system refused: {type(exc).__name__}"
+    return f"error: {type(exc).__name__}"
+
+
+async def _unless_stopped(stop: asyncio.Event, call: Awaitable[tuple[Update, ...]]
+                          ) -> tuple[Update, ...] | None:
+    """The call's result, or None if `stop` was set first (the call is then cancelled)."""
+    fetch = asyncio.ensure_future(call)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        fetch.cancel()
+        raise
+    finally:
+        stopping.cancel()
+    if fetch.done():
+        return fetch.result()
+    fetch.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TelegramError, OSError):
+        await fetch
+    return None
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
