@@ -47,7 +47,8 @@ class Outbox:
         """Due messages of this channel, leased to this worker; team posts get their anchor."""
         with self.rt.transaction() as uow:
             batch = outbox.claim(uow.session, channel=self.channel, worker=self.worker,
-                                 now=uow.now, limit=limit, in_order=in_order)
+                                 now=uow.now, limit=limit, in_order=in_order,
+                                 lease=self.rt.outbox_lease)
             return [_anchored(uow.session, item) for item in batch]
 
     def sent(self, item: outbox.Claimed, platform_id: str | None) -> None:
