@@ -16,11 +16,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from services.unit_of_work import DatabaseBusy
+from bot.telegram.outage import Outage, reason
 
 log = logging.getLogger("coachbot.telegram.polling")
 
@@ -55,6 +54,7 @@ class Poller:
         self.offset: int | None = None
         self._confirmed: int | None = None
         self.handled = 0
+        self.outage = Outage(log)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and handle until `stop` is set; then confirm what was handled and return."""
@@ -82,13 +82,14 @@ class Poller:
                 delay = FIRST_RETRY
                 continue
             failed = await self._handle_batch(updates, stop)
-            if failed is not None and not stop.is_set():
-                log.error("telegram updates not handled (%s); not confirmed to Telegram, "
-                          "fetched again in %.0f s", failed, delay)
+            if failed is None:
+                self.outage.handled()
+                delay = FIRST_RETRY
+            elif not stop.is_set():
+                self.outage.failed(failed, f"not confirmed to Telegram, fetched again in "
+                                           f"{delay:.0f} s")
                 await _pause(stop, delay)
                 delay = min(LAST_RETRY, delay * 2)
-            elif failed is None:
-                delay = FIRST_RETRY
         await self._confirm()
 
     async def _handle_batch(self, updates: Sequence[Update], stop: asyncio.Event) -> str | None:
@@ -103,18 +104,19 @@ class Poller:
 
         async def one_chat(items: list[Update]) -> None:
             for update in items:
-                if stop.is_set():
-                    left.append(update.update_id)
-                    return
-                try:
-                    async with self._slots:
+                async with self._slots:
+                    # Looked at once a slot is free: a stop waits only for the updates in hand.
+                    if stop.is_set():
+                        left.append(update.update_id)
+                        return
+                    try:
                         await self.handle(update)
-                except Exception as exc:
-                    # The chat's later updates wait: its messages are never taken out of order.
-                    left.append(update.update_id)
-                    reasons.append(_reason(exc))
-                    log.debug("telegram update failure detail", exc_info=exc)
-                    return
+                    except Exception as exc:
+                        # The chat's later updates wait: its messages stay in order.
+                        left.append(update.update_id)
+                        reasons.append(reason(exc))
+                        log.debug("telegram update failure detail", exc_info=exc)
+                        return
                 self.handled += 1
 
         await asyncio.gather(*(one_chat(items) for items in chats.values()))
@@ -134,15 +136,6 @@ class Poller:
         except (TelegramError, OSError, TimeoutError) as exc:
             log.info("handled updates not confirmed at stop (%s); they are refused as "
                      "duplicates after the restart", type(exc).__name__)
-
-
-def _reason(exc: Exception) -> str:
-    """One line on why an update failed; never the exception's text (it may quote answers)."""
-    if isinstance(exc, SQLAlchemyError | DatabaseBusy):
-        return f"the database failed: {type(exc).__name__}"
-    if isinstance(exc, OSError):
-        return f"the disk or the system refused: {type(exc).__name__}"
-    return f"error: {type(exc).__name__}"
 
 
 async def _unless_stopped(stop: asyncio.Event, call: Awaitable[tuple[Update, ...]]

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, Update
 
+from bot.telegram.outage import Outage, reason
+
 log = logging.getLogger("coachbot.telegram.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -52,6 +54,7 @@ class WebhookServer:
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        self.outage = Outage(log)
 
     def register(self, app: web.Application) -> None:
         """Serve the webhook on another aiohttp app (the one HTTP server) instead."""
@@ -88,9 +91,9 @@ class WebhookServer:
             await self.handle(update)
         except Exception as exc:
             # Only the type: the message may quote SQL parameters (a client's words).
-            log.error("telegram update not handled update=%s error=%s; answered 500, "
-                      "Telegram delivers it again", update.update_id, type(exc).__name__)
+            self.outage.failed(reason(exc), "answered 500: Telegram delivers it again")
             log.debug("telegram update failure detail", exc_info=exc)
             return web.json_response({"ok": False, "error": "not handled; retry"},
                                      status=500)
+        self.outage.handled()
         return web.json_response({"ok": True})
