@@ -44,7 +44,8 @@ MENU = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in (
 
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:
-    """PTB's Application pointed at the configured Bot API server, with its rate limiter."""
+    """PTB's Application pointed at the configured Bot API server, with its rate limiter;
+    `webhook`: without PTB's Updater (coachbot never uses it: polling.py polls)."""
     if not settings.telegram_token:
         raise RuntimeError("COACHBOT_TELEGRAM_TOKEN is not set")
     root = settings.telegram_api_url.rstrip("/")
@@ -99,6 +100,7 @@ class TelegramChannel:
         self.app = app
         settings = app.settings
         self.webhook_url = settings.telegram_webhook_url
+        # No Updater in either mode: it would confirm updates before they are stored.
         self.application = build_application(settings, webhook=True)
         bot = self.application.bot
         self.sender = TelegramSender(bot, rt=app.rt, per_chat_rate=per_chat_rate)
