@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import (
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.unit_of_work import DatabaseBusy
 
@@ -39,3 +45,10 @@ def reason(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return f"the disk or the system refused: {type(exc).__name__}"
     return f"error: {type(exc).__name__}"
+
+
+def passing(exc: Exception) -> bool:
+    """Whether the failure is the database's or the disk's, and passes when they are back
+    (a server down or read-only, a lock, a full disk), rather than this update's own."""
+    return isinstance(exc, OperationalError | InternalError | InterfaceError | PoolTimeout
+                      | DatabaseBusy | OSError)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 
-from bot.telegram.outage import Outage, reason
+from bot.telegram.outage import Outage, passing, reason
 
 log = logging.getLogger("coachbot.telegram.polling")
 
@@ -34,6 +34,9 @@ CONCURRENCY = 8
 # After a failure, how long before the same updates are fetched again (doubling).
 FIRST_RETRY = 1.0
 LAST_RETRY = 30.0
+# Tries of an update that fails on its own (a bug, not the database): after these it is
+# set aside, so one poison update cannot hold up every chat behind its offset.
+POISON_TRIES = 5
 
 Handle = Callable[[Update], Awaitable[None]]
 
@@ -43,22 +46,25 @@ class Poller:
 
     def __init__(self, bot: Bot, handle: Handle, *, allowed_updates: Sequence[str],
                  timeout: int = POLL_TIMEOUT, batch: int = BATCH,
-                 concurrency: int = CONCURRENCY) -> None:
+                 concurrency: int = CONCURRENCY, first_retry: float = FIRST_RETRY) -> None:
         self.bot = bot
         self.handle = handle
         self.allowed_updates = list(allowed_updates)
         self.timeout = timeout
         self.batch = batch
+        self.first_retry = first_retry
         self._slots = asyncio.Semaphore(concurrency)
         # The first update not yet handled; None until the first batch.
         self.offset: int | None = None
         self._confirmed: int | None = None
         self.handled = 0
+        self.given_up = 0
         self.outage = Outage(log)
+        self._tries: dict[int, int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and handle until `stop` is set; then confirm what was handled and return."""
-        delay = FIRST_RETRY
+        delay = self.first_retry
         while not stop.is_set():
             try:
                 updates = await _unless_stopped(stop, self.bot.get_updates(
@@ -79,12 +85,12 @@ class Poller:
                 break
             self._confirmed = self.offset
             if not updates:
-                delay = FIRST_RETRY
+                delay = self.first_retry
                 continue
             failed = await self._handle_batch(updates, stop)
             if failed is None:
                 self.outage.handled()
-                delay = FIRST_RETRY
+                delay = self.first_retry
             elif not stop.is_set():
                 self.outage.failed(failed, f"not confirmed to Telegram, fetched again in "
                                            f"{delay:.0f} s")
@@ -112,16 +118,28 @@ class Poller:
                     try:
                         await self.handle(update)
                     except Exception as exc:
+                        log.debug("telegram update failure detail", exc_info=exc)
+                        if not passing(exc) and self._poisoned(update.update_id):
+                            log.error("telegram update set aside after %d tries "
+                                      "update=%s error=%s", POISON_TRIES, update.update_id,
+                                      type(exc).__name__)
+                            self.given_up += 1
+                            continue
                         # The chat's later updates wait: its messages stay in order.
                         left.append(update.update_id)
                         reasons.append(reason(exc))
-                        log.debug("telegram update failure detail", exc_info=exc)
                         return
                 self.handled += 1
 
         await asyncio.gather(*(one_chat(items) for items in chats.values()))
         self.offset = min(left) if left else updates[-1].update_id + 1
+        self._tries = {u: n for u, n in self._tries.items() if u >= self.offset}
         return reasons[0] if reasons else None
+
+    def _poisoned(self, update_id: int) -> bool:
+        """Count a failed try of an update; True once it has had all its tries."""
+        self._tries[update_id] = self._tries.get(update_id, 0) + 1
+        return self._tries[update_id] >= POISON_TRIES
 
     async def _confirm(self) -> None:
         """Tell Telegram the handled updates are done, so a restart does not fetch them again
