@@ -25,12 +25,9 @@ STOP_DEADLINE = 9.0
 
 
 async def serve(app: App, stop: asyncio.Event | None = None) -> None:
-    """Run every configured channel and the periodic jobs until `stop` is set (SIGTERM or
-    SIGINT when `coachbot run` serves), then stop cleanly.
-
-    A clean stop fetches nothing more, finishes the updates in hand (their 200s or their
-    offset), hands this worker's outbox leases back so a restart sends at once, and returns.
-    """
+    """Run every configured channel and the periodic jobs until `stop` is set, then stop."""
+    # A clean stop fetches nothing more, finishes the updates in hand (their 200s or their
+    # offset), and hands this worker's outbox leases back so a restart sends at once.
     stop = stop or asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     settings = app.settings
@@ -94,8 +91,8 @@ async def _until_stopped(stop: asyncio.Event, tasks: list[asyncio.Task[None]],
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
-    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) set `stop`; a second one, or a
-    stop still running after STOP_DEADLINE seconds, ends the process at once."""
+    """SIGTERM (docker stop, systemd) and SIGINT (Ctrl-C) set `stop`."""
+    # A second signal, or a stop still running after STOP_DEADLINE, ends the process at once.
     loop = asyncio.get_running_loop()
 
     def on_signal(signum: int) -> None:

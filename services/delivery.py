@@ -85,8 +85,8 @@ class Outbox:
 
 
 def release_held(rt: Runtime, *, worker: str = WORKER) -> int:
-    """On a clean stop: hand back this worker's leased messages, so a restart (or another
-    worker) sends them at once instead of after the lease; how many were handed back."""
+    """On a clean stop, hand this worker's leased messages back; how many."""
+    # A restart (or another worker) then sends them at once instead of after the lease.
     with rt.transaction() as uow:
         released = outbox.release(uow.session, worker=worker)
     if released:

@@ -188,8 +188,8 @@ def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
 
 
 def storable(message: Inbound) -> Inbound:
-    """The message with what cannot be stored replaced: NUL dropped, a lone surrogate as
-    U+FFFD. Otherwise its transaction fails on every delivery and the client never hears."""
+    """The message with what cannot be stored replaced: NUL dropped, a lone surrogate U+FFFD."""
+    # Otherwise its transaction fails on every delivery and the client never hears back.
     if not UNSTORABLE.search(message.text):
         return message
     text = UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", message.text)

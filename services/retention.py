@@ -55,11 +55,9 @@ def apply_retention(rt: Runtime) -> int:
 
 
 def forget_old_events(rt: Runtime, days: int) -> int:
-    """Drop the record of platform events older than `days`; how many were dropped.
-
-    A platform redelivers within hours (Telegram keeps an update 24 h, Stripe retries for
-    3 days), so a week's window still catches every redelivery while the table stays small.
-    """
+    """Drop the record of platform events older than `days`; how many were dropped."""
+    # A platform redelivers within hours (Telegram keeps an update 24 h, Stripe retries for
+    # 3 days), so a week's window still catches every redelivery while the table stays small.
     with rt.transaction() as uow:
         dropped = forget_before(uow.session, uow.now - timedelta(days=days))
     if dropped:

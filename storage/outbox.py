@@ -178,11 +178,9 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
 
 
 def release(session: Session, *, worker: str) -> int:
-    """Hand back every queued message `worker` holds a lease on, for any worker now; how many.
-
-    The claim's attempt is undone as in `defer`: a stopping worker sent none of them (the
-    one send cut off mid-flight may go twice, as after a crash).
-    """
+    """Hand back every queued message `worker` holds a lease on, for any worker now; how many."""
+    # The claim's attempt is undone as in `defer`: a stopping worker sent none of them (the
+    # one send cut off mid-flight may go twice, as after a crash).
     result = session.execute(update(OutboxMessage).where(
         OutboxMessage.status == "queued", OutboxMessage.claimed_by == worker,
         col(OutboxMessage.claimed_until).is_not(None)).values(

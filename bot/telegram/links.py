@@ -18,11 +18,9 @@ RETRY_AFTER = 0.5
 
 
 async def bot_username(settings: Settings, *, tries: int = TRIES) -> str | None:
-    """The bot's @username from getMe; None when no token is set or Telegram can't be asked.
-
-    Optional (the plain code works without it): a network failure is tried again a few
-    times, anything else gives up at once; either way one log line, never an error.
-    """
+    """The bot's @username from getMe; None when no token is set or Telegram can't be asked."""
+    # Optional (the plain code works without it): a network failure is tried again a few
+    # times, anything else gives up at once; either way one log line, never an error.
     if not settings.telegram_token:
         return None
     root = settings.telegram_api_url.rstrip("/")

@@ -16,16 +16,16 @@ from services.unit_of_work import DatabaseBusy
 
 
 class Outage:
-    """An ERROR line when updates start failing, an INFO line when one is handled again;
-    the retries in between at DEBUG (a database outage must not flood the log)."""
+    """An ERROR line when updates start failing, an INFO line when one is handled again."""
+
+    # The retries in between go at DEBUG: a database outage must not flood the log.
 
     def __init__(self, log: logging.Logger) -> None:
         self.log = log
         self.failures = 0
 
     def failed(self, reason: str, then: str) -> None:
-        """An update was not handled because of `reason` (no personal data); `then` says
-        what happens to it."""
+        """An update failed for `reason` (no personal data); `then` says what happens next."""
         self.failures += 1
         level = logging.ERROR if self.failures == 1 else logging.DEBUG
         self.log.log(level, "telegram update not handled (%s); %s", reason, then)
@@ -48,7 +48,7 @@ def reason(exc: Exception) -> str:
 
 
 def passing(exc: Exception) -> bool:
-    """Whether the failure is the database's or the disk's, and passes when they are back
-    (a server down or read-only, a lock, a full disk), rather than this update's own."""
+    """Whether the failure is the database's or the disk's, not this update's own."""
+    # A server down or read-only, a lock, a full disk: it passes when they are back.
     return isinstance(exc, OperationalError | InternalError | InterfaceError | PoolTimeout
                       | DatabaseBusy | OSError)

@@ -142,8 +142,7 @@ class Poller:
         return self._tries[update_id] >= POISON_TRIES
 
     async def _confirm(self) -> None:
-        """Tell Telegram the handled updates are done, so a restart does not fetch them again
-        (it would only find them already handled; this saves the work)."""
+        """Tell Telegram the handled updates are done, so a restart does not fetch them again."""
         if self.offset is None or self.offset == self._confirmed:
             return
         try:

@@ -44,8 +44,8 @@ MENU = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in (
 
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:
-    """PTB's Application pointed at the configured Bot API server, with its rate limiter;
-    `webhook`: without PTB's Updater (coachbot never uses it: polling.py polls)."""
+    """PTB's Application pointed at the configured Bot API server, with its rate limiter."""
+    # `webhook`: without PTB's Updater (the channel never uses it: polling.py polls).
     if not settings.telegram_token:
         raise RuntimeError("COACHBOT_TELEGRAM_TOKEN is not set")
     root = settings.telegram_api_url.rstrip("/")
@@ -73,8 +73,8 @@ async def _initialize(application: Application) -> None:
 
 async def _until_done(call, what: str, *, tries: int | None, first_delay: float = 1.0
                       ) -> bool:
-    """Run `call()` until it works, `tries` times at most (None: until stopped); never raises.
-    One log line when it gives up."""
+    """Run `call()` until it works, `tries` times at most (None: until cancelled)."""
+    # Never raises: one log line when it gives up.
     delay, attempt = first_delay, 0
     while True:
         attempt += 1
@@ -134,11 +134,9 @@ class TelegramChannel:
         await self.adapter.handle(update, self.application.bot)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Serve until `stop` is set or the task is cancelled.
-
-        On `stop`: no more fetching, the updates in hand are finished, the drain gets a
-        moment to finish its sends; handing leases back is the caller's (bot/serve.py).
-        """
+        """Serve until `stop` is set or the task is cancelled."""
+        # On `stop`: no more fetching, the updates in hand are finished, the drain gets a
+        # moment to finish its sends; handing leases back is the caller's (bot/serve.py).
         stop = stop or asyncio.Event()
         application = self.application
         bot = application.bot
