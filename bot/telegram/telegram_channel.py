@@ -86,7 +86,10 @@ async def _until_done(call, what: str, *, tries: int | None, first_delay: float 
                 log.warning("%s failed %d times (%s); going on without it", what, attempt,
                             type(exc).__name__)
                 return False
-            log.debug("%s failed (%s); retrying in %.0f s", what, type(exc).__name__, delay)
+            # A call we cannot serve without says so once; an optional one only when it gives up.
+            level = logging.WARNING if tries is None and attempt == 1 else logging.DEBUG
+            log.log(level, "%s failed (%s); retrying until it works", what,
+                    type(exc).__name__)
             await asyncio.sleep(delay)
             delay = min(30.0, delay * 2)
 
