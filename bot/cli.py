@@ -113,10 +113,15 @@ def run() -> None:
         code = ConsoleChannel(application, stdin=sys.stdin, stdout=sys.stdout,
                               interactive=interactive).run()
         raise typer.Exit(code)
-    from bot.serve import serve
+    from bot.serve import install_stop_signals, serve
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve(application, stop)
 
     try:
-        asyncio.run(serve(application))
+        asyncio.run(until_signalled())
     except KeyboardInterrupt:
         pass
     except RuntimeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -50,7 +51,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     rt = Runtime(db=db, clock=clock or SystemClock(),
                  programs={k: v.program for k, v in programs.items()},
                  team_channel=settings.slack_team_channel,
-                 invite_ttl_days=settings.invite_ttl_days)
+                 invite_ttl_days=settings.invite_ttl_days,
+                 outbox_lease=timedelta(seconds=settings.outbox_lease_seconds))
     record_programs(rt, [(p.program.id, p.program.name, str(p.path), p.checksum)
                          for p in programs.values()])
     return App(settings=settings, programs=programs, rt=rt, inbound=InboundService(rt))

@@ -16,6 +16,7 @@ from conversations.program import Program
 from services.unit_of_work import Runtime
 from storage import outbox
 from storage.db import checkpoint
+from storage.dedupe import forget_before
 from storage.erasure import erase_answers
 from storage.models import Answer, Enrolment
 
@@ -63,3 +64,14 @@ def apply_retention(rt: Runtime) -> int:
         log.info("retention erased_enrolments=%d sent_texts_blanked=%d", erased, forgotten)
     return erased
 
+
+
+def forget_old_events(rt: Runtime, days: int) -> int:
+    """Drop the record of platform events older than `days`; how many were dropped."""
+    # A platform redelivers within hours (Telegram keeps an update 24 h, Stripe retries for
+    # 3 days), so a week's window still catches every redelivery while the table stays small.
+    with rt.transaction() as uow:
+        dropped = forget_before(uow.session, uow.now - timedelta(days=days))
+    if dropped:
+        log.info("dedupe window events_dropped=%d", dropped)
+    return dropped

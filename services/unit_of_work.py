@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
@@ -71,6 +71,9 @@ class Runtime:
     programs: Mapping[str, Program]
     team_channel: str | None = None
     invite_ttl_days: int = 7
+    # How long a worker holds the outbox messages it claimed: after a crash, how long they
+    # wait before another worker (or the restarted one) sends them.
+    outbox_lease: timedelta = timedelta(seconds=60)
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @contextmanager

@@ -218,3 +218,14 @@ def delete_messages(session: Session, ids: list[int]) -> None:
     """Delete outbox rows, sent or not."""
     if ids:
         session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
+
+
+def release(session: Session, *, worker: str) -> int:
+    """Hand back every queued message `worker` holds a lease on, for any worker now; how many."""
+    # The claim's attempt is undone as in `defer`: a stopping worker sent none of them (the
+    # one send cut off mid-flight may go twice, as after a crash).
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == "queued", OutboxMessage.claimed_by == worker,
+        col(OutboxMessage.claimed_until).is_not(None)).values(
+        attempts=OutboxMessage.attempts - 1, claimed_until=None, claimed_by=None))
+    return result.rowcount or 0  # type: ignore[attr-defined]
