@@ -2,8 +2,11 @@
 registers (payments, bookings, the API, the /join page).
 
 Every route answers errors in one JSON shape, `{"error": {"code", "message", "field"}}`.
-A body larger than `MAX_BODY` is refused from its Content-Length before a byte of it is
-read (and aiohttp stops reading a chunked one at the same size).
+A request body is read here, once, before any route sees it: refused unread when its
+Content-Length is missing (411) or over `MAX_BODY` (413; aiohttp itself answers 400 to a
+negative or malformed one), a chunked one cut off at the same size (413), and a sender too
+slow to finish it within `READ_TIMEOUT` answered 408. Routes then get the bytes from
+`request.read()` without waiting.
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ log = logging.getLogger("coachbot.http")
 # Stripe's, Cal.com's and Calendly's events and our API's requests are a few kB; a quarter
 # of a megabyte leaves room for the largest of them and none for abuse.
 MAX_BODY = 256 * 1024
+# Our senders post a few kB at once; a body trickling in for longer holds a connection open
+# for nothing (slowloris).
+READ_TIMEOUT = 10.0
+# An idle keep-alive connection is closed after this long (aiohttp keeps it an hour).
+IDLE_TIMEOUT = 30.0
+# How long a stop waits for requests in flight; each is a few database statements.
+SHUTDOWN_TIMEOUT = 5.0
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 Register = Callable[[web.Application], None]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,9 +44,11 @@ def error(status: int, code: str, message: str, field: str | None = None, *,
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse an oversized body unread; turn anything unexpected into the error shape."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    """Read the body within its bounds; turn anything unexpected into the error shape."""
+    if request.method in _WITH_BODY:
+        refused = await _read_body(request)
+        if refused is not None:
+            return refused
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
@@ -51,12 +64,31 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error(500, "internal", "something went wrong on our side; try again")
 
 
+async def _read_body(request: web.Request) -> web.Response | None:
+    """Read the body into the request (bounded, timed); an error answer when refused."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length is None and not chunked:
+        return error(411, "length_required", "send a Content-Length")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    try:
+        async with asyncio.timeout(READ_TIMEOUT):
+            await request.read()  # aiohttp keeps the bytes: the route's read() is instant
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    except TimeoutError:
+        return error(408, "timeout", f"the body did not arrive within {READ_TIMEOUT:g} s")
+    return None
+
+
 class HttpServer:
     """One aiohttp application on one host and port."""
 
-    def __init__(self, *, host: str, port: int, ready: Callable[[], bool]) -> None:
+    def __init__(self, *, host: str, port: int, ready: Callable[[], bool],
+                 shutdown_timeout: float = SHUTDOWN_TIMEOUT) -> None:
         self.host = host
         self.port = port
+        self.shutdown_timeout = shutdown_timeout
         self._ready = ready
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard])
         self.app.router.add_get("/healthz", self._healthz)
@@ -69,7 +101,8 @@ class HttpServer:
 
     async def start(self) -> None:
         """Listen; `port` becomes the bound port (useful when 0 was asked for)."""
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=IDLE_TIMEOUT,
+                                     shutdown_timeout=self.shutdown_timeout)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]

@@ -109,11 +109,37 @@ class SlackListeners:
                     ts=container.get("message_ts"), escalation_id=_int(action.get("value")),
                     note=note, via="button")
 
+    def on_command(self, command: dict, respond) -> None:
+        """Run a slash command after its ack and answer through its response_url."""
+        try:
+            answer = coach_commands.run(self.app.rt, command.get("user_id", ""),
+                                        command.get("text", ""),
+                                        trigger_id=command.get("trigger_id", ""))
+            if answer is None:
+                return  # a replay of a command already run: it did its work once
+            if answer.digest is not None:
+                text, blocks = digest_message(answer.digest)
+            else:
+                text = mrkdwn(answer.text)
+                blocks = [{"type": "section", "text": {"type": "mrkdwn",
+                                                       "text": text[:2900]}}]
+            respond(text=text, blocks=blocks, response_type="ephemeral")
+        except Exception as exc:
+            # Logged by type only: the message may quote the command's words. Bolt would
+            # log the message of anything raised from here.
+            log.error("slack command failed: %s", type(exc).__name__)
+
     def on_answer(self, body: dict, action: dict) -> None:
         self.app.inbound.handle(Inbound(
             channel=CHANNEL, sender=body["user"]["id"],
             event_id=f"action:{body['user']['id']}:{action['action_ts']}",
             button=action.get("value"), button_question=question_of(action.get("block_id", ""))))
+
+
+def _quiet_bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("coachbot.slack.bolt")
+    logger.setLevel(logging.ERROR)
+    return logger
 
 
 def _int(value: object) -> int | None:
@@ -123,18 +149,22 @@ def _int(value: object) -> int | None:
         return None
 
 
-def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = None,
-                   process_before_response: bool = False) -> BoltApp:
-    """A Bolt app wired to `app`. `signing_secret` is required for HTTP mode.
+def build_bolt_app(app: App, client: WebClient) -> BoltApp:
+    """A Bolt app wired to `app`, the same for HTTP mode, Socket Mode and the tests.
 
-    `process_before_response` runs listeners before the HTTP response (tests, FaaS); the
-    default acknowledges first so Slack always gets its answer within 3 seconds.
+    Events, reactions and buttons run before Bolt answers, so Slack's ack means the commit
+    happened (a failure gets no ack, and Slack sends it again). The slash command is acked
+    at once and does its work after (a lazy listener): its answer goes to the response_url,
+    so a slow database or Web API never makes Slack show "operation timed out".
     """
     listeners = SlackListeners(app, client)
-    bolt = BoltApp(client=client, signing_secret=signing_secret,
-                   process_before_response=process_before_response,
-                   # Socket Mode has no signatures to check; HTTP mode always checks them.
-                   request_verification_enabled=signing_secret is not None)
+    bolt = BoltApp(client=client, process_before_response=True,
+                   # The HTTP route checks the signature on the raw bytes, before parsing
+                   # (slack_http.py); Socket Mode has no signatures.
+                   request_verification_enabled=False,
+                   # Its child loggers copy this level: at INFO and DEBUG they print request
+                   # bodies (a client's words, or any junk a stranger posts).
+                   logger=_quiet_bolt_logger())
 
     @bolt.event("message")
     def _message(ack, body, event) -> None:
@@ -160,16 +190,13 @@ def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = 
         ack()
         listeners.on_answer(body, action)
 
-    @bolt.command("/coachbot")
-    def _command(ack, command) -> None:
-        answer = coach_commands.run(app.rt, command.get("user_id", ""),
-                                    command.get("text", ""))
-        if answer.digest is not None:
-            text, blocks = digest_message(answer.digest)
-        else:
-            text = mrkdwn(answer.text)
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
-        ack(text=text, blocks=blocks, response_type="ephemeral")
+    def _ack_command(ack) -> None:
+        ack()
+
+    def _run_command(command, respond) -> None:
+        listeners.on_command(command, respond)
+
+    bolt.command("/coachbot")(ack=_ack_command, lazy=[_run_command])
 
     @bolt.error
     def _error(error: Exception) -> None:

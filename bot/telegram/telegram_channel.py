@@ -62,7 +62,7 @@ class TelegramChannel:
     """The whole Telegram side of one process; `run()` until cancelled or `stop` is set."""
 
     def __init__(self, app: App, *, per_chat_rate: float = PER_CHAT_RATE,
-                 drain_every: float = DRAIN_EVERY, webhook_host: str = "0.0.0.0",
+                 drain_every: float = DRAIN_EVERY, webhook_host: str | None = None,
                  http: HttpServer | None = None) -> None:
         self.app = app
         settings = app.settings
@@ -81,7 +81,7 @@ class TelegramChannel:
                 self.application, path=webhook_path(self.webhook_url),
                 secret=webhook_secret(settings.telegram_webhook_secret,
                                       settings.telegram_token or ""),
-                host=webhook_host, port=settings.telegram_webhook_port)
+                host=webhook_host or settings.http_host, port=settings.telegram_webhook_port)
         # With the one HTTP server running (integrations on), the webhook is one of its
         # routes rather than a listener of its own.
         self.shared_http = http is not None and self.webhook is not None

@@ -39,7 +39,7 @@ class WebhookServer:
     """Receives updates over HTTP and hands each to PTB's Application."""
 
     def __init__(self, application: Application, *, secret: str, path: str,
-                 host: str = "0.0.0.0", port: int = 3000) -> None:
+                 host: str = "127.0.0.1", port: int = 3000) -> None:
         self.application = application
         self.secret = secret
         self.path = path

@@ -47,7 +47,7 @@ def telegram_api() -> Iterator[FakeTelegramAPI]:
 
 @pytest.fixture
 def slack_api() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI() as api:
+    with FakeSlackAPI(channels=("C1",), users=("U1", "U7")) as api:
         yield api
 
 
@@ -277,8 +277,7 @@ def test_slack_web_client(slack_api: FakeSlackAPI) -> None:
 
 def test_slack_failures(slack_api: FakeSlackAPI) -> None:
     client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
-    slack_api.fail_next("chat.postMessage", error="channel_not_found")
-    with pytest.raises(SlackApiError) as failed:
+    with pytest.raises(SlackApiError) as failed:  # a channel the workspace does not have
         client.chat_postMessage(channel="C404", text="hi")
     assert failed.value.response["error"] == "channel_not_found"
 

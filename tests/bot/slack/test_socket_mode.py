@@ -34,7 +34,7 @@ class RecordingSocket(SocketModeClient):
 
 @pytest.fixture
 def socket(slack: Slack) -> Iterator[RecordingSocket]:
-    bolt = build_bolt_app(slack.app, slack.client, process_before_response=True)
+    bolt = build_bolt_app(slack.app, slack.client)
     handler = SocketModeHandler(bolt, "xapp-test", web_client=slack.client)
     handler.client.close()  # the real one would dial Slack; ours takes its place
     client = RecordingSocket(app_token="xapp-test", web_client=slack.client,
@@ -56,6 +56,7 @@ def _event(envelope_id: str, body: dict, retry: int = 0) -> dict:
 
 
 def test_a_dm_over_socket_mode_is_handled_once_and_acknowledged(slack: Slack, socket):
+    slack.api.add_user(ANA)
     enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
     body = event_callback(message_event(ANA, f"/start {enrolled.code}", f"D{ANA}",
@@ -69,14 +70,14 @@ def test_a_dm_over_socket_mode_is_handled_once_and_acknowledged(slack: Slack, so
     assert len([m for m in sent if "Yes" in str(m.get("blocks"))]) == 1
 
 
-def test_a_slash_command_over_socket_mode_answers_in_the_ack(slack: Slack, socket):
+def test_a_slash_command_over_socket_mode_is_acked_then_answered_at_its_response_url(
+        slack: Slack, socket):
     payload = {"command": "/coachbot", "text": "digest", "user_id": COACH,
                "channel_id": f"D{COACH}", "team_id": "T1", "api_app_id": "A1",
-               "response_url": "https://hooks.slack.com/commands/T1/1/fake",
-               "trigger_id": "1.1.fake"}
+               "response_url": slack.api.response_url("socket"), "trigger_id": "1.1.fake"}
     _send(socket, {"envelope_id": "env-3", "type": "slash_commands", "payload": payload,
                    "accepts_response_payload": True})
     [frame] = socket.frames
-    assert frame["envelope_id"] == "env-3"
-    assert frame["payload"]["response_type"] == "ephemeral"
-    assert "a quiet day" in frame["payload"]["text"]
+    assert frame == {"envelope_id": "env-3"}  # acked at once, with nothing to show
+    [answer] = slack.api.wait_for_call("response_url")
+    assert answer["response_type"] == "ephemeral" and "a quiet day" in answer["text"]
