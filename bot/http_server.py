@@ -30,6 +30,7 @@ IDLE_TIMEOUT = 30.0
 # How long a stop waits for requests in flight; each is a few database statements.
 SHUTDOWN_TIMEOUT = 5.0
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_READ_TIMEOUT = web.AppKey("read_timeout", float)
 
 Register = Callable[[web.Application], None]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -72,12 +73,12 @@ async def _read_body(request: web.Request) -> web.Response | None:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
     try:
-        async with asyncio.timeout(READ_TIMEOUT):
+        async with asyncio.timeout(request.app[_READ_TIMEOUT]):
             await request.read()  # aiohttp keeps the bytes: the route's read() is instant
     except web.HTTPRequestEntityTooLarge:
         return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
     except TimeoutError:
-        return error(408, "timeout", f"the body did not arrive within {READ_TIMEOUT:g} s")
+        return error(408, "timeout", "the body did not arrive in time")
     return None
 
 
@@ -85,12 +86,14 @@ class HttpServer:
     """One aiohttp application on one host and port."""
 
     def __init__(self, *, host: str, port: int, ready: Callable[[], bool],
-                 shutdown_timeout: float = SHUTDOWN_TIMEOUT) -> None:
+                 shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+                 read_timeout: float = READ_TIMEOUT) -> None:
         self.host = host
         self.port = port
         self.shutdown_timeout = shutdown_timeout
         self._ready = ready
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard])
+        self.app[_READ_TIMEOUT] = read_timeout
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/readyz", self._readyz)
         self._runner: web.AppRunner | None = None

@@ -788,10 +788,10 @@ def sign_request(
     signing_secret: str, body: bytes | str, timestamp: int | None = None
 ) -> dict[str, str]:
     """Headers Slack adds to a request it sends to the app: a valid ``v0`` signature."""
-    raw = body.decode() if isinstance(body, bytes) else body
+    raw = body if isinstance(body, bytes) else body.encode()  # any bytes, as Slack signs them
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(
-        signing_secret.encode(), f"v0:{ts}:{raw}".encode(), hashlib.sha256
+        signing_secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256
     ).hexdigest()
     return {"X-Slack-Signature": f"v0={digest}", "X-Slack-Request-Timestamp": ts}
 
