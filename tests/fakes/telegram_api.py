@@ -263,8 +263,13 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         bot_username: str = "coachbot_test_bot",
         bot_first_name: str = "Coachbot",
         max_poll_wait: float = 1.0,
+        token: str | None = "7000000001:AAtest-token",
+        flood_limits: bool = False,
     ) -> None:
         super().__init__(host=host, port=port)
+        # Like Telegram: another token is 401 Unauthorized (None: any token, for tests of
+        # more than one bot).
+        self.token = token
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
@@ -282,7 +287,10 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self._webhook: JSON | None = None
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self._fail_chats: dict[int | str, FailurePlan] = {}
-        self._limits: _FloodLimits | None = None
+        # Telegram's limits (30 a second, 1 a second per chat); off by default until the
+        # Telegram tests pace on the test clock (issue 18).
+        self._limits: _FloodLimits | None = (
+            _FloodLimits(30, 1, 1.0, deque(), {}) if flood_limits else None)
         self._poll_waiters: list[asyncio.Future[None]] = []
         self._stopping = False
         self._handlers: dict[str, Callable[[str, JSON], _Reply]] = {
@@ -430,7 +438,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self, overall: int = 30, per_chat: int = 1, period: float = 1.0
     ) -> None:
         """Answer 429 like Telegram when a message would exceed ``overall`` per ``period``
-        for the whole bot or ``per_chat`` per ``period`` in one chat.
+        for the whole bot or ``per_chat`` per ``period`` in one chat (what
+        ``flood_limits=True`` turns on).
 
         Counted over a sliding window of arrival times (this server's ``time.monotonic()``);
         only accepted calls of the message-posting methods count. ``retry_after`` is the
@@ -439,6 +448,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         """
         with self._lock:
             self._limits = _FloodLimits(overall, per_chat, period, deque(), {})
+
+    def lift_flood_limits(self) -> None:
+        """Turn the flood limits off; a test that does so says why it needs to."""
+        with self._lock:
+            self._limits = None
 
     def flood_errors(self) -> int:
         """How many calls were answered 429 by the flood limits (or by ``fail_next``)."""
@@ -455,6 +469,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         retry_after = max(1, int(wait + 0.999))
         return _error(HTTPStatus.TOO_MANY_REQUESTS, _default_description(429, retry_after),
                       {"retry_after": retry_after})
+
+    def _check_token(self, token: str) -> _Reply | None:
+        if self.token is None or token == self.token:
+            return None
+        return _error(HTTPStatus.UNAUTHORIZED, "Unauthorized")
 
     def _take_failure(self, method: str, params: JSON) -> _Reply | None:
         chat = params.get("chat_id")
@@ -741,7 +760,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
             status, body = _bad_request("invalid request body")
         else:
             with self._lock:
-                failure = (self._take_failure(method, params)
+                failure = (self._check_token(token) or self._take_failure(method, params)
                            or self._check_flood(method, params, arrived))
             if failure is not None:
                 status, body = failure

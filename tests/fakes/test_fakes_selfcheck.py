@@ -41,7 +41,7 @@ SIGNING_SECRET = "test-signing-secret"
 
 @pytest.fixture
 def telegram_api() -> Iterator[FakeTelegramAPI]:
-    with FakeTelegramAPI() as api:
+    with FakeTelegramAPI(token=TOKEN) as api:
         yield api
 
 
@@ -341,3 +341,125 @@ def test_bolt_with_signed_requests(slack_api: FakeSlackAPI) -> None:
 
     forged = {**sign_request("wrong-secret", slash), **form}
     assert app.dispatch(BoltRequest(body=slash.decode(), headers=forged)).status == 401
+
+
+# ---------------------------------------------------------------------- strictness and limits
+
+
+def test_the_slack_fake_refuses_a_wrong_token_with_invalid_auth(slack_api: FakeSlackAPI) -> None:
+    wrong = WebClient(token="xoxb-someone-else", base_url=slack_api.base_url)
+    with pytest.raises(SlackApiError) as refused:
+        wrong.chat_postMessage(channel="C1", text="hi")
+    assert refused.value.response["error"] == "invalid_auth"
+    assert slack_api.posted_messages() == []
+
+
+def test_the_slack_fake_knows_only_the_channels_and_users_it_was_given(
+        slack_api: FakeSlackAPI) -> None:
+    client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
+    for call, error in [
+        (lambda: client.chat_postMessage(channel="CUNKNOWN", text="hi"), "channel_not_found"),
+        (lambda: client.chat_postMessage(channel="UNOBODY", text="hi"), "channel_not_found"),
+        (lambda: client.users_info(user="UNOBODY"), "user_not_found"),
+        (lambda: client.conversations_open(users="UNOBODY"), "user_not_found"),
+        (lambda: client.chat_postEphemeral(channel="C1", user="UNOBODY", text="x"),
+         "user_not_found"),
+    ]:
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        assert refused.value.response["error"] == error
+    slack_api.add_channel("C2")
+    slack_api.add_user("U9")
+    assert client.chat_postMessage(channel="C2", text="hi")["ok"]
+    assert client.chat_postMessage(channel="U9", text="hi")["channel"] == "DU9"
+
+
+def test_the_slack_fake_answers_429_past_a_channels_burst_and_the_workspaces_minute() -> None:
+    from .slack_api import SlackLimits
+
+    limits = SlackLimits(per_channel=3, period=60.0, overall=5)
+    with FakeSlackAPI(channels=("C1", "C2", "C3"), limits=limits) as api:
+        client = WebClient(token="xoxb-test", base_url=api.base_url)
+        for _ in range(3):
+            client.chat_postMessage(channel="C1", text="burst")
+        with pytest.raises(SlackApiError) as limited:
+            client.chat_postMessage(channel="C1", text="one too many")
+        assert limited.value.response.status_code == 429
+        assert int(limited.value.response.headers["Retry-After"]) >= 1
+        # Another channel still has room, until the workspace's minute is used up.
+        client.chat_postMessage(channel="C2", text="elsewhere")
+        client.chat_postMessage(channel="C3", text="elsewhere")
+        with pytest.raises(SlackApiError) as overall:
+            client.chat_postMessage(channel="C3", text="the sixth")
+        assert overall.value.response.status_code == 429
+        assert api.rate_limited() == 2 and len(api.posted_messages()) == 5
+
+
+def test_the_slack_fake_limits_by_default() -> None:
+    with FakeSlackAPI(channels=("C1",)) as api:
+        client = WebClient(token="xoxb-test", base_url=api.base_url)
+        statuses = []
+        for _ in range(api.limits.per_channel + 1):  # type: ignore[union-attr]
+            try:
+                statuses.append(client.chat_postMessage(channel="C1", text="x").status_code)
+            except SlackApiError as error:
+                statuses.append(error.response.status_code)
+        assert statuses[-1] == 429 and set(statuses[:-1]) == {200}
+
+
+def test_a_held_slack_answer_comes_only_when_released(slack_api: FakeSlackAPI) -> None:
+    import threading
+
+    client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
+    answered = threading.Event()
+
+    def post() -> None:
+        client.chat_postMessage(channel="C1", text="slow")
+        answered.set()
+
+    with slack_api.hold("chat.postMessage") as gate:
+        worker = threading.Thread(target=post)
+        worker.start()
+        assert not answered.wait(0.2)  # held: no answer, nothing recorded yet
+        assert slack_api.calls_of("chat.postMessage") == []
+        gate.set()
+        worker.join(10)
+    assert answered.is_set() and len(slack_api.posted_messages()) == 1
+
+
+def test_the_telegram_fake_refuses_a_wrong_token_with_401() -> None:
+    async def scenario(api: FakeTelegramAPI) -> None:
+        async with Bot("999:other-token", base_url=api.bot_base_url) as bot:
+            await bot.send_message(42, "hi")
+
+    with FakeTelegramAPI() as api, pytest.raises(Exception, match=r"(?i)unauthorized|token"):
+        asyncio.run(scenario(api))
+
+
+def test_the_telegram_fake_answers_429_past_one_message_a_second_in_a_chat() -> None:
+    async def scenario(telegram_api: FakeTelegramAPI) -> None:
+        async with _bot(telegram_api) as bot:
+            await bot.send_message(42, "first")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(42, "second, in the same second")
+            await bot.send_message(43, "another chat is fine")
+
+    with FakeTelegramAPI(token=TOKEN, flood_limits=True) as telegram_api:
+        asyncio.run(scenario(telegram_api))
+        assert telegram_api.flood_errors() == 1
+
+
+def test_the_telegram_fake_answers_429_past_the_bots_overall_limit(
+        telegram_api: FakeTelegramAPI) -> None:
+    # Over a minute rather than a second, so a slow machine cannot spread the sends out.
+    telegram_api.enforce_flood_limits(overall=3, per_chat=10, period=60.0)
+
+    async def scenario() -> None:
+        async with _bot(telegram_api) as bot:
+            for chat in (1, 2, 3):
+                await bot.send_message(chat, "hello")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(4, "one too many for the bot")
+
+    asyncio.run(scenario())
+    assert telegram_api.flood_errors() == 1
