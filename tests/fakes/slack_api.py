@@ -145,12 +145,13 @@ class SlackLimits:
     """Slack's posting limits as sliding windows over the fake's monotonic clock.
 
     Slack allows "1 message per second to a channel, with short bursts" and "several hundred
-    a minute" per workspace; here a burst of ``per_channel`` in ``period`` seconds to one
-    channel, and ``overall`` in a minute to all, then 429 with ``Retry-After``.
+    a minute" per workspace; here ``per_channel`` in any ``period`` seconds to one channel
+    (one a second on average, a burst of 20), and ``overall`` in a minute to all, then 429
+    with ``Retry-After``.
     """
 
-    per_channel: int = 10
-    period: float = 10.0
+    per_channel: int = 20
+    period: float = 20.0
     overall: int = 300
     _channels: dict[str, deque[float]] = field(default_factory=dict)
     _all: deque[float] = field(default_factory=deque)

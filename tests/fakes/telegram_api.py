@@ -264,7 +264,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         bot_first_name: str = "Coachbot",
         max_poll_wait: float = 1.0,
         token: str | None = "7000000001:AAtest-token",
-        flood_limits: bool = False,
+        flood_limits: bool = True,
     ) -> None:
         super().__init__(host=host, port=port)
         # Like Telegram: another token is 401 Unauthorized (None: any token, for tests of
@@ -287,8 +287,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self._webhook: JSON | None = None
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self._fail_chats: dict[int | str, FailurePlan] = {}
-        # Telegram's limits (30 a second, 1 a second per chat); off by default until the
-        # Telegram tests pace on the test clock (issue 18).
+        # Telegram's limits (30 a second, 1 a second per chat), on unless a test says why it
+        # needs them off.
         self._limits: _FloodLimits | None = (
             _FloodLimits(30, 1, 1.0, deque(), {}) if flood_limits else None)
         self._poll_waiters: list[asyncio.Future[None]] = []
@@ -438,8 +438,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self, overall: int = 30, per_chat: int = 1, period: float = 1.0
     ) -> None:
         """Answer 429 like Telegram when a message would exceed ``overall`` per ``period``
-        for the whole bot or ``per_chat`` per ``period`` in one chat (what
-        ``flood_limits=True`` turns on).
+        for the whole bot or ``per_chat`` per ``period`` in one chat (on by default with
+        these values; ``flood_limits=False`` or :meth:`lift_flood_limits` turns them off).
 
         Counted over a sliding window of arrival times (this server's ``time.monotonic()``);
         only accepted calls of the message-posting methods count. ``retry_after`` is the
