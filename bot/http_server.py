@@ -19,6 +19,23 @@ from aiohttp import web
 
 log = logging.getLogger("coachbot.http")
 
+
+class _OneShortLine(logging.Filter):
+    """aiohttp logs a request it cannot parse as an ERROR with a traceback quoting the bad
+    line: a stranger's bytes, up to 8 kB, in our log. Keep the error's type, as a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            kind = record.exc_info[0].__name__ if record.exc_info[0] else "error"
+            record.msg, record.args = "http request refused unparsed: %s", (kind,)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_server_log = logging.getLogger("coachbot.http.server")
+_server_log.addFilter(_OneShortLine())
+
 # Stripe's, Cal.com's and Calendly's events and our API's requests are a few kB; a quarter
 # of a megabyte leaves room for the largest of them and none for abuse.
 MAX_BODY = 256 * 1024
@@ -105,7 +122,8 @@ class HttpServer:
     async def start(self) -> None:
         """Listen; `port` becomes the bound port (useful when 0 was asked for)."""
         self._runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=IDLE_TIMEOUT,
-                                     shutdown_timeout=self.shutdown_timeout)
+                                     shutdown_timeout=self.shutdown_timeout,
+                                     logger=_server_log)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]

@@ -63,11 +63,14 @@ def test_a_post_without_a_length_is_refused_411_unread(slack: Slack):
 
 
 def test_a_negative_length_gets_400_and_an_oversized_one_413_before_a_byte_is_sent(
-        slack: Slack):
-    assert _exchange(_port(slack), _head("-1")) == 400
-    # Only the headers go out: the answer comes without the server waiting for 48 MiB.
-    assert _exchange(_port(slack), _head(str(48 * 1024 * 1024))) == 413
+        slack: Slack, caplog: pytest.LogCaptureFixture):
+    with caplog.at_level(logging.DEBUG):
+        assert _exchange(_port(slack), _head("-1")) == 400
+        assert _exchange(_port(slack), _head("12abc")) == 400
+        # Only the headers go out: the answer comes without the server waiting for 48 MiB.
+        assert _exchange(_port(slack), _head(str(48 * 1024 * 1024))) == 413
     assert _stored(slack.app) == 0
+    assert "Traceback" not in caplog.text
 
 
 def test_a_chunked_body_past_the_cap_is_cut_off_with_413(slack: Slack):
