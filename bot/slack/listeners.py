@@ -2,13 +2,15 @@
 
 Listeners translate Slack payloads into one service call each; what the services queue
 (posts, updates, replies) leaves through the outbox. Only an ephemeral refusal, which
-belongs to the moment, is sent directly through `client`.
+belongs to the moment, is sent directly through `client`, after the ack (a slow Web API
+must not hold up Slack's answer).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
@@ -53,6 +55,9 @@ class SlackListeners:
     def __init__(self, app: App, client: WebClient) -> None:
         self.app = app
         self.client = client
+        # Refusals are sent from here, so the listener returns (and Slack gets its ack)
+        # without waiting for the Web API.
+        self._later = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-refusal")
 
     # --- escalations ----------------------------------------------------------------------
 
@@ -62,7 +67,7 @@ class SlackListeners:
         done = escalations.change(self.app.rt, event_id=event_id, user=user, channel=channel,
                                   ts=ts, escalation_id=escalation_id, note=note, via=via)
         if done == "refused":
-            self._ephemeral(channel, user, NOT_LISTED, thread_ts=ts)
+            self._later.submit(self._ephemeral, channel, user, NOT_LISTED, ts)
         return done
 
     def _ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
@@ -71,6 +76,8 @@ class SlackListeners:
                                            thread_ts=thread_ts)
         except SlackApiError as exc:
             log.error("could not tell a user why they were ignored: %s", explain(exc, channel))
+        except Exception as exc:  # on a worker thread: nobody else would see it
+            log.error("could not tell a user why they were ignored: %s", type(exc).__name__)
 
     # --- listeners --------------------------------------------------------------------------
 

@@ -24,10 +24,12 @@ from storage.staff import add_staff
 from tests.bot.slack.conftest import (
     ANA,
     SECRET,
+    STRANGER,
     TEAM_CHANNEL,
     TIA,
     TOKEN,
     LoopThread,
+    open_case,
     post_signed,
     url_of,
 )
@@ -145,6 +147,30 @@ def test_an_event_is_acked_only_after_what_it_says_is_stored(running: Running):
     assert post_signed(running.url, body, JSON, timeout=SLACK_ACK_DEADLINE)[0] == 200
     with session(running.app.db) as s:  # at the moment of the ack, it is committed
         assert s.exec(select(InboundEvent).where(InboundEvent.event_id == "EvFIRST")).one()
+
+
+def _post_recorded(app: App) -> bool:
+    with session(app.db) as s:
+        return s.exec(select(Escalation).where(Escalation.slack_ts.is_not(None))).first() \
+            is not None
+
+
+def test_a_refusal_to_someone_not_listed_waits_for_no_slow_slack(running: Running):
+    _wait_attached(running)
+    enrolled = enrol_client(running.app.rt, program_id="business_12w", name="Ana Lima",
+                            zone="Europe/Berlin", coach="Casey Coach")
+    open_case(running.app, enrolled.enrolment_id)
+    [post] = running.api.wait_for_posted(1, channel=TEAM_CHANNEL)
+    running.api.wait_for(lambda _: _post_recorded(running.app))  # the drain stores its ts
+    running.api.add_user(STRANGER)
+    body = json.dumps(event_callback(message_event(
+        STRANGER, "ack", TEAM_CHANNEL, thread_ts=post["ts"], channel_type="channel"))).encode()
+    with running.api.hold("chat.postEphemeral") as slack_answers:
+        assert post_signed(running.url, body, JSON, timeout=SLACK_ACK_DEADLINE)[0] == 200
+        assert running.api.calls_of("chat.postEphemeral") == []
+        slack_answers.set()
+        [told] = running.api.wait_for_call("chat.postEphemeral")
+    assert told["user"] == STRANGER and "Only listed" in told["text"]
 
 
 def _free_port() -> int:
