@@ -21,8 +21,10 @@ log = logging.getLogger("coachbot.http")
 
 
 class _OneShortLine(logging.Filter):
-    """aiohttp logs a request it cannot parse as an ERROR with a traceback quoting the bad
-    line: a stranger's bytes, up to 8 kB, in our log. Keep the error's type, as a warning."""
+    """A request aiohttp cannot parse, logged as one short warning with the error's type."""
+
+    # aiohttp logs it as an ERROR with a traceback quoting the bad line: a stranger's
+    # bytes, up to 8 kB, in our log.
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info:

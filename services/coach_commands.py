@@ -31,8 +31,8 @@ class CommandAnswer:
 
 
 def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnswer | None:
-    """Run one slash command for the Slack user `user_id`; None when its `trigger_id` (one
-    per invocation) was run before, so a replayed request does nothing twice."""
+    """Run one slash command for the Slack user `user_id`; None if `trigger_id` ran before."""
+    # Slack gives each invocation its own trigger_id: the same one again is a replay.
     verb, _, rest = text.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
     with rt.transaction() as uow:

@@ -60,8 +60,8 @@ def verify_calendly(body: bytes, header: str | None, key: str, *, now: datetime,
 
 def verify_slack(body: bytes, timestamp: str | None, signature: str | None, secret: str, *,
                  now: datetime, tolerance: timedelta = TOLERANCE) -> str:
-    """Slack: X-Slack-Signature is `v0=HEX`, HEX the HMAC-SHA256 of "v0:TIMESTAMP:BODY" with
-    TIMESTAMP from X-Slack-Request-Timestamp; one further than `tolerance` is refused."""
+    """Slack: X-Slack-Signature is `v0=` and the hex HMAC-SHA256 of "v0:TIMESTAMP:BODY"."""
+    # TIMESTAMP is X-Slack-Request-Timestamp; one further than `tolerance` is refused.
     if not timestamp or not signature:
         raise BadSignature("no X-Slack-Signature or X-Slack-Request-Timestamp header")
     stamp = timestamp.strip()

@@ -157,14 +157,12 @@ def _int(value: object) -> int | None:
 
 
 def build_bolt_app(app: App, client: WebClient) -> BoltApp:
-    """A Bolt app wired to `app`, the same for HTTP mode, Socket Mode and the tests.
-
-    Events, reactions and buttons run before Bolt answers, so Slack's ack means the commit
-    happened (a failure gets no ack, and Slack sends it again). The slash command is acked
-    at once and does its work after (a lazy listener): its answer goes to the response_url,
-    so a slow database or Web API never makes Slack show "operation timed out".
-    """
+    """A Bolt app wired to `app`, the same for HTTP mode, Socket Mode and the tests."""
     listeners = SlackListeners(app, client)
+    # Events, reactions and buttons run before Bolt answers, so Slack's ack means the
+    # commit happened (a failure is a 500, and Slack sends it again). The slash command is
+    # acked at once and works after (a lazy listener), answering at its response_url, so
+    # a slow database or Web API never makes Slack show "operation_timeout".
     bolt = BoltApp(client=client, process_before_response=True,
                    # The HTTP route checks the signature on the raw bytes, before parsing
                    # (slack_http.py); Socket Mode has no signatures.
