@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from slack_sdk import WebClient
+from sqlmodel import select
 
 from bot.composition import App
 from bot.http_server import HttpServer
@@ -27,6 +28,7 @@ from bot.slack.slack_sender import async_web_client, drain_slack
 from services import escalations
 from services.digest import digests_due
 from storage.db import session
+from storage.models import Answer
 from storage.staff import add_staff, staff_at
 from tests.conftest import INTAKE, SAMPLE
 from tests.fakes.slack_api import (
@@ -188,6 +190,13 @@ class Slack:
         escalations.reescalate_due(self.app.rt)
         digests_due(self.app.rt, self.app.settings.digest_time)
         self.deliver()
+
+    def answers(self, enrolment_id: int) -> list[tuple[str, object]]:
+        """(question, value) of every answer stored for the enrolment, in order."""
+        with session(self.app.db) as s:
+            return [(a.question_id, a.value["v"]) for a in s.exec(
+                select(Answer).where(Answer.enrolment_id == enrolment_id)
+                .order_by(Answer.id))]
 
     def team_posts(self) -> list[dict]:
         return [m for m in self.api.posted_messages(TEAM_CHANNEL) if not m.get("thread_ts")]

@@ -12,7 +12,7 @@ from sqlmodel import func, select
 from bot.slack.escape import mrkdwn
 from services.enrolment import enrol_client
 from storage.db import session
-from storage.models import Answer, Escalation, InboundEvent, OutboxMessage
+from storage.models import Escalation, InboundEvent, OutboxMessage
 from tests.bot.slack.conftest import ANA, BO, TEAM_CHANNEL, TIA, Slack, open_case
 from tests.fakes.slack_api import event_callback, message_event
 
@@ -102,11 +102,6 @@ def test_a_dm_to_a_missing_user_fails_the_message_with_an_error(slack: Slack, ca
     assert message.status == "failed" and message.error == "user_not_found"
 
 
-def _answers(slack: Slack, enrolment_id: int) -> list[tuple[str, object]]:
-    with session(slack.app.db) as s:
-        return [(a.question_id, a.value["v"]) for a in s.exec(
-            select(Answer).where(Answer.enrolment_id == enrolment_id).order_by(Answer.id))]
-
 
 def test_a_client_answer_slack_sends_again_is_taken_once(slack: Slack):
     enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
@@ -114,13 +109,13 @@ def test_a_client_answer_slack_sends_again_is_taken_once(slack: Slack):
     for text in [f"/start {enrolled.code}", "yes", "Double my revenue", "12000"]:
         assert slack.says(ANA, text, channel=f"D{ANA}") == 200
     assert slack.says(ANA, "6", channel=f"D{ANA}", event_id="EvSIX") == 200
-    taken = _answers(slack, enrolled.enrolment_id)
+    taken = slack.answers(enrolled.enrolment_id)
     replies = len(slack.api.posted_messages(ANA))
     # Slack missed our ack and sends the same event twice more. Taken again, "6" would be
     # a valid answer to the next question too: only the event id tells them apart.
     for retry in (1, 2):
         assert slack.says(ANA, "6", channel=f"D{ANA}", event_id="EvSIX", retry=retry) == 200
-    assert _answers(slack, enrolled.enrolment_id) == taken
+    assert slack.answers(enrolled.enrolment_id) == taken
     assert len(slack.api.posted_messages(ANA)) == replies
     with session(slack.app.db) as s:
         assert s.exec(select(InboundEvent).where(InboundEvent.event_id == "EvSIX")).one()

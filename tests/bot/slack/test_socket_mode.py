@@ -59,15 +59,21 @@ def test_a_dm_over_socket_mode_is_handled_once_and_acknowledged(slack: Slack, so
     slack.api.add_user(ANA)
     enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
-    body = event_callback(message_event(ANA, f"/start {enrolled.code}", f"D{ANA}",
-                                        channel_type="im"), event_id="EvSOCK1")
-    _send(socket, _event("env-1", body))
-    _send(socket, _event("env-2", body, retry=1))  # Slack retried: nothing new
-    assert socket.frames == [{"envelope_id": "env-1"}, {"envelope_id": "env-2"}]
+    texts = [f"/start {enrolled.code}", "yes", "Double my revenue", "12000", "6"]
+    bodies = [event_callback(message_event(ANA, text, f"D{ANA}", channel_type="im"),
+                             event_id=f"EvSOCK{n}") for n, text in enumerate(texts)]
+    for n, body in enumerate(bodies):
+        _send(socket, _event(f"env-{n}", body))
     slack.deliver()
-    sent = slack.api.posted_messages(ANA)
-    assert sent and "Yes" in str(sent[-1]["blocks"])  # intake began, once
-    assert len([m for m in sent if "Yes" in str(m.get("blocks"))]) == 1
+    taken, replies = slack.answers(enrolled.enrolment_id), len(slack.api.posted_messages(ANA))
+    # Slack retries the last one: "6" would answer the next question too, if taken again.
+    _send(socket, _event("env-retry", bodies[-1], retry=1))
+    assert [f["envelope_id"] for f in socket.frames] == [f"env-{n}" for n in range(5)] + [
+        "env-retry"]
+    slack.deliver()
+    assert slack.answers(enrolled.enrolment_id) == taken
+    assert len(slack.api.posted_messages(ANA)) == replies
+
 
 
 def test_a_slash_command_over_socket_mode_is_acked_then_answered_at_its_response_url(
