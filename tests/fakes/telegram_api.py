@@ -265,6 +265,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         max_poll_wait: float = 1.0,
         token: str | None = "7000000001:AAtest-token",
         flood_limits: bool = True,
+        chats: tuple[int, ...] = (),
     ) -> None:
         super().__init__(host=host, port=port)
         # Like Telegram: another token is 401 Unauthorized (None: any token, for tests of
@@ -289,6 +290,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self._fail_chats: dict[int | str, FailurePlan] = {}
         # Telegram's limits (30 a second, 1 a second per chat), on unless a test says why it
         # needs them off.
+        # Chats that wrote to the bot (or a test declared): a bot cannot write first, and
+        # Telegram answers "chat not found" for any other.
+        self._chats: set[int | str] = {_chat_key(c) for c in chats}
+        # Button presses Telegram handed out; answering another id is refused like Telegram.
+        self._callback_queries: set[str] = set()
         self._limits: _FloodLimits | None = (
             _FloodLimits(30, 1, 1.0, deque(), {}) if flood_limits else None)
         self._poll_waiters: list[asyncio.Future[None]] = []
@@ -299,7 +305,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
-            "answerCallbackQuery": lambda _t, _p: _ok(True),
+            "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": lambda _t, _p: _ok(True),
             "setMyCommands": self._set_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -470,6 +476,13 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         return _error(HTTPStatus.TOO_MANY_REQUESTS, _default_description(429, retry_after),
                       {"retry_after": retry_after})
 
+    def _check_chat(self, method: str, params: JSON) -> _Reply | None:
+        # Before the flood limits: a refused call is not a message Telegram counts.
+        chat = params.get("chat_id")
+        if method not in _PACED_METHODS or chat in (None, "") or _chat_key(chat) in self._chats:
+            return None
+        return _bad_request("chat not found")
+
     def _check_token(self, token: str) -> _Reply | None:
         if self.token is None or token == self.token:
             return None
@@ -553,8 +566,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
                     "date": int(time.time()),
                     "text": "",
                 }
+            self._chats.add(chat)
+            query_id = str(next(self._callback_ids))
+            self._callback_queries.add(query_id)
             query = {
-                "id": str(next(self._callback_ids)),
+                "id": query_id,
                 "from": user,
                 "message": copy.deepcopy(message),
                 "chat_instance": str(-(6_000_000_000_000_000_000 + abs(hash(chat)) % 10**18)),
@@ -705,6 +721,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
     ) -> JSON:
         user = self._user(user_id, first_name, username)
         chat = _chat_key(chat_id if chat_id is not None else user_id)
+        self._chats.add(chat)
         return {
             "message_id": self._alloc_message_id(chat, message_id),
             "from": user,
@@ -761,6 +778,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         else:
             with self._lock:
                 failure = (self._check_token(token) or self._take_failure(method, params)
+                           or self._check_chat(method, params)
                            or self._check_flood(method, params, arrived))
             if failure is not None:
                 status, body = failure
@@ -897,6 +915,16 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         if _utf16_len(text) > _MAX_TEXT:
             _reject("message is too long")
         return text
+
+    def _answer_callback_query(self, _token: str, params: JSON) -> _Reply:
+        if str(params.get("callback_query_id")) not in self._callback_queries:
+            _reject("query is too old and response timeout expired or query ID is invalid")
+        return _ok(True)
+
+    def add_chat(self, *chat_ids: int | str) -> None:
+        """Chats that started the bot outside the test's view (a bot cannot write first)."""
+        with self._lock:
+            self._chats.update(_chat_key(c) for c in chat_ids)
 
     def _send_message(self, token: str, params: JSON) -> _Reply:
         text = self._checked_text(params)

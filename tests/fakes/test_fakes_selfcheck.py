@@ -43,7 +43,8 @@ SIGNING_SECRET = "test-signing-secret"
 def telegram_api() -> Iterator[FakeTelegramAPI]:
     # Flood limits off: these tests check wire shapes and call one chat back to back; the
     # limits have their own tests below.
-    with FakeTelegramAPI(token=TOKEN, flood_limits=False) as api:
+    # Chat 42 started the bot before these tests look (a bot cannot write first).
+    with FakeTelegramAPI(token=TOKEN, flood_limits=False, chats=(42,)) as api:
         yield api
 
 
@@ -66,6 +67,7 @@ def _seconds(value: int | float | dtm.timedelta) -> float:
 
 def test_telegram_bot_methods(telegram_api: FakeTelegramAPI) -> None:
     yes, no = (InlineKeyboardButton(t, callback_data=t.lower()) for t in ("Yes", "No"))
+    pressed = telegram_api.inject_callback(42, "yes", 1)["callback_query"]["id"]
     keyboard = InlineKeyboardMarkup([[yes, no]])
 
     async def scenario() -> None:
@@ -87,7 +89,9 @@ def test_telegram_bot_methods(telegram_api: FakeTelegramAPI) -> None:
             restored = await bot.edit_message_reply_markup(42, 1, reply_markup=keyboard)
             assert not isinstance(restored, bool) and restored.reply_markup == keyboard
 
-            assert await bot.answer_callback_query("777", text="Thanks") is True
+            assert await bot.answer_callback_query(pressed, text="Thanks") is True
+            with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+                await bot.answer_callback_query("777")  # a press Telegram never handed out
             commands = [BotCommand("start", "Start over"), BotCommand("digest", "Weekly digest")]
             assert await bot.set_my_commands(commands) is True
             assert tuple(await bot.get_my_commands()) == tuple(commands)
@@ -108,7 +112,7 @@ def test_telegram_bot_methods(telegram_api: FakeTelegramAPI) -> None:
     assert message["chat_id"] == 42 and message["text"] == "Hello" and message["message_id"] == 1
     assert message["reply_markup"] == keyboard.to_dict()
     assert telegram_api.calls_of("answerCallbackQuery") == [
-        {"callback_query_id": "777", "text": "Thanks"}
+        {"callback_query_id": pressed, "text": "Thanks"}, {"callback_query_id": "777"}
     ]
     assert [c["command"] for c in telegram_api.commands()] == ["start", "digest"]
     upload = telegram_api.calls_of("sendDocument")[0]["document"]
@@ -446,7 +450,7 @@ def test_the_telegram_fake_answers_429_past_one_message_a_second_in_a_chat() -> 
                 await bot.send_message(42, "second, in the same second")
             await bot.send_message(43, "another chat is fine")
 
-    with FakeTelegramAPI(token=TOKEN) as telegram_api:  # the default limits
+    with FakeTelegramAPI(token=TOKEN, chats=(42, 43)) as telegram_api:  # the default limits
         asyncio.run(scenario(telegram_api))
         assert telegram_api.flood_errors() == 1
 
@@ -455,6 +459,7 @@ def test_the_telegram_fake_answers_429_past_the_bots_overall_limit(
         telegram_api: FakeTelegramAPI) -> None:
     # Over a minute rather than a second, so a slow machine cannot spread the sends out.
     telegram_api.enforce_flood_limits(overall=3, per_chat=10, period=60.0)
+    telegram_api.add_chat(1, 2, 3, 4)
 
     async def scenario() -> None:
         async with _bot(telegram_api) as bot:
@@ -465,3 +470,15 @@ def test_the_telegram_fake_answers_429_past_the_bots_overall_limit(
 
     asyncio.run(scenario())
     assert telegram_api.flood_errors() == 1
+
+
+def test_the_telegram_fake_refuses_a_chat_that_never_wrote_to_the_bot() -> None:
+    async def scenario(api: FakeTelegramAPI) -> None:
+        async with _bot(api) as bot:
+            with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+                await bot.send_message(77, "hello, stranger")
+            api.inject_message(77, "/start")
+            assert (await bot.send_message(77, "hello")).chat.id == 77
+
+    with FakeTelegramAPI(token=TOKEN) as api:
+        asyncio.run(scenario(api))
