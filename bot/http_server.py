@@ -2,8 +2,11 @@
 registers (payments, bookings, the API, the /join page).
 
 Every route answers errors in one JSON shape, `{"error": {"code", "message", "field"}}`.
-A body larger than `MAX_BODY` is refused from its Content-Length before a byte of it is
-read (and aiohttp stops reading a chunked one at the same size).
+A request body is read here, once, before any route sees it: refused unread when its
+Content-Length is missing (411) or over `MAX_BODY` (413; aiohttp itself answers 400 to a
+negative or malformed one), a chunked one cut off at the same size (413), and a sender too
+slow to finish it within `READ_TIMEOUT` answered 408. Routes then get the bytes from
+`request.read()` without waiting.
 """
 
 from __future__ import annotations
@@ -16,9 +19,37 @@ from aiohttp import web
 
 log = logging.getLogger("coachbot.http")
 
+
+class _OneShortLine(logging.Filter):
+    """A request aiohttp cannot parse, logged as one short warning with the error's type."""
+
+    # aiohttp logs it as an ERROR with a traceback quoting the bad line: a stranger's
+    # bytes, up to 8 kB, in our log.
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            kind = record.exc_info[0].__name__ if record.exc_info[0] else "error"
+            record.msg, record.args = "http request refused unparsed: %s", (kind,)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_server_log = logging.getLogger("coachbot.http.server")
+_server_log.addFilter(_OneShortLine())
+
 # Stripe's, Cal.com's and Calendly's events and our API's requests are a few kB; a quarter
 # of a megabyte leaves room for the largest of them and none for abuse.
 MAX_BODY = 256 * 1024
+# Our senders post a few kB at once; a body trickling in for longer holds a connection open
+# for nothing (slowloris).
+READ_TIMEOUT = 10.0
+# An idle keep-alive connection is closed after this long (aiohttp keeps it an hour).
+IDLE_TIMEOUT = 30.0
+# How long a stop waits for requests in flight; each is a few database statements.
+SHUTDOWN_TIMEOUT = 5.0
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+_READ_TIMEOUT = web.AppKey("read_timeout", float)
 
 Register = Callable[[web.Application], None]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,9 +64,11 @@ def error(status: int, code: str, message: str, field: str | None = None, *,
 
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse an oversized body unread; turn anything unexpected into the error shape."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    """Read the body within its bounds; turn anything unexpected into the error shape."""
+    if request.method in _WITH_BODY:
+        refused = await _read_body(request)
+        if refused is not None:
+            return refused
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
@@ -51,14 +84,35 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error(500, "internal", "something went wrong on our side; try again")
 
 
+async def _read_body(request: web.Request) -> web.Response | None:
+    """Read the body into the request (bounded, timed); an error answer when refused."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length is None and not chunked:
+        return error(411, "length_required", "send a Content-Length")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    try:
+        async with asyncio.timeout(request.app[_READ_TIMEOUT]):
+            await request.read()  # aiohttp keeps the bytes: the route's read() is instant
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    except TimeoutError:
+        return error(408, "timeout", "the body did not arrive in time")
+    return None
+
+
 class HttpServer:
     """One aiohttp application on one host and port."""
 
-    def __init__(self, *, host: str, port: int, ready: Callable[[], bool]) -> None:
+    def __init__(self, *, host: str, port: int, ready: Callable[[], bool],
+                 shutdown_timeout: float = SHUTDOWN_TIMEOUT,
+                 read_timeout: float = READ_TIMEOUT) -> None:
         self.host = host
         self.port = port
+        self.shutdown_timeout = shutdown_timeout
         self._ready = ready
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[_guard])
+        self.app[_READ_TIMEOUT] = read_timeout
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/readyz", self._readyz)
         self._runner: web.AppRunner | None = None
@@ -69,8 +123,9 @@ class HttpServer:
 
     async def start(self) -> None:
         """Listen; `port` becomes the bound port (useful when 0 was asked for)."""
-        # A stop waits this long for requests in flight (a webhook update being stored).
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5.0)
+        self._runner = web.AppRunner(self.app, access_log=None, keepalive_timeout=IDLE_TIMEOUT,
+                                     shutdown_timeout=self.shutdown_timeout,
+                                     logger=_server_log)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]

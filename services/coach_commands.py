@@ -9,9 +9,10 @@ from sqlmodel import Session, col, select
 
 from conversations.journey import program_week
 from services import escalations as cases
+from services import keys
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import audit, staff
+from storage import audit, dedupe, staff
 from storage import escalation_store as escalations
 from storage.models import Answer, Enrolment, Person
 
@@ -29,12 +30,17 @@ class CommandAnswer:
     escalated: bool = False
 
 
-def run(rt: Runtime, user_id: str, text: str) -> CommandAnswer:
-    """Run one slash command for the Slack user `user_id`."""
+def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnswer | None:
+    """Run one slash command for the Slack user `user_id`; None if `trigger_id` ran before."""
+    # Slack gives each invocation its own trigger_id: the same one again is a replay.
     verb, _, rest = text.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
     with rt.transaction() as uow:
         session, now = uow.session, uow.now
+        # In the same commit as the command's effect: a failed run can be sent again.
+        if not dedupe.first_delivery(session, channel=cases.TEAM_CHANNEL,
+                                     event_id=keys.command(trigger_id), now=now):
+            return None
         person = staff.staff_at(session, user_id)
         if person is None:
             return CommandAnswer("Only listed coaches and team members can use /coachbot.")

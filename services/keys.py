@@ -1,4 +1,4 @@
-"""Idempotency keys of queued messages, written once.
+"""Idempotency keys of queued messages (and of deliveries deduped by cause), written once.
 
 A key names the cause of a message, so a retried transaction, a redelivered update or a
 second worker queues nothing twice (the outbox refuses a key it has seen).
@@ -30,6 +30,11 @@ def telegram_press(callback_query_id: str) -> str:
 def reply(channel: str, event_id: str, index: int) -> str:
     """The `index`-th reply to one inbound delivery."""
     return f"in:{channel}:{event_id}:{index}"
+
+
+def command(trigger_id: str) -> str:
+    """One invocation of a slash command (its trigger_id), as a delivery to dedupe."""
+    return f"command:{trigger_id}"
 
 
 def touchpoint(row_id: int) -> str:

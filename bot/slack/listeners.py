@@ -2,13 +2,15 @@
 
 Listeners translate Slack payloads into one service call each; what the services queue
 (posts, updates, replies) leaves through the outbox. Only an ephemeral refusal, which
-belongs to the moment, is sent directly through `client`.
+belongs to the moment, is sent directly through `client`, after the ack (a slow Web API
+must not hold up Slack's answer).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
@@ -54,6 +56,9 @@ class SlackListeners:
     def __init__(self, app: App, client: WebClient) -> None:
         self.app = app
         self.client = client
+        # Refusals are sent from here, so the listener returns (and Slack gets its ack)
+        # without waiting for the Web API.
+        self._later = ThreadPoolExecutor(max_workers=2, thread_name_prefix="slack-refusal")
 
     # --- escalations ----------------------------------------------------------------------
 
@@ -63,7 +68,7 @@ class SlackListeners:
         done = escalations.change(self.app.rt, event_id=event_id, user=user, channel=channel,
                                   ts=ts, escalation_id=escalation_id, note=note, via=via)
         if done == "refused":
-            self._ephemeral(channel, user, NOT_LISTED, thread_ts=ts)
+            self._later.submit(self._ephemeral, channel, user, NOT_LISTED, ts)
         return done
 
     def _ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
@@ -72,6 +77,8 @@ class SlackListeners:
                                            thread_ts=thread_ts)
         except SlackApiError as exc:
             log.error("could not tell a user why they were ignored: %s", explain(exc, channel))
+        except Exception as exc:  # on a worker thread: nobody else would see it
+            log.error("could not tell a user why they were ignored: %s", type(exc).__name__)
 
     # --- listeners --------------------------------------------------------------------------
 
@@ -110,6 +117,26 @@ class SlackListeners:
                     ts=container.get("message_ts"), escalation_id=_int(action.get("value")),
                     note=note, via="button")
 
+    def on_command(self, command: dict, respond) -> None:
+        """Run a slash command after its ack and answer through its response_url."""
+        try:
+            answer = coach_commands.run(self.app.rt, command.get("user_id", ""),
+                                        command.get("text", ""),
+                                        trigger_id=command.get("trigger_id", ""))
+            if answer is None:
+                return  # a replay of a command already run: it did its work once
+            if answer.digest is not None:
+                text, blocks = digest_message(answer.digest)
+            else:
+                text = mrkdwn(answer.text)
+                blocks = [{"type": "section", "text": {"type": "mrkdwn",
+                                                       "text": text[:2900]}}]
+            respond(text=text, blocks=blocks, response_type="ephemeral")
+        except Exception as exc:
+            # Logged by type only: the message may quote the command's words. Bolt would
+            # log the message of anything raised from here.
+            log.error("slack command failed: %s", type(exc).__name__)
+
     def on_answer(self, body: dict, action: dict) -> None:
         self.app.inbound.handle(Inbound(
             channel=CHANNEL, sender=body["user"]["id"],
@@ -124,20 +151,20 @@ def _int(value: object) -> int | None:
         return None
 
 
-def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = None,
-                   process_before_response: bool = False) -> BoltApp:
-    """A Bolt app wired to `app`. `signing_secret` is required for HTTP mode.
-
-    `process_before_response` runs listeners before the HTTP response (tests, FaaS); the
-    default acknowledges first so Slack always gets its answer within 3 seconds.
-    """
+def build_bolt_app(app: App, client: WebClient) -> BoltApp:
+    """A Bolt app wired to `app`, the same for HTTP mode, Socket Mode and the tests."""
     listeners = SlackListeners(app, client)
-    bolt = BoltApp(client=client, signing_secret=signing_secret,
-                   process_before_response=process_before_response,
-                   # Bolt's loggers copy this one's level: refused bodies are not logged.
-                   logger=bolt_logger(),
-                   # Socket Mode has no signatures to check; HTTP mode always checks them.
-                   request_verification_enabled=signing_secret is not None)
+    # Events, reactions and buttons run before Bolt answers, so Slack's ack means the
+    # commit happened (a failure is a 500, and Slack sends it again). The slash command is
+    # acked at once and works after (a lazy listener), answering at its response_url, so
+    # a slow database or Web API never makes Slack show "operation_timeout".
+    bolt = BoltApp(client=client, process_before_response=True,
+                   # The HTTP route checks the signature on the raw bytes, before parsing
+                   # (slack_http.py); Socket Mode has no signatures.
+                   request_verification_enabled=False,
+                   # Its child loggers copy this level: at INFO and DEBUG they print request
+                   # bodies (a client's words, or any junk a stranger posts).
+                   logger=bolt_logger())
 
     @bolt.event("message")
     def _message(ack, body, event) -> None:
@@ -163,16 +190,13 @@ def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = 
         ack()
         listeners.on_answer(body, action)
 
-    @bolt.command("/coachbot")
-    def _command(ack, command) -> None:
-        answer = coach_commands.run(app.rt, command.get("user_id", ""),
-                                    command.get("text", ""))
-        if answer.digest is not None:
-            text, blocks = digest_message(answer.digest)
-        else:
-            text = mrkdwn(answer.text)
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]
-        ack(text=text, blocks=blocks, response_type="ephemeral")
+    def _ack_command(ack) -> None:
+        ack()
+
+    def _run_command(command, respond) -> None:
+        listeners.on_command(command, respond)
+
+    bolt.command("/coachbot")(ack=_ack_command, lazy=[_run_command])
 
     @bolt.error
     def _error(error: Exception) -> None:

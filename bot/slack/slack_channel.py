@@ -1,7 +1,7 @@
 """Running Slack in the serve() loop: HTTP or Socket Mode, and the outbox drain.
 
-HTTP mode when a signing secret is set (Bolt verifies every request); Socket Mode with the
-app-level token otherwise, so a small team needs no public URL. The digests and the
+HTTP mode when a signing secret is set (the route verifies every request); Socket Mode with
+the app-level token otherwise, so a small team needs no public URL. The digests and the
 re-escalations are periodic jobs (scheduler/jobs.py); what they queue leaves here.
 """
 
@@ -12,10 +12,12 @@ import logging
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.composition import App
+from bot.http_server import HttpServer
 from bot.slack.listeners import build_bolt_app
-from bot.slack.slack_http import SlackHTTPServer, SlackRoute
+from bot.slack.slack_http import SlackRoute
 from bot.slack.slack_sender import async_web_client, drain_slack, web_client
 from bot.wakeup import Wakeup
+from services.health import database_reachable
 
 log = logging.getLogger("coachbot.slack.runner")
 
@@ -29,33 +31,44 @@ async def run_slack(app: App, *, route: SlackRoute | None = None) -> None:
         raise RuntimeError("COACHBOT_SLACK_BOT_TOKEN is not set")
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     async_client = async_web_client(settings.slack_bot_token, settings.slack_api_url)
-    bolt = build_bolt_app(app, client, signing_secret=settings.slack_signing_secret)
+    bolt = build_bolt_app(app, client)
     wakeup = Wakeup.attach(app.rt)
-    stop = _start_receiver(app, bolt, route)
+    stop = await _start_receiver(app, bolt, route)
     try:
         await _outbox_loop(app, async_client, wakeup)
     finally:
         wakeup.detach()
-        stop()
+        await stop()
 
 
-def _start_receiver(app: App, bolt, route: SlackRoute | None = None):
+async def _start_receiver(app: App, bolt, route: SlackRoute | None = None):
+    """Start receiving Slack's requests; returns the coroutine function that stops it."""
     settings = app.settings
-    if settings.slack_signing_secret and route is not None:
-        route.attach(bolt)
-        log.info("slack http mode on the http server, path %s", route.path)
-        return lambda: None
     if settings.slack_signing_secret:
-        server = SlackHTTPServer(bolt, port=settings.http_port).start()
-        log.info("slack http mode on port %s", settings.http_port)
-        return server.stop
+        server = None
+        if route is None:  # no integrations: the HTTP server carries Slack alone
+            server = HttpServer(host=settings.http_host, port=settings.http_port,
+                                ready=lambda: database_reachable(app.rt))
+            route = SlackRoute()
+            server.add(route.register)
+            await server.start()
+        route.attach(bolt, settings.slack_signing_secret)
+        log.info("slack http mode path=%s", route.path)
+        return server.stop if server is not None else _nothing
     if not settings.slack_app_token:
         raise RuntimeError("set COACHBOT_SLACK_APP_TOKEN (Socket Mode) or "
                            "COACHBOT_SLACK_SIGNING_SECRET (HTTP mode)")
     handler = SocketModeHandler(bolt, settings.slack_app_token)
     handler.connect()
     log.info("slack socket mode connected")
-    return handler.close
+
+    async def close() -> None:
+        handler.close()
+    return close
+
+
+async def _nothing() -> None:
+    """The shared HTTP server is stopped by whoever started it (bot/serve.py)."""
 
 
 async def _outbox_loop(app: App, client, wakeup: Wakeup) -> None:

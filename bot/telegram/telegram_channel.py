@@ -98,7 +98,7 @@ class TelegramChannel:
     """The whole Telegram side of one process; `run()` until cancelled or `stop` is set."""
 
     def __init__(self, app: App, *, per_chat_rate: float = PER_CHAT_RATE,
-                 drain_every: float = DRAIN_EVERY, webhook_host: str = "0.0.0.0",
+                 drain_every: float = DRAIN_EVERY, webhook_host: str | None = None,
                  http: HttpServer | None = None) -> None:
         self.app = app
         settings = app.settings
@@ -117,7 +117,7 @@ class TelegramChannel:
                 bot, self.handle, path=webhook_path(self.webhook_url),
                 secret=webhook_secret(settings.telegram_webhook_secret,
                                       settings.telegram_token or ""),
-                host=webhook_host, port=settings.telegram_webhook_port)
+                host=webhook_host or settings.http_host, port=settings.telegram_webhook_port)
         else:
             self.poller = Poller(bot, self.handle, allowed_updates=ALLOWED_UPDATES)
         # With the one HTTP server running (integrations on), the webhook is one of its

@@ -46,7 +46,7 @@ class WebhookServer:
     """Receives updates over HTTP and hands each to `handle`; 200 only once it returned."""
 
     def __init__(self, bot: Bot, handle: Handle, *, secret: str, path: str,
-                 host: str = "0.0.0.0", port: int = 3000) -> None:
+                 host: str = "127.0.0.1", port: int = 3000) -> None:
         self.bot = bot
         self.handle = handle
         self.secret = secret

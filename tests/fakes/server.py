@@ -23,6 +23,10 @@ from aiohttp import web
 # How long a wait gives up: only a failure detector (a loaded CI machine can be slow);
 # a passing test returns as soon as its condition holds.
 WAIT = 30.0
+# How often a wait looks again although no request arrived: a condition may turn true from
+# elsewhere (the database, the clock), and waiting only for the next request once stalled a
+# test for the whole WAIT.
+RECHECK = 0.05
 
 __all__ = ["JSON", "WAIT", "FailurePlan", "FakeServer", "RecordedCallBase", "UploadedFile"]
 
@@ -157,7 +161,8 @@ class FakeServer(Generic[CallT]):
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._loop = loop
-        runner = web.AppRunner(self._make_app(), access_log=None, shutdown_timeout=2.0)
+        # A fake has nothing in flight worth waiting for when a test ends: stop at once.
+        runner = web.AppRunner(self._make_app(), access_log=None, shutdown_timeout=0.1)
         try:
             loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, self.host, self._requested_port)
@@ -234,7 +239,7 @@ class FakeServer(Generic[CallT]):
                     seen = [method for method, _ in self.calls
                             if method not in self.quiet_methods]
                     raise TimeoutError(f"condition not met after {timeout}s; calls: {seen}")
-                self._cond.wait(remaining)
+                self._cond.wait(min(remaining, RECHECK))
 
     def _wait_for_at_least(
         self, n: int, collect: Callable[[], list[JSON]], timeout: float

@@ -10,12 +10,21 @@ slack_sdk joins ``base_url`` and the method with ``urljoin``, so the trailing sl
 It sends ``chat.*`` methods as JSON with ``Authorization: Bearer``; most others as form bodies
 (sync ``WebClient`` always POSTs; ``AsyncWebClient`` uses GET + query string for some reads).
 
+Like Slack, it answers ``invalid_auth`` to any token but its own (``token``), knows only
+the channels and users a test declares (:meth:`FakeSlackAPI.add_channel`,
+:meth:`FakeSlackAPI.add_user`) and answers ``channel_not_found`` / ``user_not_found``
+otherwise, and rate-limits posting with HTTP 429 and ``Retry-After`` (see
+:class:`SlackLimits`; ``limits=None`` turns that off, and a test doing so says why).
+:meth:`FakeSlackAPI.hold` keeps a method's answer back until the test releases it: a slow
+Slack, without a clock.
+
 Besides the server this module has builders for what Slack *sends to* an app: signed request
 headers (:func:`sign_request`), Events API envelopes, interactivity and slash-command bodies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -23,7 +32,9 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar, NoReturn
@@ -34,13 +45,16 @@ from aiohttp import web
 from .server import JSON, WAIT, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
 
 __all__ = [
+    "BOT_TOKEN",
     "FakeSlackAPI",
     "RecordedCall",
+    "SlackLimits",
     "UploadedFile",
     "block_actions",
     "block_actions_payload",
     "event_callback",
     "message_event",
+    "new_trigger_id",
     "new_ts",
     "reaction_added_event",
     "sign_request",
@@ -52,6 +66,7 @@ TEAM_ID = "T1"
 APP_ID = "A1"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
+BOT_TOKEN = "xoxb-test"
 
 # Form fields Slack accepts as JSON-encoded strings.
 _JSON_FORM_FIELDS = frozenset(
@@ -125,6 +140,47 @@ def _block_errors(blocks: Any) -> list[str]:
     return errors
 
 
+@dataclass
+class SlackLimits:
+    """Slack's posting limits as sliding windows over the fake's monotonic clock.
+
+    Slack allows "1 message per second to a channel, with short bursts" and "several hundred
+    a minute" per workspace; here ``per_channel`` in any ``period`` seconds to one channel
+    (one a second on average, a burst of 20), and ``overall`` in a minute to all, then 429
+    with ``Retry-After``.
+    """
+
+    per_channel: int = 20
+    period: float = 20.0
+    overall: int = 300
+    _channels: dict[str, deque[float]] = field(default_factory=dict)
+    _all: deque[float] = field(default_factory=deque)
+
+    def check(self, channel: str, now: float) -> int | None:
+        """Record a post at ``now``; None when allowed, else whole seconds to wait."""
+        mine = self._channels.setdefault(channel, deque())
+        waits = []
+        for times, limit, period in ((mine, self.per_channel, self.period),
+                                     (self._all, self.overall, 60.0)):
+            while times and times[0] <= now - period:
+                times.popleft()
+            if len(times) >= limit:
+                waits.append(times[0] + period - now)
+        if waits:
+            return max(1, int(max(waits) + 0.999))
+        mine.append(now)
+        self._all.append(now)
+        return None
+
+
+# What Slack's posting limits count (per channel).
+_PACED_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+# Methods whose ``channel`` must be a channel the workspace has.
+_CHANNEL_METHODS = frozenset({
+    "chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
+    "chat.getPermalink", "conversations.info", "reactions.add"})
+
+
 def _is_truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
@@ -155,8 +211,17 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
         bot_user_id: str = BOT_USER_ID,
         bot_id: str = BOT_ID,
         app_id: str = APP_ID,
+        token: str = BOT_TOKEN,
+        channels: tuple[str, ...] = (),
+        users: tuple[str, ...] = (),
+        limits: SlackLimits | None = None,
+        enforce_limits: bool = True,
     ) -> None:
         super().__init__(host=host, port=port)
+        self.token = token
+        self.limits = (limits or SlackLimits()) if enforce_limits else None
+        self._channels: set[str] = set(channels)
+        self._holds: dict[str, threading.Event] = {}
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -167,6 +232,8 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
         self._users: dict[str, JSON] = {}
         self._opened_ims: set[str] = set()
         self._uploads: dict[str, JSON] = {}
+        for user_id in users:
+            self._user(user_id)
         self._file_seq = itertools.count(1)
         self._view_seq = itertools.count(1)
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
@@ -237,8 +304,50 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
         with self._lock:
             return copy.deepcopy(self._uploads.get(file_id))
 
+    def add_channel(self, *channel_ids: str) -> None:
+        """Channels of the workspace the bot is in (posting elsewhere: ``channel_not_found``)."""
+        with self._lock:
+            self._channels.update(channel_ids)
+
+    def add_user(self, *user_ids: str) -> None:
+        """Members of the workspace (anyone else: ``user_not_found``)."""
+        with self._lock:
+            for user_id in user_ids:
+                self._user(user_id)
+
+    def rate_limited(self) -> int:
+        """How many calls the posting limits answered 429."""
+        with self._lock:
+            return sum(1 for c in self._calls if c.status == HTTPStatus.TOO_MANY_REQUESTS
+                       and c.response.get("limit") is True)
+
+    @contextmanager
+    def hold(self, method: str) -> Iterator[threading.Event]:
+        """Keep every answer to ``method`` (or ``"response_url"``) back until the yielded
+        event is set (or the block ends): a slow Slack, in order rather than in seconds.
+        A call held is recorded when it is answered."""
+        gate = threading.Event()
+        with self._lock:
+            self._holds[method] = gate
+        try:
+            yield gate
+        finally:
+            gate.set()
+            with self._lock:
+                self._holds.pop(method, None)
+
+    async def _held(self, method: str) -> None:
+        with self._lock:
+            gate = self._holds.get(method)
+        if gate is None:
+            return
+        deadline = time.monotonic() + WAIT  # a forgotten gate must not hang the suite
+        while not gate.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)  # the fake's own loop: it goes on serving others
+
     def set_user(self, user_id: str, **fields: Any) -> None:
-        """Override ``users.info`` fields for ``user_id`` (``tz``, ``real_name``, ``profile``)."""
+        """Override ``users.info`` fields for ``user_id`` (``tz``, ``real_name``, ``profile``);
+        the user becomes a member."""
         with self._lock:
             user = self._user(user_id)
             profile = fields.pop("profile", None)
@@ -292,19 +401,28 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             auth = request.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
             token = token or params.pop("token", None)
+            await self._held(method)
             with self._lock:
                 plan = self._next_failure(method)
+                status = HTTPStatus.OK
                 if plan is not None:
                     status, body, headers = plan.status, copy.deepcopy(plan.body), plan.headers
                 elif method not in self._handlers:
-                    status = HTTPStatus.OK
                     body = {"ok": False, "error": "unknown_method", "req_method": method}
                 elif not token:
-                    status, body = HTTPStatus.OK, {"ok": False, "error": "not_authed"}
+                    body = {"ok": False, "error": "not_authed"}
+                elif token != self.token and method != "apps.connections.open":
+                    body = {"ok": False, "error": "invalid_auth"}
                 else:
-                    status = HTTPStatus.OK
                     try:
-                        body = self._handlers[method](params)
+                        self._check_channel(method, params)
+                        wait = self._check_limits(method, params)
+                        if wait is not None:
+                            status = HTTPStatus.TOO_MANY_REQUESTS
+                            headers = {"Retry-After": str(wait)}
+                            body = {"ok": False, "error": "ratelimited", "limit": True}
+                        else:
+                            body = self._handlers[method](params)
                     except _Rejected as rejected:
                         body = rejected.body
         self._record(method, params, arrived, token, request.method, status, body)
@@ -339,8 +457,28 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
         )
         return web.Response(text=f"OK - {len(data)}", status=status)
 
+    def _check_channel(self, method: str, params: JSON) -> None:
+        """Slack's answer to a channel (or user) the workspace does not have."""
+        if method == "chat.postEphemeral" and str(params.get("user") or "") not in self._users:
+            _reject("user_not_found")
+        if method not in _CHANNEL_METHODS:
+            return
+        channel = str(params.get("channel") or "")
+        if channel[:1] in ("U", "W"):  # a user id posts to that user's DM
+            channel = f"D{channel}"
+        known = channel in self._channels or (channel[:1] == "D" and channel[1:] in self._users)
+        if not known:
+            _reject("channel_not_found")
+
+    def _check_limits(self, method: str, params: JSON) -> int | None:
+        if self.limits is None or method not in _PACED_METHODS:
+            return None
+        channel = self._resolve_channel(str(params.get("channel") or ""))
+        return self.limits.check(channel, time.monotonic())
+
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         arrived = time.monotonic()
+        await self._held("response_url")
         try:
             params = await self._read_params(request)
         except ValueError:
@@ -491,6 +629,8 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             return {"ok": True, "channel": {"id": str(params["channel"])}}
         if not users:
             _reject("users_list_not_supplied")
+        if any(user not in self._users for user in users):
+            _reject("user_not_found")
         if len(users) > 1:
             channel_id = "G" + "".join(sorted(users))
             return {"ok": True, "channel": {"id": channel_id}}
@@ -572,7 +712,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
 
     def _users_info(self, params: JSON) -> JSON:
         user_id = str(params.get("user") or "")
-        if not user_id:
+        if user_id not in self._users:
             _reject("user_not_found")
         return {"ok": True, "user": copy.deepcopy(self._user(user_id))}
 
@@ -649,15 +789,21 @@ def sign_request(
     signing_secret: str, body: bytes | str, timestamp: int | None = None
 ) -> dict[str, str]:
     """Headers Slack adds to a request it sends to the app: a valid ``v0`` signature."""
-    raw = body.decode() if isinstance(body, bytes) else body
+    raw = body if isinstance(body, bytes) else body.encode()  # any bytes, as Slack signs them
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(
-        signing_secret.encode(), f"v0:{ts}:{raw}".encode(), hashlib.sha256
+        signing_secret.encode(), f"v0:{ts}:".encode() + raw, hashlib.sha256
     ).hexdigest()
     return {"X-Slack-Signature": f"v0={digest}", "X-Slack-Request-Timestamp": ts}
 
 
 _event_ids = itertools.count(1)
+_trigger_ids = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """A fresh trigger_id: Slack gives one to every command and interaction, never twice."""
+    return f"{int(time.time())}.{next(_trigger_ids)}.fake"
 
 
 def event_callback(
@@ -775,7 +921,7 @@ def block_actions(
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": f"1.{int(time.time())}.fake",
+        "trigger_id": new_trigger_id(),
         "team": {"id": team_id, "domain": "coachbot-test"},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -831,6 +977,7 @@ def slash_command_body(
     team_id: str = TEAM_ID,
     api_app_id: str = APP_ID,
     response_url: str = "https://hooks.slack.com/commands/T1/1/fake",
+    trigger_id: str | None = None,
 ) -> bytes:
     """The form body Slack posts for a slash command."""
     return urlencode(
@@ -847,6 +994,6 @@ def slash_command_body(
             "api_app_id": api_app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": f"1.{int(time.time())}.fake",
+            "trigger_id": trigger_id or new_trigger_id(),
         }
     ).encode()

@@ -264,8 +264,14 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         bot_first_name: str = "Coachbot",
         max_poll_wait: float = 1.0,
         webhook_retry: float = 0.3,
+        token: str | None = "7000000001:AAtest-token",
+        flood_limits: bool = True,
+        chats: tuple[int, ...] = (),
     ) -> None:
         super().__init__(host=host, port=port)
+        # Like Telegram: another token is 401 Unauthorized (None: any token, for tests of
+        # more than one bot).
+        self.token = token
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
@@ -287,7 +293,15 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self._webhook: JSON | None = None
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self._fail_chats: dict[int | str, FailurePlan] = {}
-        self._limits: _FloodLimits | None = None
+        # Telegram's limits (30 a second, 1 a second per chat), on unless a test says why it
+        # needs them off.
+        # Chats that wrote to the bot (or a test declared): a bot cannot write first, and
+        # Telegram answers "chat not found" for any other.
+        self._chats: set[int | str] = {_chat_key(c) for c in chats}
+        # Button presses Telegram handed out; answering another id is refused like Telegram.
+        self._callback_queries: set[str] = set()
+        self._limits: _FloodLimits | None = (
+            _FloodLimits(30, 1, 1.0, deque(), {}) if flood_limits else None)
         self._poll_waiters: list[asyncio.Future[None]] = []
         self._stopping = False
         self._handlers: dict[str, Callable[[str, JSON], _Reply]] = {
@@ -296,7 +310,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
-            "answerCallbackQuery": lambda _t, _p: _ok(True),
+            "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": lambda _t, _p: _ok(True),
             "setMyCommands": self._set_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -438,7 +452,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         self, overall: int = 30, per_chat: int = 1, period: float = 1.0
     ) -> None:
         """Answer 429 like Telegram when a message would exceed ``overall`` per ``period``
-        for the whole bot or ``per_chat`` per ``period`` in one chat.
+        for the whole bot or ``per_chat`` per ``period`` in one chat (on by default with
+        these values; ``flood_limits=False`` or :meth:`lift_flood_limits` turns them off).
 
         Counted over a sliding window of arrival times (this server's ``time.monotonic()``);
         only accepted calls of the message-posting methods count. ``retry_after`` is the
@@ -447,6 +462,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         """
         with self._lock:
             self._limits = _FloodLimits(overall, per_chat, period, deque(), {})
+
+    def lift_flood_limits(self) -> None:
+        """Turn the flood limits off; a test that does so says why it needs to."""
+        with self._lock:
+            self._limits = None
 
     def flood_errors(self) -> int:
         """How many calls were answered 429 by the flood limits (or by ``fail_next``)."""
@@ -463,6 +483,18 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         retry_after = max(1, int(wait + 0.999))
         return _error(HTTPStatus.TOO_MANY_REQUESTS, _default_description(429, retry_after),
                       {"retry_after": retry_after})
+
+    def _check_chat(self, method: str, params: JSON) -> _Reply | None:
+        # Before the flood limits: a refused call is not a message Telegram counts.
+        chat = params.get("chat_id")
+        if method not in _PACED_METHODS or chat in (None, "") or _chat_key(chat) in self._chats:
+            return None
+        return _bad_request("chat not found")
+
+    def _check_token(self, token: str) -> _Reply | None:
+        if self.token is None or token == self.token:
+            return None
+        return _error(HTTPStatus.UNAUTHORIZED, "Unauthorized")
 
     def _take_failure(self, method: str, params: JSON) -> _Reply | None:
         chat = params.get("chat_id")
@@ -542,8 +574,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
                     "date": int(time.time()),
                     "text": "",
                 }
+            self._chats.add(chat)
+            query_id = str(next(self._callback_ids))
+            self._callback_queries.add(query_id)
             query = {
-                "id": str(next(self._callback_ids)),
+                "id": query_id,
                 "from": user,
                 "message": copy.deepcopy(message),
                 "chat_instance": str(-(6_000_000_000_000_000_000 + abs(hash(chat)) % 10**18)),
@@ -706,6 +741,7 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
     ) -> JSON:
         user = self._user(user_id, first_name, username)
         chat = _chat_key(chat_id if chat_id is not None else user_id)
+        self._chats.add(chat)
         return {
             "message_id": self._alloc_message_id(chat, message_id),
             "from": user,
@@ -761,7 +797,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
             status, body = _bad_request("invalid request body")
         else:
             with self._lock:
-                failure = (self._take_failure(method, params)
+                failure = (self._check_token(token) or self._take_failure(method, params)
+                           or self._check_chat(method, params)
                            or self._check_flood(method, params, arrived))
             if failure is not None:
                 status, body = failure
@@ -900,6 +937,16 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         if _utf16_len(text) > _MAX_TEXT:
             _reject("message is too long")
         return text
+
+    def _answer_callback_query(self, _token: str, params: JSON) -> _Reply:
+        if str(params.get("callback_query_id")) not in self._callback_queries:
+            _reject("query is too old and response timeout expired or query ID is invalid")
+        return _ok(True)
+
+    def add_chat(self, *chat_ids: int | str) -> None:
+        """Chats that started the bot outside the test's view (a bot cannot write first)."""
+        with self._lock:
+            self._chats.update(_chat_key(c) for c in chat_ids)
 
     def _send_message(self, token: str, params: JSON) -> _Reply:
         text = self._checked_text(params)

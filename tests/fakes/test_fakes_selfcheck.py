@@ -41,13 +41,16 @@ SIGNING_SECRET = "test-signing-secret"
 
 @pytest.fixture
 def telegram_api() -> Iterator[FakeTelegramAPI]:
-    with FakeTelegramAPI() as api:
+    # Flood limits off: these tests check wire shapes and call one chat back to back; the
+    # limits have their own tests below.
+    # Chat 42 started the bot before these tests look (a bot cannot write first).
+    with FakeTelegramAPI(token=TOKEN, flood_limits=False, chats=(42,)) as api:
         yield api
 
 
 @pytest.fixture
 def slack_api() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI() as api:
+    with FakeSlackAPI(channels=("C1",), users=("U1", "U7")) as api:
         yield api
 
 
@@ -64,6 +67,7 @@ def _seconds(value: int | float | dtm.timedelta) -> float:
 
 def test_telegram_bot_methods(telegram_api: FakeTelegramAPI) -> None:
     yes, no = (InlineKeyboardButton(t, callback_data=t.lower()) for t in ("Yes", "No"))
+    pressed = telegram_api.inject_callback(42, "yes", 1)["callback_query"]["id"]
     keyboard = InlineKeyboardMarkup([[yes, no]])
 
     async def scenario() -> None:
@@ -85,7 +89,9 @@ def test_telegram_bot_methods(telegram_api: FakeTelegramAPI) -> None:
             restored = await bot.edit_message_reply_markup(42, 1, reply_markup=keyboard)
             assert not isinstance(restored, bool) and restored.reply_markup == keyboard
 
-            assert await bot.answer_callback_query("777", text="Thanks") is True
+            assert await bot.answer_callback_query(pressed, text="Thanks") is True
+            with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+                await bot.answer_callback_query("777")  # a press Telegram never handed out
             commands = [BotCommand("start", "Start over"), BotCommand("digest", "Weekly digest")]
             assert await bot.set_my_commands(commands) is True
             assert tuple(await bot.get_my_commands()) == tuple(commands)
@@ -106,7 +112,7 @@ def test_telegram_bot_methods(telegram_api: FakeTelegramAPI) -> None:
     assert message["chat_id"] == 42 and message["text"] == "Hello" and message["message_id"] == 1
     assert message["reply_markup"] == keyboard.to_dict()
     assert telegram_api.calls_of("answerCallbackQuery") == [
-        {"callback_query_id": "777", "text": "Thanks"}
+        {"callback_query_id": pressed, "text": "Thanks"}, {"callback_query_id": "777"}
     ]
     assert [c["command"] for c in telegram_api.commands()] == ["start", "digest"]
     upload = telegram_api.calls_of("sendDocument")[0]["document"]
@@ -277,8 +283,7 @@ def test_slack_web_client(slack_api: FakeSlackAPI) -> None:
 
 def test_slack_failures(slack_api: FakeSlackAPI) -> None:
     client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
-    slack_api.fail_next("chat.postMessage", error="channel_not_found")
-    with pytest.raises(SlackApiError) as failed:
+    with pytest.raises(SlackApiError) as failed:  # a channel the workspace does not have
         client.chat_postMessage(channel="C404", text="hi")
     assert failed.value.response["error"] == "channel_not_found"
 
@@ -342,3 +347,138 @@ def test_bolt_with_signed_requests(slack_api: FakeSlackAPI) -> None:
 
     forged = {**sign_request("wrong-secret", slash), **form}
     assert app.dispatch(BoltRequest(body=slash.decode(), headers=forged)).status == 401
+
+
+# ---------------------------------------------------------------------- strictness and limits
+
+
+def test_the_slack_fake_refuses_a_wrong_token_with_invalid_auth(slack_api: FakeSlackAPI) -> None:
+    wrong = WebClient(token="xoxb-someone-else", base_url=slack_api.base_url)
+    with pytest.raises(SlackApiError) as refused:
+        wrong.chat_postMessage(channel="C1", text="hi")
+    assert refused.value.response["error"] == "invalid_auth"
+    assert slack_api.posted_messages() == []
+
+
+def test_the_slack_fake_knows_only_the_channels_and_users_it_was_given(
+        slack_api: FakeSlackAPI) -> None:
+    client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
+    for call, error in [
+        (lambda: client.chat_postMessage(channel="CUNKNOWN", text="hi"), "channel_not_found"),
+        (lambda: client.chat_postMessage(channel="UNOBODY", text="hi"), "channel_not_found"),
+        (lambda: client.users_info(user="UNOBODY"), "user_not_found"),
+        (lambda: client.conversations_open(users="UNOBODY"), "user_not_found"),
+        (lambda: client.chat_postEphemeral(channel="C1", user="UNOBODY", text="x"),
+         "user_not_found"),
+    ]:
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        assert refused.value.response["error"] == error
+    slack_api.add_channel("C2")
+    slack_api.add_user("U9")
+    assert client.chat_postMessage(channel="C2", text="hi")["ok"]
+    assert client.chat_postMessage(channel="U9", text="hi")["channel"] == "DU9"
+
+
+def test_the_slack_fake_answers_429_past_a_channels_burst_and_the_workspaces_minute() -> None:
+    from .slack_api import SlackLimits
+
+    limits = SlackLimits(per_channel=3, period=60.0, overall=5)
+    with FakeSlackAPI(channels=("C1", "C2", "C3"), limits=limits) as api:
+        client = WebClient(token="xoxb-test", base_url=api.base_url)
+        for _ in range(3):
+            client.chat_postMessage(channel="C1", text="burst")
+        with pytest.raises(SlackApiError) as limited:
+            client.chat_postMessage(channel="C1", text="one too many")
+        assert limited.value.response.status_code == 429
+        assert int(limited.value.response.headers["Retry-After"]) >= 1
+        # Another channel still has room, until the workspace's minute is used up.
+        client.chat_postMessage(channel="C2", text="elsewhere")
+        client.chat_postMessage(channel="C3", text="elsewhere")
+        with pytest.raises(SlackApiError) as overall:
+            client.chat_postMessage(channel="C3", text="the sixth")
+        assert overall.value.response.status_code == 429
+        assert api.rate_limited() == 2 and len(api.posted_messages()) == 5
+
+
+def test_the_slack_fake_limits_by_default() -> None:
+    with FakeSlackAPI(channels=("C1",)) as api:
+        client = WebClient(token="xoxb-test", base_url=api.base_url)
+        statuses = []
+        for _ in range(api.limits.per_channel + 1):  # type: ignore[union-attr]
+            try:
+                statuses.append(client.chat_postMessage(channel="C1", text="x").status_code)
+            except SlackApiError as error:
+                statuses.append(error.response.status_code)
+        assert statuses[-1] == 429 and set(statuses[:-1]) == {200}
+
+
+def test_a_held_slack_answer_comes_only_when_released(slack_api: FakeSlackAPI) -> None:
+    import threading
+
+    client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
+    answered = threading.Event()
+
+    def post() -> None:
+        client.chat_postMessage(channel="C1", text="slow")
+        answered.set()
+
+    with slack_api.hold("chat.postMessage") as gate:
+        worker = threading.Thread(target=post)
+        worker.start()
+        assert not answered.wait(0.2)  # held: no answer, nothing recorded yet
+        assert slack_api.calls_of("chat.postMessage") == []
+        gate.set()
+        worker.join(10)
+    assert answered.is_set() and len(slack_api.posted_messages()) == 1
+
+
+def test_the_telegram_fake_refuses_a_wrong_token_with_401() -> None:
+    async def scenario(api: FakeTelegramAPI) -> None:
+        async with Bot("999:other-token", base_url=api.bot_base_url) as bot:
+            await bot.send_message(42, "hi")
+
+    with FakeTelegramAPI() as api, pytest.raises(Exception, match=r"(?i)unauthorized|token"):
+        asyncio.run(scenario(api))
+
+
+def test_the_telegram_fake_answers_429_past_one_message_a_second_in_a_chat() -> None:
+    async def scenario(telegram_api: FakeTelegramAPI) -> None:
+        async with _bot(telegram_api) as bot:
+            await bot.send_message(42, "first")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(42, "second, in the same second")
+            await bot.send_message(43, "another chat is fine")
+
+    with FakeTelegramAPI(token=TOKEN, chats=(42, 43)) as telegram_api:  # the default limits
+        asyncio.run(scenario(telegram_api))
+        assert telegram_api.flood_errors() == 1
+
+
+def test_the_telegram_fake_answers_429_past_the_bots_overall_limit(
+        telegram_api: FakeTelegramAPI) -> None:
+    # Over a minute rather than a second, so a slow machine cannot spread the sends out.
+    telegram_api.enforce_flood_limits(overall=3, per_chat=10, period=60.0)
+    telegram_api.add_chat(1, 2, 3, 4)
+
+    async def scenario() -> None:
+        async with _bot(telegram_api) as bot:
+            for chat in (1, 2, 3):
+                await bot.send_message(chat, "hello")
+            with pytest.raises(RetryAfter):
+                await bot.send_message(4, "one too many for the bot")
+
+    asyncio.run(scenario())
+    assert telegram_api.flood_errors() == 1
+
+
+def test_the_telegram_fake_refuses_a_chat_that_never_wrote_to_the_bot() -> None:
+    async def scenario(api: FakeTelegramAPI) -> None:
+        async with _bot(api) as bot:
+            with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+                await bot.send_message(77, "hello, stranger")
+            api.inject_message(77, "/start")
+            assert (await bot.send_message(77, "hello")).chat.id == 77
+
+    with FakeTelegramAPI(token=TOKEN) as api:
+        asyncio.run(scenario(api))

@@ -92,7 +92,11 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_nothing_and_doubles_nothing(
                     clock=clock, migrate=False)
     workers: list[Worker] = []
     try:
-        with FakeTelegramAPI() as api:
+        # Flood limits off: the workers send back to back (per_chat_rate 1000); this test
+        # is about claiming each message once across processes, not about pacing.
+        # The clients' chats (5000 and up) started the bot before the test.
+        with FakeTelegramAPI(flood_limits=False,
+                             chats=tuple(5000 + n for n in range(CLIENTS))) as api:
             clients = [joined_on_telegram(app, n) for n in range(CLIENTS)]
             # Two hours later the week's check-in and the onboarding message are due.
             due_at = START + timedelta(hours=2)

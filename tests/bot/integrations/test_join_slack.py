@@ -23,7 +23,7 @@ TOKEN = "xoxb-test"
 
 @pytest.fixture
 def slack_api() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI() as fake:
+    with FakeSlackAPI(channels=(TEAM_CHANNEL,), users=("UCASEY",)) as fake:
         yield fake
 
 

@@ -35,7 +35,9 @@ def _free_port() -> int:
 def running(tmp_path: Path) -> Iterator[tuple[str, FakeTelegramAPI]]:
     """`coachbot run` with Telegram (webhook mode) and Stripe; its base URL."""
     port = _free_port()
-    with FakeTelegramAPI(max_poll_wait=0.3) as telegram:
+    # Flood limits off: the process paces a chat at one message a second in real time,
+    # and a join's intake is several messages; these tests are about the HTTP server.
+    with FakeTelegramAPI(max_poll_wait=0.3, flood_limits=False) as telegram:
         env = {**os.environ, "COACHBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
                "COACHBOT_PROGRAM": str(SAMPLE), "COACHBOT_TELEGRAM_TOKEN": TOKEN,
                "COACHBOT_TELEGRAM_API_URL": telegram.url,

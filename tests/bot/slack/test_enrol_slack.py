@@ -64,6 +64,7 @@ def _clients(db_url: str) -> list[tuple[str, str]]:
 
 
 def test_enrolling_with_a_slack_id_starts_intake_in_a_dm(enroll, api, db_url):
+    api.add_user(CLIENT)
     result = enroll()
     assert result.exit_code == 0, result.stdout
     assert "intake is queued in their DM" in result.stdout
@@ -83,8 +84,7 @@ def test_enrolling_with_a_slack_id_starts_intake_in_a_dm(enroll, api, db_url):
 
 
 def test_a_user_slack_does_not_know_stops_it_in_plain_words(enroll, api, db_url):
-    api.fail_next("conversations.open", "user_not_found")
-    result = enroll("UNOBODY")
+    result = enroll("UNOBODY")  # not a member: the fake answers user_not_found, as Slack does
     assert result.exit_code != 0
     assert "does not exist in this workspace" in result.output
     assert _clients(db_url) == []

@@ -13,7 +13,7 @@ from bot.slack.escape import mrkdwn
 from services.enrolment import enrol_client
 from storage.db import session
 from storage.models import Escalation, InboundEvent, OutboxMessage
-from tests.bot.slack.conftest import BO, TEAM_CHANNEL, TIA, Slack, open_case
+from tests.bot.slack.conftest import ANA, BO, TEAM_CHANNEL, TIA, Slack, open_case
 from tests.fakes.slack_api import event_callback, message_event
 
 
@@ -102,11 +102,23 @@ def test_a_dm_to_a_missing_user_fails_the_message_with_an_error(slack: Slack, ca
     assert message.status == "failed" and message.error == "user_not_found"
 
 
-def test_a_retried_dm_is_handled_once(slack: Slack):
-    slack.says("UNEW", "hello", channel="DUNEW", event_id="EvDM1")
-    slack.says("UNEW", "hello", channel="DUNEW", event_id="EvDM1", retry=1)
-    slack.deliver()
-    assert len(slack.api.posted_messages("UNEW")) == 1
+
+def test_a_client_answer_slack_sends_again_is_taken_once(slack: Slack):
+    enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
+                            zone="Europe/Berlin", coach="Casey Coach")
+    for text in [f"/start {enrolled.code}", "yes", "Double my revenue", "12000"]:
+        assert slack.says(ANA, text, channel=f"D{ANA}") == 200
+    assert slack.says(ANA, "6", channel=f"D{ANA}", event_id="EvSIX") == 200
+    taken = slack.answers(enrolled.enrolment_id)
+    replies = len(slack.api.posted_messages(ANA))
+    # Slack missed our ack and sends the same event twice more. Taken again, "6" would be
+    # a valid answer to the next question too: only the event id tells them apart.
+    for retry in (1, 2):
+        assert slack.says(ANA, "6", channel=f"D{ANA}", event_id="EvSIX", retry=retry) == 200
+    assert slack.answers(enrolled.enrolment_id) == taken
+    assert len(slack.api.posted_messages(ANA)) == replies
+    with session(slack.app.db) as s:
+        assert s.exec(select(InboundEvent).where(InboundEvent.event_id == "EvSIX")).one()
 
 
 def test_slash_escalate_posts_to_the_team_channel(slack: Slack):

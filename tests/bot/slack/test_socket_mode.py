@@ -34,7 +34,7 @@ class RecordingSocket(SocketModeClient):
 
 @pytest.fixture
 def socket(slack: Slack) -> Iterator[RecordingSocket]:
-    bolt = build_bolt_app(slack.app, slack.client, process_before_response=True)
+    bolt = build_bolt_app(slack.app, slack.client)
     handler = SocketModeHandler(bolt, "xapp-test", web_client=slack.client)
     handler.client.close()  # the real one would dial Slack; ours takes its place
     client = RecordingSocket(app_token="xapp-test", web_client=slack.client,
@@ -56,27 +56,34 @@ def _event(envelope_id: str, body: dict, retry: int = 0) -> dict:
 
 
 def test_a_dm_over_socket_mode_is_handled_once_and_acknowledged(slack: Slack, socket):
+    slack.api.add_user(ANA)
     enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
                             zone="Europe/Berlin", coach="Casey Coach")
-    body = event_callback(message_event(ANA, f"/start {enrolled.code}", f"D{ANA}",
-                                        channel_type="im"), event_id="EvSOCK1")
-    _send(socket, _event("env-1", body))
-    _send(socket, _event("env-2", body, retry=1))  # Slack retried: nothing new
-    assert socket.frames == [{"envelope_id": "env-1"}, {"envelope_id": "env-2"}]
+    texts = [f"/start {enrolled.code}", "yes", "Double my revenue", "12000", "6"]
+    bodies = [event_callback(message_event(ANA, text, f"D{ANA}", channel_type="im"),
+                             event_id=f"EvSOCK{n}") for n, text in enumerate(texts)]
+    for n, body in enumerate(bodies):
+        _send(socket, _event(f"env-{n}", body))
     slack.deliver()
-    sent = slack.api.posted_messages(ANA)
-    assert sent and "Yes" in str(sent[-1]["blocks"])  # intake began, once
-    assert len([m for m in sent if "Yes" in str(m.get("blocks"))]) == 1
+    taken, replies = slack.answers(enrolled.enrolment_id), len(slack.api.posted_messages(ANA))
+    # Slack retries the last one: "6" would answer the next question too, if taken again.
+    _send(socket, _event("env-retry", bodies[-1], retry=1))
+    assert [f["envelope_id"] for f in socket.frames] == [f"env-{n}" for n in range(5)] + [
+        "env-retry"]
+    slack.deliver()
+    assert slack.answers(enrolled.enrolment_id) == taken
+    assert len(slack.api.posted_messages(ANA)) == replies
 
 
-def test_a_slash_command_over_socket_mode_answers_in_the_ack(slack: Slack, socket):
+
+def test_a_slash_command_over_socket_mode_is_acked_then_answered_at_its_response_url(
+        slack: Slack, socket):
     payload = {"command": "/coachbot", "text": "digest", "user_id": COACH,
                "channel_id": f"D{COACH}", "team_id": "T1", "api_app_id": "A1",
-               "response_url": "https://hooks.slack.com/commands/T1/1/fake",
-               "trigger_id": "1.1.fake"}
+               "response_url": slack.api.response_url("socket"), "trigger_id": "1.1.fake"}
     _send(socket, {"envelope_id": "env-3", "type": "slash_commands", "payload": payload,
                    "accepts_response_payload": True})
     [frame] = socket.frames
-    assert frame["envelope_id"] == "env-3"
-    assert frame["payload"]["response_type"] == "ephemeral"
-    assert "a quiet day" in frame["payload"]["text"]
+    assert frame == {"envelope_id": "env-3"}  # acked at once, with nothing to show
+    [answer] = slack.api.wait_for_call("response_url")
+    assert answer["response_type"] == "ephemeral" and "a quiet day" in answer["text"]

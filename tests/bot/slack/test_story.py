@@ -65,7 +65,7 @@ def test_low_score_over_slack_dm_is_acknowledged_by_a_reply_in_the_thread(slack:
 
     # Someone not listed says "ack": told why, privately; nothing changes.
     assert slack.says(STRANGER, "ack", channel=TEAM_CHANNEL, thread_ts=post["ts"]) == 200
-    [ephemeral] = slack.api.calls_of("chat.postEphemeral")
+    [ephemeral] = slack.api.wait_for_call("chat.postEphemeral")  # sent after the ack
     assert ephemeral["user"] == STRANGER and "Only listed" in ephemeral["text"]
     assert slack.api.calls_of("chat.update") == []
 
@@ -112,7 +112,7 @@ def test_the_buttons_acknowledge_and_resolve_and_a_stranger_cannot(slack: Slack)
     slack.tick()
     [post] = slack.team_posts()
     slack.clicks(STRANGER, "escalation_ack", str(case_id), channel=TEAM_CHANNEL, ts=post["ts"])
-    assert len(slack.api.calls_of("chat.postEphemeral")) == 1
+    assert len(slack.api.wait_for_call("chat.postEphemeral")) == 1
     slack.clicks(TIA, "escalation_ack", str(case_id), channel=TEAM_CHANNEL, ts=post["ts"])
     slack.clicks(TIA, "escalation_resolve", str(case_id), channel=TEAM_CHANNEL,
                  ts=post["ts"])

@@ -31,7 +31,10 @@ TOKEN = "7000000001:AAtest-token"
 @pytest.fixture
 def telegram_api() -> Iterator[FakeTelegramAPI]:
     """The fake Bot API server; long polls return quickly so stopping the bot is prompt."""
-    with FakeTelegramAPI(max_poll_wait=0.3) as api:
+    # Flood limits off: the bot below sends a chat's messages back to back (per_chat_rate
+    # 1000), since its pacing runs in real time and at Telegram's one a second every
+    # dialogue would wait. test_flood_limits.py turns them on where they are the subject.
+    with FakeTelegramAPI(max_poll_wait=0.3, flood_limits=False) as api:
         yield api
 
 

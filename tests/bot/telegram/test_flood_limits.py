@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.telegram.telegram_channel import build_application
@@ -21,6 +22,12 @@ from storage.db import session
 from storage.models import OutboxMessage
 
 FIRST_CHAT = 5_000_000_001
+
+
+@pytest.fixture(autouse=True)
+def _chats_started_the_bot(telegram_api) -> None:
+    """The chats below started the bot before the test (a bot cannot write first)."""
+    telegram_api.add_chat(*(FIRST_CHAT + chat for chat in range(40)))
 
 
 def _queue(app, chats: range, texts: list[str]) -> None:

@@ -15,7 +15,7 @@ Q3 = ("review", "--quarter", "2026Q3", "--to-slack")
 
 @pytest.fixture
 def api() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI() as fake:
+    with FakeSlackAPI(channels=("CTEAM",), users=("UPAT",)) as fake:
         yield fake
 
 
