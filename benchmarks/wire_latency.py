@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import statistics
 import sys
@@ -32,7 +33,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil
 import sqlalchemy as sa
 
 from benchmarks.machine import machine
@@ -98,17 +98,16 @@ def run(kind: str, clients: int, think: tuple[float, float], seed: int) -> None:
     rng = random.Random(seed)
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     try:
-        with FakeTelegramAPI(max_poll_wait=1.0) as api, FakeSlackAPI() as slack:
-            slack.add_channel(TEAM, "coaching-escalations") if hasattr(
-                slack, "add_channel") else None
+        with FakeTelegramAPI(max_poll_wait=1.0) as api, \
+                FakeSlackAPI(channels=(TEAM,)) as slack:
             codes = [enrol_client(app.rt, program_id="business_12w", name=f"Client {n}",
                                   zone="Europe/Berlin", coach="Casey Coach").code
                      for n in range(clients)]
             port = free_port()
             bot = BotProcess(url, api, folder, extra_env={
-                "COACHBOT_SLACK_BOT_TOKEN": "xoxb-bench", "COACHBOT_SLACK_API_URL":
+                "COACHBOT_SLACK_BOT_TOKEN": slack.token, "COACHBOT_SLACK_API_URL":
                 slack.base_url, "COACHBOT_SLACK_SIGNING_SECRET": "bench-secret",
-                "COACHBOT_SLACK_PORT": str(port), "COACHBOT_HTTP_PORT": str(port),
+                "COACHBOT_HTTP_PORT": str(port),
                 "COACHBOT_SLACK_TEAM_CHANNEL": TEAM, "COACHBOT_LOG_LEVEL": "WARNING"})
             bot.start()
             try:
@@ -125,7 +124,7 @@ def run(kind: str, clients: int, think: tuple[float, float], seed: int) -> None:
                 api.inject_message(last.user_id, ESCALATING, first_name="Client")
                 escalation = until(lambda: _team_posts(slack)[len(posts_before):],
                                    "the escalation in the team channel")[0].at - handed
-                rss = psutil.Process(bot.process.pid).memory_info().rss / 2**20  # type: ignore[union-attr]
+                rss = _peak_rss_mb(bot.process.pid)  # type: ignore[union-attr]
             finally:
                 bot.stop()
             latencies = sorted(x * 1000 for c in [*timed, last] for x in c.latencies)
@@ -134,7 +133,7 @@ def run(kind: str, clients: int, think: tuple[float, float], seed: int) -> None:
                   f"{think[0]:g}-{think[1]:g} s: reply latency p50 {q[49]:.0f} ms, p95 "
                   f"{q[94]:.0f} ms, p99 {q[98]:.0f} ms, max {latencies[-1]:.0f} ms; 429s from "
                   f"the fake {api.flood_errors}; escalation in the team channel after "
-                  f"{escalation * 1000:.0f} ms; bot RSS {rss:.0f} MB", flush=True)
+                  f"{escalation * 1000:.0f} ms; bot peak RSS {rss:.0f} MB", flush=True)
     finally:
         app.db.dispose()
         drop()
@@ -149,6 +148,14 @@ def _until_done(clients: list[Client]) -> None:
         if now > deadline:
             raise SystemExit("the bot stopped answering")
         time.sleep(0.002)  # the fakes run in their own threads; this loop only watches
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The bot process's peak resident memory (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _team_posts(slack: FakeSlackAPI) -> list:
@@ -178,7 +185,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
     low, high = (float(x) for x in args.think.split("-"))
-    print(f"machine: {machine()}; load average {' '.join(f'{x:.2f}' for x in psutil.getloadavg())}")
+    print(f"machine: {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     run(args.database, args.clients, (low, high), args.seed)
 
 

@@ -16,9 +16,11 @@ import sqlalchemy as sa
 from slack_sdk import WebClient
 from telegram import Bot
 
+from bot.http_server import HttpServer
 from bot.logs import guard, quiet_payload_loggers
 from bot.slack.listeners import build_bolt_app
-from bot.slack.slack_http import SlackHTTPServer
+from bot.slack.slack_http import SlackRoute
+from tests.bot.slack.conftest import LoopThread, url_of
 from tests.bot.telegram.conftest import (  # noqa: F401  (fixtures)
     TOKEN,
     run_bot,
@@ -72,9 +74,13 @@ def production_log() -> Iterator[io.StringIO]:
 def refused_and_unhandled_slack_requests(app, text: str) -> None:
     """A forged request and a signed one nobody listens to, both carrying `text`."""
     with FakeSlackAPI() as api:
-        bolt = build_bolt_app(app, WebClient(token="xoxb-test", base_url=api.base_url),
-                              signing_secret=SLACK_SECRET)
-        server = SlackHTTPServer(bolt, host="127.0.0.1", port=0).start()
+        loop = LoopThread()
+        server = HttpServer(host="127.0.0.1", port=0, ready=lambda: True, shutdown_timeout=0.1)
+        route = SlackRoute()
+        server.add(route.register)
+        route.attach(build_bolt_app(app, WebClient(token=api.token, base_url=api.base_url)),
+                     SLACK_SECRET)
+        loop.run(server.start())
         try:
             event = {"type": "app_mention", "user": "UZ", "text": text, "channel": "C1",
                      "ts": "1.1"}
@@ -84,7 +90,7 @@ def refused_and_unhandled_slack_requests(app, text: str) -> None:
             signed = sign_request(SLACK_SECRET, body)
             for headers, status in ((forged, 401), (signed, 404)):
                 request = urllib.request.Request(
-                    server.url, data=body, method="POST",
+                    url_of(server, route), data=body, method="POST",
                     headers={"Content-Type": "application/json", **headers})
                 try:
                     with urllib.request.urlopen(request, timeout=10) as answer:
@@ -93,7 +99,8 @@ def refused_and_unhandled_slack_requests(app, text: str) -> None:
                     got = error.code
                 assert got == status
         finally:
-            server.stop()
+            loop.run(server.stop())
+            loop.close()
 
 
 def test_at_debug_a_dialogue_a_failed_statement_and_a_forged_slack_request_log_no_personal_data(
