@@ -21,7 +21,8 @@ from storage import outbox
 log = logging.getLogger("coachbot.outbox")
 
 WORKER = f"{socket.gethostname()}:{id(object()):x}"
-# At most this many messages to one address in one concurrent drain.
+# At most this many messages to one address in one drain: the rest wait for the next turn,
+# so a chat with thousands queued never holds up the others.
 PER_ADDRESS = 10
 
 
@@ -29,10 +30,12 @@ class DeliveryError(Exception):
     """A send failed. `permanent` when retrying cannot help (the client blocked the bot)."""
 
     def __init__(self, reason: str, *, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, tried: bool = True) -> None:
         super().__init__(reason)
         self.permanent = permanent
         self.retry_after = retry_after
+        # False when the platform was never asked (the bot waits out a pause): no try spent.
+        self.tried = tried
 
 
 class Outbox:
@@ -43,11 +46,13 @@ class Outbox:
         self.channel = channel
         self.worker = worker
 
-    def claim(self, limit: int, *, in_order: bool = False) -> list[outbox.Claimed]:
+    def claim(self, limit: int, *, in_order: bool = False,
+              per_address: int = PER_ADDRESS) -> list[outbox.Claimed]:
         """Due messages of this channel, leased to this worker; team posts get their anchor."""
         with self.rt.transaction() as uow:
             batch = outbox.claim(uow.session, channel=self.channel, worker=self.worker,
-                                 now=uow.now, limit=limit, in_order=in_order)
+                                 now=uow.now, limit=limit, per_address=per_address,
+                                 in_order=in_order)
             return [_anchored(uow.session, item) for item in batch]
 
     def sent(self, item: outbox.Claimed, platform_id: str | None) -> None:
@@ -60,19 +65,28 @@ class Outbox:
                 escalations.record_post(uow.session, card.id, channel=item.address,
                                         ts=platform_id)
 
-    def failed(self, item: outbox.Claimed, exc: DeliveryError) -> None:
-        """Record a failed try: retried after a backoff, or set aside for good."""
+    def failed(self, item: outbox.Claimed, exc: DeliveryError) -> str:
+        """Record a failed try: retried after a backoff, or set aside for good; the status."""
         with self.rt.transaction() as uow:
+            if not exc.tried:
+                outbox.defer(uow.session, item.id, until=uow.now + retry_delay(item, exc))
+                return "queued"
             if exc.permanent:
                 outbox.mark_failed(uow.session, item.id, error=str(exc))
                 log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id,
                             item.channel, exc)
-                return
+                return "failed"
             status = outbox.mark_retry(uow.session, item.id, error=str(exc),
                                        attempts=item.attempts, now=uow.now,
                                        delay=retry_delay(item, exc))
-            log.warning("send failed outbox=%s attempt=%d status=%s reason=%s", item.id,
-                        item.attempts, status, exc)
+            if status == "failed":
+                # The operator's cue: the message is set aside and the chat goes on.
+                log.error("set aside outbox=%s channel=%s attempts=%d reason=%s", item.id,
+                          item.channel, item.attempts, exc)
+            else:
+                log.warning("send failed outbox=%s attempt=%d reason=%s", item.id,
+                            item.attempts, exc)
+            return status
 
     def defer(self, items: list[outbox.Claimed], *, until_delay: timedelta) -> None:
         """Hand claimed messages back unsent, due again after `until_delay`."""
@@ -109,14 +123,19 @@ def drain(rt: Runtime, channel: str, send: Send, *, worker: str = WORKER,
     """Send every due message of `channel` once; returns how many were sent."""
     box = Outbox(rt, channel, worker=worker)
     sent = 0
-    for item in box.claim(limit):
-        try:
-            platform_id = send(item.address, item.reply)
-        except Exception as exc:
-            box.failed(item, _as_delivery_error(exc))
-            continue
-        box.sent(item, platform_id)
-        sent += 1
+    for items in _group(box.claim(limit)):
+        for n, item in enumerate(items):
+            try:
+                platform_id = send(item.address, item.reply)
+            except Exception as exc:
+                error = _as_delivery_error(exc)
+                if box.failed(item, error) == "queued":
+                    # The rest of this address waits for the same retry: order is kept.
+                    box.defer(items[n + 1:], until_delay=retry_delay(item, error))
+                    break
+                continue
+            box.sent(item, platform_id)
+            sent += 1
     return sent
 
 
@@ -130,15 +149,13 @@ async def drain_async(rt: Runtime, channel: str, send: AsyncSend, *,
     at the same time, so pacing one chat does not hold up the others.
     """
     box = Outbox(rt, channel, worker=worker)
+    # A chat paced at about 1/s must finish its share (PER_ADDRESS) well inside the claim's
+    # lease (60 s), or another worker would take its messages over.
     batch = await asyncio.to_thread(box.claim, limit, in_order=chats_concurrently)
     chats = _group(batch)
     if chats_concurrently:
-        # A chat paced at about 1/s must finish well inside the claim's lease (60 s), or
-        # another worker would take its messages over: its later messages wait.
-        await asyncio.to_thread(box.defer, [m for items in chats for m in items[PER_ADDRESS:]],
-                                until_delay=timedelta(0))
         counts = await asyncio.gather(*(
-            _send_in_order(box, send, items[:PER_ADDRESS], unreachable) for items in chats))
+            _send_in_order(box, send, items, unreachable) for items in chats))
         return sum(counts)
     sent = 0
     for items in chats:
@@ -164,10 +181,12 @@ async def _send_in_order(box: Outbox, send: AsyncSend, items: list[outbox.Claime
             platform_id = await send(item.address, item.reply)
         except Exception as exc:
             error = _as_delivery_error(exc)
-            await asyncio.to_thread(box.failed, item, error)
+            status = await asyncio.to_thread(box.failed, item, error)
             if error.permanent:
                 if unreachable is not None:
                     await asyncio.to_thread(unreachable, box.channel, item.address)
+                continue
+            if status == "failed":  # set aside after its last try: the chat goes on
                 continue
             await asyncio.to_thread(box.defer, items[n + 1:],
                                     until_delay=retry_delay(item, error))

@@ -72,6 +72,8 @@ class TelegramSender:
 
     async def drain(self) -> int:
         """Send every due Telegram message once, chats concurrently; how many were sent."""
+        if self.paused():
+            return 0  # nothing is claimed while the whole bot waits out a 429
         return await drain_async(self.rt, CHANNEL, self.send, limit=BATCH,
                                  chats_concurrently=True)
 
@@ -80,7 +82,7 @@ class TelegramSender:
         await self.pacer.wait(address)
         now = self.clock.now()
         if self._quiet_until is not None and now < self._quiet_until:
-            raise DeliveryError("waiting out a flood limit",
+            raise DeliveryError("waiting out a flood limit", tried=False,
                                 retry_after=(self._quiet_until - now).total_seconds())
         try:
             if reply.attachment is not None and len(reply.text) <= CAPTION_LIMIT:
@@ -117,6 +119,10 @@ class TelegramSender:
         finally:
             self.pacer.done(address)
         return str(message.message_id)
+
+    def paused(self) -> bool:
+        """Whether the bot is still waiting out a 429's retry_after (every chat waits)."""
+        return self._quiet_until is not None and self.clock.now() < self._quiet_until
 
     def _unreachable(self, address: str, exc: TelegramError) -> None:
         mark_unreachable(self.rt, channel=CHANNEL, address=address,
