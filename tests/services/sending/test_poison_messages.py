@@ -4,7 +4,6 @@ earliest, and never blocks its chat for good; the operator sees it in the log.""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from sqlmodel import select
 
@@ -63,8 +62,9 @@ def test_eight_quick_failures_within_a_day_stay_queued(app, clock):
         drain(app.rt, "test", platform)
         clock.advance(backoff(attempt))
     assert platform.tries == MAX_ATTEMPTS
-    poison, after = _rows(app)
+    poison, waiting = _rows(app)
     assert (poison.status, poison.attempts) == ("queued", MAX_ATTEMPTS)
+    assert waiting.status == "queued"
     assert platform.received == []
 
 
