@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     program: Path = Field(default=BUNDLED_PROGRAMS,
                           description="a program file, or a folder of them")
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    # More messages than this a minute from one chat get one "slow down", then no answer.
+    flood_limit: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
     console_name: str = "Sam Sample"
     console_timezone: str = "Europe/London"

@@ -17,15 +17,17 @@ from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
 from services import data_rights, decisions, edits, keys, next_offer
 from services.client_context import apply_step, begin_flow, context
+from services.flood import SLOW_DOWN, FloodGate
+from services.flood import TALLY as FLOOD_TALLY
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
 from storage import conversation_store as convs
-from storage import dedupe, enrolments, people
+from storage import dedupe, enrolments, people, tallies
 from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.inbound")
 
-Outcome = Literal["duplicate", "stranger", "joined", "stale", "handled"]
+Outcome = Literal["duplicate", "stranger", "joined", "stale", "handled", "flooded"]
 
 JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
              "ask your coach for your personal invite link (or code), then send /start "
@@ -47,15 +49,29 @@ class InboundService:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.flood = FloodGate(rt.flood_limit)
+
+    def handle(self, message: Inbound) -> Handled:
+        """Handle one inbound message exactly once, whatever the number of deliveries; a
+        chat past the flood limit is told once to slow down and otherwise not answered."""
+        verdict = self.flood.check(message.channel, message.sender, self.rt.clock.now())
+        if verdict == "refuse":
+            return Handled("flooded")
+        return self._handle(message, flooded=verdict == "warn")
 
     @retry_when_locked
-    def handle(self, message: Inbound) -> Handled:
-        """Handle one inbound message exactly once, whatever the number of deliveries."""
+    def _handle(self, message: Inbound, *, flooded: bool) -> Handled:
         with self.rt.transaction() as uow:
             if not dedupe.first_delivery(uow.session, channel=message.channel,
                                          event_id=message.event_id, now=uow.now):
                 log.info("duplicate channel=%s event=%s", message.channel, message.event_id)
                 return Handled("duplicate")
+            tallies.add(uow.session, FLOOD_TALLY, day=uow.now.date(),
+                        count=self.flood.take_refused())
+            if flooded:
+                _reply(uow, message, None, [Reply(SLOW_DOWN)])
+                log.info("flood channel=%s event=%s", message.channel, message.event_id)
+                return Handled("flooded", replies=1)
             code = start_code(message.text) if message.button is None else None
             if code is not None:
                 joined = self._join(uow, message, code)

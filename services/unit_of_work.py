@@ -68,6 +68,8 @@ class Runtime:
     programs: Mapping[str, Program]
     team_channel: str | None = None
     invite_ttl_days: int = 7
+    # Messages one chat may send a minute before the bot stops answering it for a while.
+    flood_limit: int = 20
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @contextmanager
