@@ -16,7 +16,7 @@ from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
 from services import data_rights, decisions, edits, keys, next_offer
-from services.client_context import apply_step, begin_flow, context
+from services.client_context import apply_step, begin_flow, context, in_conversation
 from services.flood import SLOW_DOWN, FloodGate
 from services.flood import TALLY as FLOOD_TALLY
 from services.progress import progress_reply
@@ -27,8 +27,9 @@ from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.inbound")
 
-Outcome = Literal["duplicate", "stranger", "joined", "stale", "handled", "flooded"]
+Outcome = Literal["duplicate", "stranger", "joined", "stale", "closed", "handled", "flooded"]
 
+CLOSED_TEXT = "That check-in is closed."
 JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
              "ask your coach for your personal invite link (or code), then send /start "
              "followed by the code.")
@@ -97,6 +98,13 @@ class InboundService:
         session, now = uow.session, uow.now
         program = self.rt.program(enrolment.program_id)
         conversation = convs.open_conversation(session, enrolment.id or 0)
+        if message.button is not None and message.button_conversation is not None and (
+                conversation is None or conversation.id != message.button_conversation):
+            # A keyboard of a conversation that has ended: its question may be asked again
+            # in a new one, and this press must not answer (or rewrite) that.
+            _reply(uow, message, person.id, [Reply(CLOSED_TEXT)])
+            log.info("closed conversation's button enrolment=%s", enrolment.id)
+            return Handled("closed", enrolment_id=enrolment.id, replies=1)
         state = convs.flow_state(conversation)
         ctx = context(session, program, enrolment, person, state, now)
         result = core.step(ctx, message)
@@ -113,8 +121,9 @@ class InboundService:
             replies.append(progress_reply(session, program, enrolment,
                                           channel=message.channel))
         raw = message.button if message.button is not None else message.text
-        apply_step(session, program, enrolment, conversation, result, now,
-                   message_ref=message.message_ref, raw=raw)
+        opened = apply_step(session, program, enrolment, conversation, result, now,
+                            message_ref=message.message_ref, raw=raw)
+        replies = in_conversation(replies, opened)
         _reply(uow, message, person.id, replies)
         self._offer_after_review(uow, enrolment, ctx, result)
         if decisions.needed(program, result):

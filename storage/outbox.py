@@ -27,7 +27,7 @@ def payload_of(reply: Reply) -> dict:
         card = asdict(reply.card)
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
-    for name in ("edit", "about", "mention"):
+    for name in ("edit", "about", "mention", "conversation"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
     if reply.attachment is not None:
@@ -47,7 +47,7 @@ def reply_of(payload: dict) -> Reply:
                  question=payload.get("question"), flow=payload.get("flow"),
                  attachment=attachment, card=_card_of(payload.get("card")),
                  edit=bool(payload.get("edit")), about=payload.get("about"),
-                 mention=payload.get("mention"))
+                 mention=payload.get("mention"), conversation=payload.get("conversation"))
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:

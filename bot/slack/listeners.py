@@ -19,6 +19,7 @@ from bot.slack.blocks import (
     ACK_ACTION,
     ANSWER_ACTION,
     RESOLVE_ACTION,
+    conversation_of,
     digest_message,
     question_of,
 )
@@ -110,10 +111,12 @@ class SlackListeners:
                     note=note, via="button")
 
     def on_answer(self, body: dict, action: dict) -> None:
+        block_id = action.get("block_id", "")
         self.app.inbound.handle(Inbound(
             channel=CHANNEL, sender=body["user"]["id"],
             event_id=f"action:{body['user']['id']}:{action['action_ts']}",
-            button=action.get("value"), button_question=question_of(action.get("block_id", ""))))
+            button=action.get("value"), button_question=question_of(block_id),
+            button_conversation=conversation_of(block_id)))
 
 
 def _int(value: object) -> int | None:

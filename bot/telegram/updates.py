@@ -121,7 +121,8 @@ class TelegramAdapter:
         if press is not None:
             message = Inbound(channel=CHANNEL, sender=got.message.sender,
                               event_id=got.message.event_id, button=press.value,
-                              button_question=press.question)
+                              button_question=press.question,
+                              button_conversation=press.conversation)
             handled = await asyncio.to_thread(self.app.inbound.handle, message)
         if press is None or handled is None or handled.outcome == "stale":
             await _quietly(bot.answer_callback_query(got.callback_id, text=STALE_TOAST))
