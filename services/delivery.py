@@ -12,7 +12,7 @@ import socket
 from dataclasses import replace
 from datetime import timedelta
 
-from services import escalations
+from services import escalations, keys
 from services.backoff import backoff
 from services.ports import AsyncSend, Send, Unreachable
 from services.unit_of_work import Runtime
@@ -58,6 +58,9 @@ class Outbox:
     def sent(self, item: outbox.Claimed, platform_id: str | None) -> None:
         """Record a send; a team post's platform id now anchors its thread and edits."""
         with self.rt.transaction() as uow:
+            if keys.forgotten_once_sent(item.key):
+                outbox.forget(uow.session, item.id)
+                return
             outbox.mark_sent(uow.session, item.id, platform_id=platform_id, now=uow.now,
                              reply=item.reply)
             card = item.reply.card
@@ -73,12 +76,16 @@ class Outbox:
                 return "queued"
             if exc.permanent:
                 outbox.mark_failed(uow.session, item.id, error=str(exc))
+                if keys.forgotten_once_sent(item.key):
+                    outbox.forget(uow.session, item.id)
                 log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id,
                             item.channel, exc)
                 return "failed"
             status = outbox.mark_retry(uow.session, item.id, error=str(exc),
                                        attempts=item.attempts, now=uow.now,
                                        delay=retry_delay(item, exc))
+            if status == "failed" and keys.forgotten_once_sent(item.key):
+                outbox.forget(uow.session, item.id)
             if status == "failed":
                 # The operator's cue: the message is set aside and the chat goes on.
                 log.error("set aside outbox=%s channel=%s attempts=%d reason=%s", item.id,

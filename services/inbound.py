@@ -15,7 +15,7 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
-from services import data_rights, decisions, edits, keys, next_offer
+from services import data_rights, decisions, edits, invites, keys, next_offer
 from services.client_context import apply_step, begin_flow, context, in_conversation
 from services.flood import SLOW_DOWN, FloodGate
 from services.flood import TALLY as FLOOD_TALLY
@@ -27,7 +27,8 @@ from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.inbound")
 
-Outcome = Literal["duplicate", "stranger", "joined", "stale", "closed", "handled", "flooded"]
+Outcome = Literal["duplicate", "stranger", "joined", "stale", "closed", "handled", "flooded",
+                  "throttled"]
 
 CLOSED_TEXT = "That check-in is closed."
 JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
@@ -51,6 +52,7 @@ class InboundService:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.flood = FloodGate(rt.flood_limit)
+        self.throttle = invites.InviteThrottle()
 
     def handle(self, message: Inbound) -> Handled:
         """Handle one inbound message exactly once, whatever the number of deliveries; a
@@ -73,15 +75,19 @@ class InboundService:
                 _reply(uow, message, None, [Reply(SLOW_DOWN)])
                 log.info("flood channel=%s event=%s", message.channel, message.event_id)
                 return Handled("flooded", replies=1)
-            code = start_code(message.text) if message.button is None else None
-            if code is not None:
-                joined = self._join(uow, message, code)
-                if joined is not None:
-                    return joined
             found = enrolments.enrolment_at(uow.session, channel=message.channel,
                                             address=message.sender)
-            if found is None or not has_joined(found[0].status):
-                _reply(uow, message, found[1].id if found else None, [Reply(JOIN_TEXT)])
+            bound = found is not None and has_joined(found[0].status)
+            code = start_code(message.text) if message.button is None else None
+            if code is not None:
+                handled = self._code(uow, message, code, bound=bound)
+                if handled is not None:
+                    return handled
+            if found is None or not bound:
+                if found is None:  # a stranger: counted, and their reply forgotten once sent
+                    tallies.add(uow.session, "stranger_message", day=uow.now.date())
+                _reply(uow, message, found[1].id if found else None, [Reply(JOIN_TEXT)],
+                       known=found is not None)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
             enrolment, person, unreachable = found
@@ -91,6 +97,9 @@ class InboundService:
                                       address=message.sender)
             if message.button is not None and message.button_question == next_offer.QUESTION:
                 return self._next_step(uow, message, person)
+            if message.button is not None and \
+                    message.button_question == invites.SWITCH_QUESTION:
+                return self._switch(uow, message, person, message.button)
             return self._step(uow, message, enrolment, person)
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
@@ -183,6 +192,41 @@ class InboundService:
             if next_offer.good_review(program, event.flow, answers):
                 next_offer.offer(self.rt, uow, enrolment)
 
+    def _code(self, uow: UnitOfWork, message: Inbound, code: str, *,
+              bound: bool) -> Handled | None:
+        """'/start CODE': join, ask an enrolled chat before moving it, or count a wrong code
+        (None: the message goes on as any other)."""
+        if self.throttle.blocked(message.channel, message.sender, uow.now):
+            tallies.add(uow.session, invites.THROTTLED_TALLY, day=uow.now.date())
+            _reply(uow, message, None, [Reply(invites.THROTTLED_TEXT)], known=bound)
+            log.info("invite code throttled channel=%s event=%s", message.channel,
+                     message.event_id)
+            return Handled("throttled", replies=1)
+        invited = enrolments.invited_by(uow.session, code, now=uow.now)
+        if invited is None:
+            self.throttle.wrong(message.channel, message.sender, uow.now)
+            tallies.add(uow.session, invites.WRONG_TALLY, day=uow.now.date())
+            return None
+        if bound:
+            # Someone else's code (or a second enrolment) must not silently take this chat.
+            _reply(uow, message, None, [invites.switch_question(code)])
+            log.info("switch asked channel=%s event=%s", message.channel, message.event_id)
+            return Handled("handled", replies=1)
+        return self._join(uow, message, code)
+
+    def _switch(self, uow: UnitOfWork, message: Inbound, person: Person,
+                value: str) -> Handled:
+        """The answer to "switch this chat to the new enrolment?"."""
+        code = invites.switch_code(value)
+        if code is None:
+            _reply(uow, message, person.id, [Reply(invites.KEPT_TEXT)])
+            return Handled("handled", replies=1)
+        joined = self._join(uow, message, code)
+        if joined is None:
+            _reply(uow, message, person.id, [Reply(invites.EXPIRED_TEXT)])
+            return Handled("handled", replies=1)
+        return joined
+
     def _join(self, uow: UnitOfWork, message: Inbound, code: str) -> Handled | None:
         enrolment = enrolments.redeem_invite(uow.session, code, now=uow.now)
         if enrolment is None:
@@ -197,10 +241,12 @@ class InboundService:
 
 
 def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
-           replies: list[Reply]) -> None:
-    """Queue the replies to the address the message came from."""
+           replies: list[Reply], *, known: bool = True) -> None:
+    """Queue the replies to the address the message came from (a stranger's are forgotten
+    once sent)."""
+    key = keys.reply if known or person_id is not None else keys.stranger_reply
     for index, reply in enumerate(replies):
-        uow.queue(key=keys.reply(message.channel, message.event_id, index),
+        uow.queue(key=key(message.channel, message.event_id, index),
                   channel=message.channel, address=message.sender, person_id=person_id,
                   reply=reply)
 

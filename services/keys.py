@@ -15,6 +15,17 @@ def reply(channel: str, event_id: str, index: int) -> str:
     return f"in:{channel}:{event_id}:{index}"
 
 
+def stranger_reply(channel: str, event_id: str, index: int) -> str:
+    """The `index`-th reply to someone the bot does not know; forgotten once sent."""
+    return f"stranger:{channel}:{event_id}:{index}"
+
+
+def forgotten_once_sent(key: str) -> bool:
+    """Whether a message's row is deleted once sent (or given up): nothing of a stranger
+    may stay behind, not even the chat it went to."""
+    return key.startswith("stranger:")
+
+
 def touchpoint(row_id: int) -> str:
     """Whatever one planned touchpoint row queues (a flow's first question, a message)."""
     return f"tp:{row_id}"

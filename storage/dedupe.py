@@ -16,3 +16,4 @@ def first_delivery(session: Session, *, channel: str, event_id: str, now: dateti
         session, InboundEvent,
         {"channel": channel, "event_id": event_id[:128], "received_at": now},
         ["channel", "event_id"])
+

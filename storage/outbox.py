@@ -6,7 +6,7 @@ import base64
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import and_, case, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from conversations.messages import Attachment, Button, EscalationCard, Reply
@@ -194,3 +194,8 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
     """Give up on a message that can never be delivered (e.g. the client blocked the bot)."""
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
         status="failed", error=error[:300], claimed_until=None))
+
+
+def forget(session: Session, message_id: int) -> None:
+    """Delete a message's row (a reply to a stranger, once sent or given up)."""
+    session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == message_id))
