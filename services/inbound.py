@@ -17,7 +17,7 @@ from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
 from services import data_rights, decisions, edits, invites, keys, next_offer
 from services.client_context import apply_step, begin_flow, context, in_conversation
-from services.flood import SLOW_DOWN, FloodGate
+from services.flood import SLOW_DOWN, FloodGate, Verdict
 from services.flood import TALLY as FLOOD_TALLY
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
@@ -54,10 +54,16 @@ class InboundService:
         self.flood = FloodGate(rt.flood_limit)
         self.throttle = invites.InviteThrottle()
 
-    def handle(self, message: Inbound) -> Handled:
+    def admit(self, message: Inbound) -> Verdict:
+        """Count the message against its chat's flood limit (no I/O: adapters call it on
+        their event loop, so a refused message never waits for a worker thread)."""
+        return self.flood.check(message.channel, message.sender, self.rt.clock.now())
+
+    def handle(self, message: Inbound, *, admitted: Verdict | None = None) -> Handled:
         """Handle one inbound message exactly once, whatever the number of deliveries; a
-        chat past the flood limit is told once to slow down and otherwise not answered."""
-        verdict = self.flood.check(message.channel, message.sender, self.rt.clock.now())
+        chat past the flood limit is told once to slow down and otherwise not answered.
+        `admitted`: what `admit` said of this message already."""
+        verdict = admitted if admitted is not None else self.admit(message)
         if verdict == "refuse":
             return Handled("flooded")
         return self._handle(message, flooded=verdict == "warn")

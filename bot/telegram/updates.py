@@ -107,7 +107,10 @@ class TelegramAdapter:
             await _quietly(bot.send_message(chat_id=int(got.message.sender),
                                             text=NON_TEXT_TEXT))
         elif got.kind == "text":
-            await asyncio.to_thread(self.app.inbound.handle, got.message)
+            admitted = self.app.inbound.admit(got.message)
+            if admitted != "refuse":  # a flood's refusals cost no thread and no database
+                await asyncio.to_thread(self.app.inbound.handle, got.message,
+                                        admitted=admitted)
         elif got.kind == "edit":
             outcome = await asyncio.to_thread(self.app.inbound.edit, got.message)
             log.info("edited message event=%s outcome=%s", got.message.event_id, outcome)
