@@ -78,7 +78,7 @@ class InboundService:
             tallies.add(uow.session, FLOOD_TALLY, day=uow.now.date(),
                         count=self.flood.take_refused())
             if flooded:
-                _reply(uow, message, None, [Reply(SLOW_DOWN)])
+                _reply(uow, message, None, [Reply(SLOW_DOWN)], keep=False)
                 log.info("flood channel=%s event=%s", message.channel, message.event_id)
                 return Handled("flooded", replies=1)
             found = enrolments.enrolment_at(uow.session, channel=message.channel,
@@ -93,7 +93,7 @@ class InboundService:
                 if found is None:  # a stranger: counted, and their reply forgotten once sent
                     tallies.add(uow.session, "stranger_message", day=uow.now.date())
                 _reply(uow, message, found[1].id if found else None, [Reply(JOIN_TEXT)],
-                       known=found is not None)
+                       keep=found is not None)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
             enrolment, person, unreachable = found
@@ -204,7 +204,7 @@ class InboundService:
         (None: the message goes on as any other)."""
         if self.throttle.blocked(message.channel, message.sender, uow.now):
             tallies.add(uow.session, invites.THROTTLED_TALLY, day=uow.now.date())
-            _reply(uow, message, None, [Reply(invites.THROTTLED_TEXT)], known=bound)
+            _reply(uow, message, None, [Reply(invites.THROTTLED_TEXT)], keep=bound)
             log.info("invite code throttled channel=%s event=%s", message.channel,
                      message.event_id)
             return Handled("throttled", replies=1)
@@ -247,10 +247,10 @@ class InboundService:
 
 
 def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
-           replies: list[Reply], *, known: bool = True) -> None:
-    """Queue the replies to the address the message came from (a stranger's are forgotten
-    once sent)."""
-    key = keys.reply if known or person_id is not None else keys.stranger_reply
+           replies: list[Reply], *, keep: bool = True) -> None:
+    """Queue the replies to the address the message came from; unless `keep`, their rows
+    are deleted once sent."""
+    key = keys.reply if keep else keys.passing_reply
     for index, reply in enumerate(replies):
         uow.queue(key=key(message.channel, message.event_id, index),
                   channel=message.channel, address=message.sender, person_id=person_id,

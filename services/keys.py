@@ -15,15 +15,16 @@ def reply(channel: str, event_id: str, index: int) -> str:
     return f"in:{channel}:{event_id}:{index}"
 
 
-def stranger_reply(channel: str, event_id: str, index: int) -> str:
-    """The `index`-th reply to someone the bot does not know; forgotten once sent."""
-    return f"stranger:{channel}:{event_id}:{index}"
+def passing_reply(channel: str, event_id: str, index: int) -> str:
+    """The `index`-th reply to one delivery that nobody needs a record of (to a stranger, a
+    "slow down"); forgotten once sent."""
+    return f"passing:{channel}:{event_id}:{index}"
 
 
 def forgotten_once_sent(key: str) -> bool:
     """Whether a message's row is deleted once sent (or given up): nothing of a stranger
     may stay behind, not even the chat it went to."""
-    return key.startswith("stranger:")
+    return key.startswith("passing:")
 
 
 def touchpoint(row_id: int) -> str:
