@@ -86,7 +86,8 @@ class InboundService:
             bound = found is not None and has_joined(found[0].status)
             code = start_code(message.text) if message.button is None else None
             if code is not None:
-                handled = self._code(uow, message, code, bound=bound)
+                handled = self._code(uow, message, code,
+                                     owner=found[1].id if found and bound else None)
                 if handled is not None:
                     return handled
             if found is None or not bound:
@@ -199,12 +200,13 @@ class InboundService:
                 next_offer.offer(self.rt, uow, enrolment)
 
     def _code(self, uow: UnitOfWork, message: Inbound, code: str, *,
-              bound: bool) -> Handled | None:
-        """'/start CODE': join, ask an enrolled chat before moving it, or count a wrong code
-        (None: the message goes on as any other)."""
+              owner: int | None) -> Handled | None:
+        """'/start CODE': join, ask an enrolled chat (`owner`, its client) before moving it,
+        or count a wrong code (None: the message goes on as any other)."""
         if self.throttle.blocked(message.channel, message.sender, uow.now):
             tallies.add(uow.session, invites.THROTTLED_TALLY, day=uow.now.date())
-            _reply(uow, message, None, [Reply(invites.THROTTLED_TEXT)], keep=bound)
+            _reply(uow, message, owner, [Reply(invites.THROTTLED_TEXT)],
+                   keep=owner is not None)
             log.info("invite code throttled channel=%s event=%s", message.channel,
                      message.event_id)
             return Handled("throttled", replies=1)
@@ -213,9 +215,9 @@ class InboundService:
             self.throttle.wrong(message.channel, message.sender, uow.now)
             tallies.add(uow.session, invites.WRONG_TALLY, day=uow.now.date())
             return None
-        if bound:
+        if owner is not None:
             # Someone else's code (or a second enrolment) must not silently take this chat.
-            _reply(uow, message, None, [invites.switch_question(code)])
+            _reply(uow, message, owner, [invites.switch_question(code)])
             log.info("switch asked channel=%s event=%s", message.channel, message.event_id)
             return Handled("handled", replies=1)
         return self._join(uow, message, code)
