@@ -149,7 +149,8 @@ def drain(rt: Runtime, channel: str, send: Send, *, worker: str = WORKER,
 async def drain_async(rt: Runtime, channel: str, send: AsyncSend, *,
                       worker: str = WORKER, limit: int = 100,
                       unreachable: Unreachable | None = None,
-                      chats_concurrently: bool = False) -> int:
+                      chats_concurrently: bool = False,
+                      per_address: int = PER_ADDRESS) -> int:
     """The same as `drain` for channels whose libraries are async (Telegram, Slack).
 
     Each address's messages go in order. `chats_concurrently`: send to different addresses
@@ -158,7 +159,8 @@ async def drain_async(rt: Runtime, channel: str, send: AsyncSend, *,
     box = Outbox(rt, channel, worker=worker)
     # A chat paced at about 1/s must finish its share (PER_ADDRESS) well inside the claim's
     # lease (60 s), or another worker would take its messages over.
-    batch = await asyncio.to_thread(box.claim, limit, in_order=chats_concurrently)
+    batch = await asyncio.to_thread(box.claim, limit, in_order=chats_concurrently,
+                                    per_address=per_address)
     chats = _group(batch)
     if chats_concurrently:
         counts = await asyncio.gather(*(

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.telegram.telegram_channel import build_application
-from bot.telegram.telegram_sender import TelegramSender
+from bot.telegram.telegram_sender import PER_CHAT_SHARE, TelegramSender
 from conversations.messages import Reply
 from services.backoff import backoff
 from storage.db import session
@@ -84,3 +84,19 @@ def test_an_error_inside_the_library_is_a_try_with_a_reason_and_other_chats_go_o
     assert (broken.status, broken.attempts, broken.error) == ("queued", 1, "ValueError")
     assert broken.next_attempt_at == clock.now() + backoff(1)
     assert [m["text"] for m in telegram_api.sent_messages(BEN)] == ["to ben"]
+
+
+def test_one_drain_gives_a_busy_chat_only_its_share_so_others_wait_about_a_second(
+        app, settings, telegram_api):
+    for n in range(5):
+        _queue(app, str(ANA), f"series {n}")
+    _queue(app, str(BEN), "to ben")
+    sender = Sender(app, settings)
+    try:
+        assert sender.drain() == PER_CHAT_SHARE + 1
+        while sender.drain():
+            pass
+    finally:
+        sender.close()
+    assert [m["text"] for m in telegram_api.sent_messages(ANA)] == [
+        f"series {n}" for n in range(5)]
