@@ -74,19 +74,21 @@ class Outbox:
             if not exc.tried:
                 outbox.defer(uow.session, item.id, until=uow.now + retry_delay(item, exc))
                 return "queued"
+            forget = keys.forgotten_once_sent(item.key)
             if exc.permanent:
-                outbox.mark_failed(uow.session, item.id, error=str(exc))
-                if keys.forgotten_once_sent(item.key):
+                if forget:
                     outbox.forget(uow.session, item.id)
+                else:
+                    outbox.mark_failed(uow.session, item.id, error=str(exc))
                 log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id,
                             item.channel, exc)
                 return "failed"
             status = outbox.mark_retry(uow.session, item.id, error=str(exc),
                                        attempts=item.attempts, now=uow.now,
                                        delay=retry_delay(item, exc))
-            if status == "failed" and keys.forgotten_once_sent(item.key):
-                outbox.forget(uow.session, item.id)
             if status == "failed":
+                if forget:
+                    outbox.forget(uow.session, item.id)
                 # The operator's cue: the message is set aside and the chat goes on.
                 log.error("set aside outbox=%s channel=%s attempts=%d reason=%s", item.id,
                           item.channel, item.attempts, exc)
