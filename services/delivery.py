@@ -69,7 +69,7 @@ class Outbox:
                                         ts=platform_id)
 
     def failed(self, item: outbox.Claimed, exc: DeliveryError) -> str:
-        """Record a failed try: retried after a backoff, or set aside for good; the status."""
+        """Record a failed try (retried after a backoff, or set aside); the status."""
         with self.rt.transaction() as uow:
             if not exc.tried:
                 outbox.defer(uow.session, item.id, until=uow.now + retry_delay(item, exc))

@@ -55,14 +55,12 @@ class InboundService:
         self.throttle = invites.InviteThrottle()
 
     def admit(self, message: Inbound) -> Verdict:
-        """Count the message against its chat's flood limit (no I/O: adapters call it on
-        their event loop, so a refused message never waits for a worker thread)."""
+        """Count the message against its chat's flood limit; no I/O, so an event loop may ask."""
         return self.flood.check(message.channel, message.sender, self.rt.clock.now())
 
     def handle(self, message: Inbound, *, admitted: Verdict | None = None) -> Handled:
-        """Handle one inbound message exactly once, whatever the number of deliveries; a
-        chat past the flood limit is told once to slow down and otherwise not answered.
-        `admitted`: what `admit` said of this message already."""
+        """Handle one inbound message exactly once, unless its chat is over the flood limit."""
+        # `admitted`: what `admit` already said of this message (it counts once).
         verdict = admitted if admitted is not None else self.admit(message)
         if verdict == "refuse":
             return Handled("flooded")
@@ -201,8 +199,8 @@ class InboundService:
 
     def _code(self, uow: UnitOfWork, message: Inbound, code: str, *,
               owner: int | None) -> Handled | None:
-        """'/start CODE': join, ask an enrolled chat (`owner`, its client) before moving it,
-        or count a wrong code (None: the message goes on as any other)."""
+        """'/start CODE': join, ask an enrolled chat before moving it, or count a wrong code."""
+        # `owner`: the client the chat belongs to. None returned: handled as any message.
         if self.throttle.blocked(message.channel, message.sender, uow.now):
             tallies.add(uow.session, invites.THROTTLED_TALLY, day=uow.now.date())
             _reply(uow, message, owner, [Reply(invites.THROTTLED_TEXT)],
@@ -250,8 +248,7 @@ class InboundService:
 
 def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
            replies: list[Reply], *, keep: bool = True) -> None:
-    """Queue the replies to the address the message came from; unless `keep`, their rows
-    are deleted once sent."""
+    """Queue the replies to the sender; unless `keep`, their rows go once sent."""
     key = keys.reply if keep else keys.passing_reply
     for index, reply in enumerate(replies):
         uow.queue(key=key(message.channel, message.event_id, index),

@@ -16,14 +16,13 @@ def reply(channel: str, event_id: str, index: int) -> str:
 
 
 def passing_reply(channel: str, event_id: str, index: int) -> str:
-    """The `index`-th reply to one delivery that nobody needs a record of (to a stranger, a
-    "slow down"); forgotten once sent."""
+    """The `index`-th reply to one delivery kept only until sent (a stranger's, a slow-down)."""
     return f"passing:{channel}:{event_id}:{index}"
 
 
 def forgotten_once_sent(key: str) -> bool:
-    """Whether a message's row is deleted once sent (or given up): nothing of a stranger
-    may stay behind, not even the chat it went to."""
+    """Whether a message's row is deleted once sent or given up."""
+    # Nothing of a stranger may stay behind, not even the chat it went to.
     return key.startswith("passing:")
 
 

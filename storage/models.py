@@ -331,8 +331,7 @@ class NextOffer(SQLModel, table=True):
 
 
 class Tally(SQLModel, table=True):
-    """Anonymous counts per UTC day (messages refused as a flood, wrong invite codes): what
-    the operator needs to see, with no chat id or text of whoever caused them."""
+    """Anonymous counts per UTC day (floods refused, wrong invite codes): never whose."""
 
     name: str = Field(primary_key=True, max_length=32)
     day: date = Field(primary_key=True)

@@ -20,11 +20,11 @@ PER_ROW = 6
 
 @dataclass(frozen=True)
 class Press:
-    """What a pressed button means: the question it belongs to, the value it gives, and the
-    conversation it was sent in (None on keyboards sent before buttons carried it)."""
+    """What a pressed button means: its question, its value and its conversation."""
 
     question: str
     value: str
+    # None on keyboards sent before buttons carried their conversation.
     conversation: int | None = None
 
 
@@ -35,8 +35,8 @@ def question_digest(question: str) -> str:
 
 def callback_data(question: str, value: str, index: int,
                   conversation: int | None = None) -> str:
-    """'[conversation~]question:value', or '[conversation~]#digest:index' when that would
-    not fit in 64 bytes (question ids never contain '~', ':' or '#')."""
+    """'[conversation~]question:value', or '[conversation~]#digest:index' past 64 bytes."""
+    # Program question ids are [a-z][a-z0-9_]*: never a '~', ':' or '#' to confuse.
     head = f"{conversation}~" if conversation is not None else ""
     plain = f"{head}{question}:{value}"
     if len(plain.encode()) <= MAX_CALLBACK_BYTES:
