@@ -52,7 +52,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
                  programs={k: v.program for k, v in programs.items()},
                  team_channel=settings.slack_team_channel,
                  invite_ttl_days=settings.invite_ttl_days,
-                 outbox_lease=timedelta(seconds=settings.outbox_lease_seconds))
+                 outbox_lease=timedelta(seconds=settings.outbox_lease_seconds),
+                 flood_limit=settings.flood_limit)
     record_programs(rt, [(p.program.id, p.program.name, str(p.path), p.checksum)
                          for p in programs.values()])
     return App(settings=settings, programs=programs, rt=rt, inbound=InboundService(rt))

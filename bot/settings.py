@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # loss), its messages wait this long. A clean stop hands them back at once. With several
     # workers keep it above 20 s: one chat's share of a drain takes up to 10 s at 1/s.
     outbox_lease_seconds: int = Field(default=60, ge=10, le=600)
+    # More messages than this a minute from one chat get one "slow down", then no answer.
+    flood_limit: int = Field(default=20, ge=1, le=1000)
     log_level: str = "INFO"
     console_name: str = "Sam Sample"
     console_timezone: str = "Europe/London"

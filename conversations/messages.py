@@ -51,6 +51,8 @@ class Reply:
     Team-channel messages about an escalation carry `card` (the post itself; `edit` to
     update the post) or `about` (a reply in the post's thread, `mention`ing someone, or
     "here" for the whole channel). `anchor` is the post's platform id, filled in when sent.
+    `conversation` is the conversation a question's buttons belong to: a press on them after
+    that conversation closed changes nothing.
     """
 
     text: str
@@ -63,6 +65,7 @@ class Reply:
     about: int | None = None
     mention: str | None = None
     anchor: str | None = None
+    conversation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class Inbound:
     button: str | None = None
     # The question a pressed button belonged to; a press on an older question is stale.
     button_question: str | None = None
+    # The conversation the pressed keyboard was sent in (None from keyboards sent before
+    # buttons carried it); a press on a closed conversation's keyboard changes nothing.
+    button_conversation: int | None = None
     # The platform message it came from ("telegram:CHAT:ID"), stored with the answer so
     # that editing the message edits the answer.
     message_ref: str | None = None

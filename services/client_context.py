@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -85,8 +86,9 @@ EFFECTS: dict[str, Effect] = {
 def apply_step(session: Session, program: Program, enrolment: Enrolment,
                conversation: Conversation | None, result: core.Step, now: datetime, *,
                outcome: str = "completed", message_ref: str | None = None,
-               raw: str | None = None) -> None:
-    """Store one step: the conversation's state, its answers, and each event's effect.
+               raw: str | None = None) -> int | None:
+    """Store one step: the conversation's state, its answers, and each event's effect; the
+    id of the conversation left open (None when the flow ended).
 
     `message_ref` ties the answer that `raw` gave to the platform message it came from.
     """
@@ -109,6 +111,15 @@ def apply_step(session: Session, program: Program, enrolment: Enrolment,
     enrolment.status = result.status
     session.add(enrolment)
     session.flush()
+    return stored.id if stored is not None else None
+
+
+def in_conversation(replies: list[Reply], conversation_id: int | None) -> list[Reply]:
+    """The replies with their questions' buttons tied to the conversation that asked them."""
+    if conversation_id is None:
+        return replies
+    return [replace(r, conversation=conversation_id) if r.buttons and r.question else r
+            for r in replies]
 
 
 def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id: str,
@@ -124,5 +135,6 @@ def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id
             return []
     ctx = context(session, program, enrolment, person, None, now)
     result = core.start_flow(ctx, flow_id, lead=lead)
-    apply_step(session, program, enrolment, conversation, result, now, outcome="abandoned")
-    return list(result.replies)
+    opened = apply_step(session, program, enrolment, conversation, result, now,
+                        outcome="abandoned")
+    return in_conversation(list(result.replies), opened)

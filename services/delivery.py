@@ -12,7 +12,7 @@ import socket
 from dataclasses import replace
 from datetime import timedelta
 
-from services import escalations
+from services import escalations, keys
 from services.backoff import backoff
 from services.ports import AsyncSend, Send, Unreachable
 from services.unit_of_work import Runtime
@@ -21,7 +21,8 @@ from storage import outbox
 log = logging.getLogger("coachbot.outbox")
 
 WORKER = f"{socket.gethostname()}:{id(object()):x}"
-# At most this many messages to one address in one concurrent drain.
+# At most this many messages to one address in one drain: the rest wait for the next turn,
+# so a chat with thousands queued never holds up the others.
 PER_ADDRESS = 10
 
 
@@ -29,10 +30,12 @@ class DeliveryError(Exception):
     """A send failed. `permanent` when retrying cannot help (the client blocked the bot)."""
 
     def __init__(self, reason: str, *, permanent: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, tried: bool = True) -> None:
         super().__init__(reason)
         self.permanent = permanent
         self.retry_after = retry_after
+        # False when the platform was never asked (the bot waits out a pause): no try spent.
+        self.tried = tried
 
 
 class Outbox:
@@ -43,17 +46,21 @@ class Outbox:
         self.channel = channel
         self.worker = worker
 
-    def claim(self, limit: int, *, in_order: bool = False) -> list[outbox.Claimed]:
+    def claim(self, limit: int, *, in_order: bool = False,
+              per_address: int = PER_ADDRESS) -> list[outbox.Claimed]:
         """Due messages of this channel, leased to this worker; team posts get their anchor."""
         with self.rt.transaction() as uow:
             batch = outbox.claim(uow.session, channel=self.channel, worker=self.worker,
-                                 now=uow.now, limit=limit, in_order=in_order,
-                                 lease=self.rt.outbox_lease)
+                                 now=uow.now, limit=limit, per_address=per_address,
+                                 in_order=in_order, lease=self.rt.outbox_lease)
             return [_anchored(uow.session, item) for item in batch]
 
     def sent(self, item: outbox.Claimed, platform_id: str | None) -> None:
         """Record a send; a team post's platform id now anchors its thread and edits."""
         with self.rt.transaction() as uow:
+            if keys.forgotten_once_sent(item.key):
+                outbox.forget(uow.session, item.id)
+                return
             outbox.mark_sent(uow.session, item.id, platform_id=platform_id, now=uow.now,
                              reply=item.reply)
             card = item.reply.card
@@ -61,19 +68,34 @@ class Outbox:
                 escalations.record_post(uow.session, card.id, channel=item.address,
                                         ts=platform_id)
 
-    def failed(self, item: outbox.Claimed, exc: DeliveryError) -> None:
-        """Record a failed try: retried after a backoff, or set aside for good."""
+    def failed(self, item: outbox.Claimed, exc: DeliveryError) -> str:
+        """Record a failed try (retried after a backoff, or set aside); the status."""
         with self.rt.transaction() as uow:
+            if not exc.tried:
+                outbox.defer(uow.session, item.id, until=uow.now + retry_delay(item, exc))
+                return "queued"
+            forget = keys.forgotten_once_sent(item.key)
             if exc.permanent:
-                outbox.mark_failed(uow.session, item.id, error=str(exc))
+                if forget:
+                    outbox.forget(uow.session, item.id)
+                else:
+                    outbox.mark_failed(uow.session, item.id, error=str(exc))
                 log.warning("undeliverable outbox=%s channel=%s reason=%s", item.id,
                             item.channel, exc)
-                return
+                return "failed"
             status = outbox.mark_retry(uow.session, item.id, error=str(exc),
                                        attempts=item.attempts, now=uow.now,
                                        delay=retry_delay(item, exc))
-            log.warning("send failed outbox=%s attempt=%d status=%s reason=%s", item.id,
-                        item.attempts, status, exc)
+            if status == "failed":
+                if forget:
+                    outbox.forget(uow.session, item.id)
+                # The operator's cue: the message is set aside and the chat goes on.
+                log.error("set aside outbox=%s channel=%s attempts=%d reason=%s", item.id,
+                          item.channel, item.attempts, exc)
+            else:
+                log.warning("send failed outbox=%s attempt=%d reason=%s", item.id,
+                            item.attempts, exc)
+            return status
 
     def defer(self, items: list[outbox.Claimed], *, until_delay: timedelta) -> None:
         """Hand claimed messages back unsent, due again after `until_delay`."""
@@ -120,36 +142,41 @@ def drain(rt: Runtime, channel: str, send: Send, *, worker: str = WORKER,
     """Send every due message of `channel` once; returns how many were sent."""
     box = Outbox(rt, channel, worker=worker)
     sent = 0
-    for item in box.claim(limit):
-        try:
-            platform_id = send(item.address, item.reply)
-        except Exception as exc:
-            box.failed(item, _as_delivery_error(exc))
-            continue
-        box.sent(item, platform_id)
-        sent += 1
+    for items in _group(box.claim(limit)):
+        for n, item in enumerate(items):
+            try:
+                platform_id = send(item.address, item.reply)
+            except Exception as exc:
+                error = _as_delivery_error(exc)
+                if box.failed(item, error) == "queued":
+                    # The rest of this address waits for the same retry: order is kept.
+                    box.defer(items[n + 1:], until_delay=retry_delay(item, error))
+                    break
+                continue
+            box.sent(item, platform_id)
+            sent += 1
     return sent
 
 
 async def drain_async(rt: Runtime, channel: str, send: AsyncSend, *,
                       worker: str = WORKER, limit: int = 100,
                       unreachable: Unreachable | None = None,
-                      chats_concurrently: bool = False) -> int:
+                      chats_concurrently: bool = False,
+                      per_address: int = PER_ADDRESS) -> int:
     """The same as `drain` for channels whose libraries are async (Telegram, Slack).
 
     Each address's messages go in order. `chats_concurrently`: send to different addresses
     at the same time, so pacing one chat does not hold up the others.
     """
     box = Outbox(rt, channel, worker=worker)
-    batch = await asyncio.to_thread(box.claim, limit, in_order=chats_concurrently)
+    # A chat paced at about 1/s must finish its share (PER_ADDRESS) well inside the claim's
+    # lease (60 s), or another worker would take its messages over.
+    batch = await asyncio.to_thread(box.claim, limit, in_order=chats_concurrently,
+                                    per_address=per_address)
     chats = _group(batch)
     if chats_concurrently:
-        # A chat paced at about 1/s must finish well inside the claim's lease (60 s), or
-        # another worker would take its messages over: its later messages wait.
-        await asyncio.to_thread(box.defer, [m for items in chats for m in items[PER_ADDRESS:]],
-                                until_delay=timedelta(0))
         counts = await asyncio.gather(*(
-            _send_in_order(box, send, items[:PER_ADDRESS], unreachable) for items in chats))
+            _send_in_order(box, send, items, unreachable) for items in chats))
         return sum(counts)
     sent = 0
     for items in chats:
@@ -175,10 +202,12 @@ async def _send_in_order(box: Outbox, send: AsyncSend, items: list[outbox.Claime
             platform_id = await send(item.address, item.reply)
         except Exception as exc:
             error = _as_delivery_error(exc)
-            await asyncio.to_thread(box.failed, item, error)
+            status = await asyncio.to_thread(box.failed, item, error)
             if error.permanent:
                 if unreachable is not None:
                     await asyncio.to_thread(unreachable, box.channel, item.address)
+                continue
+            if status == "failed":  # set aside after its last try: the chat goes on
                 continue
             await asyncio.to_thread(box.defer, items[n + 1:],
                                     until_delay=retry_delay(item, error))

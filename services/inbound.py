@@ -16,22 +16,26 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
-from services import data_rights, decisions, edits, keys, next_offer
-from services.client_context import apply_step, begin_flow, context
+from services import data_rights, decisions, edits, invites, keys, next_offer
+from services.client_context import apply_step, begin_flow, context, in_conversation
+from services.flood import SLOW_DOWN, FloodGate, Verdict
+from services.flood import TALLY as FLOOD_TALLY
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
 from storage import conversation_store as convs
-from storage import dedupe, enrolments, people
+from storage import dedupe, enrolments, people, tallies
 from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.inbound")
 
-Outcome = Literal["duplicate", "stranger", "joined", "stale", "handled"]
+Outcome = Literal["duplicate", "stranger", "joined", "stale", "closed", "handled", "flooded",
+                  "throttled"]
 
 # What no database column can hold: NUL (PostgreSQL refuses it in text) and lone UTF-16
 # surrogates (no UTF-8 encoding exists; a client's JSON may carry "\ud800").
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
+CLOSED_TEXT = "That check-in is closed."
 JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
              "ask your coach for your personal invite link (or code), then send /start "
              "followed by the code.")
@@ -52,25 +56,49 @@ class InboundService:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.flood = FloodGate(rt.flood_limit)
+        self.throttle = invites.InviteThrottle()
+
+    def admit(self, message: Inbound) -> Verdict:
+        """Count the message against its chat's flood limit; no I/O, so an event loop may ask."""
+        return self.flood.check(message.channel, message.sender, self.rt.clock.now())
+
+    def handle(self, message: Inbound, *, admitted: Verdict | None = None) -> Handled:
+        """Handle one inbound message exactly once, unless its chat is over the flood limit."""
+        # `admitted`: what `admit` already said of this message (it counts once).
+        verdict = admitted if admitted is not None else self.admit(message)
+        if verdict == "refuse":
+            return Handled("flooded")
+        return self._handle(message, flooded=verdict == "warn")
 
     @retry_when_locked
-    def handle(self, message: Inbound) -> Handled:
-        """Handle one inbound message exactly once, whatever the number of deliveries."""
+    def _handle(self, message: Inbound, *, flooded: bool) -> Handled:
         message = storable(message)
         with self.rt.transaction() as uow:
             if not dedupe.first_delivery(uow.session, channel=message.channel,
                                          event_id=message.event_id, now=uow.now):
                 log.info("duplicate channel=%s event=%s", message.channel, message.event_id)
                 return Handled("duplicate")
-            code = start_code(message.text) if message.button is None else None
-            if code is not None:
-                joined = self._join(uow, message, code)
-                if joined is not None:
-                    return joined
+            tallies.add(uow.session, FLOOD_TALLY, day=uow.now.date(),
+                        count=self.flood.take_refused())
+            if flooded:
+                _reply(uow, message, None, [Reply(SLOW_DOWN)], keep=False)
+                log.info("flood channel=%s event=%s", message.channel, message.event_id)
+                return Handled("flooded", replies=1)
             found = enrolments.enrolment_at(uow.session, channel=message.channel,
                                             address=message.sender)
-            if found is None or not has_joined(found[0].status):
-                _reply(uow, message, found[1].id if found else None, [Reply(JOIN_TEXT)])
+            bound = found is not None and has_joined(found[0].status)
+            code = start_code(message.text) if message.button is None else None
+            if code is not None:
+                handled = self._code(uow, message, code,
+                                     owner=found[1].id if found and bound else None)
+                if handled is not None:
+                    return handled
+            if found is None or not bound:
+                if found is None:  # a stranger: counted, and their reply forgotten once sent
+                    tallies.add(uow.session, "stranger_message", day=uow.now.date())
+                _reply(uow, message, found[1].id if found else None, [Reply(JOIN_TEXT)],
+                       keep=found is not None)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
             enrolment, person, unreachable = found
@@ -80,6 +108,9 @@ class InboundService:
                                       address=message.sender)
             if message.button is not None and message.button_question == next_offer.QUESTION:
                 return self._next_step(uow, message, person)
+            if message.button is not None and \
+                    message.button_question == invites.SWITCH_QUESTION:
+                return self._switch(uow, message, person, message.button)
             return self._step(uow, message, enrolment, person)
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
@@ -87,6 +118,13 @@ class InboundService:
         session, now = uow.session, uow.now
         program = self.rt.program(enrolment.program_id)
         conversation = convs.open_conversation(session, enrolment.id or 0)
+        if message.button is not None and message.button_conversation is not None and (
+                conversation is None or conversation.id != message.button_conversation):
+            # A keyboard of a conversation that has ended: its question may be asked again
+            # in a new one, and this press must not answer (or rewrite) that.
+            _reply(uow, message, person.id, [Reply(CLOSED_TEXT)])
+            log.info("closed conversation's button enrolment=%s", enrolment.id)
+            return Handled("closed", enrolment_id=enrolment.id, replies=1)
         state = convs.flow_state(conversation)
         ctx = context(session, program, enrolment, person, state, now)
         result = core.step(ctx, message)
@@ -103,8 +141,9 @@ class InboundService:
             replies.append(progress_reply(session, program, enrolment,
                                           channel=message.channel))
         raw = message.button if message.button is not None else message.text
-        apply_step(session, program, enrolment, conversation, result, now,
-                   message_ref=message.message_ref, raw=raw)
+        opened = apply_step(session, program, enrolment, conversation, result, now,
+                            message_ref=message.message_ref, raw=raw)
+        replies = in_conversation(replies, opened)
         _reply(uow, message, person.id, replies)
         self._offer_after_review(uow, enrolment, ctx, result)
         if decisions.needed(program, result):
@@ -165,6 +204,42 @@ class InboundService:
             if next_offer.good_review(program, event.flow, answers):
                 next_offer.offer(self.rt, uow, enrolment)
 
+    def _code(self, uow: UnitOfWork, message: Inbound, code: str, *,
+              owner: int | None) -> Handled | None:
+        """'/start CODE': join, ask an enrolled chat before moving it, or count a wrong code."""
+        # `owner`: the client the chat belongs to. None returned: handled as any message.
+        if self.throttle.blocked(message.channel, message.sender, uow.now):
+            tallies.add(uow.session, invites.THROTTLED_TALLY, day=uow.now.date())
+            _reply(uow, message, owner, [Reply(invites.THROTTLED_TEXT)],
+                   keep=owner is not None)
+            log.info("invite code throttled channel=%s event=%s", message.channel,
+                     message.event_id)
+            return Handled("throttled", replies=1)
+        invited = enrolments.invited_by(uow.session, code, now=uow.now)
+        if invited is None:
+            self.throttle.wrong(message.channel, message.sender, uow.now)
+            tallies.add(uow.session, invites.WRONG_TALLY, day=uow.now.date())
+            return None
+        if owner is not None:
+            # Someone else's code (or a second enrolment) must not silently take this chat.
+            _reply(uow, message, owner, [invites.switch_question(code)])
+            log.info("switch asked channel=%s event=%s", message.channel, message.event_id)
+            return Handled("handled", replies=1)
+        return self._join(uow, message, code)
+
+    def _switch(self, uow: UnitOfWork, message: Inbound, person: Person,
+                value: str) -> Handled:
+        """The answer to "switch this chat to the new enrolment?"."""
+        code = invites.switch_code(value)
+        if code is None:
+            _reply(uow, message, person.id, [Reply(invites.KEPT_TEXT)])
+            return Handled("handled", replies=1)
+        joined = self._join(uow, message, code)
+        if joined is None:
+            _reply(uow, message, person.id, [Reply(invites.EXPIRED_TEXT)])
+            return Handled("handled", replies=1)
+        return joined
+
     def _join(self, uow: UnitOfWork, message: Inbound, code: str) -> Handled | None:
         enrolment = enrolments.redeem_invite(uow.session, code, now=uow.now)
         if enrolment is None:
@@ -179,10 +254,11 @@ class InboundService:
 
 
 def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
-           replies: list[Reply]) -> None:
-    """Queue the replies to the address the message came from."""
+           replies: list[Reply], *, keep: bool = True) -> None:
+    """Queue the replies to the sender; unless `keep`, their rows go once sent."""
+    key = keys.reply if keep else keys.passing_reply
     for index, reply in enumerate(replies):
-        uow.queue(key=keys.reply(message.channel, message.event_id, index),
+        uow.queue(key=key(message.channel, message.event_id, index),
                   channel=message.channel, address=message.sender, person_id=person_id,
                   reply=reply)
 

@@ -35,6 +35,15 @@ def reply(channel: str, event_id: str, index: int) -> str:
 def command(trigger_id: str) -> str:
     """One invocation of a slash command (its trigger_id), as a delivery to dedupe."""
     return f"command:{trigger_id}"
+def passing_reply(channel: str, event_id: str, index: int) -> str:
+    """The `index`-th reply to one delivery kept only until sent (a stranger's, a slow-down)."""
+    return f"passing:{channel}:{event_id}:{index}"
+
+
+def forgotten_once_sent(key: str) -> bool:
+    """Whether a message's row is deleted once sent or given up."""
+    # Nothing of a stranger may stay behind, not even the chat it went to.
+    return key.startswith("passing:")
 
 
 def touchpoint(row_id: int) -> str:

@@ -74,6 +74,8 @@ class Runtime:
     # How long a worker holds the outbox messages it claimed: after a crash, how long they
     # wait before another worker (or the restarted one) sends them.
     outbox_lease: timedelta = timedelta(seconds=60)
+    # Messages one chat may send a minute before the bot stops answering it for a while.
+    flood_limit: int = 20
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @contextmanager

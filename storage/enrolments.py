@@ -37,8 +37,8 @@ def enrol(session: Session, *, person_id: int, program: Program, coach_id: int |
     return enrolment
 
 
-def redeem_invite(session: Session, code: str, *, now: datetime) -> Enrolment | None:
-    """The invited enrolment for a valid code, consuming the code; None if unknown, used or old."""
+def invited_by(session: Session, code: str, *, now: datetime) -> Enrolment | None:
+    """The invited enrolment a valid code opens (locked), without consuming the code."""
     code = code.strip().upper()
     if not code or len(code) > 32:
         return None
@@ -47,6 +47,14 @@ def redeem_invite(session: Session, code: str, *, now: datetime) -> Enrolment | 
     if enrolment is None or enrolment.status != "invited":
         return None
     if enrolment.invite_expires_at is None or enrolment.invite_expires_at < now:
+        return None
+    return enrolment
+
+
+def redeem_invite(session: Session, code: str, *, now: datetime) -> Enrolment | None:
+    """The invited enrolment for a valid code, consuming the code; None if unknown, used or old."""
+    enrolment = invited_by(session, code, now=now)
+    if enrolment is None:
         return None
     enrolment.invite_code = None
     enrolment.invite_expires_at = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -328,3 +328,11 @@ class NextOffer(SQLModel, table=True):
     answer: str | None = Field(default=None, max_length=8)  # yes | no
     answered_at: datetime | None = _utc(nullable=True)
     next_enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id")
+
+
+class Tally(SQLModel, table=True):
+    """Anonymous counts per UTC day (floods refused, wrong invite codes): never whose."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    day: date = Field(primary_key=True)
+    count: int = 0

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, cast, delete, func, or_, update
+from sqlalchemy import Text, and_, case, cast, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from conversations.messages import Attachment, Button, EscalationCard, Reply
@@ -28,7 +28,7 @@ def payload_of(reply: Reply) -> dict:
         card = asdict(reply.card)
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
-    for name in ("edit", "about", "mention", "anchor"):
+    for name in ("edit", "about", "mention", "anchor", "conversation"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
     if reply.attachment is not None:
@@ -48,7 +48,8 @@ def reply_of(payload: dict) -> Reply:
                  question=payload.get("question"), flow=payload.get("flow"),
                  attachment=attachment, card=_card_of(payload.get("card")),
                  edit=bool(payload.get("edit")), about=payload.get("about"),
-                 mention=payload.get("mention"), anchor=payload.get("anchor"))
+                 mention=payload.get("mention"), anchor=payload.get("anchor"),
+                 conversation=payload.get("conversation"))
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:
@@ -85,10 +86,13 @@ class Claimed:
 
 def claim(session: Session, *, channel: str, worker: str, now: datetime,
           lease: timedelta = timedelta(seconds=60), limit: int = 50,
-          in_order: bool = False) -> list[Claimed]:
-    """Claim due messages of one channel, oldest first; expired leases are taken over.
+          per_address: int = 10, in_order: bool = False) -> list[Claimed]:
+    """Claim due messages of one channel, round-robin over addresses; expired leases are
+    taken over.
 
-    On PostgreSQL rows held by another worker are skipped (FOR UPDATE SKIP LOCKED).
+    Every address's oldest due message comes before any address's second, and no address
+    gets more than `per_address`: one chat with thousands queued takes its turn like the
+    others. On PostgreSQL rows held by another worker are skipped (FOR UPDATE SKIP LOCKED).
     `in_order`: leave a message while an earlier one to the same address waits for a retry
     or is held by another worker, so an address never receives its messages out of order.
     """
@@ -96,14 +100,30 @@ def claim(session: Session, *, channel: str, worker: str, now: datetime,
                   col(OutboxMessage.next_attempt_at) <= now,
                   or_(col(OutboxMessage.claimed_until).is_(None),
                       col(OutboxMessage.claimed_until) < now)]
-    due = (
-        select(OutboxMessage)
-        .where(*conditions)
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = list(session.exec(due))
+    per = {"partition_by": col(OutboxMessage.address), "order_by": col(OutboxMessage.id)}
+    turn = func.row_number().over(**per).label("turn")
+    if in_order:
+        # Rank every queued row of the address: one waiting for a retry or held by a worker
+        # blocks those after it (a running count of unclaimable rows stays 0 until then).
+        claimable = and_(*conditions[2:])
+        blocked = func.sum(case((claimable, 0), else_=1)).over(**per).label("blocked")
+        ranked = (select(col(OutboxMessage.id).label("id"), turn, blocked)
+                  .where(*conditions[:2]).subquery())
+        eligible = [ranked.c.blocked == 0]
+    else:
+        ranked = select(col(OutboxMessage.id).label("id"), turn).where(*conditions).subquery()
+        eligible = []
+    picked = list(session.exec(
+        select(ranked.c.id).where(ranked.c.turn <= per_address, *eligible)
+        .order_by(ranked.c.turn, ranked.c.id).limit(limit)))
+    if not picked:
+        return []
+    # PostgreSQL allows no FOR UPDATE beside a window function: lock the picked rows in a
+    # second query, which checks the conditions again on the locked (latest) version, so a
+    # row another worker claimed meanwhile is left to it.
+    rows = list(session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(picked), *conditions)
+        .order_by(col(OutboxMessage.id)).with_for_update(skip_locked=True)))
     if in_order:
         waiting = _first_waiting(session, channel=channel, now=now)
         rows = [r for r in rows if r.address not in waiting or (r.id or 0) < waiting[r.address]]
@@ -229,3 +249,8 @@ def release(session: Session, *, worker: str) -> int:
         col(OutboxMessage.claimed_until).is_not(None)).values(
         attempts=OutboxMessage.attempts - 1, claimed_until=None, claimed_by=None))
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def forget(session: Session, message_id: int) -> None:
+    """Delete a message's row (a reply to a stranger, once sent or given up)."""
+    session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == message_id))

@@ -70,8 +70,8 @@ def escalation_message(view: EscalationCard) -> tuple[str, list[dict]]:
 def reply_message(reply: Reply) -> tuple[str, list[dict]]:
     """A conversation reply to a client: its text, and buttons for scales and choices.
 
-    The question id rides in the actions block's id, so a press on an old question is
-    recognised as stale by the engine.
+    The question id and its conversation ride in the actions block's id, so a press on an
+    old question is stale and one on a closed conversation changes nothing.
     """
     text = mrkdwn(reply.text)
     blocks = [_section(part) for part in _paragraphs(text)] or [_section(" ")]
@@ -79,8 +79,10 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
         for start in range(0, len(reply.buttons), 25):  # Slack allows 25 per actions block
             elements = [_button(b.label, f"{ANSWER_ACTION}_{start + i}", b.value)
                         for i, b in enumerate(reply.buttons[start:start + 25])]
-            blocks.append({"type": "actions", "block_id": f"q:{reply.question or ''}:{start}",
-                           "elements": elements})
+            block_id = f"q:{reply.question or ''}:{start}"
+            if reply.conversation is not None:
+                block_id += f":{reply.conversation}"
+            blocks.append({"type": "actions", "block_id": block_id, "elements": elements})
     return text, blocks
 
 
@@ -108,8 +110,15 @@ def question_of(block_id: str) -> str | None:
     """The question id an answer button's block belongs to."""
     if not block_id.startswith("q:"):
         return None
-    question = block_id[2:].rsplit(":", 1)[0]
-    return question or None
+    return block_id[2:].split(":", 1)[0] or None
+
+
+def conversation_of(block_id: str) -> int | None:
+    """The conversation an answer button's block was sent in ('q:question:start:id')."""
+    parts = block_id.split(":")
+    if not block_id.startswith("q:") or len(parts) != 4 or not parts[3].isdigit():
+        return None
+    return int(parts[3])
 
 
 def digest_message(digest: Digest) -> tuple[str, list[dict]]:

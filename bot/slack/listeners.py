@@ -22,6 +22,7 @@ from bot.slack.blocks import (
     ACK_ACTION,
     ANSWER_ACTION,
     RESOLVE_ACTION,
+    conversation_of,
     digest_message,
     question_of,
 )
@@ -138,10 +139,12 @@ class SlackListeners:
             log.error("slack command failed: %s", type(exc).__name__)
 
     def on_answer(self, body: dict, action: dict) -> None:
+        block_id = action.get("block_id", "")
         self.app.inbound.handle(Inbound(
             channel=CHANNEL, sender=body["user"]["id"],
             event_id=f"action:{body['user']['id']}:{action['action_ts']}",
-            button=action.get("value"), button_question=question_of(action.get("block_id", ""))))
+            button=action.get("value"), button_question=question_of(block_id),
+            button_conversation=conversation_of(block_id)))
 
 
 def _int(value: object) -> int | None:

@@ -29,6 +29,10 @@ CAPTION_LIMIT = 1024
 # How many messages one drain claims: at 30/s about ten seconds of sending. Each drain ends
 # with a tail (a chat's last message waiting for its pause) when the rate is not reached.
 BATCH = 300
+# A chat's share of one drain. A drain ends when its slowest chat is done, and a chat is
+# paced at 1/s: two a drain keep a message queued meanwhile for another chat waiting about
+# a second, not ten, while a long series still goes out at the chat's 1/s.
+PER_CHAT_SHARE = 2
 
 
 class ChatPacer:
@@ -72,15 +76,17 @@ class TelegramSender:
 
     async def drain(self) -> int:
         """Send every due Telegram message once, chats concurrently; how many were sent."""
+        if self.paused():
+            return 0  # nothing is claimed while the whole bot waits out a 429
         return await drain_async(self.rt, CHANNEL, self.send, limit=BATCH,
-                                 chats_concurrently=True)
+                                 chats_concurrently=True, per_address=PER_CHAT_SHARE)
 
     async def send(self, address: str, reply: Reply) -> str:
         """Send one reply to a chat, paced for that chat; the Telegram message id."""
         await self.pacer.wait(address)
         now = self.clock.now()
         if self._quiet_until is not None and now < self._quiet_until:
-            raise DeliveryError("waiting out a flood limit",
+            raise DeliveryError("waiting out a flood limit", tried=False,
                                 retry_after=(self._quiet_until - now).total_seconds())
         try:
             if reply.attachment is not None and len(reply.text) <= CAPTION_LIMIT:
@@ -117,6 +123,10 @@ class TelegramSender:
         finally:
             self.pacer.done(address)
         return str(message.message_id)
+
+    def paused(self) -> bool:
+        """Whether the bot is still waiting out a 429's retry_after (every chat waits)."""
+        return self._quiet_until is not None and self.clock.now() < self._quiet_until
 
     def _unreachable(self, address: str, exc: TelegramError) -> None:
         mark_unreachable(self.rt, channel=CHANNEL, address=address,

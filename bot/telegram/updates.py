@@ -114,7 +114,10 @@ class TelegramAdapter:
             await _quietly(bot.send_message(chat_id=int(got.message.sender),
                                             text=NON_TEXT_TEXT))
         elif got.kind == "text":
-            await asyncio.to_thread(self.app.inbound.handle, got.message)
+            admitted = self.app.inbound.admit(got.message)
+            if admitted != "refuse":  # a flood's refusals cost no thread and no database
+                await asyncio.to_thread(self.app.inbound.handle, got.message,
+                                        admitted=admitted)
         elif got.kind == "edit":
             outcome = await asyncio.to_thread(self.app.inbound.edit, got.message)
             log.info("edited message event=%s outcome=%s", got.message.event_id, outcome)
@@ -128,7 +131,8 @@ class TelegramAdapter:
         if press is not None:
             message = Inbound(channel=CHANNEL, sender=got.message.sender,
                               event_id=got.message.event_id, button=press.value,
-                              button_question=press.question)
+                              button_question=press.question,
+                              button_conversation=press.conversation)
             handled = await asyncio.to_thread(self.app.inbound.handle, message)
         if press is None or handled is None or handled.outcome == "stale":
             await _quietly(bot.answer_callback_query(got.callback_id, text=STALE_TOAST))

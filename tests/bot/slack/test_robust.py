@@ -91,15 +91,16 @@ def test_a_missing_channel_is_reported_in_plain_words_and_not_lost(slack: Slack,
     assert len(slack.team_posts()) == 1
 
 
-def test_a_dm_to_a_missing_user_fails_the_message_with_an_error(slack: Slack, caplog):
+def test_a_dm_to_a_missing_user_is_given_up_with_an_error_and_no_row_of_the_stranger(
+        slack: Slack, caplog):
     slack.api.fail_next("chat.postMessage", "user_not_found")
     slack.says("UNEW", "hello", channel="DUNEW")
-    with caplog.at_level(logging.ERROR, logger="coachbot.slack"):
+    with caplog.at_level(logging.WARNING):
         slack.deliver()
     assert "does not exist in this workspace" in caplog.text
+    assert "undeliverable outbox=1 channel=slack reason=user_not_found" in caplog.text
     with session(slack.app.db) as s:
-        [message] = s.exec(select(OutboxMessage)).all()
-    assert message.status == "failed" and message.error == "user_not_found"
+        assert s.exec(select(OutboxMessage)).all() == []  # a stranger leaves nothing
 
 
 

@@ -1,0 +1,91 @@
+"""Fair sending: every chat takes its turn, whatever another chat has queued; a lease holds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from conversations.messages import Reply
+from services.delivery import PER_ADDRESS, Outbox, drain
+from storage.db import session
+from storage.models import OutboxMessage
+
+
+def _queue(app, address: str, count: int, *, prefix: str = "") -> None:
+    with app.rt.transaction() as uow:
+        for n in range(count):
+            uow.queue(key=f"test:{address}:{prefix}{n}", channel="test", address=address,
+                      person_id=None, reply=Reply(f"{prefix}{n}"))
+
+
+class Inbox:
+    """A platform that records what each chat received, in order."""
+
+    def __init__(self) -> None:
+        self.chats: dict[str, list[str]] = {}
+
+    def __call__(self, address: str, reply: Reply) -> str:
+        self.chats.setdefault(address, []).append(reply.text)
+        return str(sum(map(len, self.chats.values())))
+
+
+def test_a_chat_with_a_thousand_queued_does_not_delay_another_chats_reply(app):
+    _queue(app, "busy", 1000)
+    _queue(app, "other", 1, prefix="hello ")
+    inbox = Inbox()
+    drains = 0
+    while "other" not in inbox.chats:
+        drain(app.rt, "test", inbox, limit=300)
+        drains += 1
+    assert drains == 1
+    # The busy chat had its share of that drain, no more, and in order.
+    assert inbox.chats["busy"] == [str(n) for n in range(PER_ADDRESS)]
+
+
+def test_every_chat_gets_its_first_message_before_any_chat_its_second(app):
+    for chat in ("a", "b", "c"):
+        _queue(app, chat, 3)
+    box = Outbox(app.rt, "test", worker="w")
+    claimed = box.claim(4)
+    assert {(c.address, c.reply.text) for c in claimed} == {
+        ("a", "0"), ("b", "0"), ("c", "0"), ("a", "1")}
+
+
+def test_a_busy_chat_still_receives_every_message_in_order_over_many_drains(app):
+    _queue(app, "busy", 45)
+    inbox = Inbox()
+    while drain(app.rt, "test", inbox, limit=7):
+        _queue(app, "late", 1, prefix=f"{len(inbox.chats.get('busy', []))}-")
+    assert inbox.chats["busy"] == [str(n) for n in range(45)]
+    assert len(inbox.chats["late"]) >= 45 // PER_ADDRESS
+
+
+def test_a_second_drain_in_the_middle_of_a_lease_gets_nothing(app, clock):
+    _queue(app, "ana", 2)
+    first = Outbox(app.rt, "test", worker="first").claim(10)
+    assert len(first) == 2  # the first worker dies holding them (kill -9)
+    inbox = Inbox()
+    for seconds in (1, 10, 30, 59):
+        clock.set(clock.now().replace(second=0) + timedelta(seconds=seconds))
+        assert drain(app.rt, "test", inbox, worker="second") == 0
+        assert Outbox(app.rt, "test", worker="third").claim(10, in_order=True) == []
+    assert inbox.chats == {}
+    clock.advance(timedelta(seconds=2))  # the 60 s lease has run out: taken over once
+    assert drain(app.rt, "test", inbox, worker="second") == 2
+    assert drain(app.rt, "test", inbox, worker="second") == 0
+    assert inbox.chats == {"ana": ["0", "1"]}
+    with session(app.db) as s:
+        rows = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(r.status, r.claimed_by, r.attempts) for r in rows] == [("sent", "second", 2)] * 2
+
+
+def test_an_address_waiting_for_a_retry_holds_its_later_messages_back(app, clock):
+    _queue(app, "ana", 3)
+    _queue(app, "ben", 1)
+    box = Outbox(app.rt, "test", worker="w")
+    [first, *_rest] = box.claim(1, in_order=True)
+    assert (first.address, first.reply.text) == ("ana", "0")
+    box.defer([first], until_delay=timedelta(seconds=30))
+    claimed = box.claim(10, in_order=True)
+    assert [(c.address, c.reply.text) for c in claimed] == [("ben", "0")]

@@ -1,0 +1,88 @@
+"""A message that cannot be sent is retried with backoff, set aside after a day at the
+earliest, and never blocks its chat for good; the operator sees it in the log."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import select
+
+from conversations.messages import Reply
+from services.backoff import backoff
+from services.delivery import drain
+from storage.db import session
+from storage.models import OutboxMessage
+from storage.outbox import GIVE_UP_AFTER, MAX_ATTEMPTS
+
+
+class Platform:
+    """Sends everything but the poison, which breaks the library itself (not a 4xx)."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.tries = 0
+
+    def __call__(self, address: str, reply: Reply) -> str:
+        if reply.text == "poison":
+            self.tries += 1
+            raise TypeError("Object of type Decimal is not JSON serializable")
+        self.received.append(reply.text)
+        return str(len(self.received))
+
+
+def _queue(app, *texts: str) -> None:
+    with app.rt.transaction() as uow:
+        for n, text in enumerate(texts):
+            uow.queue(key=f"test:{n}", channel="test", address="ana", person_id=None,
+                      reply=Reply(text))
+
+
+def _rows(app) -> list[OutboxMessage]:
+    with session(app.db) as s:
+        return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_a_library_error_counts_as_a_try_with_backoff_and_a_stored_reason(app, clock):
+    _queue(app, "poison", "after")
+    platform = Platform()
+    assert drain(app.rt, "test", platform) == 0
+    poison, after = _rows(app)
+    assert (poison.status, poison.attempts, poison.error) == ("queued", 1, "TypeError")
+    assert poison.next_attempt_at == clock.now() + backoff(1)
+    # The next message waits for the same retry, so the chat never reads them out of order.
+    assert (after.status, after.attempts) == ("queued", 0)
+    assert drain(app.rt, "test", platform) == 0  # nothing resent before the backoff
+    assert platform.tries == 1
+
+
+def test_eight_quick_failures_within_a_day_stay_queued(app, clock):
+    _queue(app, "poison", "after")
+    platform = Platform()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        drain(app.rt, "test", platform)
+        clock.advance(backoff(attempt))
+    assert platform.tries == MAX_ATTEMPTS
+    poison, waiting = _rows(app)
+    assert (poison.status, poison.attempts) == ("queued", MAX_ATTEMPTS)
+    assert waiting.status == "queued"
+    assert platform.received == []
+
+
+def test_after_a_day_of_failures_the_message_is_set_aside_and_the_chat_goes_on(
+        app, clock, caplog):
+    _queue(app, "poison", "after")
+    platform = Platform()
+    started = clock.now()
+    while clock.now() - started < GIVE_UP_AFTER - backoff(99):
+        drain(app.rt, "test", platform)
+        clock.advance(backoff(99))
+    assert _rows(app)[0].status == "queued"  # still short of a day: tried again later
+    clock.set(started + GIVE_UP_AFTER)
+    with caplog.at_level(logging.ERROR, logger="coachbot.outbox"):
+        drain(app.rt, "test", platform)
+        drain(app.rt, "test", platform)
+    poison, after = _rows(app)
+    assert (poison.status, poison.error) == ("failed", "TypeError")
+    assert (after.status, platform.received) == ("sent", ["after"])
+    [line] = [r.getMessage() for r in caplog.records if "set aside" in r.getMessage()]
+    assert f"outbox={poison.id}" in line and "reason=TypeError" in line
