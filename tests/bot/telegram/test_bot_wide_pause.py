@@ -4,8 +4,10 @@ an error inside the library counts as a try like any other. Real PTB, the fake B
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from bot.telegram.telegram_channel import build_application
@@ -14,8 +16,17 @@ from conversations.messages import Reply
 from services.backoff import backoff
 from storage.db import session
 from storage.models import OutboxMessage
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 ANA, BEN = 5_000_000_001, 5_000_000_002
+
+
+@pytest.fixture
+def telegram_api() -> Iterator[FakeTelegramAPI]:
+    """The fake Bot API, to which Ana and Ben have written (Telegram refuses other chats);
+    flood limits off: these tests queue and drain by hand, the pacing is not their subject."""
+    with FakeTelegramAPI(max_poll_wait=0.3, flood_limits=False, chats=(ANA, BEN)) as api:
+        yield api
 
 
 def _queue(app, address: str, text: str) -> None:
