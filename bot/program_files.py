@@ -17,6 +17,8 @@ class LoadedProgram:
     program: Program
     path: Path
     checksum: str
+    # The text as read: stored with its version, so older conversations can be run on it.
+    text: str = ""
 
 
 def program_files(location: Path) -> list[Path]:
@@ -38,7 +40,7 @@ def load_file(path: Path) -> LoadedProgram:
     except UnicodeDecodeError:
         raise ProgramInvalid([ProgramError(str(path), 1, "(file)", "not UTF-8 text")]) from None
     program = parse_program(text, str(path))
-    return LoadedProgram(program, path, hashlib.sha256(raw).hexdigest())
+    return LoadedProgram(program, path, hashlib.sha256(raw).hexdigest(), text)
 
 
 def load_programs(location: Path) -> dict[str, LoadedProgram]:

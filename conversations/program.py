@@ -481,6 +481,10 @@ class Program(Strict):
         """The flow with that id (validated to exist wherever it is referenced)."""
         return next(f for f in self.flows if f.id == flow_id)
 
+    def flows_by_id(self) -> dict[str, Flow]:
+        """Every flow by id (a stored conversation may name one this version dropped)."""
+        return {f.id: f for f in self.flows}
+
     def stage(self, stage_id: str) -> Stage:
         """The stage with that id."""
         return next(s for s in self.stages if s.id == stage_id)

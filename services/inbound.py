@@ -17,6 +17,7 @@ from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
 from services import data_rights, decisions, edits, keys, next_offer
 from services.client_context import apply_step, begin_flow, context
+from services.program_versions import program_for
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
 from storage import conversation_store as convs
@@ -82,7 +83,9 @@ class InboundService:
         program = self.rt.program(enrolment.program_id)
         conversation = convs.open_conversation(session, enrolment.id or 0)
         state = convs.flow_state(conversation)
-        ctx = context(session, program, enrolment, person, state, now)
+        # The step runs on the version its conversation opened on; the rest on the running one.
+        opened_on, version = program_for(self.rt, session, enrolment.program_id, conversation)
+        ctx = context(session, opened_on, enrolment, person, state, now)
         result = core.step(ctx, message)
         if result.stale:
             log.info("stale button enrolment=%s", enrolment.id)
@@ -98,7 +101,7 @@ class InboundService:
                                           channel=message.channel))
         raw = message.button if message.button is not None else message.text
         apply_step(session, program, enrolment, conversation, result, now,
-                   message_ref=message.message_ref, raw=raw)
+                   message_ref=message.message_ref, raw=raw, version=version)
         _reply(uow, message, person.id, replies)
         self._offer_after_review(uow, enrolment, ctx, result)
         if decisions.needed(program, result):
@@ -141,7 +144,8 @@ class InboundService:
         if answered.started is not None:
             program = self.rt.program(answered.started.program_id)
             replies += begin_flow(uow.session, program, answered.started,
-                                  program.intake_flow.id, uow.now)
+                                  program.intake_flow.id, uow.now,
+                                  version=self.rt.catalog.checksum(program.id))
         _reply(uow, message, person.id, replies)
         return Handled("handled", enrolment_id=answered.started.id if answered.started
                        else None, replies=len(replies))
@@ -165,7 +169,8 @@ class InboundService:
         people.bind_identity(uow.session, person_id=enrolment.person_id,
                              channel=message.channel, address=message.sender)
         program = self.rt.program(enrolment.program_id)
-        replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now)
+        replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now,
+                             version=self.rt.catalog.checksum(program.id))
         _reply(uow, message, enrolment.person_id, replies)
         log.info("joined channel=%s enrolment=%s", message.channel, enrolment.id)
         return Handled("joined", enrolment_id=enrolment.id, replies=len(replies))

@@ -31,10 +31,11 @@ from conversations.program import (
     YesNoQuestion,
 )
 from scheduler.clock import ManualClock
-from services.database import open_database, record_programs
+from services.database import open_database
 from services.delivery import drain
 from services.enrolment import enrol_client
 from services.inbound import InboundService
+from services.program_versions import record_running
 from services.touchpoints import TouchpointRunner
 from services.unit_of_work import Runtime
 from storage import touchpoint_rows as touchpoints
@@ -95,7 +96,7 @@ class Simulation:
         self.clock = ManualClock(START)
         db = open_database(f"sqlite:///{folder / 'simulation.db'}", migrate=True)
         self.rt = Runtime(db=db, clock=self.clock, programs={program.id: program})
-        record_programs(self.rt, [(program.id, program.name, "simulation", "simulation")])
+        record_running(self.rt)
         self.program = program
         self.inbound = InboundService(self.rt)
         self.runner = TouchpointRunner(self.rt, worker="simulation")

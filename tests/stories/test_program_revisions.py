@@ -4,33 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlmodel import Session, select
+
 from bot.composition import build_app
 from bot.settings import Settings
 from storage.models import Answer
-from tests.conftest import INTAKE, SAMPLE, Client
-
-from sqlmodel import Session, select
-
-
-def revised_text() -> str:
-    """The sample with the blocker question and the rule reading it removed, revenue renamed
-    to revenue_eur (and its metric with it), and the check-in moved to Tuesday 18:00."""
-    text = SAMPLE.read_text("utf-8")
-    blocker = ('      - id: blocker\n        type: text\n        max_length: 1000\n'
-               '        when: {question: confidence, below: 5}\n'
-               '        prompt: "Sorry to hear that. What got in the way?"\n')
-    churn = text[text.index("  - id: churn_words"):text.index("  - id: revenue_plateau")]
-    assert blocker in text
-    text = text.replace(blocker, "").replace(churn, "")
-    text = text.replace("      - id: revenue\n", "      - id: revenue_eur\n")
-    text = text.replace("from: {answer: weekly_checkin.revenue}",
-                        "from: {answer: weekly_checkin.revenue_eur}")
-    return text.replace('weekly: {day: mon, time: "09:00"}', 'weekly: {day: tue, time: "18:00"}')
+from tests.conftest import INTAKE, Client
+from tests.conversations.chat import revised_sample_text
 
 
 def write_revision(tmp_path: Path) -> Path:
     path = tmp_path / "revised.yaml"
-    path.write_text(revised_text(), "utf-8")
+    path.write_text(revised_sample_text(), "utf-8")
     return path
 
 
