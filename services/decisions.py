@@ -69,6 +69,8 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
     inputs = _inputs(session, program, enrolment_id, history, now)
     open_ = rule_firings.open_firings(session, enrolment_id)
     fired, cleared = decide(program.rules, inputs, set(open_))
+    # A rule this version removed no longer holds: its open firing is cleared.
+    cleared += sorted(set(open_) - {r.id for r in program.rules})
     for rule_id in cleared:
         rule_firings.clear(session, open_[rule_id], now=now)
         outcome.cleared.append(rule_id)

@@ -22,7 +22,7 @@ from conversations.program import Program
 from conversations.render import buttons, fill, prompt
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
 from scheduler.replanning import replan_stale
-from services import escalations, flows, keys, next_offer
+from services import escalations, flows, keys, next_offer, program_versions
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import touchpoint_rows as rows
@@ -144,6 +144,8 @@ class TouchpointRunner:
             # Finding what changed compares every enrolment with its plan: it grows with
             # the number of clients, so it runs once a minute (again at once while a full
             # batch suggests more), not on every tick.
+            # A version applied by another process runs here from now on (`program apply`).
+            program_versions.refresh(self.rt)
             with self.rt.transaction() as uow:
                 report.replanned = replan_stale(uow.session, self.rt.programs, now=now,
                                                 limit=self.replan_batch)
