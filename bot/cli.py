@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.composition import App, NotMigrated, build_app
-from bot.program_files import load_file, program_files
+from bot.program_files import LoadedProgram, load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
 from conversations.program import Touchpoint
@@ -83,7 +83,9 @@ def run() -> None:
     application = _app(settings)
     if settings.uses_console:
         from bot.console import ConsoleChannel
+        from bot.program_reload import on_sighup
 
+        on_sighup(application, lambda line: err.print(line, markup=False, soft_wrap=True))
         interactive = sys.stdin.isatty()
         if interactive:
             out.print(f"[bold]coachbot[/bold] console, program "
@@ -492,6 +494,85 @@ def review(
         raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
     out.print(f"Review written to {out_path}", markup=False, soft_wrap=True)
 
+
+
+# --- program versions ---------------------------------------------------------------------
+
+program_app = typer.Typer(no_args_is_help=True,
+                          help="Changing a running program: diff, apply.")
+app.add_typer(program_app, name="program")
+
+
+def _load_or_exit(path: Path) -> LoadedProgram:
+    try:
+        return load_file(path)
+    except ProgramInvalid as exc:
+        for error in exc.errors:
+            out.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _print_effects(effects) -> None:
+    for effect in effects:
+        mark = "x" if effect.refused else ("!" if effect.attention else "-")
+        out.print(f"  {mark} {effect.text}", markup=False, soft_wrap=True)
+
+
+@program_app.command("diff")
+def program_diff(old: Annotated[Path, typer.Argument(help="the program file running now")],
+                 new: Annotated[Path, typer.Argument(help="the revised program file")]) -> None:
+    """What NEW changes for enrolled clients; exit 1 when something needs attention."""
+    from services.program_impact import DifferentPrograms, impact
+
+    before, after = _load_or_exit(old), _load_or_exit(new)
+    application = _app()
+    try:
+        found = impact(application.rt, before.program, after.program, old_text=before.text,
+                       new_text=after.text)
+    except DifferentPrograms as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    finally:
+        application.db.dispose()
+    was = f"version {found.old_version}" if found.old_version else "a version never run"
+    out.print(f"{found.program_id}: {was} -> version {found.new_version}", markup=False)
+    _print_effects(found.effects)
+    if found.refused:
+        out.print("refused: `program apply` and a reload will not run this version",
+                  markup=False, soft_wrap=True)
+    elif found.attention:
+        out.print("needs attention: the lines marked ! reach enrolled clients", markup=False)
+    else:
+        out.print("nothing needs attention", markup=False)
+    raise typer.Exit(1 if found.attention else 0)
+
+
+@program_app.command("apply")
+def program_apply(file: Annotated[Path, typer.Argument(help="the revised program file")]
+                  ) -> None:
+    """Validate FILE and make it the running version; running bots switch on their next tick."""
+    from services.program_versions import NotRunning, Refused, apply_text
+
+    loaded = _load_or_exit(file)
+    application = _app()
+    try:
+        applied = apply_text(application.rt, loaded.text, str(file))
+    except NotRunning as exc:
+        raise _fail(str(exc)) from None
+    except Refused as exc:
+        _print_effects(exc.impact.refused)
+        err.print("refused: the running version stays", markup=False)
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    finally:
+        application.db.dispose()
+    if applied.impact is not None:
+        _print_effects(applied.impact.effects)
+    out.print(f"{applied.program_id} version {applied.version} is running: bots running now "
+              f"switch to it within a minute (their next tick). Put the file in the program "
+              f"folder too, so a restart reads it.", markup=False, soft_wrap=True)
 
 
 # --- API tokens ---------------------------------------------------------------------------

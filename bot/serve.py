@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 
 from bot.composition import App
+from bot.program_reload import reload_in_thread
 from scheduler.jobs import DIGESTS, REESCALATIONS, RETENTION, SWEEP, TICK, start_jobs
 from services.decisions import Sweep
 from services.digest import digests_due
@@ -47,6 +49,9 @@ async def serve(app: App) -> None:
     if http is not None:
         tasks.append(asyncio.create_task(http.run(), name="http"))
     jobs = start_jobs(app.clock, periodic_work(app))
+    # `kill -HUP PID` reloads the program files; an invalid one leaves the running version.
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGHUP, lambda: reload_in_thread(app, log.warning))
     freeze_startup_objects()
     try:
         await asyncio.gather(*tasks)

@@ -100,6 +100,8 @@ class QuestionBase(Strict):
     prompt: str = Field(min_length=1, max_length=1000)
     optional: bool = False
     when: Condition | None = None
+    # The id this question had in an earlier version: its answers join under the new id.
+    renamed_from: Identifier | None = None
 
 
 class TextQuestion(QuestionBase):
@@ -322,6 +324,8 @@ class Metric(Strict):
     source: MetricSource = Field(alias="from")
     baseline: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
     main: bool = False
+    # The id this metric had in an earlier version: its stored values join under the new id.
+    renamed_from: Identifier | None = None
 
 
 class Threshold(Strict):

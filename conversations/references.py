@@ -51,6 +51,18 @@ def check_references(program: Program) -> list[Problem]:
                              f"no flow with id '{stage.until_flow_done}'"))
 
     for i, flow in enumerate(program.flows):
+        for j, question in enumerate(flow.questions):
+            if question.renamed_from is not None and flow.question(question.renamed_from):
+                problems.append((("flows", i, "questions", j, "renamed_from"),
+                                 f"'{question.renamed_from}' is still a question of this "
+                                 "flow; renamed_from names the id it had before"))
+    for i, metric in enumerate(program.metrics):
+        if metric.renamed_from is not None and metric.renamed_from in metrics:
+            problems.append((("metrics", i, "renamed_from"),
+                             f"'{metric.renamed_from}' is still a metric of this program; "
+                             "renamed_from names the id it had before"))
+
+    for i, flow in enumerate(program.flows):
         earlier: dict[str, object] = {}
         for j, question in enumerate(flow.questions):
             if question.when is not None:

@@ -1,15 +1,21 @@
 """Program versions: recorded when they run, read back for conversations opened on them, and
-switched to while the bot runs (a reload, `coachbot program apply`, another worker's apply)."""
+switched to while the bot runs (a reload, `coachbot program apply`, another worker's apply).
+
+The newest version wins: a process started on an older file runs the version applied since
+(it says so in the log) rather than undoing the apply.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from conversations.loader import ProgramInvalid, parse_program
 from conversations.program import Program
+from services import program_impact
 from services.program_catalog import RunningProgram, checksum_of
 from services.unit_of_work import Runtime
 from storage import programs as stored
@@ -19,29 +25,55 @@ log = logging.getLogger("coachbot.programs")
 
 
 class NotRunning(Exception):
-    """The file's program id is not one the bot runs: applying it would strand nobody, but
-    nothing would read it either."""
+    """The file's program id is not one the bot runs."""
+
+
+class Refused(Exception):
+    """The version would strand clients; `impact` says who and why."""
+
+    def __init__(self, impact: program_impact.Impact) -> None:
+        super().__init__("; ".join(e.text for e in impact.refused))
+        self.impact = impact
 
 
 @dataclass(frozen=True)
 class Applied:
-    """A version made the running one."""
+    """A version made the running one, and what it did to enrolled clients."""
 
     program_id: str
     version: int
-    changed: bool
+    impact: program_impact.Impact | None
+    moved: int = 0
+
+
+def _adopt(session: Session, item: RunningProgram, now) -> tuple[RunningProgram, int]:
+    """Record a loaded version; the version to run: it, unless a newer one was applied."""
+    program = item.program
+    number = stored.record_version(session, program_id=program.id, checksum=item.checksum,
+                                   text=item.text or program.model_dump_json(),
+                                   source_path=item.source, now=now)
+    current = stored.running_checksums(session).get(program.id)
+    if current is not None and current != item.checksum:
+        newer = stored.version_row(session, program.id, current)
+        if newer is not None and newer.version > number:
+            log.warning("%s is version %d of %s; version %d was applied since and runs",
+                        item.source, number, program.id, newer.version)
+            parsed = parse_program(newer.text, f"{program.id} version {newer.version}")
+            return RunningProgram(parsed, newer.checksum, newer.text,
+                                  newer.source_path), newer.version
+    stored.set_running(session, program_id=program.id, name=program.name,
+                       source_path=item.source, checksum=item.checksum, now=now)
+    return item, number
 
 
 def record_running(rt: Runtime) -> dict[str, int]:
-    """Record every running program as its current version; each one's version number."""
+    """Record every loaded program as a version and run the newest; each one's number."""
     numbers: dict[str, int] = {}
+    running: dict[str, RunningProgram] = {}
     with rt.transaction() as uow:
         for program_id, item in rt.catalog.running().items():
-            number = stored.record_program(
-                uow.session, program_id=program_id, name=item.program.name,
-                source_path=item.source, checksum=item.checksum, now=uow.now, text=item.text)
-            if number is not None:
-                numbers[program_id] = number
+            running[program_id], numbers[program_id] = _adopt(uow.session, item, uow.now)
+    rt.catalog.swap(running)
     return numbers
 
 
@@ -61,15 +93,27 @@ def program_for(rt: Runtime, session: Session, program_id: str,
 
     older = rt.catalog.older(checksum, parse)
     if older is None:
-        # Never stored (made in code): the running one, and the engine's stated rule.
+        # Never stored: the running one, and the engine's stated rule for a lost version.
         return rt.program(program_id), running
     return older, checksum
+
+
+def _switch(session: Session, old: RunningProgram, new: RunningProgram,
+            now) -> tuple[RunningProgram, int, program_impact.Impact, int]:
+    """Check and record one program's new version: refused if it strands clients."""
+    found = program_impact.effects_on(session, old.program, new.program,
+                                      old_checksum=old.checksum, new_checksum=new.checksum)
+    if found.refused:
+        raise Refused(found)
+    adopted, number = _adopt(session, new, now)
+    moved = program_impact.move_default_slot(session, old.program, adopted.program)
+    return adopted, number, found, moved
 
 
 def apply_text(rt: Runtime, text: str, source: str) -> Applied:
     """Validate a program text and make it the running version here and in the database.
 
-    Raises ProgramInvalid (FILE:LINE errors) or NotRunning; the running version stays then.
+    Raises ProgramInvalid (FILE:LINE errors), NotRunning or Refused; nothing changes then.
     """
     program = parse_program(text, source)
     running = rt.catalog.running()
@@ -77,29 +121,33 @@ def apply_text(rt: Runtime, text: str, source: str) -> Applied:
         raise NotRunning(f"{source}: program '{program.id}' is not one the bot runs "
                          f"({', '.join(sorted(running)) or 'none'}); put the file in the "
                          "program folder and restart instead")
-    checksum = checksum_of(text)
-    changed = running[program.id].checksum != checksum
+    new = RunningProgram(program, checksum_of(text), text, source)
     with rt.transaction() as uow:
-        number = stored.record_program(uow.session, program_id=program.id, name=program.name,
-                                       source_path=source, checksum=checksum, now=uow.now,
-                                       text=text)
-    running[program.id] = RunningProgram(program, checksum, text, source)
+        adopted, number, found, moved = _switch(uow.session, running[program.id], new,
+                                                uow.now)
+    running[program.id] = adopted
     rt.catalog.swap(running)
-    log.info("program applied program=%s version=%s", program.id, number)
-    return Applied(program.id, number or 0, changed)
+    log.info("program applied program=%s version=%s moved=%d", program.id, number, moved)
+    return Applied(program.id, number, found, moved)
 
 
-def reload(rt: Runtime, new: dict[str, RunningProgram]) -> dict[str, int]:
+def reload(rt: Runtime, new: Mapping[str, RunningProgram]) -> dict[str, int]:
     """Run a new set of validated programs (the files read again); their version numbers.
 
-    Recorded first, so another worker can find a conversation's version the moment it opens.
+    Recorded first, so another worker can find a conversation's version the moment it
+    opens; raises Refused (and runs nothing new) when a version would strand clients.
     """
+    old = rt.catalog.running()
+    adopted: dict[str, RunningProgram] = {}
+    numbers: dict[str, int] = {}
     with rt.transaction() as uow:
-        numbers = {pid: stored.record_program(
-            uow.session, program_id=pid, name=item.program.name, source_path=item.source,
-            checksum=item.checksum, now=uow.now, text=item.text) or 0
-            for pid, item in new.items()}
-    rt.catalog.swap(new)
+        for program_id, item in new.items():
+            if program_id in old and old[program_id].checksum != item.checksum:
+                adopted[program_id], numbers[program_id], _, _ = _switch(
+                    uow.session, old[program_id], item, uow.now)
+            else:
+                adopted[program_id], numbers[program_id] = _adopt(uow.session, item, uow.now)
+    rt.catalog.swap(adopted)
     return numbers
 
 

@@ -11,19 +11,16 @@ from storage.models import Program as ProgramRow
 from storage.models import ProgramVersion
 
 
-def record_program(session: Session, *, program_id: str, name: str, source_path: str,
-                   checksum: str, now: datetime, text: str | None = None) -> int | None:
-    """Make `checksum` the program's running version (kept with its text); its number."""
+def set_running(session: Session, *, program_id: str, name: str, source_path: str,
+                checksum: str, now: datetime) -> None:
+    """Make `checksum` the program's running version (every worker switches to it)."""
     row = session.get(ProgramRow, program_id)
-    if row is None or row.checksum != checksum:
-        row = row or ProgramRow(id=program_id, name=name, source_path=source_path,
-                                checksum=checksum, loaded_at=now)
-        row.name, row.source_path, row.checksum, row.loaded_at = name, source_path, checksum, now
-        session.add(row)
-    if text is None:
-        return None
-    return record_version(session, program_id=program_id, checksum=checksum, text=text,
-                          source_path=source_path, now=now)
+    if row is not None and row.checksum == checksum:
+        return
+    row = row or ProgramRow(id=program_id, name=name, source_path=source_path,
+                            checksum=checksum, loaded_at=now)
+    row.name, row.source_path, row.checksum, row.loaded_at = name, source_path, checksum, now
+    session.add(row)
 
 
 def record_version(session: Session, *, program_id: str, checksum: str, text: str,
