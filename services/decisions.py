@@ -19,6 +19,7 @@ from conversations.journey import rules_apply
 from conversations.messages import Reply
 from conversations.metrics import History, baseline, behaviour_value, series_of
 from conversations.program import Program, Rule
+from conversations.program_diff import renamed_questions
 from conversations.render import fill
 from conversations.rules import Decision, RuleInputs, decide
 from services import escalations, keys
@@ -121,7 +122,8 @@ def _inputs(session: Session, program: Program, enrolment_id: int, history: Hist
     return RuleInputs(
         series={m.id: series_of(m, history, now) for m in program.metrics},
         baselines=baselines,
-        latest_text=stored.latest_texts(session, enrolment_id, keyword_refs),
+        latest_text=stored.latest_texts(session, enrolment_id, keyword_refs,
+                                        renamed_questions(program)),
         days_since_reply=behaviour_value("days_since_reply", history, now) or 0.0)
 
 

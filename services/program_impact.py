@@ -13,6 +13,7 @@ from conversations.program import Program
 from conversations.program_diff import DAYS, Change, compare, renamed_questions
 from services.program_catalog import checksum_of
 from services.unit_of_work import Runtime
+from storage import metric_store
 from storage import program_reach as reach
 from storage import programs as stored
 
@@ -264,6 +265,16 @@ _WORDS: dict[str, Callable[[_Words, Change], Effect | None]] = {
     "metric_removed": _metric_removed, "rule_removed": _rule_removed,
     "rule_changed": _rule_changed, "rule_added": _rule_added,
 }
+
+
+def carry_over(session: Session, old: Program, new: Program) -> int:
+    """What a switch of version moves along with it: renamed metrics' stored values, and
+    clients on the old default check-in slot (see `move_default_slot`); clients moved."""
+    for change in compare(old, new):
+        if change.kind == "metric_renamed" and change.before:
+            metric_store.rename_metric(session, new.id, before=change.before,
+                                       after=change.subject)
+    return move_default_slot(session, old, new)
 
 
 def move_default_slot(session: Session, old: Program, new: Program) -> int:

@@ -106,7 +106,7 @@ def _switch(session: Session, old: RunningProgram, new: RunningProgram,
     if found.refused:
         raise Refused(found)
     adopted, number = _adopt(session, new, now)
-    moved = program_impact.move_default_slot(session, old.program, adopted.program)
+    moved = program_impact.carry_over(session, old.program, adopted.program)
     return adopted, number, found, moved
 
 

@@ -14,7 +14,7 @@ from bot.cli import app as cli_app
 from bot.composition import build_app
 from bot.settings import Settings
 from services.touchpoints import TouchpointRunner
-from storage.models import Answer, Conversation, Enrolment, RuleFiring
+from storage.models import Answer, Conversation, Enrolment, MetricValue, RuleFiring
 from tests.conftest import INTAKE, SAMPLE, Client
 from tests.conversations.chat import revised_sample_text
 
@@ -116,9 +116,12 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
     second = [q for _, q in answers_of(app.db, enrolment_id)][5:]
     assert second == ["confidence", "blocker", "revenue", "did_outreach", "focus"]
 
+    clock.advance(timedelta(days=7))
     ana.says("/checkin")
     assert any("What revenue" in t for t in ana.says("3"))  # no blocker in version 2
     assert ana.last.question == "revenue_eur"
+    for typed in ["3000", "yes", "1", "/skip"]:
+        ana.says(typed)
     with Session(app.db) as session:
         conversations = session.exec(select(Conversation).where(
             Conversation.enrolment_id == enrolment_id,
@@ -128,7 +131,31 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
             RuleFiring.rule_id == "churn_words")).one()
         assert firing.cleared_at is not None
         slots = {(e.checkin_day, e.checkin_time) for e in session.exec(select(Enrolment))}
+        revenue = [v.value for v in session.exec(select(MetricValue).where(
+            MetricValue.enrolment_id == enrolment_id, MetricValue.metric_id == "revenue")
+            .order_by(MetricValue.at))]
     assert slots == {("tue", "18:00")}
+    # The trend runs on across the rename: answers under revenue and revenue_eur.
+    assert revenue == [2500, 2500, 3000]
+
+
+def test_a_renamed_metric_keeps_its_history(app, enrol, clock, db_url, tmp_path):
+    ana = enrol("Ana Lima")
+    for typed in [*INTAKE, "/checkin", "8", "2500", "yes", "sales", "/skip"]:
+        ana.says(typed)
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(SAMPLE.read_text("utf-8").replace(
+        "  - id: confidence\n    title: Confidence\n",
+        "  - id: self_belief\n    renamed_from: confidence\n    title: Confidence\n").replace(
+        "{metric: confidence,", "{metric: self_belief,"), "utf-8")
+    diff = coachbot(db_url, "program", "diff", str(SAMPLE), str(renamed))
+    assert ("  - metric confidence is now self_belief: its stored values join under "
+            "self_belief (renamed_from)") in diff.stdout.splitlines()
+    assert coachbot(db_url, "program", "apply", str(renamed)).exit_code == 0
+    with Session(app.db) as session:
+        ids = {v.metric_id for v in session.exec(select(MetricValue))}
+    assert {"self_belief", "self_belief.baseline"} <= ids
+    assert not ids & {"confidence", "confidence.baseline"}
 
 
 def test_program_diff_refuses_a_version_that_strands_clients_in_a_stage(
