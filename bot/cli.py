@@ -157,6 +157,8 @@ def preview(
     format_: Annotated[str, typer.Option("--format", help="table | html (a timeline)")
                        ] = "table",
     out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+    variant: Annotated[str | None, typer.Option(help="preview one of the program's variants")
+                       ] = None,
 ) -> None:
     """The delivery operations map: every touchpoint of a client enrolled on START."""
     if format_ not in ("table", "html"):
@@ -173,6 +175,13 @@ def preview(
         check_zone(tz)
     except EnrolError as exc:
         raise _fail(str(exc)) from None
+    if variant is not None and variant not in {v.id for v in program.variants}:
+        known = ", ".join(v.id for v in program.variants) or "none"
+        raise _fail(f"no variant '{variant}' in {file} (variants: {known})")
+    if format_ != "html" or out_path is not None:
+        for line in _variant_lines(program, variant):
+            out.print(line, markup=False, soft_wrap=True)
+    program = program.with_variant(variant)
     zone = ZoneInfo(tz)
     day = _parse_date(start)
     try:
@@ -218,6 +227,25 @@ def preview(
                           _no_answer(tp))
     out.print(table)
     out.print(_retention_line(program, enrolled), markup=False, soft_wrap=True)
+
+
+def _variant_lines(program, shown: str | None) -> list[str]:
+    """What the program's variants change, and which one the preview shows."""
+    if not program.variants:
+        return []
+    lines = ["Variants (a share of new enrolments each):"]
+    for v in program.variants:
+        parts = [f"{v.share}%"]
+        if v.checkin is not None:
+            parts.append(f"check-in {v.checkin.day} {v.checkin.time:%H:%M}")
+        parts += [f"rule {r.id}" for r in v.rules] + [f"touchpoint {t.id}" for t in v.touchpoints]
+        lines.append(f"  {v.id}: {', '.join(parts)}")
+    rest = 100 - sum(v.share for v in program.variants)
+    if rest:
+        lines.append(f"  as written: {rest}%")
+    lines.append(f"Shown: variant {shown}" if shown else
+                 "Shown: the program as written (--variant ID shows a variant)")
+    return lines
 
 
 def _retention_line(program, enrolled: datetime) -> str:
@@ -389,6 +417,10 @@ def simulate(
     out.print("rules fired: " + (", ".join(f"{rule} {count}" for rule, count in
                                            sorted(summary.rule_firings.items())) or "none"),
               markup=False)
+    if summary.variants:
+        from bot.report_table import variants_table
+
+        out.print(variants_table(summary.variants, "variants side by side"))
 
 
 @app.command()

@@ -151,6 +151,33 @@ def check_references(program: Program) -> list[Problem]:
     if program.booking_link is None:
         problems += [(loc, "{booking_link} is used but the program sets no booking_link")
                      for loc, text in _texts(program) if "{booking_link}" in text]
+    unique("variants", [v.id for v in program.variants])
+    if not problems:
+        problems += _check_variants(program)
+    return problems
+
+
+def _check_variants(program: Program) -> list[Problem]:
+    """Each variant checked as it runs: the program with its rules and touchpoints merged.
+
+    A problem is shown at the variant's rule or touchpoint when it comes from one.
+    """
+    problems: list[Problem] = []
+    for i, variant in enumerate(program.variants):
+        resolved = program.with_variant(variant.id)
+        for loc, message in check_references(resolved):
+            kind, index = loc[0], loc[1] if len(loc) > 1 else None
+            items = {"rules": resolved.rules, "touchpoints": resolved.touchpoints}.get(
+                str(kind))
+            own = {"rules": variant.rules, "touchpoints": variant.touchpoints}.get(str(kind))
+            if items is not None and own is not None and isinstance(index, int):
+                ids = [item.id for item in own]
+                if items[index].id in ids:
+                    loc = ("variants", i, kind, ids.index(items[index].id), *loc[2:])
+                    problems.append((loc, message))
+                    continue
+            problems.append((("variants", i, "id"), f"as variant {variant.id} runs it: "
+                             f"{message}"))
     return problems
 
 

@@ -63,6 +63,7 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
     """Store the enrolment's changed metric values; fire, clear and act on its rules."""
     session, now = uow.session, uow.now
     enrolment_id = enrolment.id or 0
+    program = program.with_variant(enrolment.variant)  # its rules may differ
     history = stored.load_history(session, program, enrolment, now)
     outcome = Outcome(stored=_store_metrics(session, program, enrolment_id, history, now))
     if not rules_apply(enrolment.status):
