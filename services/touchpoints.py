@@ -99,10 +99,10 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     state = ctx.flow_state
     if state is None or state.asked is None or state.flow != due.touchpoint.send.flow:
         return []
-    flow = ctx.program.flow(state.flow)
-    question = flow.question(state.asked)
-    if question is None:
-        return []
+    flow = ctx.program.flows_by_id().get(state.flow)
+    question = flow.question(state.asked) if flow is not None else None
+    if flow is None or question is None:
+        return []  # a version without it: the client's next message carries on from there
     first = ctx.values.get("client.first_name", "")
     lead = f"A gentle reminder, {first}: your {flow.title} is still open." if first else \
         f"A gentle reminder: your {flow.title} is still open."
