@@ -61,6 +61,10 @@ class ProgramCatalog(Mapping[str, Program]):
         """Every running program with its version, as one snapshot."""
         return dict(self._running)
 
+    def current(self, program_id: str) -> RunningProgram:
+        """One program with its version, read together (a swap cannot come in between)."""
+        return self._running[program_id]
+
     def checksum(self, program_id: str) -> str | None:
         """The running version of a program."""
         found = self._running.get(program_id)

@@ -80,10 +80,10 @@ def record_running(rt: Runtime) -> dict[str, int]:
 def program_for(rt: Runtime, session: Session, program_id: str,
                 conversation: Conversation | None) -> tuple[Program, str | None]:
     """The version a conversation runs on (the one it was opened on) and its checksum."""
-    running = rt.catalog.checksum(program_id)
+    running = rt.catalog.current(program_id)
     checksum = conversation.program_checksum if conversation is not None else None
-    if checksum is None or checksum == running:
-        return rt.program(program_id), running
+    if checksum is None or checksum == running.checksum:
+        return running.program, running.checksum
 
     def parse() -> Program | None:
         row = stored.version_row(session, program_id, checksum)
@@ -94,7 +94,7 @@ def program_for(rt: Runtime, session: Session, program_id: str,
     older = rt.catalog.older(checksum, parse)
     if older is None:
         # Never stored: the running one, and the engine's stated rule for a lost version.
-        return rt.program(program_id), running
+        return running.program, running.checksum
     return older, checksum
 
 

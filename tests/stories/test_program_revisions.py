@@ -186,3 +186,16 @@ def test_program_diff_of_an_unchanged_file_needs_no_attention_and_a_broken_one_i
     result = coachbot(db_url, "program", "diff", str(SAMPLE), str(broken))
     assert result.exit_code == 2
     assert f"{broken}:" in result.stdout and "sla" in result.stdout
+
+
+def test_a_restart_on_the_older_file_keeps_the_version_applied_since(app, clock, db_url,
+                                                                     tmp_path):
+    assert coachbot(db_url, "program", "apply", str(write_revision(tmp_path))).exit_code == 0
+    restarted = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
+                          clock=clock, migrate=False)
+    try:
+        checkin = restarted.rt.program("business_12w").flow("weekly_checkin")
+        assert checkin.question("revenue_eur") is not None
+        assert checkin.question("blocker") is None
+    finally:
+        restarted.db.dispose()
