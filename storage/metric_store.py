@@ -132,31 +132,37 @@ def all_stored(session: Session, enrolment_id: int) -> dict[str, list[MetricValu
 
 
 def store_points(session: Session, enrolment_id: int, metric_id: str,
-                 points: list[tuple[datetime, float]], stored_rows: list[MetricValue]) -> int:
+                 points: list[tuple[datetime, float]], stored_rows: list[MetricValue], *,
+                 version: str | None = None) -> int:
     """Store an answer metric's points: new ones are added, corrected ones (an edited answer)
-    updated in place. `stored_rows` are the metric's rows so far. Returns the rows changed."""
+    updated in place; each written by program `version`. `stored_rows` are the metric's rows
+    so far. Returns the rows changed."""
     stored = {row.at: row for row in stored_rows}
     changed = 0
     for at, value in points:
         row = stored.get(at)
         if row is None:
             session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id,
-                                    value=value, at=at))
+                                    value=value, at=at, program_checksum=version))
             changed += 1
         elif row.value != value:
             row.value = value
+            row.program_checksum = version
             session.add(row)
             changed += 1
     return changed
 
 
 def store_if_changed(session: Session, enrolment_id: int, metric_id: str, value: float,
-                     at: datetime, latest: dict[str, tuple[float, datetime]]) -> bool:
-    """Store a value unless it equals the latest stored one; True if stored."""
+                     at: datetime, latest: dict[str, tuple[float, datetime]], *,
+                     version: str | None = None) -> bool:
+    """Store a value (computed by program `version`) unless it equals the latest stored one;
+    True if stored."""
     previous = latest.get(metric_id)
     if previous is not None and previous[0] == value:
         return False
-    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at))
+    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at,
+                            program_checksum=version))
     latest[metric_id] = (value, at)
     return True
 

@@ -150,6 +150,8 @@ class MetricValue(SQLModel, table=True):
     metric_id: str = Field(max_length=64)
     value: float
     at: datetime = _utc(nullable=False)
+    # The program version that computed it (program_version.checksum): reports tell them apart.
+    program_checksum: str | None = Field(default=None, max_length=64)
 
 
 class RuleFiring(SQLModel, table=True):

@@ -131,12 +131,16 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
             RuleFiring.rule_id == "churn_words")).one()
         assert firing.cleared_at is not None
         slots = {(e.checkin_day, e.checkin_time) for e in session.exec(select(Enrolment))}
-        revenue = [v.value for v in session.exec(select(MetricValue).where(
+        revenue = session.exec(select(MetricValue).where(
             MetricValue.enrolment_id == enrolment_id, MetricValue.metric_id == "revenue")
-            .order_by(MetricValue.at))]
+            .order_by(MetricValue.at)).all()
     assert slots == {("tue", "18:00")}
-    # The trend runs on across the rename: answers under revenue and revenue_eur.
-    assert revenue == [2500, 2500, 3000]
+    # The trend runs on across the rename: answers under revenue and revenue_eur, each
+    # value stored with the version that computed it.
+    assert [v.value for v in revenue] == [2500, 2500, 3000]
+    assert [v.program_checksum for v in revenue] == [
+        conversations[0].program_checksum, conversations[-1].program_checksum,
+        conversations[-1].program_checksum]
 
 
 def test_a_renamed_metric_keeps_its_history(app, enrol, clock, db_url, tmp_path):

@@ -1,4 +1,5 @@
-"""program versions: every version that ran, the version of each conversation, variants
+"""program versions: every version that ran, the version of each conversation and metric
+value, variants
 
 Revision ID: 0006
 Revises: 0005
@@ -34,9 +35,14 @@ def upgrade() -> None:
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('variant', sqlmodel.sql.sqltypes.AutoString(length=64),
                                       nullable=True))
+    with op.batch_alter_table('metricvalue', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('program_checksum',
+                                      sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('metricvalue', schema=None) as batch_op:
+        batch_op.drop_column('program_checksum')
     with op.batch_alter_table('enrolment', schema=None) as batch_op:
         batch_op.drop_column('variant')
     with op.batch_alter_table('conversation', schema=None) as batch_op:
