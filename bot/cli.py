@@ -17,7 +17,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.composition import App, NotMigrated, build_app
-from bot.program_files import LoadedProgram, load_file, program_files
+from bot.program_files import LoadedProgram, across, load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
 from conversations.program import Touchpoint
@@ -588,6 +588,13 @@ def program_apply(file: Annotated[Path, typer.Argument(help="the revised program
 
     loaded = _load_or_exit(file)
     application = _app()
+    # What one file cannot know (the next step's program, a Stripe price used twice) is
+    # checked against the other programs the bot runs, as at start-up.
+    errors = across({**application.programs, loaded.program.id: loaded})
+    if errors:
+        for error in errors:
+            out.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(2)
     try:
         applied = apply_text(application.rt, loaded.text, str(file))
     except NotRunning as exc:

@@ -63,13 +63,13 @@ def load_programs(location: Path) -> dict[str, LoadedProgram]:
                                        f"{loaded[item.program.id].path} too"))
         loaded[item.program.id] = item
     if not errors:
-        errors = _across(loaded)
+        errors = across(loaded)
     if errors:
         raise ProgramInvalid(errors)
     return loaded
 
 
-def _across(loaded: dict[str, LoadedProgram]) -> list[ProgramError]:
+def across(loaded: dict[str, LoadedProgram]) -> list[ProgramError]:
     """What one file cannot know: the next step's program is loaded too, and no Stripe price
     is claimed by two programs (a payment must enrol in exactly one)."""
     errors: list[ProgramError] = []

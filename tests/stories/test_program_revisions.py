@@ -14,7 +14,14 @@ from bot.cli import app as cli_app
 from bot.composition import build_app
 from bot.settings import Settings
 from services.touchpoints import TouchpointRunner
-from storage.models import Answer, Conversation, Enrolment, MetricValue, RuleFiring
+from storage.models import (
+    Answer,
+    Conversation,
+    Enrolment,
+    MetricValue,
+    ProgramVersion,
+    RuleFiring,
+)
 from tests.conftest import INTAKE, SAMPLE, Client
 from tests.conversations.chat import revised_sample_text
 
@@ -203,3 +210,20 @@ def test_a_restart_on_the_older_file_keeps_the_version_applied_since(app, clock,
         assert checkin.question("blocker") is None
     finally:
         restarted.db.dispose()
+
+
+def test_program_apply_refuses_an_invalid_file_and_a_next_step_to_no_program(
+        app, db_url, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(revised_sample_text().replace("sla: 72h", "sla: soon"), "utf-8")
+    refused = coachbot(db_url, "program", "apply", str(broken))
+    assert refused.exit_code == 2
+    assert refused.stdout.startswith(f"{broken}:") and "sla" in refused.stdout
+    lonely = tmp_path / "lonely.yaml"
+    lonely.write_text(revised_sample_text() + "\nnext:\n  program: grow_alumni\n", "utf-8")
+    refused = coachbot(db_url, "program", "apply", str(lonely))
+    assert refused.exit_code == 2
+    assert f"{lonely}:" in refused.stdout and "no program with id 'grow_alumni'" in \
+        refused.stdout
+    with Session(app.db) as session:
+        assert len(session.exec(select(ProgramVersion)).all()) == 1
