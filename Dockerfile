@@ -20,4 +20,9 @@ RUN pip install --no-cache-dir . \
 USER 10001
 VOLUME ["/data"]
 EXPOSE 3000
+# `docker stop` sends SIGTERM and, 10 s later by default, SIGKILL. coachbot run stops
+# fetching, finishes the updates in hand, hands its outbox leases back and exits 0 well
+# inside those 10 s (it gives up by itself at 9 s); keep --time / stop_grace_period at 10 s
+# or more.
+STOPSIGNAL SIGTERM
 CMD ["coachbot", "run"]

@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from typer.core import TyperGroup
 
-from bot.composition import App, NotMigrated, build_app
+from bot.composition import App, DatabaseTooNew, NotMigrated, build_app
+from bot.private_files import write_private
 from bot.program_files import LoadedProgram, across, load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
@@ -24,19 +28,37 @@ from conversations.program import Touchpoint
 from scheduler.occurrences import plan
 from services.enrolment import EnrolError, check_zone, enrol_client
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+
+class _OneLineErrors(TyperGroup):
+    """Whatever command fails on the database or a file ends in one line and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (DatabaseTooNew, NotMigrated) as exc:
+            raise _fail(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise _fail(f"cannot use{where}: {exc.strerror or exc}") from None
+
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, cls=_OneLineErrors,
                   help="coachbot: run a coaching program as a system, in chat.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# markup=False: names, answers and paths are printed as they are; a client called
+# "[/bold]" must neither break a table nor style one. Styles are given as Text objects.
+out = Console(highlight=False, markup=False)
+err = Console(stderr=True, highlight=False, markup=False)
 # Below this width the preview lists occurrences and describes touchpoints apart.
 WIDE_PREVIEW = 120
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -48,7 +70,7 @@ def _app(settings: Settings | None = None) -> App:
         for error in exc.errors:
             err.print(str(error), markup=False, soft_wrap=True)
         raise _fail("the program is invalid; the bot will not start on it") from None
-    except NotMigrated as exc:
+    except (DatabaseTooNew, NotMigrated) as exc:
         raise _fail(str(exc)) from None
     except (OperationalError, SQLAlchemyError) as exc:
         raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
@@ -60,19 +82,18 @@ def _db_reason(exc: Exception) -> str:
 
 
 def _logging(level: str, settings: Settings | None = None) -> None:
-    from bot.logs import RedactSecrets, quiet_payload_loggers
+    from bot.logs import guard, quiet_payload_loggers
 
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     quiet_payload_loggers()
-    if settings is not None:
-        redact = RedactSecrets([settings.telegram_token, settings.telegram_webhook_secret,
-                                settings.slack_bot_token, settings.slack_app_token,
-                                settings.slack_signing_secret, settings.stripe_webhook_secret,
-                                settings.stripe_api_key, settings.calcom_webhook_secret,
-                                settings.calendly_signing_key])
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(redact)
+    secrets = [] if settings is None else [
+        settings.telegram_token, settings.telegram_webhook_secret, settings.slack_bot_token,
+        settings.slack_app_token, settings.slack_signing_secret,
+        settings.stripe_webhook_secret, settings.stripe_api_key,
+        settings.calcom_webhook_secret, settings.calendly_signing_key]
+    for handler in logging.getLogger().handlers:
+        guard(handler, level=logging.getLogger().level, secrets=secrets)
 
 
 @app.command()
@@ -88,16 +109,21 @@ def run() -> None:
         on_sighup(application, lambda line: err.print(line, markup=False, soft_wrap=True))
         interactive = sys.stdin.isatty()
         if interactive:
-            out.print(f"[bold]coachbot[/bold] console, program "
-                      f"[green]{application.program_ids()[0]}[/green], database "
-                      f"{settings.database_url}. Ctrl-D to quit.\n")
+            out.print(Text.assemble(("coachbot", "bold"), " console, program ",
+                                    (application.program_ids()[0], "green"),
+                                    f", database {settings.database_url}. Ctrl-D to quit.\n"))
         code = ConsoleChannel(application, stdin=sys.stdin, stdout=sys.stdout,
                               interactive=interactive).run()
         raise typer.Exit(code)
-    from bot.serve import serve
+    from bot.serve import install_stop_signals, serve
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve(application, stop)
 
     try:
-        asyncio.run(serve(application))
+        asyncio.run(until_signalled())
     except KeyboardInterrupt:
         pass
     except RuntimeError as exc:
@@ -319,6 +345,8 @@ def db_upgrade() -> None:
     settings = Settings()
     try:
         migrate(settings.database_url)
+    except DatabaseTooNew as exc:
+        raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:
         raise _fail(f"cannot migrate the database: {_db_reason(exc)}") from None
     out.print("database is up to date")
@@ -469,9 +497,12 @@ def report(
         text = reports.as_csv(rows) if format_ == "csv" else reports.as_html(rows, title)
     if out_path is None:
         sys.stdout.write(text)
-    else:
-        out_path.write_text(text, encoding="utf-8")
-        out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
+        return
+    try:
+        write_private(out_path, text)
+    except OSError as exc:
+        raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
+    out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -521,7 +552,7 @@ def review(
         sys.stdout.write(text)
         return
     try:
-        out_path.write_text(text, encoding="utf-8")
+        write_private(out_path, text)
     except OSError as exc:
         raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
     out.print(f"Review written to {out_path}", markup=False, soft_wrap=True)
@@ -686,7 +717,7 @@ def export(
     try:
         blob = export_for_staff(application.rt, person.id, actor="cli")
         assert blob is not None
-        target.write_bytes(blob)
+        write_private(target, blob)
     except SQLAlchemyError as exc:
         raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
     except OSError as exc:

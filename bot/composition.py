@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -11,12 +12,12 @@ from bot.program_files import LoadedProgram, load_programs
 from bot.settings import Settings
 from scheduler.clock import Clock, SystemClock
 from services import program_versions
-from services.database import NotMigrated, open_database
+from services.database import DatabaseTooNew, NotMigrated, open_database
 from services.inbound import InboundService
 from services.program_catalog import ProgramCatalog, RunningProgram
 from services.unit_of_work import Runtime
 
-__all__ = ["App", "NotMigrated", "build_app"]
+__all__ = ["App", "DatabaseTooNew", "NotMigrated", "build_app"]
 
 
 @dataclass
@@ -67,6 +68,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None,
     rt = Runtime(db=db, clock=clock or SystemClock(),
                  programs=ProgramCatalog(_running(programs)),
                  team_channel=settings.slack_team_channel,
-                 invite_ttl_days=settings.invite_ttl_days)
+                 invite_ttl_days=settings.invite_ttl_days,
+                 outbox_lease=timedelta(seconds=settings.outbox_lease_seconds))
     program_versions.record_running(rt)
     return App(settings=settings, programs=programs, rt=rt, inbound=InboundService(rt))

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.composition import App
+from bot.private_files import write_private
 from conversations.messages import Inbound, Reply
 from services.delivery import drain
 from services.enrolment import enrol_client, is_bound, join_directly
@@ -48,7 +49,7 @@ class ConsoleChannel:
         self.out.print(Text(render(reply), style="cyan" if self.interactive else ""))
         if reply.attachment is not None:
             path = Path.cwd() / reply.attachment.filename
-            path.write_bytes(reply.attachment.data)
+            write_private(path, reply.attachment.data)
             self.out.print(Text(f"[file saved: {path}]"))
         self.out.print()
         return None

@@ -69,7 +69,8 @@ class HttpServer:
 
     async def start(self) -> None:
         """Listen; `port` becomes the bound port (useful when 0 was asked for)."""
-        self._runner = web.AppRunner(self.app, access_log=None)
+        # A stop waits this long for requests in flight (a webhook update being stored).
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=5.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]

@@ -68,69 +68,104 @@ def flags_a_human(tp: Touchpoint) -> bool:
 def timeline_svg(program: Program, items: Sequence[Occurrence], spans: Sequence[StageSpan],
                  enrolled: datetime) -> str:
     """The journey as an SVG timeline: days since enrolment across, one lane a touchpoint."""
-    dated = [tp for tp in program.touchpoints
-             if not (tp.when.before_session or tp.when.after_session)]
-    last = max([i.due for i in items] + [s.end for s in spans if s.end] + [enrolled])
-    days = max(7.0, (last - enrolled).total_seconds() / 86400 + 3)
-    plot_w = WIDTH - LABEL_W - 20
-    height = TOP + LANE_H * len(dated) + 40
-
-    def x(moment: datetime) -> float:
-        return LABEL_W + plot_w * (moment - enrolled).total_seconds() / 86400 / days
-
+    t = _Timeline(program, items, spans, enrolled)
     parts = [f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" font-size="16" '
-             f'font-weight="bold">{_e(program.name)}: the journey</text>']
-    # The stages' colours, named once: a short stage (intake) is too thin to label.
-    lx = LABEL_W
-    for index, span in enumerate(spans):
-        title = program.stage(span.stage).title or span.stage
-        parts.append(f'<rect x="{lx}" y="28" width="10" height="10" '
-                     f'fill="{BANDS[index % len(BANDS)]}" stroke="#9ca3af"/>'
-                     f'<text x="{lx + 14}" y="37" font-size="11">{_e(title)}</text>')
-        lx += 30 + 6.5 * len(title)
-    for index, span in enumerate(spans):
-        end = span.end or enrolled + timedelta(days=days)
-        left, right = x(max(span.start, enrolled)), min(x(end), LABEL_W + plot_w)
-        if right <= left:
-            continue
-        title = program.stage(span.stage).title or span.stage
-        parts.append(f'<rect x="{left:.1f}" y="{TOP - 30}" width="{right - left:.1f}" '
-                     f'height="{LANE_H * len(dated) + 30}" fill="{BANDS[index % len(BANDS)]}">'
-                     f'<title>stage {_e(title)}</title></rect>'
-                     f'<text x="{left + 4:.1f}" y="{TOP - 14}" font-size="12" '
-                     f'font-weight="bold">{_e(title if right - left > 60 else "")}</text>')
-    for lane, tp in enumerate(dated):
+             f'font-weight="bold">{_e(program.name)}: the journey</text>',
+             *t.legend(), *t.bands()]
+    for lane, tp in enumerate(t.dated):
+        parts.extend(t.lane(lane, tp))
+    parts.extend(t.axis())
+    return (f'<svg class="chart journey" viewBox="0 0 {WIDTH} {t.height}" role="img" '
+            f'aria-labelledby="journey-title" xmlns="http://www.w3.org/2000/svg">'
+            f'<title id="journey-title">{_e(program.name)}: stages and touchpoints over '
+            f'time</title>{"".join(parts)}</svg>')
+
+
+class _Timeline:
+    """The timeline's geometry and its parts, each drawn by one method."""
+
+    def __init__(self, program: Program, items: Sequence[Occurrence],
+                 spans: Sequence[StageSpan], enrolled: datetime) -> None:
+        self.program, self.items, self.spans, self.enrolled = program, items, spans, enrolled
+        self.dated = [tp for tp in program.touchpoints
+                      if not (tp.when.before_session or tp.when.after_session)]
+        last = max([i.due for i in items] + [s.end for s in spans if s.end] + [enrolled])
+        self.days = max(7.0, (last - enrolled).total_seconds() / 86400 + 3)
+        self.plot_w = WIDTH - LABEL_W - 20
+        self.height = TOP + LANE_H * len(self.dated) + 40
+
+    def x(self, moment: datetime) -> float:
+        """Where a moment lies across the plot."""
+        return LABEL_W + self.plot_w * (moment - self.enrolled).total_seconds() / 86400 / self.days
+
+    def _title(self, span: StageSpan) -> str:
+        return self.program.stage(span.stage).title or span.stage
+
+    def legend(self) -> list[str]:
+        """The stages' colours, named once: a short stage (intake) is too thin to label."""
+        parts, lx = [], LABEL_W
+        for index, span in enumerate(self.spans):
+            title = self._title(span)
+            parts.append(f'<rect x="{lx}" y="28" width="10" height="10" '
+                         f'fill="{BANDS[index % len(BANDS)]}" stroke="#9ca3af"/>'
+                         f'<text x="{lx + 14}" y="37" font-size="11">{_e(title)}</text>')
+            lx += 30 + 6.5 * len(title)
+        return parts
+
+    def bands(self) -> list[str]:
+        """One coloured band per stage behind the lanes."""
+        parts = []
+        for index, span in enumerate(self.spans):
+            end = span.end or self.enrolled + timedelta(days=self.days)
+            left = self.x(max(span.start, self.enrolled))
+            right = min(self.x(end), LABEL_W + self.plot_w)
+            if right <= left:
+                continue
+            title = self._title(span)
+            parts.append(f'<rect x="{left:.1f}" y="{TOP - 30}" width="{right - left:.1f}" '
+                         f'height="{LANE_H * len(self.dated) + 30}" '
+                         f'fill="{BANDS[index % len(BANDS)]}">'
+                         f'<title>stage {_e(title)}</title></rect>'
+                         f'<text x="{left + 4:.1f}" y="{TOP - 14}" font-size="12" '
+                         f'font-weight="bold">{_e(title if right - left > 60 else "")}</text>')
+        return parts
+
+    def lane(self, lane: int, tp: Touchpoint) -> list[str]:
+        """One touchpoint's lane: its label, owner and SLA, and a mark per occurrence."""
         y = TOP + lane * LANE_H + LANE_H / 2
         one_off = tp.when.kind not in RECURRING
-        parts.append(f'<line x1="{LABEL_W}" y1="{y}" x2="{LABEL_W + plot_w}" y2="{y}" '
-                     f'stroke="#d1d5db"/>'
-                     f'<text x="8" y="{y - 9}" font-size="13" font-weight="'
-                     f'{"bold" if one_off else "normal"}">{_e(tp.title or tp.id)}</text>'
-                     f'<text x="8" y="{y + 6}" font-size="11" fill="#4b5563">'
-                     f'{_e(tp.owner)} · {_e(sla_text(tp.sla))}</text>'
-                     f'<text x="8" y="{y + 19}" font-size="11" fill="#4b5563">'
-                     f'{_e(_short_unanswered(tp))}</text>')
+        parts = [f'<line x1="{LABEL_W}" y1="{y}" x2="{LABEL_W + self.plot_w}" y2="{y}" '
+                 f'stroke="#d1d5db"/>'
+                 f'<text x="8" y="{y - 9}" font-size="13" font-weight="'
+                 f'{"bold" if one_off else "normal"}">{_e(tp.title or tp.id)}</text>'
+                 f'<text x="8" y="{y + 6}" font-size="11" fill="#4b5563">'
+                 f'{_e(tp.owner)} · {_e(sla_text(tp.sla))}</text>'
+                 f'<text x="8" y="{y + 19}" font-size="11" fill="#4b5563">'
+                 f'{_e(_short_unanswered(tp))}</text>']
         outline = ' stroke="#dc2626" stroke-width="2"' if flags_a_human(tp) else ""
-        for item in (i for i in items if i.touchpoint.id == tp.id):
-            cx = x(item.due)
-            label = f"{tp.title or tp.id}: {item.due.astimezone(enrolled.tzinfo):%a %Y-%m-%d %H:%M}"
+        for item in (i for i in self.items if i.touchpoint.id == tp.id):
+            cx = self.x(item.due)
+            label = (f"{tp.title or tp.id}: "
+                     f"{item.due.astimezone(self.enrolled.tzinfo):%a %Y-%m-%d %H:%M}")
             if one_off:
                 parts.append(f'<circle cx="{cx:.1f}" cy="{y}" r="8" fill="#f59e0b"{outline}>'
                              f'<title>{_e(label)}</title></circle>')
             else:
                 parts.append(f'<rect x="{cx - 2:.1f}" y="{y - 7}" width="4" height="14" '
                              f'fill="#2563eb"{outline}><title>{_e(label)}</title></rect>')
-    axis_y = TOP + LANE_H * len(dated) + 4
-    for week in range(0, int(days // 7) + 1, 2):
-        wx = LABEL_W + plot_w * week * 7 / days
-        parts.append(f'<text x="{wx:.1f}" y="{axis_y + 14}" font-size="11" '
-                     f'text-anchor="middle">{week}</text>')
-    parts.append(f'<text x="{LABEL_W + plot_w / 2}" y="{axis_y + 32}" font-size="12" '
-                 f'text-anchor="middle">weeks since enrolment</text>')
-    return (f'<svg class="chart journey" viewBox="0 0 {WIDTH} {height}" role="img" '
-            f'aria-labelledby="journey-title" xmlns="http://www.w3.org/2000/svg">'
-            f'<title id="journey-title">{_e(program.name)}: stages and touchpoints over '
-            f'time</title>{"".join(parts)}</svg>')
+        return parts
+
+    def axis(self) -> list[str]:
+        """Weeks since enrolment along the bottom."""
+        axis_y = TOP + LANE_H * len(self.dated) + 4
+        parts = []
+        for week in range(0, int(self.days // 7) + 1, 2):
+            wx = LABEL_W + self.plot_w * week * 7 / self.days
+            parts.append(f'<text x="{wx:.1f}" y="{axis_y + 14}" font-size="11" '
+                         f'text-anchor="middle">{week}</text>')
+        parts.append(f'<text x="{LABEL_W + self.plot_w / 2}" y="{axis_y + 32}" font-size="12" '
+                     f'text-anchor="middle">weeks since enrolment</text>')
+        return parts
 
 
 def page(program: Program, items: Sequence[Occurrence], spans: Sequence[StageSpan],

@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     program: Path = Field(default=BUNDLED_PROGRAMS,
                           description="a program file, or a folder of them")
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    # How long a platform event id is remembered to refuse its redelivery: longer than any
+    # platform retries (Telegram 24 h, Stripe 3 days).
+    dedupe_days: int = Field(default=7, ge=3, le=90)
+    # How long a claimed outbox message is held by its worker: after a crash (SIGKILL, power
+    # loss), its messages wait this long. A clean stop hands them back at once. With several
+    # workers keep it above 20 s: one chat's share of a drain takes up to 10 s at 1/s.
+    outbox_lease_seconds: int = Field(default=60, ge=10, le=600)
     log_level: str = "INFO"
     console_name: str = "Sam Sample"
     console_timezone: str = "Europe/London"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,24 +50,32 @@ class History:
 
 def behaviour_value(kind: str, history: History, now: datetime) -> float | None:
     """The value of a behaviour metric now; None when there is nothing to measure yet."""
-    due = [c for c in history.checkins if c.due_at <= now]
     if kind == "days_since_reply":
         since = history.last_reply_at or history.enrolled_at
         return round((now - since).total_seconds() / 86400, 2)
-    if kind == "streak":
-        streak = 0
-        for record in reversed(due):
-            if not record.answered:
-                break
-            streak += 1
-        return float(streak)
-    if not due:
-        return None
-    if kind == "response_rate":
-        return round(sum(c.answered for c in due) / len(due), 4)
-    if kind == "on_time_rate":
-        return round(sum(c.on_time for c in due) / len(due), 4)
-    raise ValueError(f"unknown behaviour {kind}")
+    values = list(_running(kind, history, now))
+    last = values[-1] if values else None
+    if last is None and kind == "streak":
+        return 0.0  # no check-in due yet: a streak of none, not "nothing to measure"
+    return last
+
+
+def _running(kind: str, history: History, now: datetime) -> Iterator[float]:
+    """A per-check-in behaviour metric as it stood after each due check-in, in one pass."""
+    if kind not in ("streak", "response_rate", "on_time_rate"):
+        raise ValueError(f"unknown behaviour {kind}")
+    streak = answered = on_time = 0
+    due = (c for c in history.checkins if c.due_at <= now)
+    for n, record in enumerate(due, start=1):
+        streak = streak + 1 if record.answered else 0
+        answered += record.answered
+        on_time += record.on_time
+        if kind == "streak":
+            yield float(streak)
+        elif kind == "response_rate":
+            yield round(answered / n, 4)
+        else:
+            yield round(on_time / n, 4)
 
 
 def metric_series(metric: Metric, history: History) -> list[float]:
@@ -93,15 +101,7 @@ def behaviour_series(kind: str, history: History, now: datetime) -> list[float]:
     if kind == "days_since_reply":
         value = behaviour_value(kind, history, now)
         return [value] if value is not None else []
-    due = [c for c in history.checkins if c.due_at <= now]
-    series = []
-    for n in range(1, len(due) + 1):
-        prefix = History(checkins=due[:n], answers=history.answers,
-                         last_reply_at=history.last_reply_at, enrolled_at=history.enrolled_at)
-        value = behaviour_value(kind, prefix, due[n - 1].due_at)
-        if value is not None:
-            series.append(value)
-    return series
+    return list(_running(kind, history, now))
 
 
 def series_of(metric: Metric, history: History, now: datetime) -> list[float]:

@@ -7,10 +7,11 @@ may fire again once it has cleared; the caller keeps that state (the open firing
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from conversations.program import Rule, RuleCondition
+from conversations.program import Keyword, Milestone, Plateau, Rule, RuleCondition, Threshold
 
 
 @dataclass(frozen=True)
@@ -34,50 +35,69 @@ class Decision:
     evidence: dict[str, object]
 
 
-def holds(condition: RuleCondition, inputs: RuleInputs) -> dict[str, object] | None:
+Evidence = dict[str, object] | None
+
+
+def holds(condition: RuleCondition, inputs: RuleInputs) -> Evidence:
     """The evidence when the condition holds now, else None."""
-    if condition.threshold is not None:
-        t = condition.threshold
-        recent = list(inputs.series.get(t.metric, ()))[-t.for_checkins:]
-        if len(recent) < t.for_checkins:
-            return None
-        limit = t.below if t.below is not None else t.above
-        assert limit is not None
-        ok = all(v < limit for v in recent) if t.below is not None else all(
-            v > limit for v in recent)
-        return {"metric": t.metric, "values": recent} if ok else None
-    if condition.no_reply_days is not None:
-        days = inputs.days_since_reply
-        return {"days_since_reply": days} if days >= condition.no_reply_days else None
-    if condition.plateau is not None:
-        p = condition.plateau
-        window = list(inputs.series.get(p.metric, ()))[-(p.weeks + 1):]
-        if len(window) < p.weeks + 1:
-            return None
-        # No improvement: nothing in the last N check-ins beat the value N check-ins ago.
-        return ({"metric": p.metric, "values": window}
-                if max(window[1:]) <= window[0] else None)
-    if condition.keyword is not None:
-        k = condition.keyword
-        text = inputs.latest_text.get(k.question, "")
-        found = [word for word in k.any if _contains(text, word)]
-        return {"question": k.question, "keywords": found} if found else None
-    if condition.milestone is not None:
-        m = condition.milestone
-        values = inputs.series.get(m.metric, ())
-        if not values:
-            return None
-        latest = values[-1]
-        if m.reaches is not None:
-            return {"metric": m.metric, "value": latest} if latest >= m.reaches else None
-        base = inputs.baselines.get(m.metric)
-        if base is None or m.change_from_baseline is None:
-            return None
-        change = latest - base
-        reached = change >= m.change_from_baseline
-        return {"metric": m.metric, "value": latest, "baseline": base,
-                "change": change} if reached else None
+    for kind, check in _CHECKS.items():
+        given = getattr(condition, kind)
+        if given is not None:
+            return check(given, inputs)
     raise AssertionError("validated to have one condition")
+
+
+def _threshold(t: Threshold, inputs: RuleInputs) -> Evidence:
+    recent = list(inputs.series.get(t.metric, ()))[-t.for_checkins:]
+    if len(recent) < t.for_checkins:
+        return None
+    if t.below is not None:
+        ok = all(v < t.below for v in recent)
+    else:
+        assert t.above is not None  # validated: one of the two
+        ok = all(v > t.above for v in recent)
+    return {"metric": t.metric, "values": recent} if ok else None
+
+
+def _no_reply(days: int, inputs: RuleInputs) -> Evidence:
+    since = inputs.days_since_reply
+    return {"days_since_reply": since} if since >= days else None
+
+
+def _plateau(p: Plateau, inputs: RuleInputs) -> Evidence:
+    window = list(inputs.series.get(p.metric, ()))[-(p.weeks + 1):]
+    if len(window) < p.weeks + 1:
+        return None
+    # No improvement: nothing in the last N check-ins beat the value N check-ins ago.
+    return {"metric": p.metric, "values": window} if max(window[1:]) <= window[0] else None
+
+
+def _keyword(k: Keyword, inputs: RuleInputs) -> Evidence:
+    text = inputs.latest_text.get(k.question, "")
+    found = [word for word in k.any if _contains(text, word)]
+    return {"question": k.question, "keywords": found} if found else None
+
+
+def _milestone(m: Milestone, inputs: RuleInputs) -> Evidence:
+    values = inputs.series.get(m.metric, ())
+    if not values:
+        return None
+    latest = values[-1]
+    if m.reaches is not None:
+        return {"metric": m.metric, "value": latest} if latest >= m.reaches else None
+    base = inputs.baselines.get(m.metric)
+    if base is None or m.change_from_baseline is None:
+        return None
+    change = latest - base
+    if change < m.change_from_baseline:
+        return None
+    return {"metric": m.metric, "value": latest, "baseline": base, "change": change}
+
+
+# A condition has exactly one of these set (the program's validation says so).
+_CHECKS: dict[str, Callable[[Any, RuleInputs], Evidence]] = {
+    "threshold": _threshold, "no_reply_days": _no_reply, "plateau": _plateau,
+    "keyword": _keyword, "milestone": _milestone}
 
 
 def _contains(text: str, phrase: str) -> bool:

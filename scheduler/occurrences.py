@@ -197,68 +197,97 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
     Occurrence keys stay the same when the zone or the slot changes (weekly touchpoints
     are keyed by the local ISO week), so replanning moves an occurrence, never adds one.
     """
-    tz = ZoneInfo(zone)
-    quiet = quiet or program.quiet_hours
     spans = stage_spans(program, stage or program.stages[0].id, stage_started or enrolled_at,
                         wait_for_flows=wait_for_flows)
-    by_stage = {s.stage: s for s in spans}
-    journey_end = max((s.end or s.start) for s in spans)
-    horizon = max(journey_end, enrolled_at) + HORIZON
-    found: list[Occurrence] = []
-    seen: set[tuple[str, str]] = set()
-
-    def add(tp: Touchpoint, due: datetime, key: str, *, keep_time: bool = False) -> None:
-        if (tp.id, key) in seen:
-            return  # the repeated hour of a fall-back day: only the first one
-        seen.add((tp.id, key))
-        due = due if keep_time else quiet_adjusted(due, tz, quiet)
-        stage_of = tp.when.stage_start or _stage_at(spans, due)
-        found.append(Occurrence(tp, due, stage_of, key))
-
-    def at_time(moment: datetime, tp: Touchpoint) -> datetime:
-        if tp.when.time is None:
-            return moment
-        return next_local_time(moment, tp.when.time, tz)
-
+    planner = _Planner(program, zone, enrolled_at, spans, quiet or program.quiet_hours,
+                       checkin, checkin_chosen)
     for tp in program.touchpoints:
         when = tp.when
-        windows = [by_stage[s] for s in (when.stages or []) if s in by_stage]
+        windows = [planner.by_stage[s] for s in (when.stages or []) if s in planner.by_stage]
         if when.stages and not windows:
             continue  # none of its stages lies ahead
+        if when.weekly is not None or when.cron is not None:
+            planner.recurring(tp, windows)
+        elif when.before_session is not None or when.after_session is not None:
+            planner.around_sessions(tp, sessions)
+        else:
+            planner.once(tp)
+    planner.found.sort(key=lambda o: (o.due, o.touchpoint.id))
+    return planner.found
+
+
+class _Planner:
+    """One client's occurrences as they are found: each (touchpoint, key) once."""
+
+    def __init__(self, program: Program, zone: str, enrolled_at: datetime,
+                 spans: list[StageSpan], quiet: QuietHours | None, checkin: Weekly | None,
+                 checkin_chosen: bool) -> None:
+        self.program, self.zone, self.tz = program, zone, ZoneInfo(zone)
+        self.enrolled_at, self.spans, self.quiet = enrolled_at, spans, quiet
+        self.checkin, self.checkin_chosen = checkin, checkin_chosen
+        self.by_stage = {s.stage: s for s in spans}
+        journey_end = max((s.end or s.start) for s in spans)
+        self.horizon = max(journey_end, enrolled_at) + HORIZON
+        self.found: list[Occurrence] = []
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, tp: Touchpoint, due: datetime, key: str, *, keep_time: bool = False) -> None:
+        """Add an occurrence (quiet hours applied unless `keep_time`)."""
+        if (tp.id, key) in self.seen:
+            return  # the repeated hour of a fall-back day: only the first one
+        self.seen.add((tp.id, key))
+        due = due if keep_time else quiet_adjusted(due, self.tz, self.quiet)
+        stage_of = tp.when.stage_start or _stage_at(self.spans, due)
+        self.found.append(Occurrence(tp, due, stage_of, key))
+
+    def at_time(self, moment: datetime, tp: Touchpoint) -> datetime:
+        """The touchpoint's local time of day on or after `moment`, if it names one."""
+        if tp.when.time is None:
+            return moment
+        return next_local_time(moment, tp.when.time, self.tz)
+
+    def once(self, tp: Touchpoint) -> None:
+        """A touchpoint that happens once: after enrolment, at a stage's start or week."""
+        when, by_stage = tp.when, self.by_stage
         if when.after_enrolment is not None:
-            add(tp, at_time(enrolled_at + when.after_enrolment, tp), "enrolment")
+            self.add(tp, self.at_time(self.enrolled_at + when.after_enrolment, tp), "enrolment")
         elif when.stage_start is not None and when.stage_start in by_stage:
-            add(tp, at_time(by_stage[when.stage_start].start, tp), when.stage_start)
+            self.add(tp, self.at_time(by_stage[when.stage_start].start, tp), when.stage_start)
         elif when.stage_week is not None and when.stage in by_stage:
             span = by_stage[when.stage]
             moment = span.start + timedelta(weeks=when.stage_week - 1)
             if span.end is None or moment < span.end:
-                add(tp, at_time(moment, tp), f"{when.stage}-week-{when.stage_week}")
-        elif when.weekly is not None or when.cron is not None:
-            own = checkin is not None and tp.send.flow == program.checkin_flow
-            if when.weekly is not None:
-                trigger = weekly_trigger(checkin if own and checkin else when.weekly, zone)
-            else:
-                assert when.cron is not None
-                trigger = _crontab(when.cron, zone)
-            ranges = [(w.start, w.end or horizon) for w in windows] or [(enrolled_at, horizon)]
-            for start, end in ranges:
-                for fire in _fires(trigger, max(start, enrolled_at), end):
-                    local = fire.astimezone(tz)
-                    if when.weekly is not None:
-                        year, week, _ = local.isocalendar()
-                        key = f"{year}-W{week:02d}"
-                    else:
-                        key = f"{local:%Y-%m-%dT%H:%M}"
-                    add(tp, fire, key, keep_time=own and checkin_chosen)
-        elif when.before_session is not None:
-            for moment in sessions:
-                add(tp, moment - when.before_session, session_key(moment))
-        elif when.after_session is not None:
-            for moment in sessions:
-                add(tp, moment + when.after_session, session_key(moment))
-    found.sort(key=lambda o: (o.due, o.touchpoint.id))
-    return found
+                self.add(tp, self.at_time(moment, tp), f"{when.stage}-week-{when.stage_week}")
+
+    def recurring(self, tp: Touchpoint, windows: list[StageSpan]) -> None:
+        """A weekly or cron touchpoint, within its stages' windows (or the whole journey)."""
+        when, zone = tp.when, self.zone
+        own = self.checkin is not None and tp.send.flow == self.program.checkin_flow
+        if when.weekly is not None:
+            trigger = weekly_trigger(self.checkin if own and self.checkin else when.weekly,
+                                     zone)
+        else:
+            assert when.cron is not None
+            trigger = _crontab(when.cron, zone)
+        ranges = ([(w.start, w.end or self.horizon) for w in windows]
+                  or [(self.enrolled_at, self.horizon)])
+        for start, end in ranges:
+            for fire in _fires(trigger, max(start, self.enrolled_at), end):
+                local = fire.astimezone(self.tz)
+                if when.weekly is not None:
+                    year, week, _ = local.isocalendar()
+                    key = f"{year}-W{week:02d}"
+                else:
+                    key = f"{local:%Y-%m-%dT%H:%M}"
+                self.add(tp, fire, key, keep_time=own and self.checkin_chosen)
+
+    def around_sessions(self, tp: Touchpoint, sessions: tuple[datetime, ...]) -> None:
+        """A touchpoint before or after each coaching session."""
+        offset = (-tp.when.before_session if tp.when.before_session is not None
+                  else tp.when.after_session)
+        assert offset is not None
+        for moment in sessions:
+            self.add(tp, moment + offset, session_key(moment))
 
 
 def _stage_at(spans: list[StageSpan], moment: datetime) -> str:

@@ -121,23 +121,10 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
         if is_planned(enrolment.status):
             sessions = tuple(sessions_of.get(enrolment_id, ()))
             target = wanted(own, enrolment, person, sessions, now)
-        existing = {(r.touchpoint_id, r.occurrence): r for r in existing_of.get(enrolment_id,
-                                                                               ())}
-        moved = dropped = 0
-        for key, (due, kind) in target.items():
-            row = existing.get(key)
-            if row is None:
-                if due >= since:
-                    new.append((enrolment_id, key[0], key[1], due, kind))
-            elif row.status == "planned" and row.due_at != due and row.due_at > now:
-                moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
-        for key, row in existing.items():
-            if (key not in target and row.kind in PLANNED_KINDS and row.status == "planned"
-                    and row.due_at > now):
-                reason = ("replanned" if is_planned(enrolment.status)
-                          else "closed")
-                dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
-                                       reason=reason)
+        existing = {(r.touchpoint_id, r.occurrence): r
+                    for r in existing_of.get(enrolment_id, ())}
+        moved, dropped = _reconcile(session, enrolment, target, existing, since=since,
+                                    now=now, new=new)
         changes[enrolment_id] = (moved, dropped)
         states.append((enrolment, person, previous, checksums[own.id]))
     added = rows.add_for_many(session, new)
@@ -149,6 +136,29 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
             log.info("replanned enrolment=%s added=%d moved=%d dropped=%d", enrolment_id,
                      result.added, moved, dropped)
     return done
+
+
+def _reconcile(session: Session, enrolment: Enrolment, target: Mapping[tuple[str, str], Any],
+               existing: Mapping[tuple[str, str], Any], *, since: datetime, now: datetime,
+               new: list[tuple[int, str, str, datetime, str]]) -> tuple[int, int]:
+    """Move planned rows whose time changed, drop those no longer wanted, and add (to `new`)
+    the missing ones due since `since`; returns how many were moved and dropped."""
+    enrolment_id = enrolment.id or 0
+    moved = dropped = 0
+    for key, (due, kind) in target.items():
+        row = existing.get(key)
+        if row is None:
+            if due >= since:
+                new.append((enrolment_id, key[0], key[1], due, kind))
+        elif row.status == "planned" and row.due_at != due and row.due_at > now:
+            moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
+    reason = "replanned" if is_planned(enrolment.status) else "closed"
+    for key, row in existing.items():
+        if (key not in target and row.kind in PLANNED_KINDS and row.status == "planned"
+                and row.due_at > now):
+            dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
+                                   reason=reason)
+    return moved, dropped
 
 
 def replan_stale(session: Session, programs: Mapping[str, Program], *, now: datetime,

@@ -9,12 +9,16 @@ from sqlmodel import Session
 
 from conversations.messages import Attachment, Reply
 from services import keys
+from services.escalations import TEAM_CHANNEL
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import audit, erasure, export
+from storage import audit, erasure, export, outbox
+from storage.db import checkpoint
 from storage.enrolments import current_enrolment
 from storage.models import Person
 
 EXPORT_FILENAME = "coachbot-my-data.json"
+# What the team channel's posts about an erased client say instead.
+ERASED_POST = "Escalation #{id}: erased at the client's request."
 
 
 def export_json(session: Session, person: Person, *, now: datetime) -> tuple[dict, bytes]:
@@ -42,7 +46,22 @@ def audit_read(session: Session, person: Person, *, action: str, actor: str,
 def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Erased:
     """Erase a client and tell each of their coaches, without naming the client."""
     now = uow.now
+    team_posts = _team_posts_about(uow.session, person)
     erased = erasure.erase_person(uow.session, person, actor=actor, now=now)
+    for address, platform_id, case_id in team_posts:
+        uow.queue(key=keys.erased_post(address, platform_id), channel=TEAM_CHANNEL,
+                  address=address, person_id=None,
+                  reply=Reply(ERASED_POST.format(id=case_id), edit=True, anchor=platform_id))
+    # A coach's digest or note already in their Slack DM is edited to its scrubbed text.
+    # Slack lets the bot edit its messages at any age; other channels keep theirs.
+    for channel, address, platform_id, text in erased.rewritten:
+        if channel == TEAM_CHANNEL and text:
+            uow.queue(key=keys.erased_post(address, platform_id), channel=channel,
+                      address=address, person_id=None,
+                      reply=Reply(text, edit=True, anchor=platform_id))
+    # The deleted rows' bytes must leave SQLite's -wal file too, not only the database.
+    engine = uow.session.get_bind()
+    uow.after_commit.append(lambda: checkpoint(engine))
     for coach_id in erased.coach_ids:
         programs = ", ".join(erased.program_ids)
         uow.queue_to_person(coach_id, keys.erased_notice(erased.enrolment_ids, coach_id), [
@@ -50,6 +69,22 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
                   f"and it was, on {now:%Y-%m-%d}. Their check-ins and reminders have "
                   f"stopped; the audit log keeps only that it happened.")])
     return erased
+
+
+def _team_posts_about(session: Session, person: Person) -> list[tuple[str, str, int]]:
+    """The team channel's messages about the client's escalations that were sent, as
+    (address, platform id, escalation id); their outbox rows are deleted."""
+    posts: dict[tuple[str, str], int] = {}
+    rows = []
+    for case_id in erasure.escalation_ids(session, erasure.enrolment_ids(session, person.id or 0)):
+        post, later = keys.about_escalation(case_id)
+        for row in outbox.posts_keyed(session, [post], [later]):
+            rows.append(row.id or 0)
+            # An edit's platform id is the post's own: each message is edited once.
+            if row.channel == TEAM_CHANNEL and row.status == "sent" and row.platform_message_id:
+                posts.setdefault((row.address, row.platform_message_id), case_id)
+    outbox.delete_messages(session, rows)
+    return [(address, ts, case_id) for (address, ts), case_id in posts.items()]
 
 
 def erase_by_staff(rt: Runtime, person_id: int, *, actor: str) -> erasure.Erased | None:

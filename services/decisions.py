@@ -185,7 +185,8 @@ class Sweep:
             reevaluate(self.rt, enrolment_id)
         self.since, self.day = now, now.date()
         if ids:
-            log.info("decisions sweep evaluated=%d", len(ids))
+            # A periodic pass: a fired rule logs itself at INFO, the pass only at DEBUG.
+            log.debug("decisions sweep evaluated=%d", len(ids))
         return len(ids)
 
 

@@ -47,7 +47,8 @@ class Outbox:
         """Due messages of this channel, leased to this worker; team posts get their anchor."""
         with self.rt.transaction() as uow:
             batch = outbox.claim(uow.session, channel=self.channel, worker=self.worker,
-                                 now=uow.now, limit=limit, in_order=in_order)
+                                 now=uow.now, limit=limit, in_order=in_order,
+                                 lease=self.rt.outbox_lease)
             return [_anchored(uow.session, item) for item in batch]
 
     def sent(self, item: outbox.Claimed, platform_id: str | None) -> None:
@@ -81,6 +82,16 @@ class Outbox:
         with self.rt.transaction() as uow:
             for later in items:
                 outbox.defer(uow.session, later.id, until=uow.now + until_delay)
+
+
+def release_held(rt: Runtime, *, worker: str = WORKER) -> int:
+    """On a clean stop, hand this worker's leased messages back; how many."""
+    # A restart (or another worker) then sends them at once instead of after the lease.
+    with rt.transaction() as uow:
+        released = outbox.release(uow.session, worker=worker)
+    if released:
+        log.info("outbox leases released messages=%d", released)
+    return released
 
 
 def _anchored(session, item: outbox.Claimed) -> outbox.Claimed:

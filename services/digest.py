@@ -110,53 +110,90 @@ def _milestone_touchpoints(programs: Mapping[str, Program]) -> dict[str, str]:
             for tp in program.touchpoints if tp.when.stage_week is not None}
 
 
+@dataclass(frozen=True)
+class _Day:
+    """The coach's local day the digest is about, and the day after (today)."""
+
+    date: date
+    start: datetime
+    end: datetime
+    day_after: datetime
+
+    @classmethod
+    def before(cls, now: datetime, zone: ZoneInfo) -> _Day:
+        yesterday = now.astimezone(zone).date() - timedelta(days=1)
+        return cls(yesterday, *(datetime.combine(yesterday + timedelta(days=n), time(0),
+                                                 tzinfo=zone) for n in (0, 1, 2)))
+
+
+@dataclass
+class _Window:
+    """The rows of the digest's window, grouped by enrolment id (one query each)."""
+
+    answers: dict[int, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    cases: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    names: dict[int | None, str] = field(default_factory=dict)
+    fired: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    sessions: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    milestones: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+
 def build_digest(session: Session, coach: Person, programs: Mapping[str, Program],
                  now: datetime) -> Digest:
     """The digest of `coach` for the local day before `now`, and what today holds."""
     zone = ZoneInfo(coach.timezone)
-    yesterday = now.astimezone(zone).date() - timedelta(days=1)
-    start = datetime.combine(yesterday, time(0), tzinfo=zone)
-    end = datetime.combine(yesterday + timedelta(days=1), time(0), tzinfo=zone)
-    day_after = datetime.combine(yesterday + timedelta(days=2), time(0), tzinfo=zone)
+    day = _Day.before(now, zone)
     # Columns, not ORM rows: building 500 clients' objects costs more than the queries.
     rows = [_Client(*row) for row in session.exec(
         select(Enrolment.id, Enrolment.program_id, Enrolment.status, Enrolment.checkin_day,
                Person.name).join(Person, col(Person.id) == col(Enrolment.person_id))
         .where(Enrolment.coach_id == coach.id, col(Enrolment.status).in_(CURRENT)))]
-    ids = [client.id for client in rows]
-    if not ids:
-        return _render(yesterday, [], "0/0")
+    if not rows:
+        return _render(day.date, [], "0/0")
+    window = _load(session, [client.id for client in rows], programs, day)
+    lines: list[ClientLine] = []
+    responded = 0
+    for client in rows:
+        program = programs.get(client.program_id)
+        checkin = program.checkin_flow if program else None
+        mine = [a for a in window.answers.get(client.id, ()) if a[0] == checkin]
+        responded += bool(mine)
+        line = _client_line(client, mine, window, programs, day, now, zone)
+        if line.parts:
+            lines.append(line)
+    return _render(day.date, lines, f"{responded}/{len(rows)}")
+
+
+def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
+          day: _Day) -> _Window:
+    window = _Window()
     checkins = {p.checkin_flow for p in programs.values()}
-    answers = defaultdict(list)
     for enrolment_id, flow_id, question_id, number, answered_at in session.exec(select(
             Answer.enrolment_id, Answer.flow_id, Answer.question_id, Answer.number,
             Answer.answered_at).where(
             col(Answer.enrolment_id).in_(ids), col(Answer.flow_id).in_(checkins),
-            col(Answer.answered_at) >= start - timedelta(days=7),
-            col(Answer.answered_at) < end).order_by(col(Answer.answered_at))):
-        answers[enrolment_id].append((flow_id, question_id, number, answered_at))
-    cases = defaultdict(list)
+            col(Answer.answered_at) >= day.start - timedelta(days=7),
+            col(Answer.answered_at) < day.end).order_by(col(Answer.answered_at))):
+        window.answers[enrolment_id].append((flow_id, question_id, number, answered_at))
     open_cases = escalations.open_for(session, ids)
     for case in open_cases:
-        cases[case.enrolment_id].append(case)
+        window.cases[case.enrolment_id].append(case)
     wanted = {e.owner_id for e in open_cases} | {e.acknowledged_by_id for e in open_cases}
     wanted.discard(None)
-    names = {p.id: p.name for p in session.exec(select(Person).where(
-        col(Person.id).in_(wanted)))} if wanted else {}
-    fired = defaultdict(list)
+    if wanted:
+        window.names = {p.id: p.name for p in session.exec(select(Person).where(
+            col(Person.id).in_(wanted)))}
     for enrolment_id, rule_id in session.exec(select(
             RuleFiring.enrolment_id, RuleFiring.rule_id).where(
-            col(RuleFiring.enrolment_id).in_(ids), col(RuleFiring.fired_at) >= start,
-            col(RuleFiring.fired_at) < end).order_by(col(RuleFiring.fired_at))):
-        fired[enrolment_id].append(rule_id)
-    sessions = defaultdict(list)
+            col(RuleFiring.enrolment_id).in_(ids), col(RuleFiring.fired_at) >= day.start,
+            col(RuleFiring.fired_at) < day.end).order_by(col(RuleFiring.fired_at))):
+        window.fired[enrolment_id].append(rule_id)
     for enrolment_id, at in session.exec(select(
             CoachingSession.enrolment_id, CoachingSession.at).where(
-            col(CoachingSession.enrolment_id).in_(ids), col(CoachingSession.at) >= end,
-            col(CoachingSession.at) < day_after, col(CoachingSession.cancelled_at).is_(None))
-            .order_by(col(CoachingSession.at))):
-        sessions[enrolment_id].append(at)
-    milestones = defaultdict(list)
+            col(CoachingSession.enrolment_id).in_(ids), col(CoachingSession.at) >= day.end,
+            col(CoachingSession.at) < day.day_after,
+            col(CoachingSession.cancelled_at).is_(None)).order_by(col(CoachingSession.at))):
+        window.sessions[enrolment_id].append(at)
     marked = _milestone_touchpoints(programs)
     if marked:
         for enrolment_id, touchpoint_id in session.exec(select(
@@ -165,36 +202,33 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
                 col(PlannedTouchpoint.touchpoint_id).in_(marked),
                 PlannedTouchpoint.kind == "send",
                 col(PlannedTouchpoint.status).in_(("planned", "done")),
-                col(PlannedTouchpoint.due_at) >= end, col(PlannedTouchpoint.due_at) < day_after)):
-            milestones[enrolment_id].append(marked[touchpoint_id])
+                col(PlannedTouchpoint.due_at) >= day.end,
+                col(PlannedTouchpoint.due_at) < day.day_after)):
+            window.milestones[enrolment_id].append(marked[touchpoint_id])
+    return window
 
-    lines: list[ClientLine] = []
-    responded = 0
-    for enrolment in rows:
-        program = programs.get(enrolment.program_id)
-        checkin = program.checkin_flow if program else None
-        mine = [a for a in answers.get(enrolment.id, ()) if a[0] == checkin]
-        if mine:
-            responded += 1
-        line = ClientLine(name=enrolment.name, urgency=0)
-        _checkin_part(line, mine, start, enrolment.status == "active"
-                      and enrolment.checkin_day == _DAYS[yesterday.weekday()])
-        for rule_id in fired.get(enrolment.id, ()):
-            line.add(*_rule_part(programs, enrolment.program_id, rule_id))
-        for case in cases.get(enrolment.id, ()):
-            hours = int((now - case.opened_at).total_seconds() // 3600)
-            owner = names.get(case.owner_id, f"the {case.owner_role}")
-            state = (f"acknowledged by {names.get(case.acknowledged_by_id, '?')}"
-                     if case.acknowledged_at else "NOT acknowledged")
-            line.add(f"open escalation: {case.reason} ({hours}h old, owner {owner}, {state})",
-                     3 if case.acknowledged_at is None else 2)
-        for at in sessions.get(enrolment.id, ()):
-            line.add(f"session today at {at.astimezone(zone):%H:%M}")
-        for title in milestones.get(enrolment.id, ()):
-            line.add(f"milestone today: {title}")
-        if line.parts:
-            lines.append(line)
-    return _render(yesterday, lines, f"{responded}/{len(rows)}")
+
+def _client_line(client: _Client, mine: list[tuple], window: _Window,
+                 programs: Mapping[str, Program], day: _Day, now: datetime,
+                 zone: ZoneInfo) -> ClientLine:
+    """One client's line: the check-in, fired rules, open cases, today's sessions."""
+    line = ClientLine(name=client.name, urgency=0)
+    _checkin_part(line, mine, day.start, client.status == "active"
+                  and client.checkin_day == _DAYS[day.date.weekday()])
+    for rule_id in window.fired.get(client.id, ()):
+        line.add(*_rule_part(programs, client.program_id, rule_id))
+    for case in window.cases.get(client.id, ()):
+        hours = int((now - case.opened_at).total_seconds() // 3600)
+        owner = window.names.get(case.owner_id, f"the {case.owner_role}")
+        state = (f"acknowledged by {window.names.get(case.acknowledged_by_id, '?')}"
+                 if case.acknowledged_at else "NOT acknowledged")
+        line.add(f"open escalation: {case.reason} ({hours}h old, owner {owner}, {state})",
+                 3 if case.acknowledged_at is None else 2)
+    for at in window.sessions.get(client.id, ()):
+        line.add(f"session today at {at.astimezone(zone):%H:%M}")
+    for title in window.milestones.get(client.id, ()):
+        line.add(f"milestone today: {title}")
+    return line
 
 
 def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime, due: bool) -> None:

@@ -9,7 +9,8 @@ received only after this returns.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from conversations import engine as core
@@ -27,6 +28,10 @@ from storage.models import Enrolment, Person
 log = logging.getLogger("coachbot.inbound")
 
 Outcome = Literal["duplicate", "stranger", "joined", "stale", "handled"]
+
+# What no database column can hold: NUL (PostgreSQL refuses it in text) and lone UTF-16
+# surrogates (no UTF-8 encoding exists; a client's JSON may carry "\ud800").
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
              "ask your coach for your personal invite link (or code), then send /start "
@@ -52,6 +57,7 @@ class InboundService:
     @retry_when_locked
     def handle(self, message: Inbound) -> Handled:
         """Handle one inbound message exactly once, whatever the number of deliveries."""
+        message = storable(message)
         with self.rt.transaction() as uow:
             if not dedupe.first_delivery(uow.session, channel=message.channel,
                                          event_id=message.event_id, now=uow.now):
@@ -118,6 +124,7 @@ class InboundService:
     def edit(self, message: Inbound) -> edits.EditOutcome:
         """The client edited the message `message.message_ref` to `message.text`: update the
         answer it gave (their latest only), once; a finished flow's rules see the change."""
+        message = storable(message)
         with self.rt.transaction() as uow:
             edited = edits.apply_edit(uow, self.rt.programs, message)
             if edited.outcome == "updated" and edited.flow_done:
@@ -183,6 +190,15 @@ def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
         uow.queue(key=keys.reply(message.channel, message.event_id, index),
                   channel=message.channel, address=message.sender, person_id=person_id,
                   reply=reply)
+
+
+def storable(message: Inbound) -> Inbound:
+    """The message with what cannot be stored replaced: NUL dropped, a lone surrogate U+FFFD."""
+    # Otherwise its transaction fails on every delivery and the client never hears back.
+    if not UNSTORABLE.search(message.text):
+        return message
+    text = UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", message.text)
+    return replace(message, text=text)
 
 
 def start_code(text: str) -> str | None:

@@ -6,8 +6,25 @@ second worker queues nothing twice (the outbox refuses a key it has seen).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime
+
+
+def telegram_message(chat: int | str, message_id: int, *, edited: str | None = None) -> str:
+    """The dedupe key of one Telegram message, or of one edit of it (`edited` names it)."""
+    # Not the update_id: Telegram restarts that sequence (after a week without updates, on
+    # another Bot API server), and fresh messages would then be taken for old ones. A
+    # message id is unique within its chat for good. Hashed, so the dedupe table and the
+    # log lines that name the event carry no chat id.
+    what = f"{chat}:{message_id}" + (f":edit:{edited}" if edited is not None else "")
+    # surrogatepass: an edit's text may still hold a lone surrogate here.
+    return "tg:m:" + hashlib.sha256(what.encode(errors="surrogatepass")).hexdigest()[:32]
+
+
+def telegram_press(callback_query_id: str) -> str:
+    """The dedupe key of one button press: Telegram's callback query id is unique for good."""
+    return f"tg:cb:{callback_query_id[:100]}"
 
 
 def reply(channel: str, event_id: str, index: int) -> str:
@@ -58,6 +75,17 @@ def escalation_update(escalation_id: int, state: str) -> str:
 def reescalation(escalation_id: int, level: int) -> str:
     """The repost of an unacknowledged escalation to the backup, once per level."""
     return f"escalation:{escalation_id}:level:{level}"
+
+
+def about_escalation(escalation_id: int) -> tuple[str, str]:
+    """The key of an escalation's post, and the prefix of every later message about it."""
+    post = escalation_post(escalation_id)
+    return post, f"{post}:"
+
+
+def erased_post(address: str, platform_id: str) -> str:
+    """The edit of one team-channel message about a client who was then erased."""
+    return f"erased-post:{address}:{platform_id}"
 
 
 def next_offer(enrolment_id: int) -> str:

@@ -1,4 +1,5 @@
-"""Retention: a client's answers are erased a program-set number of days after the end.
+"""Retention: a client's answers are erased a program-set number of days after the end, and
+the text of every sent message a week after it was sent.
 
 The end is the program's planned end (enrolment + the program's weeks). The daily job is
 idempotent: an enrolment whose answers are gone has nothing left to erase.
@@ -13,10 +14,17 @@ from sqlmodel import col, select
 
 from conversations.program import Program
 from services.unit_of_work import Runtime
+from storage import outbox
+from storage.db import checkpoint
+from storage.dedupe import forget_before
 from storage.erasure import erase_answers
 from storage.models import Answer, Enrolment
 
 log = logging.getLogger("coachbot.retention")
+
+# A sent message's text is kept this long (for an operator looking into a complaint), then
+# blanked: it may echo an answer or name a client, and the recipient has it anyway.
+SENT_TEXT_KEPT = timedelta(days=7)
 
 
 def erase_due(program: Program, enrolled_at: datetime) -> datetime | None:
@@ -47,7 +55,23 @@ def apply_retention(rt: Runtime) -> int:
                 erase_answers(session, enrolment_id or 0, actor="retention", now=now,
                               reason=f"{days} days after the end")
                 erased += 1
-    if erased:
-        log.info("retention erased_enrolments=%d", erased)
+    with rt.transaction() as uow:
+        forgotten = outbox.forget_sent(uow.session, sent_before=now - SENT_TEXT_KEPT)
+    if erased or forgotten:
+        # The old versions of the changed pages must leave SQLite's files too.
+        checkpoint(rt.db)
+    if erased or forgotten:
+        log.info("retention erased_enrolments=%d sent_texts_blanked=%d", erased, forgotten)
     return erased
 
+
+
+def forget_old_events(rt: Runtime, days: int) -> int:
+    """Drop the record of platform events older than `days`; how many were dropped."""
+    # A platform redelivers within hours (Telegram keeps an update 24 h, Stripe retries for
+    # 3 days), so a week's window still catches every redelivery while the table stays small.
+    with rt.transaction() as uow:
+        dropped = forget_before(uow.session, uow.now - timedelta(days=days))
+    if dropped:
+        log.info("dedupe window events_dropped=%d", dropped)
+    return dropped

@@ -57,6 +57,10 @@ class TouchpointSender:
                                           build=lambda ctx: _reminder(ctx, due))
         else:
             queued = self._flag(uow, due)
+        if queued and due.action in ("send", "remind"):
+            log.info("touchpoint %s enrolment=%s touchpoint=%s",
+                     "sent" if due.action == "send" else "reminded", due.enrolment_id,
+                     due.touchpoint.id)
         return "sent" if queued else "not_sent"
 
     def _send(self, uow: UnitOfWork, due: DueTouchpoint, key: str) -> int:
@@ -131,7 +135,8 @@ class TouchpointRunner:
         """One tick at the runtime clock's now (the periodic job)."""
         report = self.tick(self.rt.clock.now())
         if report.claimed or report.replanned:
-            log.info("tick claimed=%d sent=%d skipped=%s missed=%d replanned=%d errors=%d",
+            # Each row that did something said so at INFO; the tick's sum is for debugging.
+            log.debug("tick claimed=%d sent=%d skipped=%s missed=%d replanned=%d errors=%d",
                      report.claimed, report.sent, report.skipped, report.missed,
                      report.replanned, report.errors)
         return report

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
@@ -38,6 +38,9 @@ class UnitOfWork:
     session: Session
     now: datetime
     queued: int = 0
+    # Run once the transaction has committed (a rolled-back one runs none), e.g. folding
+    # SQLite's WAL after an erasure so the erased rows leave the -wal file too.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def queue(self, *, key: str, channel: str, address: str, person_id: int | None,
               reply: Reply) -> bool:
@@ -69,6 +72,9 @@ class Runtime:
     programs: Mapping[str, Program]
     team_channel: str | None = None
     invite_ttl_days: int = 7
+    # How long a worker holds the outbox messages it claimed: after a crash, how long they
+    # wait before another worker (or the restarted one) sends them.
+    outbox_lease: timedelta = timedelta(seconds=60)
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -88,6 +94,8 @@ class Runtime:
         with Session(self.db, expire_on_commit=False) as session, session.begin():
             uow = UnitOfWork(session=session, now=self.clock.now())
             yield uow
+        for then in uow.after_commit:
+            then()
         if uow.queued:
             for wake in self.listeners:
                 wake()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col
 
 from storage.models import InboundEvent
 from storage.upsert import insert_ignore
@@ -16,3 +17,10 @@ def first_delivery(session: Session, *, channel: str, event_id: str, now: dateti
         session, InboundEvent,
         {"channel": channel, "event_id": event_id[:128], "received_at": now},
         ["channel", "event_id"])
+
+
+def forget_before(session: Session, cutoff: datetime) -> int:
+    """Drop the events received before `cutoff`; how many were dropped."""
+    result = session.execute(delete(InboundEvent)
+                             .where(col(InboundEvent.received_at) < cutoff))
+    return result.rowcount or 0  # type: ignore[attr-defined]

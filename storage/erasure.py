@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import Text, cast, delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage import audit
+from storage import audit, outbox
 from storage.models import (
     Answer,
+    AuditEntry,
     Booking,
     CoachingSession,
     Consent,
@@ -37,16 +40,43 @@ class Erased:
     coach_ids: tuple[int, ...]
     program_ids: tuple[str, ...]
     answers: int
+    # Messages already sent to someone else that mentioned the client, as they read now:
+    # (channel, address, platform id, text), for the platform's copy to be edited too.
+    rewritten: tuple[tuple[str, str, str, str], ...] = ()
+
+
+# What a client's name or words become in rows that stay (another person's messages).
+PLACEHOLDER = "[erased]"
+# Shorter answers ("6", "yes") say nothing about anyone; replacing them everywhere would
+# garble other clients' messages.
+MIN_SCRUBBED = 4
+
+
+def enrolment_ids(session: Session, person_id: int) -> list[int]:
+    """The ids of every enrolment of a person."""
+    return [e or 0 for e in session.exec(select(Enrolment.id)
+                                         .where(Enrolment.person_id == person_id))]
+
+
+def escalation_ids(session: Session, enrolments: list[int]) -> list[int]:
+    """The ids of every escalation about these enrolments."""
+    return [e or 0 for e in session.exec(select(Escalation.id)
+                                         .where(col(Escalation.enrolment_id).in_(enrolments)))]
 
 
 def erase_person(session: Session, person: Person, *, actor: str, now: datetime) -> Erased:
-    """Delete everything about a client; one anonymised audit line per enrolment stays."""
+    """Delete everything about a client; one anonymised audit line per enrolment stays.
+
+    Rows that stay because they are someone else's (a coach's digest, a note to the team,
+    an audit line) keep no mention of the client: their name and answers are replaced.
+    """
     enrolments = [(e.id or 0, e.program_id, e.coach_id) for e in
                   session.exec(select(Enrolment).where(Enrolment.person_id == person.id))]
     ids = [eid for eid, _, _ in enrolments]
     addresses = [(i.channel, i.address) for i in
                  session.exec(select(Identity).where(Identity.person_id == person.id))]
     answers = len(list(session.exec(select(Answer.id).where(col(Answer.enrolment_id).in_(ids)))))
+    words = _mentions(session, person, ids)
     _erase_enrolment_rows(session, ids)
     if person.email:
         # A payment or booking that matched no enrolment still holds their address.
@@ -60,12 +90,62 @@ def erase_person(session: Session, person: Person, *, actor: str, now: datetime)
     session.execute(delete(Identity).where(col(Identity.person_id) == person.id))
     session.execute(delete(Enrolment).where(col(Enrolment.id).in_(ids)))
     session.execute(delete(Person).where(col(Person.id) == person.id))
+    rewritten = scrub_mentions(session, words)
     for eid, program_id, _ in enrolments:
         audit.record(session, at=now, actor=actor, action="client_erased", enrolment_id=eid,
                      program=program_id, date=now.date().isoformat())
     return Erased(enrolment_ids=tuple(ids),
                   coach_ids=tuple(sorted({c for _, _, c in enrolments if c})),
-                  program_ids=tuple(sorted({p for _, p, _ in enrolments})), answers=answers)
+                  program_ids=tuple(sorted({p for _, p, _ in enrolments})), answers=answers,
+                  rewritten=tuple(rewritten))
+
+
+def _mentions(session: Session, person: Person, ids: list[int]) -> list[str]:
+    """The client's name, its parts and their answers' texts: what must not stay anywhere."""
+    texts = {person.name.strip(), *(part for part in person.name.split())}
+    texts |= set(session.exec(select(Answer.raw_text).where(col(Answer.enrolment_id).in_(ids))))
+    if person.email:
+        texts.add(person.email)
+    # Longest first, so "Ana Lima" goes whole before "Ana" would leave "[erased] Lima".
+    return sorted((t for t in texts if len(t.strip()) >= MIN_SCRUBBED or
+                   (t in person.name.split() and len(t) >= 2)), key=len, reverse=True)
+
+
+def scrub_mentions(session: Session, words: list[str]) -> list[tuple[str, str, str, str]]:
+    """Replace `words` in every stored message and audit detail that mentions one; the sent
+    messages changed, as (channel, address, platform id, new text)."""
+    if not words:
+        return []
+    pattern = re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in words),
+                         re.IGNORECASE)
+    sent: list[tuple[str, str, str, str]] = []
+    for model, column in ((OutboxMessage, "payload"), (AuditEntry, "detail")):
+        field = getattr(model, column)
+        # The JSON column holds json.dumps's ASCII-escaped text: look for the word as such.
+        mentions = [cast(field, Text).contains(json.dumps(w)[1:-1], autoescape=True)
+                    for w in words]
+        for row in session.exec(select(model).where(or_(*mentions))):
+            before = getattr(row, column)
+            after = _replaced(before, pattern)
+            if after != before:
+                session.execute(update(model).where(col(model.id) == row.id)
+                                .values({column: after}))
+                if (isinstance(row, OutboxMessage) and row.status == "sent"
+                        and row.platform_message_id and isinstance(after, dict)):
+                    sent.append((row.channel, row.address, row.platform_message_id,
+                                 str(after.get("text", ""))))
+    return sent
+
+
+def _replaced(value: object, pattern: re.Pattern[str]) -> object:
+    """`value` (JSON) with every match of `pattern` in its strings replaced."""
+    if isinstance(value, str):
+        return pattern.sub(PLACEHOLDER, value)
+    if isinstance(value, list):
+        return [_replaced(v, pattern) for v in value]
+    if isinstance(value, dict):
+        return {k: _replaced(v, pattern) for k, v in value.items()}
+    return value
 
 
 def _erase_enrolment_rows(session: Session, ids: list[int]) -> None:
@@ -101,6 +181,11 @@ def erase_answers(session: Session, enrolment_id: int, *, actor: str, now: datet
     # Conversation state holds answers too (the engine's working copy).
     session.execute(update(Conversation).where(col(Conversation.enrolment_id) == enrolment_id)
                     .values(state={}))
+    # Messages sent to them echoed their answers ("You answered: 6"): they have them.
+    person_id = session.exec(select(Enrolment.person_id)
+                             .where(Enrolment.id == enrolment_id)).first()
+    if person_id is not None:
+        outbox.forget_sent(session, sent_before=now, person_id=person_id)
     audit.record(session, at=now, actor=actor, action="answers_erased",
                  enrolment_id=enrolment_id, reason=reason, answers=count)
     return count

@@ -3,9 +3,11 @@ values stored with a time whenever they change (reads take the latest stored val
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select, update
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from conversations.metrics import AnswerPoint, CheckinRecord, History
 from conversations.program import Program
@@ -87,18 +89,20 @@ def _match(rows: list, done: list, sla: float | None) -> list[CheckinRecord]:
     completed = [(start, closed) for start, closed in done if closed is not None]
     used = [False] * len(completed)
     records: list[CheckinRecord] = []
+    k = 0  # both lists are in time order and the windows follow each other: one pass
     for i, (due_at, status, _reason) in enumerate(rows):
         end = rows[i + 1][0] - EARLY if i + 1 < len(rows) else None
-        match = next((k for k, (_, closed) in enumerate(completed) if not used[k]
-                      and closed >= due_at - EARLY and (end is None or closed < end)), None)
-        if match is not None:
-            used[match] = True
-            records.append(CheckinRecord(due_at, completed[match][1], sla))
+        while k < len(completed) and completed[k][1] < due_at - EARLY:
+            k += 1  # completed before this window: a record of its own (below)
+        if k < len(completed) and (end is None or completed[k][1] < end):
+            used[k] = True
+            records.append(CheckinRecord(due_at, completed[k][1], sla))
+            k += 1
         elif status == "missed":
             records.append(CheckinRecord(due_at, None, sla))
         # A row sent and still open is neither answered nor missed yet: not counted.
-    for k, (start, closed) in enumerate(completed):
-        if not used[k]:
+    for j, (start, closed) in enumerate(completed):
+        if not used[j]:
             records.append(CheckinRecord(start, closed, sla))
     return sorted(records, key=lambda r: r.due_at)
 
@@ -122,17 +126,28 @@ def stored_series(session: Session, enrolment_id: int, metric_id: str) -> list[M
         .order_by(col(MetricValue.at), col(MetricValue.id))))
 
 
-def all_stored(session: Session, enrolment_id: int) -> dict[str, list[MetricValue]]:
+@dataclass(frozen=True)
+class StoredPoint:
+    """One stored metric value: its row id, value and time (plain data, not an ORM row)."""
+
+    id: int
+    value: float
+    at: datetime
+
+
+def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoint]]:
     """Every stored value of an enrolment by metric id, oldest first (one query)."""
-    by_metric: dict[str, list[MetricValue]] = {}
-    for row in session.exec(select(MetricValue).where(MetricValue.enrolment_id == enrolment_id)
-                            .order_by(col(MetricValue.at), col(MetricValue.id))):
-        by_metric.setdefault(row.metric_id, []).append(row)
+    by_metric: dict[str, list[StoredPoint]] = {}
+    for row_id, metric_id, value, at in session.exec(
+            select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
+            .where(MetricValue.enrolment_id == enrolment_id)
+            .order_by(col(MetricValue.at), col(MetricValue.id))):
+        by_metric.setdefault(metric_id, []).append(StoredPoint(row_id or 0, value, at))
     return by_metric
 
 
 def store_points(session: Session, enrolment_id: int, metric_id: str,
-                 points: list[tuple[datetime, float]], stored_rows: list[MetricValue], *,
+                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint], *,
                  version: str | None = None) -> int:
     """Store an answer metric's points: new ones are added, corrected ones (an edited answer)
     updated in place; each written by program `version`. `stored_rows` are the metric's rows
@@ -146,9 +161,8 @@ def store_points(session: Session, enrolment_id: int, metric_id: str,
                                     value=value, at=at, program_checksum=version))
             changed += 1
         elif row.value != value:
-            row.value = value
-            row.program_checksum = version
-            session.add(row)
+            session.execute(update(MetricValue).where(col(MetricValue.id) == row.id)
+                            .values(value=value, program_checksum=version))
             changed += 1
     return changed
 

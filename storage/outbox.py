@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import Text, cast, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from conversations.messages import Attachment, Button, EscalationCard, Reply
@@ -27,7 +28,7 @@ def payload_of(reply: Reply) -> dict:
         card = asdict(reply.card)
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
-    for name in ("edit", "about", "mention"):
+    for name in ("edit", "about", "mention", "anchor"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
     if reply.attachment is not None:
@@ -47,7 +48,7 @@ def reply_of(payload: dict) -> Reply:
                  question=payload.get("question"), flow=payload.get("flow"),
                  attachment=attachment, card=_card_of(payload.get("card")),
                  edit=bool(payload.get("edit")), about=payload.get("about"),
-                 mention=payload.get("mention"))
+                 mention=payload.get("mention"), anchor=payload.get("anchor"))
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:
@@ -175,3 +176,56 @@ def mark_failed(session: Session, message_id: int, *, error: str) -> None:
     """Give up on a message that can never be delivered (e.g. the client blocked the bot)."""
     session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(
         status="failed", error=error[:300], claimed_until=None))
+
+
+# What a sent message's payload becomes once its text is no longer kept.
+FORGOTTEN = {"text": ""}
+
+
+def forget_sent(session: Session, *, sent_before: datetime,
+                person_id: int | None = None) -> int:
+    """Blank the payload of messages sent before `sent_before` (to one person, if given).
+
+    The recipient has the message; the row keeps only that it was sent, when and where.
+    Echoed answers ("You answered: 6") and names in digests must not outlive retention.
+    """
+    query = (update(OutboxMessage)
+             .where(OutboxMessage.status == "sent",
+                    col(OutboxMessage.sent_at) < sent_before,
+                    cast(OutboxMessage.payload, Text) != json_text(FORGOTTEN))
+             .values(payload=FORGOTTEN))
+    if person_id is not None:
+        query = query.where(OutboxMessage.person_id == person_id)
+    return session.execute(query).rowcount or 0  # type: ignore[attr-defined]
+
+
+def json_text(value: object) -> str:
+    """`value` as the JSON column stores it (SQLAlchemy's json.dumps, ASCII-escaped)."""
+    return json.dumps(value)
+
+
+def posts_keyed(session: Session, keys: list[str], prefixes: list[str]) -> list[OutboxMessage]:
+    """Messages whose idempotency key is one of `keys` or starts with one of `prefixes`."""
+    if not keys and not prefixes:
+        return []
+    matches = [col(OutboxMessage.idempotency_key).in_(keys)] + [
+        col(OutboxMessage.idempotency_key).startswith(p, autoescape=True) for p in prefixes]
+    return list(session.exec(select(OutboxMessage).where(or_(*matches))
+                             .order_by(col(OutboxMessage.id))))
+
+
+def delete_messages(session: Session, ids: list[int]) -> None:
+    """Delete outbox rows, sent or not."""
+    if ids:
+        session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
+
+
+def release(session: Session, *, worker: str) -> int:
+    """Hand back every queued message `worker` holds a lease on, for any worker now; how many."""
+    # The claim's attempt is undone as in `defer`: a stopping worker sent none of them (the
+    # one send cut off mid-flight may go twice, as after a crash).
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == "queued", OutboxMessage.claimed_by == worker,
+        col(OutboxMessage.claimed_until).is_not(None)).values(
+        attempts=OutboxMessage.attempts - 1, claimed_until=None, claimed_by=None))
+    return result.rowcount or 0  # type: ignore[attr-defined]

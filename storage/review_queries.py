@@ -245,6 +245,22 @@ def delivery(session: Session, window: Window, rules: Rules) -> Delivery:
     next row for that client (the window the scheduler and the metrics use), and at most
     `HORIZON` after the window.
     """
+    facts = _facts(session, window, _send_rows(window), rules)
+    out = Delivery([], [], [])
+    for part, period, tp, enrolment, a, b, c, d, e, f, g, n in session.execute(
+            _counted(facts, rules)):
+        if part == "map":
+            out.counts.append(MapCount(period, tp, a, bool(b), bool(c), bool(d), bool(e),
+                                       bool(f), bool(g), n))
+        elif part == "client":
+            out.clients.append(ClientCount(period, enrolment, int(b), int(c)))
+        else:
+            out.answer_times.append(AnswerTimes(period, tp, a, n))
+    return out
+
+
+def _send_rows(window: Window) -> Any:
+    """The program's send rows due in the window, each with its next occurrence's due time."""
     pt = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
     # Each send row's next occurrence, sorted on as few columns as possible (the sort is
     # the costly part); the rest of the row is joined back by id.
@@ -255,12 +271,16 @@ def delivery(session: Session, window: Window, rules: Rules) -> Delivery:
              .where(pt.c.kind == "send", Enrolment.program_id == window.program_id,
                     pt.c.due_at >= window.start, pt.c.due_at < window.end + HORIZON)
              .subquery("nexts"))
-    rows = (select(pt.c.enrolment_id, pt.c.touchpoint_id, pt.c.due_at, pt.c.done_at,
+    return (select(pt.c.enrolment_id, pt.c.touchpoint_id, pt.c.due_at, pt.c.done_at,
                    pt.c.status, pt.c.reason, Enrolment.enrolled_at, nexts.c.next_due)
             .join(pt, pt.c.id == nexts.c.id)
             .join(Enrolment, col(Enrolment.id) == pt.c.enrolment_id)
             .where(pt.c.due_at < window.end)
             .subquery("r"))
+
+
+def _facts(session: Session, window: Window, rows: Any, rules: Rules) -> Any:
+    """One row per send row: its period, week and outcome flags as plain columns."""
     sent = or_(and_(rows.c.status == "done", rows.c.reason.is_(None)), rows.c.status == "missed")
     ahead = and_(rows.c.status == "skipped", rows.c.reason == "answered")
     late = _rounded(_seconds(session, rows.c.done_at, rows.c.due_at))
@@ -279,14 +299,18 @@ def delivery(session: Session, window: Window, rules: Rules) -> Delivery:
              .cte("sends").prefix_with("MATERIALIZED"))
     answered = sends.c.answer.is_not(None)
     # The outcome flags as columns, so that every grouping below is by plain columns.
-    facts = (select(sends.c.period, sends.c.touchpoint_id, sends.c.enrolment_id,
-                    sends.c.week, sends.c.sent, sends.c.on_time, sends.c.asked,
-                    sends.c.missed, _flag(answered).label("answered"),
-                    _flag(and_(sends.c.sent == 1, answered, sends.c.answer <= sends.c.sla))
-                    .label("within"),
-                    case((and_(sends.c.sent == 1, answered),
-                          _rounded(sends.c.answer / 60.0)), else_=None).label("minutes"))
-             .cte("facts").prefix_with("MATERIALIZED"))
+    return (select(sends.c.period, sends.c.touchpoint_id, sends.c.enrolment_id,
+                   sends.c.week, sends.c.sent, sends.c.on_time, sends.c.asked,
+                   sends.c.missed, _flag(answered).label("answered"),
+                   _flag(and_(sends.c.sent == 1, answered, sends.c.answer <= sends.c.sla))
+                   .label("within"),
+                   case((and_(sends.c.sent == 1, answered),
+                         _rounded(sends.c.answer / 60.0)), else_=None).label("minutes"))
+            .cte("facts").prefix_with("MATERIALIZED"))
+
+
+def _counted(facts: Any, rules: Rules) -> Any:
+    """The facts counted three ways in one statement: by outcome, by client, by minutes."""
     checkin = facts.c.touchpoint_id.in_(list(rules.checkins))
     by_outcome = select(
         literal("map"), facts.c.period, facts.c.touchpoint_id, cast(None, Integer),
@@ -306,17 +330,7 @@ def delivery(session: Session, window: Window, rules: Rules) -> Delivery:
         facts.c.minutes, *[cast(None, Integer)] * 6, func.count()
     ).where(facts.c.minutes.is_not(None)).group_by(facts.c.period, facts.c.touchpoint_id,
                                                    facts.c.minutes)
-    out = Delivery([], [], [])
-    for part, period, tp, enrolment, a, b, c, d, e, f, g, n in session.execute(
-            union_all(by_outcome, by_client, by_minutes)):
-        if part == "map":
-            out.counts.append(MapCount(period, tp, a, bool(b), bool(c), bool(d), bool(e),
-                                       bool(f), bool(g), n))
-        elif part == "client":
-            out.clients.append(ClientCount(period, enrolment, int(b), int(c)))
-        else:
-            out.answer_times.append(AnswerTimes(period, tp, a, n))
-    return out
+    return union_all(by_outcome, by_client, by_minutes)
 
 
 def _answer_seconds(session: Session, window: Window, rows: Any, rules: Rules

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.composition import App
+from bot.logs import bolt_logger
 from bot.slack.blocks import (
     ACK_ACTION,
     ANSWER_ACTION,
@@ -133,6 +134,8 @@ def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = 
     listeners = SlackListeners(app, client)
     bolt = BoltApp(client=client, signing_secret=signing_secret,
                    process_before_response=process_before_response,
+                   # Bolt's loggers copy this one's level: refused bodies are not logged.
+                   logger=bolt_logger(),
                    # Socket Mode has no signatures to check; HTTP mode always checks them.
                    request_verification_enabled=signing_secret is not None)
 

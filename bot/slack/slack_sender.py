@@ -75,6 +75,14 @@ class SlackSender:
         try:
             if reply.attachment is not None:
                 return await self._upload(address, reply)
+            if reply.card is None and reply.edit:
+                # A plain edit replaces the whole message (an erased client's post): no
+                # block of the old one may stay.
+                if reply.anchor is None:
+                    return None
+                await self.client.chat_update(channel=await self._channel_of(address),
+                                              ts=reply.anchor, text=reply.text, blocks=[])
+                return reply.anchor
             if reply.card is not None and reply.edit:
                 text, blocks = escalation_message(reply.card)
                 if reply.anchor is None:
@@ -116,14 +124,18 @@ class SlackSender:
     async def _upload(self, address: str, reply: Reply) -> str | None:
         """A file with the reply's text as its comment; a user id is opened as a DM first."""
         assert reply.attachment is not None
-        channel = address
-        if address[:1] in ("U", "W"):
-            opened = await self.client.conversations_open(users=address)
-            channel = str(opened["channel"]["id"])
         await self.client.files_upload_v2(
-            channel=channel, content=reply.attachment.data, filename=reply.attachment.filename,
-            title=reply.attachment.filename, initial_comment=reply.text)
+            channel=await self._channel_of(address), content=reply.attachment.data,
+            filename=reply.attachment.filename, title=reply.attachment.filename,
+            initial_comment=reply.text)
         return None
+
+    async def _channel_of(self, address: str) -> str:
+        """The channel id for `address`: a user id is their DM with the bot, opened first."""
+        if address[:1] not in ("U", "W"):
+            return address
+        opened = await self.client.conversations_open(users=address)
+        return str(opened["channel"]["id"])
 
 
 async def drain_slack(rt: Runtime, client: AsyncWebClient) -> int:

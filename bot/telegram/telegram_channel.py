@@ -1,4 +1,10 @@
-"""Running the Telegram channel: PTB's Application, polling or a webhook, and the outbox drain."""
+"""Running the Telegram channel: PTB's Bot, our polling loop or a webhook, and the outbox drain.
+
+PTB's Application gives the Bot (its HTTP client and rate limiter) and nothing else: its
+Updater confirms updates to Telegram before they are handled, and its process_update hides
+a failed update from whoever should answer Telegram. Updates go straight to our adapter,
+from `bot/telegram/polling.py` or `bot/telegram/webhook.py`, and a failure is theirs to see.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ import contextlib
 import logging
 
 from telegram import BotCommand, Update
-from telegram.error import NetworkError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.composition import App
 from bot.http_server import HttpServer
 from bot.settings import Settings
 from bot.telegram.limits import FloodLimiter
+from bot.telegram.polling import Poller
 from bot.telegram.telegram_sender import PER_CHAT_RATE, TelegramSender
 from bot.telegram.updates import TelegramAdapter
 from bot.telegram.webhook import WebhookServer, webhook_path, webhook_secret
@@ -26,6 +33,11 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # How often the outbox is looked at when nothing woke the drain (scheduled messages,
 # retries coming due, messages queued by another worker).
 DRAIN_EVERY = 2.0
+# How long a stop lets a drain finish its sends before cutting it off (the rest are handed
+# back by releasing the leases).
+DRAIN_GRACE = 2.0
+# Tries of the optional start-up calls (the command menu) before going on without.
+OPTIONAL_TRIES = 4
 MENU = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in (
     "checkin", "skip", "back", "later", "pause", "resume", "progress", "schedule", "privacy",
     "mydata", "delete", "help")]
@@ -33,6 +45,7 @@ MENU = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in (
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:
     """PTB's Application pointed at the configured Bot API server, with its rate limiter."""
+    # `webhook`: without PTB's Updater (the channel never uses it: polling.py polls).
     if not settings.telegram_token:
         raise RuntimeError("COACHBOT_TELEGRAM_TOKEN is not set")
     root = settings.telegram_api_url.rstrip("/")
@@ -58,6 +71,29 @@ async def _initialize(application: Application) -> None:
             delay = min(60.0, delay * 2)
 
 
+async def _until_done(call, what: str, *, tries: int | None, first_delay: float = 1.0
+                      ) -> bool:
+    """Run `call()` until it works, `tries` times at most (None: until cancelled)."""
+    # Never raises: one log line when it gives up.
+    delay, attempt = first_delay, 0
+    while True:
+        attempt += 1
+        try:
+            await call()
+            return True
+        except (TelegramError, OSError) as exc:
+            if tries is not None and attempt >= tries:
+                log.warning("%s failed %d times (%s); going on without it", what, attempt,
+                            type(exc).__name__)
+                return False
+            # A call we cannot serve without says so once; an optional one only when it gives up.
+            level = logging.WARNING if tries is None and attempt == 1 else logging.DEBUG
+            log.log(level, "%s failed (%s); retrying until it works", what,
+                    type(exc).__name__)
+            await asyncio.sleep(delay)
+            delay = min(30.0, delay * 2)
+
+
 class TelegramChannel:
     """The whole Telegram side of one process; `run()` until cancelled or `stop` is set."""
 
@@ -67,21 +103,23 @@ class TelegramChannel:
         self.app = app
         settings = app.settings
         self.webhook_url = settings.telegram_webhook_url
-        self.application = build_application(settings, webhook=bool(self.webhook_url))
-        self.sender = TelegramSender(self.application.bot, rt=app.rt,
-                                     per_chat_rate=per_chat_rate)
+        # No Updater in either mode: it would confirm updates before they are stored.
+        self.application = build_application(settings, webhook=True)
+        bot = self.application.bot
+        self.sender = TelegramSender(bot, rt=app.rt, per_chat_rate=per_chat_rate)
         self.drain_every = drain_every
         self._wakeup: Wakeup | None = None
         self.adapter = TelegramAdapter(app)
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
         self.webhook: WebhookServer | None = None
+        self.poller: Poller | None = None
         if self.webhook_url:
             self.webhook = WebhookServer(
-                self.application, path=webhook_path(self.webhook_url),
+                bot, self.handle, path=webhook_path(self.webhook_url),
                 secret=webhook_secret(settings.telegram_webhook_secret,
                                       settings.telegram_token or ""),
                 host=webhook_host, port=settings.telegram_webhook_port)
+        else:
+            self.poller = Poller(bot, self.handle, allowed_updates=ALLOWED_UPDATES)
         # With the one HTTP server running (integrations on), the webhook is one of its
         # routes rather than a listener of its own.
         self.shared_http = http is not None and self.webhook is not None
@@ -94,56 +132,63 @@ class TelegramChannel:
         if self._wakeup is not None:
             self._wakeup.set()
 
+    async def handle(self, update: Update) -> None:
+        """One update, handled and stored when this returns; a failure raises."""
+        await self.adapter.handle(update, self.application.bot)
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Serve until `stop` is set or the task is cancelled; shut PTB down cleanly."""
+        """Serve until `stop` is set or the task is cancelled."""
+        # On `stop`: no more fetching, the updates in hand are finished, the drain gets a
+        # moment to finish its sends; handing leases back is the caller's (bot/serve.py).
+        stop = stop or asyncio.Event()
         application = self.application
-        await _initialize(application)
+        bot = application.bot
+        if not await _unless(stop, _initialize(application)):
+            return
         drain: asyncio.Task[None] | None = None
+        menu: asyncio.Task[bool] | None = None
         self._wakeup = Wakeup.attach(self.app.rt)
         try:
-            await application.bot.set_my_commands(MENU)
-            await application.start()
-            if self.webhook is not None:
-                if not self.shared_http:
-                    await self.webhook.start()
-                await application.bot.set_webhook(
-                    self.webhook_url or "", secret_token=self.webhook.secret,
-                    allowed_updates=ALLOWED_UPDATES)
-            else:
-                assert application.updater is not None
-                await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            drain = asyncio.create_task(self._drain_loop(), name="telegram-outbox")
-            log.info("telegram channel running mode=%s",
-                     "webhook" if self.webhook else "polling")
-            self.ready.set()
-            await (stop.wait() if stop is not None else asyncio.Event().wait())
-        finally:
-            self._wakeup.detach()
-            if drain is not None:
-                drain.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await drain
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+            # The menu is a nicety: retried in the background, never a reason not to serve.
+            menu = asyncio.create_task(_until_done(
+                lambda: bot.set_my_commands(MENU), "setMyCommands", tries=OPTIONAL_TRIES))
             if self.webhook is not None and not self.shared_http:
-                await self.webhook.stop()
-            if application.running:
-                await application.stop()
+                await self.webhook.start()
+            drain = asyncio.create_task(self._drain_loop(stop), name="telegram-outbox")
+            if self.webhook is not None:
+                webhook = self.webhook
+                registered = _until_done(lambda: bot.set_webhook(
+                    self.webhook_url or "", secret_token=webhook.secret,
+                    allowed_updates=ALLOWED_UPDATES), "setWebhook", tries=None)
+                if not await _unless(stop, registered):
+                    return
+                log.info("telegram channel running mode=webhook")
+                self.ready.set()
+                await stop.wait()
+            else:
+                assert self.poller is not None
+                # A webhook left from an earlier run would make getUpdates fail (409).
+                if not await _unless(stop, _until_done(
+                        lambda: bot.delete_webhook(drop_pending_updates=False),
+                        "deleteWebhook", tries=None)):
+                    return
+                log.info("telegram channel running mode=polling")
+                self.ready.set()
+                await self.poller.run(stop)
+        finally:
+            if menu is not None:
+                menu.cancel()
+            if self.webhook is not None and not self.shared_http:
+                await self.webhook.stop()  # finishes the requests in flight first
+            if drain is not None:
+                self._wakeup.event.set()  # an idle drain sees the stop at once
+                await _finish(drain, DRAIN_GRACE)
+            self._wakeup.detach()
             await application.shutdown()
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.adapter.handle(update, context.bot)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        kind = type(context.error).__name__ if context.error else "unknown"
-        update_id = update.update_id if isinstance(update, Update) else None
-        # Only the error's type: its message may quote SQL parameters, i.e. answer text.
-        log.error("telegram update failed update=%s error=%s", update_id, kind)
-        log.debug("telegram update failure detail", exc_info=context.error)
-
-    async def _drain_loop(self) -> None:
+    async def _drain_loop(self, stop: asyncio.Event) -> None:
         assert self._wakeup is not None
-        while True:
+        while not stop.is_set():
             try:
                 sent = await self.sender.drain()
             except Exception as exc:  # keep draining after a database hiccup
@@ -152,3 +197,30 @@ class TelegramChannel:
             if sent:
                 continue
             await self._wakeup.wait(self.drain_every)
+
+
+async def _unless(stop: asyncio.Event, work) -> bool:
+    """Run `work` unless `stop` is set first (then it is cancelled); True if it finished."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        return False
+    task.result()  # a failure (a wrong token) is the caller's
+    return True
+
+
+async def _finish(task: asyncio.Task, grace: float) -> None:
+    """Let `task` end on its own within `grace` seconds, then cancel it."""
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

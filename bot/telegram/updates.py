@@ -20,6 +20,7 @@ from bot.composition import App
 from bot.telegram.keyboards import answered, read_press
 from conversations.messages import Inbound
 from conversations.render import buttons
+from services import keys
 
 log = logging.getLogger("coachbot.telegram.inbound")
 
@@ -50,7 +51,6 @@ def message_ref(chat: str, message_id: int) -> str:
 
 def translate(update: Update) -> Translated:
     """Sort an update; only private chats with people are served."""
-    event_id = f"tg-{update.update_id}"
     query = update.callback_query
     if query is not None:
         message = query.message
@@ -62,7 +62,8 @@ def translate(update: Update) -> Translated:
         label = next((b.text for row in (markup.inline_keyboard if markup else ())
                       for b in row if b.callback_data == query.data), None)
         return Translated(
-            "press", Inbound(channel=CHANNEL, sender=str(message.chat.id), event_id=event_id,
+            "press", Inbound(channel=CHANNEL, sender=str(message.chat.id),
+                             event_id=keys.telegram_press(query.id),
                              button=query.data if isinstance(query.data, str) else None),
             callback_id=query.id, question_text=(readable.text or "") if readable else "",
             question_message_id=message.message_id, label=label)
@@ -71,6 +72,11 @@ def translate(update: Update) -> Translated:
         if edited.chat.type != "private" or edited.text is None:
             return Translated("ignored")
         chat = str(edited.chat.id)
+        # Each edit is an event of its own; its date has only seconds, so two edits in one
+        # second are told apart by their text. A redelivered edit is the same event.
+        stamp = int(edited.edit_date.timestamp()) if edited.edit_date else 0
+        event_id = keys.telegram_message(chat, edited.message_id,
+                                         edited=f"{stamp}:{edited.text}")
         return Translated("edit", Inbound(channel=CHANNEL, sender=chat, event_id=event_id,
                                           text=edited.text,
                                           message_ref=message_ref(chat, edited.message_id)))
@@ -79,6 +85,7 @@ def translate(update: Update) -> Translated:
             message.from_user is not None and message.from_user.is_bot):
         return Translated("ignored")
     chat = str(message.chat.id)
+    event_id = keys.telegram_message(chat, message.message_id)
     # A forwarded message is someone else's words (maybe about someone else): never an answer.
     if message.text is None or message.forward_origin is not None:
         return Translated("non_text", Inbound(channel=CHANNEL, sender=chat, event_id=event_id))

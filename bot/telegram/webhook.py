@@ -1,8 +1,9 @@
 """The webhook endpoint: Telegram POSTs updates here with the secret token in a header.
 
 A small aiohttp server rather than PTB's built-in one: PTB's answers a wrong secret with 403,
-and we want 401 (unauthenticated); and each update is handled before Telegram gets its 200,
-so a crash mid-update means Telegram delivers it again (deduplicated on update_id).
+and we want 401 (unauthenticated); and each update is handled before Telegram gets its 200.
+A crash mid-update, or a failure (the database down, the disk full), answers nothing or a
+500, so Telegram delivers the update again later (refused as a duplicate if it was stored).
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from telegram import Update
-from telegram.ext import Application
+from telegram import Bot, Update
+
+from bot.telegram.outage import Outage, reason
 
 log = logging.getLogger("coachbot.telegram.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_PATH = "/telegram"
+# How long a stop waits for the updates being handled before closing their connections.
+STOP_GRACE = 5.0
+
+Handle = Callable[[Update], Awaitable[None]]
 
 
 def webhook_secret(configured: str | None, token: str) -> str:
@@ -36,16 +43,18 @@ def webhook_path(url: str) -> str:
 
 
 class WebhookServer:
-    """Receives updates over HTTP and hands each to PTB's Application."""
+    """Receives updates over HTTP and hands each to `handle`; 200 only once it returned."""
 
-    def __init__(self, application: Application, *, secret: str, path: str,
+    def __init__(self, bot: Bot, handle: Handle, *, secret: str, path: str,
                  host: str = "0.0.0.0", port: int = 3000) -> None:
-        self.application = application
+        self.bot = bot
+        self.handle = handle
         self.secret = secret
         self.path = path
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        self.outage = Outage(log)
 
     def register(self, app: web.Application) -> None:
         """Serve the webhook on another aiohttp app (the one HTTP server) instead."""
@@ -55,7 +64,7 @@ class WebhookServer:
         """Listen; `port` becomes the bound port (useful when 0 was asked for)."""
         server = web.Application(client_max_size=1024 * 1024)
         server.router.add_post(self.path, self._post)
-        self._runner = web.AppRunner(server, access_log=None)
+        self._runner = web.AppRunner(server, access_log=None, shutdown_timeout=STOP_GRACE)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -75,8 +84,16 @@ class WebhookServer:
             return web.json_response({"ok": False, "error": "unauthorized"}, status=401)
         try:
             data = await request.json()
-            update = Update.de_json(data, self.application.bot)
+            update = Update.de_json(data, self.bot)
         except (json.JSONDecodeError, ValueError, TypeError, KeyError):
             return web.json_response({"ok": False, "error": "not an update"}, status=400)
-        await self.application.process_update(update)
+        try:
+            await self.handle(update)
+        except Exception as exc:
+            # Only the type: the message may quote SQL parameters (a client's words).
+            self.outage.failed(reason(exc), "answered 500: Telegram delivers it again")
+            log.debug("telegram update failure detail", exc_info=exc)
+            return web.json_response({"ok": False, "error": "not handled; retry"},
+                                     status=500)
+        self.outage.handled()
         return web.json_response({"ok": True})

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar, NoReturn
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from .server import JSON, WAIT, FailurePlan, FakeServer, RecordedCallBase, UploadedFile
 
@@ -263,12 +263,17 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         bot_username: str = "coachbot_test_bot",
         bot_first_name: str = "Coachbot",
         max_poll_wait: float = 1.0,
+        webhook_retry: float = 0.3,
     ) -> None:
         super().__init__(host=host, port=port)
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.max_poll_wait = max_poll_wait
+        self.webhook_retry = webhook_retry
+        self._deliveries: list[tuple[int, int]] = []
+        self._pusher: asyncio.Task[None] | None = None
+        self._push_wake: asyncio.Event | None = None
 
         self._updates: list[JSON] = []
         self._update_ids = itertools.count(100_000_001)
@@ -326,7 +331,10 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         # Release pending long polls before the loop stops.
         with self._lock:
             self._stopping = True
+            pusher = self._pusher
         loop.call_soon_threadsafe(self._wake_pollers)
+        if pusher is not None:
+            loop.call_soon_threadsafe(pusher.cancel)
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -626,6 +634,18 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
             self._store_message(message)
             return self.inject_update({"message": message})
 
+    def restart_update_ids(self, first: int = 1) -> None:
+        """Restart the update_id sequence, as Telegram does after a week without updates or
+        on another Bot API server: new updates may reuse ids seen before."""
+        with self._lock:
+            self._update_ids = itertools.count(first)
+
+    def webhook_deliveries(self) -> list[tuple[int, int]]:
+        """``(update_id, HTTP status)`` of every webhook POST, in order; status 0 when the
+        bot gave no answer (connection refused or dropped, timeout)."""
+        with self._lock:
+            return list(self._deliveries)
+
     def pending_updates(self) -> list[JSON]:
         """Updates queued and not yet confirmed by a ``getUpdates`` offset."""
         with self._lock:
@@ -778,6 +798,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         )
 
     def _wake_pollers(self) -> None:
+        if self._push_wake is not None:
+            self._push_wake.set()
         with self._lock:
             waiters, self._poll_waiters = self._poll_waiters, []
         for waiter in waiters:
@@ -1003,6 +1025,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         if params.get("drop_pending_updates"):
             self._updates.clear()
         self._webhook = {k: v for k, v in params.items() if not isinstance(v, UploadedFile)}
+        allowed = params.get("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = frozenset(allowed) or DEFAULT_ALLOWED_UPDATES
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.get_running_loop().create_task(self._push_webhook())
         return _ok(True, "Webhook was set")
 
     def _delete_webhook(self, _token: str, params: JSON) -> _Reply:
@@ -1032,3 +1059,76 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         if entry is None:
             _reject("invalid file_id")
         return _ok(copy.deepcopy(entry[0]))
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    async def _push_webhook(self) -> None:
+        """Deliver queued updates to the webhook like Telegram: a POST per update, each chat's
+        one at a time and in order, chats at the same time; an update is dropped only on a
+        2xx answer, anything else is retried after ``webhook_retry`` seconds."""
+        self._push_wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        in_flight: dict[object, asyncio.Task[None]] = {}
+        retry_at: dict[object, float] = {}
+        async with ClientSession(timeout=ClientTimeout(total=30)) as http:
+            while True:
+                self._push_wake.clear()
+                with self._lock:
+                    hook = self._webhook
+                    if hook is None or self._stopping:
+                        break
+                    pending = [u for u in self._updates
+                               if _update_type(u) in self._allowed_updates]
+                    limit = int(hook.get("max_connections") or 40)
+                now = loop.time()
+                blocked = set(in_flight)
+                for update in pending:
+                    chat = _update_chat(update)
+                    if chat in blocked:
+                        continue
+                    blocked.add(chat)  # the chat's later updates wait behind this one
+                    if retry_at.get(chat, 0.0) > now or len(in_flight) >= limit:
+                        continue
+                    in_flight[chat] = loop.create_task(
+                        self._post_update(http, hook, update, chat, retry_at))
+                waker = loop.create_task(self._push_wake.wait())
+                soonest = min(retry_at.values(), default=now + 1.0) - now
+                await asyncio.wait([*in_flight.values(), waker],
+                                   timeout=max(0.01, min(soonest, 1.0)),
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+                in_flight = {c: t for c, t in in_flight.items() if not t.done()}
+                now = loop.time()
+                for chat in [c for c, at in retry_at.items() if at <= now]:
+                    del retry_at[chat]
+
+    async def _post_update(self, http: ClientSession, hook: JSON, update: JSON, chat: object,
+                           retry_at: dict[object, float]) -> None:
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+        try:
+            async with http.post(str(hook["url"]), data=json.dumps(update),
+                                 headers=headers) as response:
+                status = response.status
+        except (TimeoutError, ClientError, OSError):
+            status = 0
+        with self._cond:
+            self._deliveries.append((update["update_id"], status))
+            if 200 <= status < 300:
+                self._updates = [u for u in self._updates if u is not update]
+            else:
+                retry_at[chat] = asyncio.get_running_loop().time() + self.webhook_retry
+            self._cond.notify_all()
+
+
+def _update_chat(update: JSON) -> object:
+    """The chat an update belongs to (Telegram keeps each chat's updates in order)."""
+    kind = _update_type(update)
+    body = update.get(kind) if kind else None
+    if isinstance(body, dict):
+        message = body.get("message") if kind == "callback_query" else body
+        chat = message.get("chat") if isinstance(message, dict) else None
+        if isinstance(chat, dict) and "id" in chat:
+            return chat["id"]
+    return ("update", update["update_id"])

@@ -92,3 +92,40 @@ def test_planning_is_the_same_every_time():
     first = plan(PROGRAM, enrolled_at=start, zone="Europe/Berlin", wait_for_flows=True)
     assert first == plan(PROGRAM, enrolled_at=start, zone="Europe/Berlin", wait_for_flows=True)
     assert len({(o.touchpoint.id, o.occurrence) for o in first}) == len(first)
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize("quiet, local, expected", [
+    # Overnight quiet hours (21:00-08:00): the first quiet minute is 21:00, the first
+    # allowed one 08:00; neither edge may slip by a day.
+    (QuietHours(), "2026-03-03 20:59", "2026-03-03 20:59"),
+    (QuietHours(), "2026-03-03 21:00", "2026-03-04 08:00"),
+    (QuietHours(), "2026-03-04 00:00", "2026-03-04 08:00"),
+    (QuietHours(), "2026-03-04 07:59", "2026-03-04 08:00"),
+    (QuietHours(), "2026-03-04 08:00", "2026-03-04 08:00"),
+    # Daytime quiet hours (a person's 12:00-14:00 lunch): the same edges within one day.
+    (QuietHours(start=time(12, 0), end=time(14, 0)), "2026-03-04 11:59", "2026-03-04 11:59"),
+    (QuietHours(start=time(12, 0), end=time(14, 0)), "2026-03-04 12:00", "2026-03-04 14:00"),
+    (QuietHours(start=time(12, 0), end=time(14, 0)), "2026-03-04 13:59", "2026-03-04 14:00"),
+    (QuietHours(start=time(12, 0), end=time(14, 0)), "2026-03-04 14:00", "2026-03-04 14:00"),
+    # Start equal to end: no quiet hours at all.
+    (QuietHours(start=time(9, 0), end=time(9, 0)), "2026-03-04 09:00", "2026-03-04 09:00"),
+])
+def test_quiet_hours_hold_exactly_at_their_start_and_release_exactly_at_their_end(
+        quiet, local, expected):
+    moment = datetime.fromisoformat(local).replace(tzinfo=BERLIN)
+    moved = quiet_adjusted(moment.astimezone(UTC), BERLIN, quiet)
+    assert moved.astimezone(BERLIN) == datetime.fromisoformat(expected).replace(tzinfo=BERLIN)
+
+
+def test_a_nudge_due_at_the_end_of_a_persons_quiet_hours_goes_out_at_that_minute():
+    """A person's quiet hours ending at the program's 09:00 check-in keep it at 09:00."""
+    start = datetime(2026, 3, 16, tzinfo=UTC)
+    quiet = QuietHours(start=time(22, 0), end=time(9, 0))
+    times = checkins("Europe/Berlin", start, quiet=quiet)[:2]
+    assert [t.astimezone(BERLIN).strftime("%a %H:%M") for t in times] == ["Mon 09:00"] * 2
+    starting = QuietHours(start=time(9, 0), end=time(11, 0))
+    times = checkins("Europe/Berlin", start, quiet=starting)[:2]
+    assert [t.astimezone(BERLIN).strftime("%a %H:%M") for t in times] == ["Mon 11:00"] * 2

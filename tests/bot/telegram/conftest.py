@@ -19,6 +19,7 @@ from sqlmodel import col, func, select
 from bot.composition import App
 from bot.settings import Settings
 from bot.telegram.telegram_channel import TelegramChannel
+from services import keys
 from storage.db import session
 from storage.models import InboundEvent, OutboxMessage
 from tests.conftest import SAMPLE
@@ -106,6 +107,18 @@ def run_bot(app: App) -> Iterator[Callable[[], RunningBot]]:
         bot.stop()
 
 
+def event_of(update: dict[str, Any]) -> str:
+    """The dedupe key the bot stores for an update (what identifies its message)."""
+    if "callback_query" in update:
+        return keys.telegram_press(update["callback_query"]["id"])
+    if "edited_message" in update:
+        edited = update["edited_message"]
+        return keys.telegram_message(edited["chat"]["id"], edited["message_id"],
+                                     edited=f"{edited['edit_date']}:{edited['text']}")
+    message = update["message"]
+    return keys.telegram_message(message["chat"]["id"], message["message_id"])
+
+
 def settled(app: App, event_id: str | None = None) -> bool:
     """The update was handled and every reply due now has been sent."""
     with session(app.db) as s:
@@ -134,7 +147,7 @@ class TelegramUser:
         """Type a message; the texts the bot sent back."""
         update = self.api.inject_message(self.user_id, text, first_name=self.first_name)
         self.sent.append(update["message"])
-        return self.replies_to(f"tg-{update['update_id']}")
+        return self.replies_to(event_of(update))
 
     def presses(self, label: str) -> list[str]:
         """Press the button labelled `label` on the bot's latest keyboard; the replies."""
@@ -156,7 +169,7 @@ class TelegramUser:
         """Edit one of the messages this user sent; the bot's replies."""
         update = self.api.inject_edited_message(self.user_id, message["message_id"], text,
                                                 first_name=self.first_name)
-        return self.replies_to(f"tg-{update['update_id']}")
+        return self.replies_to(event_of(update))
 
     def toast(self) -> str | None:
         """The text of the latest callback answer (a toast), if it had one."""

@@ -11,6 +11,7 @@ from services.flows import open_flow_now
 from storage import people
 from storage.db import session
 from storage.models import AuditEntry, Enrolment, Identity, OutboxMessage
+from tests.bot.telegram.conftest import event_of
 
 
 def _joined(enrol, telegram_user):
@@ -47,7 +48,7 @@ def test_a_429_is_retried_after_its_retry_after_and_sent_once(
 
     clock.advance(timedelta(seconds=5))
     bot.wake()
-    ana.replies_to(f"tg-{update['update_id']}")
+    ana.replies_to(event_of(update))
 
     asked = [m for m in ana.received if "monthly revenue today" in m["text"]]
     assert len(asked) == 1
@@ -99,5 +100,5 @@ def test_network_errors_and_5xx_are_retried_with_backoff(
 
     clock.advance(timedelta(seconds=5))  # the first backoff step
     bot.wake()
-    ana.replies_to(f"tg-{update['update_id']}")
+    ana.replies_to(event_of(update))
     assert len([m for m in ana.received if "monthly revenue today" in m["text"]]) == 1

@@ -114,3 +114,15 @@ def test_a_stranger_a_bad_code_and_a_used_code_get_the_join_instructions(
     with session(app.db) as s:
         assert [i.address for i in s.exec(select(Identity))] == ["4242"]
         assert s.exec(select(Answer)).all() == []
+
+
+def test_when_telegram_refuses_the_command_menu_the_bot_serves_all_the_same(
+        enrol, run_bot, telegram_user, telegram_api):
+    telegram_api.fail_next("setMyCommands", status=500, times=100)
+    run_bot()
+    code = enrol("Ana Lima", join=False).enrolled.code
+
+    replies = telegram_user(4242).sends(f"/start {code}")
+
+    assert "welcome to Grow" in replies[0]
+    assert telegram_api.commands() == []

@@ -12,8 +12,8 @@ from sqlmodel import func, select
 from bot.settings import Settings
 from bot.telegram.webhook import SECRET_HEADER
 from storage.db import session
-from storage.models import InboundEvent, OutboxMessage
-from tests.bot.telegram.conftest import TOKEN, settled
+from storage.models import Answer, InboundEvent, OutboxMessage
+from tests.bot.telegram.conftest import TOKEN, event_of, settled
 from tests.conftest import SAMPLE
 
 SECRET = "s3cret-Token_for-tests"
@@ -75,8 +75,53 @@ def test_an_update_with_the_right_secret_is_handled_once_however_often_it_comes(
 
     assert _post(port, update, SECRET) == 200
     assert _post(port, update, SECRET) == 200  # Telegram redelivers when unsure
-    telegram_api.wait_for(lambda _: settled(app, f"tg-{update['update_id']}"))
+    telegram_api.wait_for(lambda _: settled(app, event_of(update)))
 
     [reply] = telegram_api.sent_messages(4242)
     assert "ask your coach" in reply["text"]
     assert _stored(app) == (1, 1)
+
+
+def _post_raw(port: int, body: str) -> int:
+    """POST a body as Telegram writes it: JSON text whose escapes may hold NUL or a lone
+    surrogate (\\u0000, \\ud800), which no database column can store."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/telegram/hook",
+                                     data=body.encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              SECRET_HEADER: SECRET})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_an_edit_or_a_start_code_with_nul_or_a_lone_surrogate_is_stored_cleaned_and_answered(
+        app, enrol, run_bot, telegram_api, telegram_user):
+    bot = run_bot()
+    port = bot.channel.webhook.port
+    code = enrol("Ana Lima", join=False).enrolled.code
+    ana = telegram_user(4242)
+    # Answered by webhook: each update is POSTed by the test as Telegram would.
+    start = telegram_api.inject_message(4242, f"/start {code}\u0000")
+    assert _post_raw(port, json.dumps(start)) == 200
+    telegram_api.wait_for(lambda _: settled(app, event_of(start)))
+    consent = telegram_api.inject_message(4242, "yes")
+    assert _post_raw(port, json.dumps(consent)) == 200
+    goal = telegram_api.inject_message(4242, "More clients")
+    assert _post_raw(port, json.dumps(goal)) == 200
+    telegram_api.wait_for(lambda _: settled(app, event_of(goal)))
+
+    edit = telegram_api.inject_edited_message(4242, goal["message"]["message_id"],
+                                              "More clients, fast")
+    body = json.dumps(edit).replace("fast", "fast\\u0000 \\ud800")
+    assert _post_raw(port, body) == 200
+    telegram_api.wait_for(lambda _: settled(app) and any(
+        "updated that answer" in m["text"] for m in telegram_api.sent_messages(4242)))
+
+    with session(app.db) as s:
+        stored = s.exec(select(Answer.raw_text).where(Answer.question_id == "goal")).one()
+    assert stored == "More clients, fast \ufffd"
+    texts = [m["text"] for m in telegram_api.sent_messages(4242)]
+    assert any("welcome to Grow" in t for t in texts)  # the code, cleaned, was accepted
+    assert ana.user_id == 4242

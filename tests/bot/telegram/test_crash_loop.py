@@ -1,0 +1,48 @@
+"""Twelve clients answer their intake while `coachbot run` is SIGKILLed at random moments and
+started again, in polling and in webhook mode, on SQLite and PostgreSQL: no message is lost,
+no answer is stored twice, every client hears back.
+
+The issue asked for 24 clients and 10 kills; CI runs 12 and 4 to stay affordable, and
+`benchmarks/crash_loop.py` runs the full size and prints the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.composition import App, build_app
+from bot.settings import Settings
+from scheduler.clock import SystemClock
+from tests.bot.telegram.bot_process import crash_loop
+from tests.conftest import INTAKE, SAMPLE
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+CLIENTS = 12
+KILLS = 4
+SEED = 20261129
+
+
+@pytest.fixture
+def live_app(db_url: str) -> Iterator[App]:
+    """The test's view of the database the bot process uses, on the wall clock as the bot."""
+    app = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
+                    clock=SystemClock(), migrate=False)
+    yield app
+    app.db.dispose()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+def test_clients_answering_while_the_bot_is_killed_again_and_again_lose_nothing(
+        live_app, tmp_path, mode):
+    with FakeTelegramAPI(max_poll_wait=1.0) as api:
+        outcome = crash_loop(live_app, api, tmp_path, mode=mode, clients=CLIENTS,
+                             kills=KILLS, seed=SEED, script=INTAKE)
+    print(outcome.summary())
+
+    assert outcome.updates == CLIENTS * (1 + len(INTAKE))
+    assert outcome.lost == 0
+    assert outcome.unconfirmed == 0
+    assert outcome.answers_twice == 0
+    assert outcome.without_reply == 0

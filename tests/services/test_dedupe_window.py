@@ -1,0 +1,39 @@
+"""The record of handled platform events is kept for a window (7 days by default) and then
+dropped by the daily retention pass: within the window a redelivery changes nothing, and
+the table does not grow forever."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from bot.serve import periodic_work
+from conversations.messages import Inbound
+from scheduler.jobs import RETENTION
+
+
+def events(app) -> int:
+    with app.db.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM inboundevent")).scalar_one()
+
+
+def test_a_redelivery_within_the_window_is_refused_and_old_events_are_dropped_daily(
+        enrol, app, clock):
+    ana = enrol("Ana Lima")
+    hello = Inbound(channel="test", sender=ana.address, event_id="tg:m:first", text="yes")
+    assert app.inbound.handle(hello).outcome == "handled"
+    daily = periodic_work(app)[RETENTION]
+
+    clock.advance(timedelta(days=6, hours=23))
+    daily()
+    assert app.inbound.handle(hello).outcome == "duplicate"
+
+    clock.advance(timedelta(days=1))
+    before = events(app)
+    daily()
+    assert events(app) < before
+    with app.db.connect() as connection:
+        kept = connection.execute(sa.text(
+            "SELECT count(*) FROM inboundevent WHERE event_id = 'tg:m:first'")).scalar_one()
+    assert kept == 0
