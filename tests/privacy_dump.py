@@ -13,7 +13,6 @@ from storage.db import sqlite_path
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
 
-
 # The program versions' text is the program's own definition, no one's data: its prompts
 # would otherwise read as a sent message kept past its week.
 DEFINITIONS = {"program_version"}
