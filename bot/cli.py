@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from bot.composition import App, DatabaseTooNew, NotMigrated, build_app
 from bot.private_files import write_private
-from bot.program_files import load_file, program_files
+from bot.program_files import LoadedProgram, across, load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
 from conversations.program import Touchpoint
@@ -104,7 +104,9 @@ def run() -> None:
     application = _app(settings)
     if settings.uses_console:
         from bot.console import ConsoleChannel
+        from bot.program_reload import on_sighup
 
+        on_sighup(application, lambda line: err.print(line, markup=False, soft_wrap=True))
         interactive = sys.stdin.isatty()
         if interactive:
             out.print(Text.assemble(("coachbot", "bold"), " console, program ",
@@ -181,6 +183,8 @@ def preview(
     format_: Annotated[str, typer.Option("--format", help="table | html (a timeline)")
                        ] = "table",
     out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+    variant: Annotated[str | None, typer.Option(help="preview one of the program's variants")
+                       ] = None,
 ) -> None:
     """The delivery operations map: every touchpoint of a client enrolled on START."""
     if format_ not in ("table", "html"):
@@ -197,6 +201,13 @@ def preview(
         check_zone(tz)
     except EnrolError as exc:
         raise _fail(str(exc)) from None
+    if variant is not None and variant not in {v.id for v in program.variants}:
+        known = ", ".join(v.id for v in program.variants) or "none"
+        raise _fail(f"no variant '{variant}' in {file} (variants: {known})")
+    if format_ != "html" or out_path is not None:
+        for line in _variant_lines(program, variant):
+            out.print(line, markup=False, soft_wrap=True)
+    program = program.with_variant(variant)
     zone = ZoneInfo(tz)
     day = _parse_date(start)
     try:
@@ -242,6 +253,25 @@ def preview(
                           _no_answer(tp))
     out.print(table)
     out.print(_retention_line(program, enrolled), markup=False, soft_wrap=True)
+
+
+def _variant_lines(program, shown: str | None) -> list[str]:
+    """What the program's variants change, and which one the preview shows."""
+    if not program.variants:
+        return []
+    lines = ["Variants (a share of new enrolments each):"]
+    for v in program.variants:
+        parts = [f"{v.share}%"]
+        if v.checkin is not None:
+            parts.append(f"check-in {v.checkin.day} {v.checkin.time:%H:%M}")
+        parts += [f"rule {r.id}" for r in v.rules] + [f"touchpoint {t.id}" for t in v.touchpoints]
+        lines.append(f"  {v.id}: {', '.join(parts)}")
+    rest = 100 - sum(v.share for v in program.variants)
+    if rest:
+        lines.append(f"  as written: {rest}%")
+    lines.append(f"Shown: variant {shown}" if shown else
+                 "Shown: the program as written (--variant ID shows a variant)")
+    return lines
 
 
 def _retention_line(program, enrolled: datetime) -> str:
@@ -415,6 +445,10 @@ def simulate(
     out.print("rules fired: " + (", ".join(f"{rule} {count}" for rule, count in
                                            sorted(summary.rule_firings.items())) or "none"),
               markup=False)
+    if summary.variants:
+        from bot.report_table import variants_table
+
+        out.print(variants_table(summary.variants, "variants side by side"))
 
 
 @app.command()
@@ -523,6 +557,92 @@ def review(
         raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
     out.print(f"Review written to {out_path}", markup=False, soft_wrap=True)
 
+
+
+# --- program versions ---------------------------------------------------------------------
+
+program_app = typer.Typer(no_args_is_help=True,
+                          help="Changing a running program: diff, apply.")
+app.add_typer(program_app, name="program")
+
+
+def _load_or_exit(path: Path) -> LoadedProgram:
+    try:
+        return load_file(path)
+    except ProgramInvalid as exc:
+        for error in exc.errors:
+            out.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _print_effects(effects) -> None:
+    for effect in effects:
+        mark = "x" if effect.refused else ("!" if effect.attention else "-")
+        out.print(f"  {mark} {effect.text}", markup=False, soft_wrap=True)
+
+
+@program_app.command("diff")
+def program_diff(old: Annotated[Path, typer.Argument(help="the program file running now")],
+                 new: Annotated[Path, typer.Argument(help="the revised program file")]) -> None:
+    """What NEW changes for enrolled clients; exit 1 when something needs attention."""
+    from services.program_impact import DifferentPrograms, impact
+
+    before, after = _load_or_exit(old), _load_or_exit(new)
+    application = _app()
+    try:
+        found = impact(application.rt, before.program, after.program, old_text=before.text,
+                       new_text=after.text)
+    except DifferentPrograms as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    finally:
+        application.db.dispose()
+    was = f"version {found.old_version}" if found.old_version else "a version never run"
+    out.print(f"{found.program_id}: {was} -> version {found.new_version}", markup=False)
+    _print_effects(found.effects)
+    if found.refused:
+        out.print("refused: `program apply` and a reload will not run this version",
+                  markup=False, soft_wrap=True)
+    elif found.attention:
+        out.print("needs attention: the lines marked ! reach enrolled clients", markup=False)
+    else:
+        out.print("nothing needs attention", markup=False)
+    raise typer.Exit(1 if found.attention else 0)
+
+
+@program_app.command("apply")
+def program_apply(file: Annotated[Path, typer.Argument(help="the revised program file")]
+                  ) -> None:
+    """Validate FILE and make it the running version; running bots switch on their next tick."""
+    from services.program_versions import NotRunning, Refused, apply_text
+
+    loaded = _load_or_exit(file)
+    application = _app()
+    # What one file cannot know (the next step's program, a Stripe price used twice) is
+    # checked against the other programs the bot runs, as at start-up.
+    errors = across({**application.programs, loaded.program.id: loaded})
+    if errors:
+        for error in errors:
+            out.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(2)
+    try:
+        applied = apply_text(application.rt, loaded.text, str(file))
+    except NotRunning as exc:
+        raise _fail(str(exc)) from None
+    except Refused as exc:
+        _print_effects(exc.impact.refused)
+        err.print("refused: the running version stays", markup=False)
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        raise _fail(f"cannot use the database: {_db_reason(exc)}") from None
+    finally:
+        application.db.dispose()
+    if applied.impact is not None:
+        _print_effects(applied.impact.effects)
+    out.print(f"{applied.program_id} version {applied.version} is running: bots running now "
+              f"switch to it within a minute (their next tick). Put the file in the program "
+              f"folder too, so a restart reads it.", markup=False, soft_wrap=True)
 
 
 # --- API tokens ---------------------------------------------------------------------------

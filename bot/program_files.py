@@ -17,6 +17,8 @@ class LoadedProgram:
     program: Program
     path: Path
     checksum: str
+    # The text as read: stored with its version, so older conversations can be run on it.
+    text: str = ""
 
 
 def program_files(location: Path) -> list[Path]:
@@ -38,7 +40,7 @@ def load_file(path: Path) -> LoadedProgram:
     except UnicodeDecodeError:
         raise ProgramInvalid([ProgramError(str(path), 1, "(file)", "not UTF-8 text")]) from None
     program = parse_program(text, str(path))
-    return LoadedProgram(program, path, hashlib.sha256(raw).hexdigest())
+    return LoadedProgram(program, path, hashlib.sha256(raw).hexdigest(), text)
 
 
 def load_programs(location: Path) -> dict[str, LoadedProgram]:
@@ -61,13 +63,13 @@ def load_programs(location: Path) -> dict[str, LoadedProgram]:
                                        f"{loaded[item.program.id].path} too"))
         loaded[item.program.id] = item
     if not errors:
-        errors = _across(loaded)
+        errors = across(loaded)
     if errors:
         raise ProgramInvalid(errors)
     return loaded
 
 
-def _across(loaded: dict[str, LoadedProgram]) -> list[ProgramError]:
+def across(loaded: dict[str, LoadedProgram]) -> list[ProgramError]:
     """What one file cannot know: the next step's program is loaded too, and no Stripe price
     is claimed by two programs (a payment must enrol in exactly one)."""
     errors: list[ProgramError] = []

@@ -20,8 +20,26 @@ def as_table(rows: Sequence[Row], title: str) -> Table:
     for name in short:
         table.add_column(name, justify="left" if name in ("program", "cohort", "outcome")
                          else "right")
+    for row, following in zip(rows, [*rows[1:], None], strict=True):
+        # The variants, side by side, under a line of their own.
+        table.add_row(*cells(row), style="bold" if row.cohort == ALL else None,
+                      end_section=following is not None and following.variant
+                      and not row.variant)
+    return table
+
+
+def variants_table(rows: Sequence[Row], title: str) -> Table:
+    """Variants side by side: one column per variant, one line per figure."""
+    table = Table(title=title)
+    table.add_column("")
     for row in rows:
-        table.add_row(*cells(row), style="bold" if row.cohort == ALL else None)
+        table.add_column(row.cohort.removeprefix("variant "), justify="right")
+    labels = ("enrolled", "active", "paused", "graduated", "dropped", "check-in response",
+              "flows completed", "milestones", "outcome metric", "outcome change median",
+              "outcome change q1", "outcome change q3", "escalations")
+    columns = [cells(row)[2:15] for row in rows]
+    for index, label in enumerate(labels):
+        table.add_row(label, *(column[index] for column in columns))
     return table
 
 

@@ -10,6 +10,7 @@ import signal
 import threading
 
 from bot.composition import App
+from bot.program_reload import reload_in_thread
 from scheduler.jobs import DIGESTS, REESCALATIONS, RETENTION, SWEEP, TICK, start_jobs
 from services.decisions import Sweep
 from services.delivery import release_held
@@ -58,6 +59,9 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     if http is not None:
         tasks.append(asyncio.create_task(http.run(stop), name="http"))
     jobs = start_jobs(app.clock, periodic_work(app))
+    # `kill -HUP PID` reloads the program files; an invalid one leaves the running version.
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGHUP, lambda: reload_in_thread(app, log.warning))
     freeze_startup_objects()
     try:
         await _until_stopped(stop, tasks, slack)

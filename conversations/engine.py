@@ -165,9 +165,10 @@ def step(ctx: Context, message: Inbound) -> Step:
     if state is None or state.asked is None:
         turn.say(_idle_text(ctx))
         return turn.done()
-    flow = ctx.program.flow(state.flow)
-    question = flow.question(state.asked)
-    assert question is not None
+    current = _current(turn)
+    if current is None:
+        return _moved_forward(turn)
+    flow, question = current
     if message.button is not None and message.button_question not in (None, question.id):
         return turn.done(stale=True)
     if state.snoozed and message.button is None:
@@ -279,9 +280,42 @@ def _current(turn: _Turn) -> tuple[Flow, Question] | None:
     state = turn.state
     if state is None or state.asked is None:
         return None
-    flow = turn.ctx.program.flow(state.flow)
-    question = flow.question(state.asked)
-    return (flow, question) if question is not None else None
+    flow = turn.ctx.program.flows_by_id().get(state.flow)
+    question = flow.question(state.asked) if flow is not None else None
+    return (flow, question) if flow is not None and question is not None else None
+
+
+MOVED_ON = "The program has changed since I asked that, so let's carry on from here:"
+FLOW_GONE = ("The program has changed and the conversation we were in is no longer part of "
+             "it, so there's nothing to answer now. Your answers so far are kept.")
+
+
+def _moved_forward(turn: _Turn) -> Step:
+    """The stated rule for a conversation whose version is gone: continue from the next
+    question that still exists, keeping the answers whose questions still exist.
+
+    Conversations finish on the version they opened on; this runs only when that version
+    was never stored (one opened before versions were kept).
+    """
+    state = turn.state
+    assert state is not None
+    flow = turn.ctx.program.flows_by_id().get(state.flow)
+    if flow is None:
+        turn.state = None
+        turn.events.append(Event("flow_abandoned", flow=state.flow))
+        turn.say(FLOW_GONE)
+        return turn.done()
+    known = {q.id for q in flow.questions}
+    state.answers = {k: v for k, v in state.answers.items() if k in known}
+    state.skipped = [q for q in state.skipped if q in known]
+    state.order = [q for q in state.order if q in known]
+    state.asked = None
+    following = next_question(flow, state)
+    if following is None:
+        _advance(turn, flow)
+    else:
+        turn.ask(following, lead=MOVED_ON)
+    return turn.done()
 
 
 def _cmd_help(turn: _Turn, _: str) -> None:

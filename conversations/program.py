@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -100,6 +101,8 @@ class QuestionBase(Strict):
     prompt: str = Field(min_length=1, max_length=1000)
     optional: bool = False
     when: Condition | None = None
+    # The id this question had in an earlier version: its answers join under the new id.
+    renamed_from: Identifier | None = None
 
 
 class TextQuestion(QuestionBase):
@@ -322,6 +325,8 @@ class Metric(Strict):
     source: MetricSource = Field(alias="from")
     baseline: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
     main: bool = False
+    # The id this metric had in an earlier version: its stored values join under the new id.
+    renamed_from: Identifier | None = None
 
 
 class Threshold(Strict):
@@ -457,6 +462,25 @@ class Privacy(Strict):
     retention_days_after_end: int | None = Field(default=None, ge=1)
 
 
+class Variant(Strict):
+    """A variation tried on a share of new enrolments: its own check-in slot, rules that
+    replace or add to the program's (same id: replaced), touchpoints likewise."""
+
+    id: Identifier
+    title: str | None = Field(default=None, max_length=100)
+    share: int = Field(ge=1, le=100)  # percent of new enrolments
+    checkin: Weekly | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    touchpoints: list[Touchpoint] = Field(default_factory=list)
+
+
+def _merged(base: list, extra: list) -> list:
+    """`base` with each item of `extra` replacing the one with its id, or added after."""
+    by_id = {item.id: item for item in extra}
+    kept = [by_id.pop(item.id, item) for item in base]
+    return kept + [item for item in extra if item.id in by_id]
+
+
 class Program(Strict):
     """A whole coaching program: the single source of truth for the bot."""
 
@@ -476,10 +500,43 @@ class Program(Strict):
     # The page where a client books a coaching session ({booking_link} in texts).
     booking_link: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
     next: NextStep | None = None
+    variants: list[Variant] = Field(default_factory=list)
+    _resolved: dict[str, Program] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Program:
+        if sum(v.share for v in self.variants) > 100:
+            raise ValueError("variants: the shares add up to more than 100 (percent of new "
+                             "enrolments)")
+        return self
+
+    def with_variant(self, variant_id: str | None) -> Program:
+        """The program as one variant runs it; unknown or None: the program as written."""
+        variant = next((v for v in self.variants if v.id == variant_id), None)
+        if variant is None:
+            return self
+        found = self._resolved.get(variant.id)
+        if found is None:
+            touchpoints = _merged(self.touchpoints, variant.touchpoints)
+            if variant.checkin is not None:
+                touchpoints = [
+                    t.model_copy(update={"when": t.when.model_copy(
+                        update={"weekly": variant.checkin})})
+                    if t.send.flow == self.checkin_flow and t.when.weekly else t
+                    for t in touchpoints]
+            # The resolved program has no variants of its own: resolving again is a no-op.
+            found = self.model_copy(update={"rules": _merged(self.rules, variant.rules),
+                                            "touchpoints": touchpoints, "variants": []})
+            self._resolved[variant.id] = found
+        return found
 
     def flow(self, flow_id: str) -> Flow:
         """The flow with that id (validated to exist wherever it is referenced)."""
         return next(f for f in self.flows if f.id == flow_id)
+
+    def flows_by_id(self) -> dict[str, Flow]:
+        """Every flow by id (a stored conversation may name one this version dropped)."""
+        return {f.id: f for f in self.flows}
 
     def stage(self, stage_id: str) -> Stage:
         """The stage with that id."""

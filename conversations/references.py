@@ -51,6 +51,18 @@ def check_references(program: Program) -> list[Problem]:
                              f"no flow with id '{stage.until_flow_done}'"))
 
     for i, flow in enumerate(program.flows):
+        for j, question in enumerate(flow.questions):
+            if question.renamed_from is not None and flow.question(question.renamed_from):
+                problems.append((("flows", i, "questions", j, "renamed_from"),
+                                 f"'{question.renamed_from}' is still a question of this "
+                                 "flow; renamed_from names the id it had before"))
+    for i, metric in enumerate(program.metrics):
+        if metric.renamed_from is not None and metric.renamed_from in metrics:
+            problems.append((("metrics", i, "renamed_from"),
+                             f"'{metric.renamed_from}' is still a metric of this program; "
+                             "renamed_from names the id it had before"))
+
+    for i, flow in enumerate(program.flows):
         earlier: dict[str, object] = {}
         for j, question in enumerate(flow.questions):
             if question.when is not None:
@@ -139,6 +151,33 @@ def check_references(program: Program) -> list[Problem]:
     if program.booking_link is None:
         problems += [(loc, "{booking_link} is used but the program sets no booking_link")
                      for loc, text in _texts(program) if "{booking_link}" in text]
+    unique("variants", [v.id for v in program.variants])
+    if not problems:
+        problems += _check_variants(program)
+    return problems
+
+
+def _check_variants(program: Program) -> list[Problem]:
+    """Each variant checked as it runs: the program with its rules and touchpoints merged.
+
+    A problem is shown at the variant's rule or touchpoint when it comes from one.
+    """
+    problems: list[Problem] = []
+    for i, variant in enumerate(program.variants):
+        resolved = program.with_variant(variant.id)
+        for loc, message in check_references(resolved):
+            kind, index = loc[0], loc[1] if len(loc) > 1 else None
+            items = {"rules": resolved.rules, "touchpoints": resolved.touchpoints}.get(
+                str(kind))
+            own = {"rules": variant.rules, "touchpoints": variant.touchpoints}.get(str(kind))
+            if items is not None and own is not None and isinstance(index, int):
+                ids = [item.id for item in own]
+                if items[index].id in ids:
+                    loc = ("variants", i, kind, ids.index(items[index].id), *loc[2:])
+                    problems.append((loc, message))
+                    continue
+            problems.append((("variants", i, "id"), f"as variant {variant.id} runs it: "
+                             f"{message}"))
     return problems
 
 

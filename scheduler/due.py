@@ -98,6 +98,7 @@ class DueRows:
         program = self.programs.get(enrolment.program_id) if enrolment else None
         if enrolment is None or program is None:
             return Finish("skipped", "unknown")
+        program = program.with_variant(enrolment.variant)  # a variant's own touchpoints
         if not is_planned(enrolment.status):
             return Finish("skipped", "closed")
         if row.kind == "stage":
@@ -220,7 +221,7 @@ class DueRows:
         enrolment = session.get(Enrolment, enrolment_id)
         assert enrolment is not None
         person = session.get(Person, enrolment.person_id)
-        program = self.programs[enrolment.program_id]
+        program = self.programs[enrolment.program_id].with_variant(enrolment.variant)
         assert person is not None
         return quiet_adjusted(moment, ZoneInfo(person.timezone), quiet_hours(program, person))
 

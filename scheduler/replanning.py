@@ -112,7 +112,7 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
     states: list[tuple[Enrolment, Person, Any, str]] = []
     for enrolment, person, previous in loaded:
         enrolment_id = enrolment.id or 0
-        own = program or programs[enrolment.program_id]
+        own = (program or programs[enrolment.program_id]).with_variant(enrolment.variant)
         # First plan: everything since the client joined (the runner's catch-up policy
         # decides what is still worth sending). Later plans: only what lies ahead.
         since = previous.planned_at if previous else (enrolment.joined_at

@@ -86,16 +86,22 @@ EFFECTS: dict[str, Effect] = {
 def apply_step(session: Session, program: Program, enrolment: Enrolment,
                conversation: Conversation | None, result: core.Step, now: datetime, *,
                outcome: str = "completed", message_ref: str | None = None,
-               raw: str | None = None) -> int | None:
+               raw: str | None = None, version: str | None = None) -> int | None:
     """Store one step: the conversation's state, its answers, and each event's effect; the
     id of the conversation left open (None when the flow ended).
 
-    `message_ref` ties the answer that `raw` gave to the platform message it came from.
+    `message_ref` ties the answer that `raw` gave to the platform message it came from; a
+    conversation the step opens records program `version`, the one it will finish on.
     """
-    declined = any(e.kind == "consent_declined" for e in result.events)
+    kinds = {e.kind for e in result.events}
+    if "consent_declined" in kinds:
+        outcome = "declined"
+    elif "flow_abandoned" in kinds:
+        outcome = "abandoned"  # its flow left the program (see the engine's stated rule)
     stored = convs.save_flow_state(
         session, enrolment_id=enrolment.id or 0, current=conversation,
-        state=result.flow_state, now=now, outcome="declined" if declined else outcome)
+        state=result.flow_state, now=now, outcome=outcome,
+        version=version)
     conversation_id = stored.id if stored is not None else (
         conversation.id if conversation is not None else None)
     for answer in result.answers:
@@ -123,7 +129,8 @@ def in_conversation(replies: list[Reply], conversation_id: int | None) -> list[R
 
 
 def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id: str,
-               now: datetime, lead: str | None = None) -> list[Reply]:
+               now: datetime, lead: str | None = None, *,
+               version: str | None = None) -> list[Reply]:
     """Open `flow_id` for the enrolment; its first replies. Never interrupts the same flow."""
     person = session.get(Person, enrolment.person_id)
     assert person is not None
@@ -136,5 +143,5 @@ def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id
     ctx = context(session, program, enrolment, person, None, now)
     result = core.start_flow(ctx, flow_id, lead=lead)
     opened = apply_step(session, program, enrolment, conversation, result, now,
-                        outcome="abandoned")
+                        outcome="abandoned", version=version)
     return in_conversation(list(result.replies), opened)

@@ -1,15 +1,11 @@
-"""Opening the database for a running bot: migrations, and the programs it runs recorded."""
+"""Opening the database for a running bot: migrations first."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from services.unit_of_work import Runtime
 from storage.db import is_current, make_engine, normalise_url, unknown_revision, upgrade
-from storage.programs import record_program
 
 
 class NotMigrated(Exception):
@@ -50,12 +46,3 @@ def migrate(url: str) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
-
-
-def record_programs(rt: Runtime, loaded: Iterable[tuple[str, str, str, str]]) -> None:
-    """Record each (id, name, source path, checksum) the bot runs, so stored data can be read
-    against the definition it was collected under."""
-    with rt.transaction() as uow:
-        for program_id, name, path, checksum in loaded:
-            record_program(uow.session, program_id=program_id, name=name, source_path=path,
-                           checksum=checksum, now=uow.now)

@@ -19,6 +19,7 @@ from conversations.journey import rules_apply
 from conversations.messages import Reply
 from conversations.metrics import History, baseline, behaviour_value, series_of
 from conversations.program import Program, Rule
+from conversations.program_diff import renamed_questions
 from conversations.render import fill
 from conversations.rules import Decision, RuleInputs, decide
 from services import escalations, keys
@@ -62,13 +63,17 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
     """Store the enrolment's changed metric values; fire, clear and act on its rules."""
     session, now = uow.session, uow.now
     enrolment_id = enrolment.id or 0
+    program = program.with_variant(enrolment.variant)  # its rules may differ
     history = stored.load_history(session, program, enrolment, now)
-    outcome = Outcome(stored=_store_metrics(session, program, enrolment_id, history, now))
+    outcome = Outcome(stored=_store_metrics(session, program, enrolment_id, history, now,
+                                            rt.catalog.checksum(program.id)))
     if not rules_apply(enrolment.status):
         return outcome  # rules act on clients in the program, not on a pause or an intake
     inputs = _inputs(session, program, enrolment_id, history, now)
     open_ = rule_firings.open_firings(session, enrolment_id)
     fired, cleared = decide(program.rules, inputs, set(open_))
+    # A rule this version removed no longer holds: its open firing is cleared.
+    cleared += sorted(set(open_) - {r.id for r in program.rules})
     for rule_id in cleared:
         rule_firings.clear(session, open_[rule_id], now=now)
         outcome.cleared.append(rule_id)
@@ -85,7 +90,7 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
 
 
 def _store_metrics(session: Session, program: Program, enrolment_id: int, history: History,
-                   now: datetime) -> int:
+                   now: datetime, version: str | None) -> int:
     rows = stored.all_stored(session, enrolment_id)
     latest = {metric_id: (series[-1].value, series[-1].at) for metric_id, series in rows.items()}
     changed = 0
@@ -94,7 +99,7 @@ def _store_metrics(session: Session, program: Program, enrolment_id: int, histor
             points = history.answers.get(metric.source.answer, ())
             changed += stored.store_points(session, enrolment_id, metric.id,
                                            [(p.at, p.value) for p in points],
-                                           rows.get(metric.id, []))
+                                           rows.get(metric.id, []), version=version)
         else:
             value = behaviour_value(metric.source.behaviour or "", history, now)
             if value is None:
@@ -102,12 +107,12 @@ def _store_metrics(session: Session, program: Program, enrolment_id: int, histor
             if metric.source.behaviour == "days_since_reply":
                 value = float(int(value))  # whole days: one row a day at most, not per read
             changed += stored.store_if_changed(session, enrolment_id, metric.id, value, now,
-                                               latest)
+                                               latest, version=version)
         base = history.answers.get(metric.baseline or "", ())
         if base:
             changed += stored.store_if_changed(session, enrolment_id,
                                                stored.baseline_id(metric.id), base[0].value,
-                                               base[0].at, latest)
+                                               base[0].at, latest, version=version)
     return changed
 
 
@@ -119,7 +124,8 @@ def _inputs(session: Session, program: Program, enrolment_id: int, history: Hist
     return RuleInputs(
         series={m.id: series_of(m, history, now) for m in program.metrics},
         baselines=baselines,
-        latest_text=stored.latest_texts(session, enrolment_id, keyword_refs),
+        latest_text=stored.latest_texts(session, enrolment_id, keyword_refs,
+                                        renamed_questions(program)),
         days_since_reply=behaviour_value("days_since_reply", history, now) or 0.0)
 
 

@@ -66,7 +66,9 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     if _latest(session, answer.enrolment_id) != answer.id:
         tell(NOT_LATEST_TEXT)
         return Edited("not_latest")
-    question = programs[enrolment.program_id].flow(answer.flow_id).question(answer.question_id)
+    # An answer to a flow or question a later version dropped cannot be edited any more.
+    flow = programs[enrolment.program_id].flows_by_id().get(answer.flow_id)
+    question = flow.question(answer.question_id) if flow is not None else None
     if question is None:
         return Edited("no_answer")
     value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date())

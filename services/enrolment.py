@@ -75,7 +75,8 @@ def join_directly(rt: Runtime, enrolled: Enrolled, *, channel: str, address: str
         people.bind_identity(uow.session, person_id=enrolment.person_id, channel=channel,
                              address=address)
         program = rt.program(enrolment.program_id)
-        replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now)
+        replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now,
+                             version=rt.catalog.checksum(enrolment.program_id))
         return uow.queue_to_person(enrolment.person_id, keys.joined(enrolment.id or 0),
                                    replies)
 

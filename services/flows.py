@@ -12,6 +12,7 @@ from conversations import engine as core
 from conversations.journey import may_start_flow
 from conversations.messages import Reply
 from services.client_context import begin_flow, context
+from services.program_versions import program_for
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import conversation_store as convs
 from storage.models import Enrolment, Person
@@ -26,7 +27,7 @@ def start_flow(rt: Runtime, uow: UnitOfWork, enrolment_id: int, flow_id: str, *,
     if enrolment is None or not may_start_flow(enrolment.status):
         return 0
     replies = begin_flow(uow.session, rt.program(enrolment.program_id), enrolment, flow_id,
-                         uow.now, lead=lead)
+                         uow.now, lead=lead, version=rt.catalog.checksum(enrolment.program_id))
     return uow.queue_to_person(enrolment.person_id, key, replies)
 
 
@@ -38,8 +39,9 @@ def send_to_client(rt: Runtime, uow: UnitOfWork, enrolment_id: int, *, key: str,
     if enrolment is None or person is None:
         return 0
     conversation = convs.open_conversation(uow.session, enrolment_id)
-    ctx = context(uow.session, rt.program(enrolment.program_id), enrolment, person,
-                  convs.flow_state(conversation), uow.now)
+    program, _ = program_for(rt, uow.session, enrolment.program_id, conversation)
+    ctx = context(uow.session, program, enrolment, person, convs.flow_state(conversation),
+                  uow.now)
     return uow.queue_to_person(person.id or 0, key, build(ctx))
 
 

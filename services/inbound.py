@@ -20,6 +20,7 @@ from services import data_rights, decisions, edits, invites, keys, next_offer
 from services.client_context import apply_step, begin_flow, context, in_conversation
 from services.flood import SLOW_DOWN, FloodGate, Verdict
 from services.flood import TALLY as FLOOD_TALLY
+from services.program_versions import program_for
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
 from storage import conversation_store as convs
@@ -126,7 +127,9 @@ class InboundService:
             log.info("closed conversation's button enrolment=%s", enrolment.id)
             return Handled("closed", enrolment_id=enrolment.id, replies=1)
         state = convs.flow_state(conversation)
-        ctx = context(session, program, enrolment, person, state, now)
+        # The step runs on the version its conversation opened on; the rest on the running one.
+        opened_on, version = program_for(self.rt, session, enrolment.program_id, conversation)
+        ctx = context(session, opened_on, enrolment, person, state, now)
         result = core.step(ctx, message)
         if result.stale:
             log.info("stale button enrolment=%s", enrolment.id)
@@ -142,7 +145,7 @@ class InboundService:
                                           channel=message.channel))
         raw = message.button if message.button is not None else message.text
         opened = apply_step(session, program, enrolment, conversation, result, now,
-                            message_ref=message.message_ref, raw=raw)
+                            message_ref=message.message_ref, raw=raw, version=version)
         replies = in_conversation(replies, opened)
         _reply(uow, message, person.id, replies)
         self._offer_after_review(uow, enrolment, ctx, result)
@@ -187,7 +190,8 @@ class InboundService:
         if answered.started is not None:
             program = self.rt.program(answered.started.program_id)
             replies += begin_flow(uow.session, program, answered.started,
-                                  program.intake_flow.id, uow.now)
+                                  program.intake_flow.id, uow.now,
+                                  version=self.rt.catalog.checksum(program.id))
         _reply(uow, message, person.id, replies)
         return Handled("handled", enrolment_id=answered.started.id if answered.started
                        else None, replies=len(replies))
@@ -247,7 +251,8 @@ class InboundService:
         people.bind_identity(uow.session, person_id=enrolment.person_id,
                              channel=message.channel, address=message.sender)
         program = self.rt.program(enrolment.program_id)
-        replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now)
+        replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now,
+                             version=self.rt.catalog.checksum(program.id))
         _reply(uow, message, enrolment.person_id, replies)
         log.info("joined channel=%s enrolment=%s", message.channel, enrolment.id)
         return Handled("joined", enrolment_id=enrolment.id, replies=len(replies))

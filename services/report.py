@@ -8,10 +8,11 @@ import html
 import io
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from conversations.program import Program
+from conversations.variants import variant_label
 from services.review_period import BadPeriod
 from services.review_period import parse_day as strict_day
 from services.unit_of_work import Runtime
@@ -50,6 +51,8 @@ class Row:
     ack_within_sla: float | None  # 0..1
     next_offered: int = 0
     next_taken: int = 0
+    # A row of one variant's enrolments (all cohorts), shown beside the other variants'.
+    variant: bool = False
 
 
 def quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
@@ -109,7 +112,20 @@ def build(rt: Runtime, *, program_id: str | None = None, start: date | None = No
             cohorts.setdefault(f.cohort, []).append(f)
         rows += [fold(programs[pid], cohort, group) for cohort, group in sorted(cohorts.items())]
         rows.append(fold(programs[pid], ALL, mine))
+        rows += variant_rows(programs[pid], mine)
     return rows
+
+
+def variant_rows(program: Program, facts: Sequence[queries.Facts]) -> list[Row]:
+    """One row per variant the enrolments were split into, side by side; none without."""
+    drawn = {f.variant for f in facts}
+    if drawn == {None}:
+        return []
+    order = [v.id for v in program.variants if v.id in drawn]
+    order += sorted(v for v in drawn if v is not None and v not in order)
+    order += [None] if None in drawn else []  # the remainder ran the program as written
+    return [replace(fold(program.with_variant(v), variant_label(v),
+                         [f for f in facts if f.variant == v]), variant=True) for v in order]
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -166,12 +182,14 @@ def as_html(rows: Sequence[Row], title: str) -> str:
     parts += [f"<th>{html.escape(c)}</th>" for c in COLUMNS]
     parts.append("</tr></thead><tbody>")
     for row in rows:
-        klass = " class='all'" if row.cohort == ALL else ""
+        klass = " class='all'" if row.cohort == ALL else (" class='variant'" if row.variant
+                                                          else "")
         parts.append(f"<tr{klass}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row))
                      + "</tr>")
     parts.append("</tbody></table>")
     for pid in dict.fromkeys(r.program_id for r in rows):
-        cohorts = [r for r in rows if r.program_id == pid and r.cohort != ALL]
+        cohorts = [r for r in rows if r.program_id == pid and r.cohort != ALL
+                   and not r.variant]
         labels = [r.cohort for r in cohorts]
         parts.append(f"<h2>{html.escape(pid)}</h2><div class='charts'>")
         parts.append(bars_svg("Check-in response rate by cohort", labels,
@@ -180,6 +198,15 @@ def as_html(rows: Sequence[Row], title: str) -> str:
         if any(r.outcome_median is not None for r in cohorts):
             parts.append(bars_svg(f"Median change in {cohorts[0].outcome_metric} since intake",
                                   labels, [r.outcome_median or 0 for r in cohorts]))
+        variants = [r for r in rows if r.program_id == pid and r.variant]
+        if variants:
+            names = [r.cohort for r in variants]
+            parts.append(bars_svg("Check-in response rate by variant", names,
+                                  [(r.response_rate or 0) * 100 for r in variants],
+                                  percent=True))
+            parts.append(bars_svg("Flow completion by variant", names,
+                                  [(r.flow_completion or 0) * 100 for r in variants],
+                                  percent=True))
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -31,10 +31,12 @@ from conversations.program import (
     YesNoQuestion,
 )
 from scheduler.clock import ManualClock
-from services.database import open_database, record_programs
+from services.database import open_database
 from services.delivery import drain
 from services.enrolment import enrol_client
 from services.inbound import InboundService
+from services.program_versions import record_running
+from services.report import Row, build
 from services.touchpoints import TouchpointRunner
 from services.unit_of_work import Runtime
 from storage import touchpoint_rows as touchpoints
@@ -81,21 +83,25 @@ class Summary:
     escalations: int = 0
     checkins_off_hour: int = 0
     rule_firings: Counter[str] = field(default_factory=Counter)
+    # The report's rows of each variant, side by side (none when the program has none).
+    variants: list[Row] = field(default_factory=list)
 
 
 class Simulation:
     """Runs the journey; `print_line` receives each line of the transcript."""
 
     def __init__(self, program: Program, *, clients: int, weeks: int, answers: Answers,
-                 seed: int, print_line: Callable[[str], None], folder: Path) -> None:
+                 seed: int, print_line: Callable[[str], None], folder: Path,
+                 database_url: str | None = None) -> None:
         self.rng = random.Random(seed)
         self.answers = answers
         self.weeks = weeks
         self.print_line = print_line
         self.clock = ManualClock(START)
-        db = open_database(f"sqlite:///{folder / 'simulation.db'}", migrate=True)
+        db = open_database(database_url or f"sqlite:///{folder / 'simulation.db'}",
+                           migrate=True)
         self.rt = Runtime(db=db, clock=self.clock, programs={program.id: program})
-        record_programs(self.rt, [(program.id, program.name, "simulation", "simulation")])
+        record_running(self.rt)
         self.program = program
         self.inbound = InboundService(self.rt)
         self.runner = TouchpointRunner(self.rt, worker="simulation")
@@ -221,6 +227,8 @@ class Simulation:
             summary.escalations = len(list(s.exec(select(Escalation.id))))
             summary.rule_firings.update(s.exec(select(RuleFiring.rule_id)))
             summary.checkins_off_hour = self._off_hour(s)
+        if self.program.variants:
+            summary.variants = [r for r in build(self.rt) if r.variant]
         return summary
 
     def _off_hour(self, s) -> int:

@@ -22,7 +22,7 @@ from conversations.program import Program
 from conversations.render import buttons, fill, prompt
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
 from scheduler.replanning import replan_stale
-from services import escalations, flows, keys, next_offer
+from services import escalations, flows, keys, next_offer, program_versions
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import touchpoint_rows as rows
@@ -103,10 +103,10 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     state = ctx.flow_state
     if state is None or state.asked is None or state.flow != due.touchpoint.send.flow:
         return []
-    flow = ctx.program.flow(state.flow)
-    question = flow.question(state.asked)
-    if question is None:
-        return []
+    flow = ctx.program.flows_by_id().get(state.flow)
+    question = flow.question(state.asked) if flow is not None else None
+    if flow is None or question is None:
+        return []  # a version without it: the client's next message carries on from there
     first = ctx.values.get("client.first_name", "")
     lead = f"A gentle reminder, {first}: your {flow.title} is still open." if first else \
         f"A gentle reminder: your {flow.title} is still open."
@@ -149,6 +149,8 @@ class TouchpointRunner:
             # Finding what changed compares every enrolment with its plan: it grows with
             # the number of clients, so it runs once a minute (again at once while a full
             # batch suggests more), not on every tick.
+            # A version applied by another process runs here from now on (`program apply`).
+            program_versions.refresh(self.rt)
             with self.rt.transaction() as uow:
                 report.replanned = replan_stale(uow.session, self.rt.programs, now=now,
                                                 limit=self.replan_batch)

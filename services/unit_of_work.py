@@ -22,6 +22,7 @@ from sqlmodel import Session
 from conversations.messages import Reply
 from conversations.program import Program
 from scheduler.clock import Clock
+from services.program_catalog import ProgramCatalog
 from storage import outbox, people
 from storage.db import is_locked
 
@@ -77,6 +78,17 @@ class Runtime:
     # Messages one chat may send a minute before the bot stops answering it for a while.
     flood_limit: int = 20
     listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Everyone holds this one catalogue, so a reload reaches every service at once.
+        if not isinstance(self.programs, ProgramCatalog):
+            self.programs = ProgramCatalog.of(self.programs)
+
+    @property
+    def catalog(self) -> ProgramCatalog:
+        """The running programs with their versions."""
+        assert isinstance(self.programs, ProgramCatalog)
+        return self.programs
 
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:

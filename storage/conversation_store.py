@@ -34,9 +34,9 @@ def flow_state(conversation: Conversation | None) -> FlowState | None:
 
 
 def save_flow_state(session: Session, *, enrolment_id: int, current: Conversation | None,
-                    state: FlowState | None, now: datetime,
-                    outcome: str = "completed") -> Conversation | None:
-    """Store the engine's new state: open, update or close the conversation row."""
+                    state: FlowState | None, now: datetime, outcome: str = "completed",
+                    version: str | None = None) -> Conversation | None:
+    """Store the engine's new state: open (on program `version`), update or close the row."""
     if current is not None and (state is None or state.flow != current.flow_id
                                 or state.started_at != _started(current)):
         current.closed_at = now
@@ -49,7 +49,8 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
         return None
     if current is None:
         current = Conversation(enrolment_id=enrolment_id, flow_id=state.flow,
-                               started_at=state.started_at, updated_at=now)
+                               started_at=state.started_at, updated_at=now,
+                               program_checksum=version)
     current.state = state.model_dump(mode="json")
     current.updated_at = now
     session.add(current)

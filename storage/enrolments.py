@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from conversations.program import Program
+from conversations.variants import pick_variant
 from storage.models import Enrolment, Identity, Person
 
 # No 0/O/1/I/L: codes get read aloud and typed on phones.
@@ -34,6 +35,11 @@ def enrol(session: Session, *, person_id: int, program: Program, coach_id: int |
         enrolled_at=now, stage_started_at=now)
     session.add(enrolment)
     session.flush()
+    enrolment.variant = pick_variant(program, enrolment.id or 0)
+    weekly = program.with_variant(enrolment.variant).checkin_schedule
+    if enrolment.variant is not None and weekly is not None:
+        enrolment.checkin_day, enrolment.checkin_time = weekly.day, weekly.time.strftime("%H:%M")
+    session.add(enrolment)
     return enrolment
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from conversations.metrics import AnswerPoint, CheckinRecord, History
 from conversations.program import Program
+from conversations.program_diff import renamed_questions
 from storage.models import Answer, Conversation, Enrolment, MetricValue, PlannedTouchpoint
 
 # A check-in completed this long before its due time counts as that week's (the scheduler
@@ -53,6 +54,9 @@ def load_history(session: Session, program: Program, enrolment: Enrolment,
     flows = {ref.split(".", 1)[0] for ref in refs if ref}
     answers: dict[str, list[AnswerPoint]] = {}
     last_reply: datetime | None = None
+    # Answers given under a question's earlier id count as the renamed question's.
+    aliases = renamed_questions(program)
+    flows |= {ref.split(".", 1)[0] for ref in aliases}
     for flow_id, question_id, number, at, edited in session.exec(
             select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
                    Answer.edited_at)
@@ -61,6 +65,7 @@ def load_history(session: Session, program: Program, enrolment: Enrolment,
         latest = max(at, edited) if edited else at
         last_reply = latest if last_reply is None else max(last_reply, latest)
         ref = f"{flow_id}.{question_id}"
+        ref = aliases.get(ref, ref)
         if flow_id in flows and ref in refs and number is not None:
             answers.setdefault(ref, []).append(AnswerPoint(at=at, value=number))
     return History(checkins=checkins, answers=answers, last_reply_at=last_reply,
@@ -142,45 +147,54 @@ def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoin
 
 
 def store_points(session: Session, enrolment_id: int, metric_id: str,
-                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint]) -> int:
+                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint], *,
+                 version: str | None = None) -> int:
     """Store an answer metric's points: new ones are added, corrected ones (an edited answer)
-    updated in place. `stored_rows` are the metric's rows so far. Returns the rows changed."""
+    updated in place; each written by program `version`. `stored_rows` are the metric's rows
+    so far. Returns the rows changed."""
     stored = {row.at: row for row in stored_rows}
     changed = 0
     for at, value in points:
         row = stored.get(at)
         if row is None:
             session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id,
-                                    value=value, at=at))
+                                    value=value, at=at, program_checksum=version))
             changed += 1
         elif row.value != value:
             session.execute(update(MetricValue).where(col(MetricValue.id) == row.id)
-                         .values(value=value))
+                            .values(value=value, program_checksum=version))
             changed += 1
     return changed
 
 
 def store_if_changed(session: Session, enrolment_id: int, metric_id: str, value: float,
-                     at: datetime, latest: dict[str, tuple[float, datetime]]) -> bool:
-    """Store a value unless it equals the latest stored one; True if stored."""
+                     at: datetime, latest: dict[str, tuple[float, datetime]], *,
+                     version: str | None = None) -> bool:
+    """Store a value (computed by program `version`) unless it equals the latest stored one;
+    True if stored."""
     previous = latest.get(metric_id)
     if previous is not None and previous[0] == value:
         return False
-    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at))
+    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at,
+                            program_checksum=version))
     latest[metric_id] = (value, at)
     return True
 
 
-def latest_texts(session: Session, enrolment_id: int, refs: set[str]) -> dict[str, str]:
-    """The latest text answer of each "flow.question" asked for."""
+def latest_texts(session: Session, enrolment_id: int, refs: set[str],
+                 earlier: dict[str, str] | None = None) -> dict[str, str]:
+    """The latest text answer of each "flow.question" asked for; `earlier` maps a renamed
+    question's earlier ref to its ref, so an answer under the earlier id counts."""
     texts: dict[str, str] = {}
+    before = {new: old.split(".", 1)[1] for old, new in (earlier or {}).items()}
     for ref in sorted(refs):
         flow_id, question_id = ref.split(".", 1)
+        ids = [question_id, *([before[ref]] if ref in before else [])]
         # One row per question, newest first: the history can be long, only the last counts.
         value = session.exec(
             select(Answer.value)
             .where(Answer.enrolment_id == enrolment_id, Answer.flow_id == flow_id,
-                   Answer.question_id == question_id)
+                   col(Answer.question_id).in_(ids))
             .order_by(col(Answer.answered_at).desc(), col(Answer.id).desc())
             .limit(1)).first()
         if value is not None and isinstance(value.get("v"), str):
@@ -201,3 +215,17 @@ def active_enrolments(session: Session) -> list[int]:
     return [row for row in session.exec(
         select(Enrolment.id).where(Enrolment.status == "active").order_by(col(Enrolment.id)))
         if row is not None]
+
+
+def rename_metric(session: Session, program_id: str, *, before: str, after: str) -> int:
+    """Keep a renamed metric's history (and its baseline's) under its new id; rows moved."""
+    enrolments = select(Enrolment.id).where(Enrolment.program_id == program_id)
+    moved = 0
+    for old, new in ((before, after), (baseline_id(before), baseline_id(after))):
+        result = session.exec(  # type: ignore[call-overload]
+            update(MetricValue)
+            .where(col(MetricValue.metric_id) == old,
+                   col(MetricValue.enrolment_id).in_(enrolments.scalar_subquery()))
+            .values(metric_id=new))
+        moved += result.rowcount or 0
+    return moved

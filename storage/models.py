@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -21,8 +21,25 @@ class Program(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=120)
     source_path: str = Field(max_length=500)
+    # The version running now; older ones stay in program_version.
     checksum: str = Field(max_length=64)
     loaded_at: datetime = _utc(nullable=False)
+
+
+class ProgramVersion(SQLModel, table=True):
+    """A version of a program file that has run: its text, so a conversation opened on it
+    finishes on it and reports can tell the versions apart."""
+
+    __tablename__ = "program_version"
+    __table_args__ = (UniqueConstraint("program_id", "checksum"),
+                      UniqueConstraint("program_id", "version"))
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: str = Field(max_length=64)
+    version: int
+    checksum: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    source_path: str = Field(max_length=500)
+    recorded_at: datetime = _utc(nullable=False)
 
 
 class Person(SQLModel, table=True):
@@ -70,6 +87,8 @@ class Enrolment(SQLModel, table=True):
     enrolled_at: datetime = _utc(nullable=False)
     stage_started_at: datetime = _utc(nullable=False)
     joined_at: datetime | None = _utc(nullable=True)
+    # The program's variant drawn at enrolment (None: the program as written).
+    variant: str | None = Field(default=None, max_length=64)
 
 
 class Conversation(SQLModel, table=True):
@@ -84,6 +103,8 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = _utc(nullable=False)
     closed_at: datetime | None = _utc(nullable=True)
     outcome: str | None = Field(default=None, max_length=16)  # completed | declined | missed
+    # The program version it was opened on (program_version.checksum): it finishes on it.
+    program_checksum: str | None = Field(default=None, max_length=64)
 
 
 class Answer(SQLModel, table=True):
@@ -129,6 +150,8 @@ class MetricValue(SQLModel, table=True):
     metric_id: str = Field(max_length=64)
     value: float
     at: datetime = _utc(nullable=False)
+    # The program version that computed it (program_version.checksum): reports tell them apart.
+    program_checksum: str | None = Field(default=None, max_length=64)
 
 
 class RuleFiring(SQLModel, table=True):

@@ -1,17 +1,19 @@
-"""The programs the bot runs, recorded so stored data can be read against its definition."""
+"""The programs the bot runs and every version of them that ran, kept by checksum so stored
+data can be read against the definition it was collected under."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, func, select
 
 from storage.models import Program as ProgramRow
+from storage.models import ProgramVersion
 
 
-def record_program(session: Session, *, program_id: str, name: str, source_path: str,
-                   checksum: str, now: datetime) -> None:
-    """Insert or refresh a program's row."""
+def set_running(session: Session, *, program_id: str, name: str, source_path: str,
+                checksum: str, now: datetime) -> None:
+    """Make `checksum` the program's running version (every worker switches to it)."""
     row = session.get(ProgramRow, program_id)
     if row is not None and row.checksum == checksum:
         return
@@ -19,3 +21,37 @@ def record_program(session: Session, *, program_id: str, name: str, source_path:
                             checksum=checksum, loaded_at=now)
     row.name, row.source_path, row.checksum, row.loaded_at = name, source_path, checksum, now
     session.add(row)
+
+
+def record_version(session: Session, *, program_id: str, checksum: str, text: str,
+                   source_path: str, now: datetime) -> int:
+    """Keep a version's text once; its number (1 for the first version of a program)."""
+    found = version_row(session, program_id, checksum)
+    if found is not None:
+        return found.version
+    last = session.exec(select(func.max(ProgramVersion.version))
+                        .where(ProgramVersion.program_id == program_id)).one()
+    row = ProgramVersion(program_id=program_id, version=(last or 0) + 1, checksum=checksum,
+                         text=text, source_path=source_path[:500], recorded_at=now)
+    session.add(row)
+    session.flush()
+    return row.version
+
+
+def version_row(session: Session, program_id: str, checksum: str) -> ProgramVersion | None:
+    """The stored version of a program with that checksum, if it ever ran."""
+    return session.exec(select(ProgramVersion).where(
+        ProgramVersion.program_id == program_id,
+        ProgramVersion.checksum == checksum)).first()
+
+
+def running_checksums(session: Session) -> dict[str, str]:
+    """Each program's running version, as the database says (what `program apply` wrote)."""
+    return {row.id: row.checksum for row in session.exec(select(ProgramRow))}
+
+
+def versions_of(session: Session, program_id: str) -> list[ProgramVersion]:
+    """Every stored version of a program, oldest first."""
+    return list(session.exec(select(ProgramVersion)
+                             .where(ProgramVersion.program_id == program_id)
+                             .order_by(col(ProgramVersion.version))))

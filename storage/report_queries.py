@@ -34,6 +34,7 @@ class Facts:
     program_id: str
     cohort: str  # the month of enrolment, "2026-03"
     status: str
+    variant: str | None = None  # the program's variant drawn at enrolment
     checkins_due: int = 0
     checkins_answered: int = 0
     flows_started: int = 0
@@ -57,7 +58,8 @@ def outcome_metric(program: Program) -> Metric | None:
 def facts(session: Session, programs: Mapping[str, Program], *, program_id: str | None = None,
           start: date | None = None, end: date | None = None) -> list[Facts]:
     """Facts of every enrolment enrolled between `start` and `end` (inclusive dates, UTC)."""
-    query = select(Enrolment.id, Enrolment.program_id, Enrolment.enrolled_at, Enrolment.status)
+    query = select(Enrolment.id, Enrolment.program_id, Enrolment.enrolled_at, Enrolment.status,
+                   Enrolment.variant)
     if program_id is not None:
         query = query.where(Enrolment.program_id == program_id)
     if start is not None:
@@ -66,7 +68,7 @@ def facts(session: Session, programs: Mapping[str, Program], *, program_id: str 
     if end is not None:
         query = query.where(col(Enrolment.enrolled_at) < datetime.combine(
             end + timedelta(days=1), time(), tzinfo=UTC))
-    by_id = {row[0]: Facts(row[0], row[1], f"{row[2]:%Y-%m}", row[3])
+    by_id = {row[0]: Facts(row[0], row[1], f"{row[2]:%Y-%m}", row[3], row[4])
              for row in session.exec(query) if row[1] in programs}
     if not by_id:
         return []

@@ -100,8 +100,12 @@ class TelegramAdapter:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self._questions = [(q.id, buttons(q)) for program in app.rt.programs.values()
-                           for flow in program.flows for q in flow.questions]
+
+    @property
+    def _questions(self) -> list:
+        # Read at each press, not once: a reload may have changed the questions.
+        return [(q.id, buttons(q)) for program in self.app.rt.programs.values()
+                for flow in program.flows for q in flow.questions]
 
     async def handle(self, update: Update, bot: Bot) -> None:
         """React to one update."""

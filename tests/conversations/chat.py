@@ -27,6 +27,24 @@ def sample_text() -> str:
     return SAMPLE_PATH.read_text(encoding="utf-8")
 
 
+def revised_sample_text() -> str:
+    """The sample revised as an owner would after a review: the blocker question and the
+    rule reading it removed, revenue renamed revenue_eur (renamed_from; its metric
+    following), and the weekly check-in moved from Monday 09:00 to Tuesday 18:00."""
+    text = sample_text()
+    blocker = ('      - id: blocker\n        type: text\n        max_length: 1000\n'
+               '        when: {question: confidence, below: 5}\n'
+               '        prompt: "Sorry to hear that. What got in the way?"\n')
+    churn = text[text.index("  - id: churn_words"):text.index("  - id: revenue_plateau")]
+    assert blocker in text
+    text = text.replace(blocker, "").replace(churn, "")
+    text = text.replace("      - id: revenue\n",
+                        "      - id: revenue_eur\n        renamed_from: revenue\n")
+    text = text.replace("from: {answer: weekly_checkin.revenue}",
+                        "from: {answer: weekly_checkin.revenue_eur}")
+    return text.replace('weekly: {day: mon, time: "09:00"}', 'weekly: {day: tue, time: "18:00"}')
+
+
 @cache
 def sample() -> Program:
     """The bundled sample program, parsed once."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from conversations.engine import PRIVACY_RIGHTS
-from tests.conversations.chat import INTAKE, Chat, after_intake, in_checkin
+from conversations.loader import parse_program
+from tests.conversations.chat import INTAKE, Chat, after_intake, in_checkin, revised_sample_text
 
 PRIVACY_START = "Before we start: I'll ask about your goals"
 
@@ -451,3 +452,24 @@ def test_a_button_for_the_open_question_is_the_answer():
         chat.says(typed)
     assert chat.presses("hiring", question="focus")[0].startswith("Anything you'd like")
     assert chat.last.answers[0].value == "hiring" and not chat.last.stale
+
+
+def test_a_conversation_whose_version_is_lost_carries_on_from_the_next_question_left():
+    chat = in_checkin()
+    assert any("What got in the way" in r for r in chat.says("3"))
+    chat.program = parse_program(revised_sample_text(), "revised.yaml")
+    replies = chat.says("clients went quiet")
+    assert replies == ["The program has changed since I asked that, so let's carry on from "
+                       "here:\nWhat revenue did you bring in this week? (EUR)"]
+    assert chat.asked == "revenue_eur"
+    assert chat.flow_state is not None and chat.flow_state.answers == {"confidence": 3}
+    chat.says("2500")
+    assert chat.answers[-1].question == "revenue_eur"
+
+
+def test_a_conversation_whose_flow_is_gone_closes_and_says_so():
+    chat = in_checkin()
+    chat.flow_state = chat.flow_state.model_copy(update={"flow": "old_flow"})
+    replies = chat.says("7")
+    assert "no longer part of it" in replies[0]
+    assert chat.flow_state is None and chat.events[-1] == "flow_abandoned"
