@@ -63,6 +63,9 @@ class Reply:
     about: int | None = None
     mention: str | None = None
     anchor: str | None = None
+    # Commands a channel may offer as buttons beside the text ("skip" on an optional
+    # question, "checkin" on a reminder); a channel with a command menu may ignore them.
+    commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

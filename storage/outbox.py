@@ -30,6 +30,8 @@ def payload_of(reply: Reply) -> dict:
     for name in ("edit", "about", "mention"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
+    if reply.commands:
+        payload["commands"] = list(reply.commands)
     if reply.attachment is not None:
         a = reply.attachment
         payload["attachment"] = {"filename": a.filename, "content_type": a.content_type,
@@ -47,7 +49,8 @@ def reply_of(payload: dict) -> Reply:
                  question=payload.get("question"), flow=payload.get("flow"),
                  attachment=attachment, card=_card_of(payload.get("card")),
                  edit=bool(payload.get("edit")), about=payload.get("about"),
-                 mention=payload.get("mention"))
+                 mention=payload.get("mention"),
+                 commands=tuple(payload.get("commands", ())))
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:

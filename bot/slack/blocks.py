@@ -5,15 +5,23 @@ Every piece of text that came from a client or a staff member goes through `esca
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.slack.escape import mrkdwn
+from conversations.engine import WORD_COMMANDS
 from conversations.messages import EscalationCard, Reply
 from services.digest import Digest
 
 ACK_ACTION = "escalation_ack"
 RESOLVE_ACTION = "escalation_resolve"
 ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
+COMMAND_ACTION = "command"  # command_skip, command_checkin ...: a command as a button
+_COMMAND_LABELS = {"checkin": "Check in now", "skip": "Skip", "later": "Later",
+                   "back": "Back", "resume": "Resume"}
+# "/skip" in a text becomes *skip*: in Slack a message starting with "/" is a slash command,
+# so a client types the plain word instead.
+_COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(sorted(WORD_COMMANDS)) + r")\b")
 _SECTION_LIMIT = 2900
 
 
@@ -73,7 +81,7 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
     The question id rides in the actions block's id, so a press on an old question is
     recognised as stale by the engine.
     """
-    text = mrkdwn(reply.text)
+    text = as_words(mrkdwn(reply.text))
     blocks = [_section(part) for part in _paragraphs(text)] or [_section(" ")]
     if reply.buttons:
         for start in range(0, len(reply.buttons), 25):  # Slack allows 25 per actions block
@@ -81,7 +89,16 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
                         for i, b in enumerate(reply.buttons[start:start + 25])]
             blocks.append({"type": "actions", "block_id": f"q:{reply.question or ''}:{start}",
                            "elements": elements})
+    if reply.commands:
+        blocks.append({"type": "actions", "block_id": "commands", "elements": [
+            _button(_COMMAND_LABELS.get(name, name.capitalize()), f"{COMMAND_ACTION}_{name}",
+                    name) for name in reply.commands]})
     return text, blocks
+
+
+def as_words(text: str) -> str:
+    """Commands named the way a Slack client sends them: "/skip" as *skip*."""
+    return _COMMAND_MENTION.sub(r"*\1*", text)
 
 
 def _paragraphs(text: str) -> list[str]:

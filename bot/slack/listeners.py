@@ -18,12 +18,14 @@ from bot.composition import App
 from bot.slack.blocks import (
     ACK_ACTION,
     ANSWER_ACTION,
+    COMMAND_ACTION,
     RESOLVE_ACTION,
     digest_message,
     question_of,
 )
 from bot.slack.escape import mrkdwn
 from bot.slack.slack_sender import CHANNEL, explain
+from conversations.engine import WORD_COMMANDS, as_command
 from conversations.messages import Inbound
 from services import coach_commands, escalations, staff_directory
 
@@ -79,7 +81,8 @@ class SlackListeners:
             return  # edits, joins, bot posts (our own included) are not people talking
         text = event.get("text") or ""
         thread = event.get("thread_ts")
-        if thread and thread != event.get("ts"):
+        direct = event.get("channel_type") == "im"
+        if thread and thread != event.get("ts") and not direct:
             note = resolution_note(text)
             if note is None and not is_ack(text):
                 return  # ordinary conversation in the thread
@@ -87,12 +90,14 @@ class SlackListeners:
                         channel=event["channel"], ts=thread, escalation_id=None, note=note,
                         via="reply")
             return
-        if event.get("channel_type") != "im":
+        if not direct:
             return
         if staff_directory.is_staff(self.app.rt, event["user"]):
             return  # staff DMs are for commands, not for a client conversation
+        # A reply in a thread of the DM is an answer like any other message there.
         self.app.inbound.handle(Inbound(channel=CHANNEL, sender=event["user"],
-                                        event_id=body["event_id"], text=text))
+                                        event_id=body["event_id"],
+                                        text=as_command(text) or text))
 
     def on_reaction(self, body: dict, event: dict) -> None:
         item = event.get("item") or {}
@@ -108,6 +113,14 @@ class SlackListeners:
                     user=body["user"]["id"], channel=container.get("channel_id", ""),
                     ts=container.get("message_ts"), escalation_id=_int(action.get("value")),
                     note=note, via="button")
+
+    def on_command(self, body: dict, action: dict) -> None:
+        name = str(action.get("value") or "")
+        if name not in WORD_COMMANDS:
+            return
+        self.app.inbound.handle(Inbound(
+            channel=CHANNEL, sender=body["user"]["id"],
+            event_id=f"action:{body['user']['id']}:{action['action_ts']}", text=f"/{name}"))
 
     def on_answer(self, body: dict, action: dict) -> None:
         self.app.inbound.handle(Inbound(
@@ -159,6 +172,11 @@ def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = 
     def _answer_button(ack, body, action) -> None:
         ack()
         listeners.on_answer(body, action)
+
+    @bolt.action(re.compile(f"^{COMMAND_ACTION}_\\w+$"))
+    def _command_button(ack, body, action) -> None:
+        ack()
+        listeners.on_command(body, action)
 
     @bolt.command("/coachbot")
     def _command(ack, command) -> None:
