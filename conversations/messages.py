@@ -66,6 +66,10 @@ class Reply:
     # Commands a channel may offer as buttons beside the text ("skip" on an optional
     # question, "checkin" on a reminder); a channel with a command menu may ignore them.
     commands: tuple[str, ...] = ()
+    # A coach's thread of a check-in: `relay_card` is the card itself (posted to the coach),
+    # `thread_of` a message in that card's thread (`anchor` is filled in when sent).
+    relay_card: int | None = None
+    thread_of: int | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from conversations.program import (
     ChoiceQuestion,
     DateQuestion,
     NumberQuestion,
+    Program,
     Question,
     ScaleQuestion,
     TextQuestion,
@@ -93,3 +94,28 @@ def prompt(question: Question, values: Mapping[str, object]) -> str:
     if question.optional:
         text += "  /skip if you'd rather not say"
     return text
+
+
+def answer_title(program: Program, flow_id: str, question_id: str) -> str:
+    """What a coach calls an answer: the title of the metric read from it, else its id."""
+    source = f"{flow_id}.{question_id}"
+    for metric in program.metrics:
+        if metric.source.answer == source and metric.title:
+            return metric.title
+    return question_id.replace("_", " ")
+
+
+def shown_answer(question: Question | None, value: object) -> str:
+    """An answer as a coach reads it: ✓/✗ for yes/no, a choice's label, a unit, 7/10."""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(question, ChoiceQuestion):
+        return next((o.label for o in question.options if o.id == value), str(value))
+    if isinstance(value, int | float):
+        number = _format_number(value)
+        if isinstance(question, ScaleQuestion):
+            return f"{number}/{question.max}"
+        if isinstance(question, NumberQuestion) and question.unit:
+            return f"{number} {question.unit}"
+        return number
+    return str(value)

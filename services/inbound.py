@@ -15,7 +15,7 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
-from services import data_rights, decisions, edits, keys, next_offer
+from services import coach_relay, data_rights, decisions, edits, keys, next_offer
 from services.client_context import apply_step, begin_flow, context
 from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
@@ -82,6 +82,10 @@ class InboundService:
         program = self.rt.program(enrolment.program_id)
         conversation = convs.open_conversation(session, enrolment.id or 0)
         state = convs.flow_state(conversation)
+        if _free_message(message, state) and coach_relay.answer_coach(
+                uow, enrolment, person, message.text):
+            _reply(uow, message, person.id, [Reply(coach_relay.SENT_TO_COACH)])
+            return Handled("handled", enrolment_id=enrolment.id, replies=1)
         ctx = context(session, program, enrolment, person, state, now)
         result = core.step(ctx, message)
         if result.stale:
@@ -101,6 +105,7 @@ class InboundService:
                    message_ref=message.message_ref, raw=raw)
         _reply(uow, message, person.id, replies)
         self._offer_after_review(uow, enrolment, ctx, result)
+        self._card_for_coach(uow, enrolment, person, ctx, result)
         if decisions.needed(program, result):
             decisions.evaluate(self.rt, uow, program=program, enrolment=enrolment, person=person)
         log.info("handled channel=%s event=%s enrolment=%s answers=%d replies=%d",
@@ -158,6 +163,17 @@ class InboundService:
             if next_offer.good_review(program, event.flow, answers):
                 next_offer.offer(self.rt, uow, enrolment)
 
+    def _card_for_coach(self, uow: UnitOfWork, enrolment: Enrolment, person: Person,
+                        ctx: core.Context, result: core.Step) -> None:
+        """A completed check-in goes to the coach at once, to be answered in its thread."""
+        program = self.rt.program(enrolment.program_id)
+        if not any(e.kind == "flow_completed" and e.flow == program.checkin_flow
+                   for e in result.events):
+            return
+        answers = {**(ctx.flow_state.answers if ctx.flow_state else {}),
+                   **{a.question: a.value for a in result.answers}}
+        coach_relay.post_checkin(uow, program, enrolment, person, answers)
+
     def _join(self, uow: UnitOfWork, message: Inbound, code: str) -> Handled | None:
         enrolment = enrolments.redeem_invite(uow.session, code, now=uow.now)
         if enrolment is None:
@@ -178,6 +194,12 @@ def _reply(uow: UnitOfWork, message: Inbound, person_id: int | None,
         uow.queue(key=keys.reply(message.channel, message.event_id, index),
                   channel=message.channel, address=message.sender, person_id=person_id,
                   reply=reply)
+
+
+def _free_message(message: Inbound, state: core.FlowState | None) -> bool:
+    """Typed words that answer no open question and are no command."""
+    return (message.button is None and not message.text.strip().startswith("/")
+            and (state is None or state.asked is None))
 
 
 def start_code(text: str) -> str | None:

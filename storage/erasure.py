@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage import audit
+from storage import audit, relay_store
 from storage.models import (
     Answer,
     Booking,
@@ -71,6 +71,7 @@ def erase_person(session: Session, person: Person, *, actor: str, now: datetime)
 def _erase_enrolment_rows(session: Session, ids: list[int]) -> None:
     # Children before parents: escalations point at rule firings, reminders at their send,
     # bookings at their sessions.
+    relay_store.erase(session, ids)
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id).in_(ids)))
     session.execute(delete(Booking).where(col(Booking.enrolment_id).in_(ids)))
     session.execute(delete(Payment).where(col(Payment.enrolment_id).in_(ids)))

@@ -27,7 +27,7 @@ def payload_of(reply: Reply) -> dict:
         card = asdict(reply.card)
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
-    for name in ("edit", "about", "mention"):
+    for name in ("edit", "about", "mention", "relay_card", "thread_of"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
     if reply.commands:
@@ -50,7 +50,8 @@ def reply_of(payload: dict) -> Reply:
                  attachment=attachment, card=_card_of(payload.get("card")),
                  edit=bool(payload.get("edit")), about=payload.get("about"),
                  mention=payload.get("mention"),
-                 commands=tuple(payload.get("commands", ())))
+                 commands=tuple(payload.get("commands", ())),
+                 relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"))
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:

@@ -145,6 +145,17 @@ def digest_message(digest: Digest) -> tuple[str, list[dict]]:
     return digest.text, blocks
 
 
+def checkin_card_message(reply: Reply) -> tuple[str, list[dict]]:
+    """A completed check-in for the coach: a bold title, one line per answer, and how to
+    answer the client (in the thread)."""
+    title, _, answers = mrkdwn(reply.text).partition("\n")
+    blocks = [_section(f"*{title}*\n{answers}"),
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                  "Reply in this thread to answer: your words reach the client as "
+                  "\"From your coach: ...\", and their answer comes back here.")}]}]
+    return f"{title}\n{answers}", blocks
+
+
 def team_message(reply: Reply) -> tuple[str, list[dict]]:
     """A thread reply about an escalation, mentioning whoever should take it."""
     who = "<!here>" if reply.mention == "here" else f"<@{reply.mention}>" \

@@ -23,11 +23,11 @@ from bot.slack.blocks import (
     digest_message,
     question_of,
 )
-from bot.slack.escape import mrkdwn
+from bot.slack.escape import mrkdwn, plain
 from bot.slack.slack_sender import CHANNEL, explain
 from conversations.engine import WORD_COMMANDS, as_command
 from conversations.messages import Inbound
-from services import coach_commands, escalations, staff_directory
+from services import coach_commands, coach_relay, escalations, staff_directory
 
 log = logging.getLogger("coachbot.slack")
 
@@ -82,6 +82,8 @@ class SlackListeners:
         text = event.get("text") or ""
         thread = event.get("thread_ts")
         direct = event.get("channel_type") == "im"
+        if thread and thread != event.get("ts") and self._relayed(body, event, thread):
+            return
         if thread and thread != event.get("ts") and not direct:
             note = resolution_note(text)
             if note is None and not is_ack(text):
@@ -98,6 +100,16 @@ class SlackListeners:
         self.app.inbound.handle(Inbound(channel=CHANNEL, sender=event["user"],
                                         event_id=body["event_id"],
                                         text=as_command(text) or text))
+
+    def _relayed(self, body: dict, event: dict, thread: str) -> bool:
+        """A reply in a check-in card's thread: for the client if their coach wrote it."""
+        relayed = coach_relay.from_coach(
+            self.app.rt, event_id=body["event_id"], user=event["user"],
+            channel=event["channel"], ts=thread, text=plain(event.get("text") or ""))
+        refusal = coach_relay.REFUSALS.get(relayed)
+        if refusal is not None:
+            self._ephemeral(event["channel"], event["user"], refusal, thread_ts=thread)
+        return relayed != "not_a_card"
 
     def on_reaction(self, body: dict, event: dict) -> None:
         item = event.get("item") or {}

@@ -21,7 +21,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import escalation_message, reply_message, team_message
+from bot.slack.blocks import (
+    checkin_card_message,
+    escalation_message,
+    reply_message,
+    team_message,
+)
+from bot.slack.escape import mrkdwn
 from conversations.messages import Reply
 from services.delivery import DeliveryError, drain_async
 from services.unit_of_work import Runtime
@@ -87,6 +93,15 @@ class SlackSender:
                 answer = await self.client.chat_postMessage(
                     channel=address, text=text, blocks=blocks, unfurl_links=False,
                     unfurl_media=False)
+            elif reply.relay_card is not None:
+                text, blocks = checkin_card_message(reply)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, blocks=blocks, unfurl_links=False,
+                    unfurl_media=False)
+            elif reply.thread_of is not None:
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=mrkdwn(reply.text), thread_ts=reply.anchor,
+                    unfurl_links=False, unfurl_media=False)
             elif reply.about is not None:
                 text, blocks = team_message(reply)
                 answer = await self.client.chat_postMessage(
@@ -102,7 +117,8 @@ class SlackSender:
                 log.error("cannot deliver to Slack: %s", explain(exc, address))
                 # A client's DM that cannot be reached stays so; the team channel is a
                 # setting an operator fixes, so its posts wait and are tried again.
-                team = reply.card is not None or reply.about is not None
+                team = (reply.card is not None or reply.about is not None
+                        or reply.relay_card is not None or reply.thread_of is not None)
                 raise DeliveryError(error, permanent=not team) from None
             retry_after = exc.response.headers.get("Retry-After") if exc.response else None
             raise DeliveryError(error or "slack_error",
