@@ -45,6 +45,16 @@ class EscalationCard:
 
 
 @dataclass(frozen=True)
+class DigestView:
+    """A coach's digest laid out: its title, each client's (name, urgency, parts), most
+    urgent first, and a footer; a channel renders it (Slack: Block Kit) or sends `Reply.text`."""
+
+    title: str
+    clients: tuple[tuple[str, int, tuple[str, ...]], ...]
+    footer: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message to a person or channel. `question` names the question it asks, if any.
 
@@ -70,6 +80,7 @@ class Reply:
     # `thread_of` a message in that card's thread (`anchor` is filled in when sent).
     relay_card: int | None = None
     thread_of: int | None = None
+    digest: DigestView | None = None
 
 
 @dataclass(frozen=True)

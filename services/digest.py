@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from conversations.journey import CURRENT
-from conversations.messages import Reply
+from conversations.messages import DigestView, Reply
 from conversations.program import Program, YesNoQuestion
 from conversations.render import answer_title, shown_answer
 from services import keys
@@ -84,6 +84,11 @@ class Digest:
     def quiet(self) -> bool:
         """Nothing needs the coach today."""
         return not self.lines
+
+    def view(self) -> DigestView:
+        """The digest for a channel to lay out (the same on demand and at 08:00)."""
+        return DigestView(title=self.title, footer=self.footer, clients=tuple(
+            (line.name, line.urgency, tuple(line.parts)) for line in self.lines))
 
 
 def _rule_part(programs: Mapping[str, Program], program_id: str,
@@ -338,5 +343,6 @@ def digests_due(rt: Runtime, default_at: time = DIGEST_AT) -> int:
                 continue
             digest = build_digest(session, coach, programs, now)
             queued += uow.queue(key=key, channel="slack", address=address,
-                                person_id=coach.id, reply=Reply(digest.text))
+                                person_id=coach.id,
+                                reply=Reply(digest.text, digest=digest.view()))
     return queued

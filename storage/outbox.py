@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from conversations.messages import Attachment, Button, EscalationCard, Reply
+from conversations.messages import Attachment, Button, DigestView, EscalationCard, Reply
 from storage.models import OutboxMessage
 from storage.upsert import insert_ignore
 
@@ -32,6 +32,8 @@ def payload_of(reply: Reply) -> dict:
             payload[name] = getattr(reply, name)
     if reply.commands:
         payload["commands"] = list(reply.commands)
+    if reply.digest is not None:
+        payload["digest"] = asdict(reply.digest)
     if reply.attachment is not None:
         a = reply.attachment
         payload["attachment"] = {"filename": a.filename, "content_type": a.content_type,
@@ -51,7 +53,15 @@ def reply_of(payload: dict) -> Reply:
                  edit=bool(payload.get("edit")), about=payload.get("about"),
                  mention=payload.get("mention"),
                  commands=tuple(payload.get("commands", ())),
-                 relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"))
+                 relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"),
+                 digest=_digest_of(payload.get("digest")))
+
+
+def _digest_of(stored: dict | None) -> DigestView | None:
+    if stored is None:
+        return None
+    clients = tuple((name, urgency, tuple(parts)) for name, urgency, parts in stored["clients"])
+    return DigestView(title=stored["title"], clients=clients, footer=stored["footer"])
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:

@@ -10,8 +10,7 @@ from datetime import datetime
 
 from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
-from conversations.messages import EscalationCard, Reply
-from services.digest import Digest
+from conversations.messages import DigestView, EscalationCard, Reply
 
 ACK_ACTION = "escalation_ack"
 RESOLVE_ACTION = "escalation_resolve"
@@ -129,20 +128,25 @@ def question_of(block_id: str) -> str | None:
     return question or None
 
 
-def digest_message(digest: Digest) -> tuple[str, list[dict]]:
-    """A coach's digest: (fallback text, blocks), the most urgent clients first."""
-    if digest.quiet:
-        return digest.text, [_section(mrkdwn(digest.text))]
+def digest_message(text: str, digest: DigestView) -> tuple[str, list[dict]]:
+    """A coach's digest: (fallback text, blocks), the most urgent clients first.
+
+    `text` is the plain digest: escaped here once, like every part of the blocks.
+    """
+    fallback = mrkdwn(text)
+    if not digest.clients:
+        return fallback, [_section(fallback)]
+    # A header is plain text: Slack shows it as written, so it is not escaped.
     blocks: list[dict] = [{"type": "header",
                            "text": {"type": "plain_text", "text": digest.title[:150]}}]
-    for item in digest.lines[:45]:  # Slack allows 50 blocks per message
-        marker = ":red_circle:" if item.urgency >= 2 else ":large_yellow_circle:" \
-            if item.urgency else ":white_circle:"
-        blocks.append(_section(f"{marker} *{mrkdwn(item.name)}*\n"
-                               + "\n".join(mrkdwn(p) for p in item.parts)))
+    for name, urgency, parts in digest.clients[:45]:  # Slack allows 50 blocks per message
+        marker = ":red_circle:" if urgency >= 2 else ":large_yellow_circle:" \
+            if urgency else ":white_circle:"
+        blocks.append(_section(f"{marker} *{mrkdwn(name)}*\n"
+                               + "\n".join(mrkdwn(p) for p in parts)))
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": mrkdwn(digest.footer)}]})
-    return digest.text, blocks
+    return fallback, blocks
 
 
 def checkin_card_message(reply: Reply) -> tuple[str, list[dict]]:

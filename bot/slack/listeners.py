@@ -195,7 +195,7 @@ def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = 
         answer = coach_commands.run(app.rt, command.get("user_id", ""),
                                     command.get("text", ""))
         if answer.digest is not None:
-            text, blocks = digest_message(answer.digest)
+            text, blocks = digest_message(answer.digest.text, answer.digest.view())
         else:
             text = mrkdwn(answer.text)
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}]

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.blocks import (
     checkin_card_message,
+    digest_message,
     escalation_message,
     reply_message,
     team_message,
@@ -90,6 +91,11 @@ class SlackSender:
                 return reply.anchor
             if reply.card is not None:
                 text, blocks = escalation_message(reply.card)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, blocks=blocks, unfurl_links=False,
+                    unfurl_media=False)
+            elif reply.digest is not None:
+                text, blocks = digest_message(reply.text, reply.digest)
                 answer = await self.client.chat_postMessage(
                     channel=address, text=text, blocks=blocks, unfurl_links=False,
                     unfurl_media=False)
