@@ -42,6 +42,9 @@ class EscalationCard:
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution_note: str | None = None
+    coach: str | None = None
+    # The owner's IANA zone: the SLA is shown in their own time.
+    owner_zone: str | None = None
 
 
 @dataclass(frozen=True)

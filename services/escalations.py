@@ -66,6 +66,7 @@ def card_of(rt: Runtime, session: Session, escalation: Escalation,
     owner = session.get(Person, escalation.owner_id) if escalation.owner_id else None
     acked = (session.get(Person, escalation.acknowledged_by_id)
              if escalation.acknowledged_by_id else None)
+    coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     if evidence is None:
         evidence = _evidence(session, escalation)
     return EscalationCard(
@@ -78,7 +79,8 @@ def card_of(rt: Runtime, session: Session, escalation: Escalation,
         sla_due_at=escalation.sla_due_at,
         acknowledged_by=acked.name if acked else None,
         acknowledged_at=escalation.acknowledged_at, resolved_at=escalation.resolved_at,
-        resolution_note=escalation.resolution_note)
+        resolution_note=escalation.resolution_note, coach=coach.name if coach else None,
+        owner_zone=owner.timezone if owner else None)
 
 
 def _evidence(session: Session, escalation: Escalation) -> tuple[tuple[str, str], ...]:
@@ -148,7 +150,8 @@ def reescalate_due(rt: Runtime) -> int:
             backup_id = _backup_for(uow.session, e.owner_id, item.level)
             slack_id = staff.slack_id_of(uow.session, backup_id)
             text = (f"escalation #{e.id} is not acknowledged and its SLA has passed "
-                    f"(reminder {item.level}). Reason: {e.reason}. Reply ack here to take it.")
+                    f"(reminder {item.number}). Reason: {e.reason}. Reply ack here to take "
+                    "it.")
             uow.queue(key=keys.reescalation(e.id or 0, item.level), channel=TEAM_CHANNEL,
                       address=e.slack_channel or "", person_id=None,
                       reply=Reply(text=text, about=e.id, mention=slack_id or "here"))

@@ -133,6 +133,8 @@ class Overdue:
 
     escalation: Escalation
     level: int
+    # How many reposts came before, plus one: after downtime the first one is still 1.
+    number: int = 1
 
 
 def level_at(escalation: Escalation, now: datetime) -> int:
@@ -159,7 +161,8 @@ def overdue(session: Session, now: datetime) -> list[Overdue]:
     for row in rows:
         level = level_at(row, now)
         if (row.id, level) not in done:
-            found.append(Overdue(row, level))
+            earlier = sum(1 for escalation_id, _ in done if escalation_id == row.id)
+            found.append(Overdue(row, level, earlier + 1))
     return found
 
 

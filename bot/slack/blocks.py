@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
@@ -26,6 +27,13 @@ _SECTION_LIMIT = 2900
 
 def _when(at: datetime) -> str:
     return f"{at:%a %d %b %H:%M} UTC"
+
+
+def _when_for(at: datetime, zone: str | None) -> str:
+    """A time in someone's own zone (named), with UTC beside it for everyone else."""
+    if not zone:
+        return _when(at)
+    return f"{at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone} ({at:%H:%M} UTC)"
 
 
 def _section(text: str) -> dict:
@@ -59,7 +67,9 @@ def escalation_message(view: EscalationCard) -> tuple[str, list[dict]]:
             f"{mrkdwn(view.program)}, week {view.week}\n*Reason:* {mrkdwn(view.reason)}")
     evidence = "\n".join(f"• {mrkdwn(what)}: {mrkdwn(value)}"
                          for what, value in view.evidence) or "(none)"
-    owner = f"*Owner:* {mrkdwn(view.owner)}    *SLA:* {_when(view.sla_due_at)}"
+    coach = f"    *Coach:* {mrkdwn(view.coach)}" if view.coach else ""
+    owner = (f"*Owner:* {mrkdwn(view.owner)}{coach}    "
+             f"*SLA:* {_when_for(view.sla_due_at, view.owner_zone)}")
     blocks = [_section(head), _section(f"*What fired it*\n{evidence}"), _section(owner),
               {"type": "context", "elements": [
                   {"type": "mrkdwn", "text": escalation_state(view)}]}]
