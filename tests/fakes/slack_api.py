@@ -169,6 +169,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
         self._uploads: dict[str, JSON] = {}
         self._file_seq = itertools.count(1)
         self._view_seq = itertools.count(1)
+        self._channels: list[tuple[str, str]] = []
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "api.test": lambda params: {"ok": True, "args": params},
             "auth.test": self._auth_test,
@@ -179,6 +180,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.list": self._conversations_list,
             "reactions.add": self._reactions_add,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
@@ -542,6 +544,21 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
                 "purpose": {"value": "", "creator": "", "last_set": 0},
             },
         }
+
+    def add_channel(self, channel_id: str, name: str) -> None:
+        """A channel ``conversations.list`` lists (name without ``#``)."""
+        with self._lock:
+            self._channels.append((channel_id, name))
+
+    def _conversations_list(self, params: JSON) -> JSON:
+        # One channel per page, so a caller that ignores the cursor misses channels.
+        start = int(str(params.get("cursor") or "0"))
+        page = self._channels[start:start + 1]
+        following = str(start + 1) if start + 1 < len(self._channels) else ""
+        return {"ok": True, "channels": [
+            {"id": cid, "name": name, "is_channel": cid.startswith("C"),
+             "is_private": cid.startswith("G"), "is_archived": False, "is_member": True}
+            for cid, name in page], "response_metadata": {"next_cursor": following}}
 
     def _reactions_add(self, params: JSON) -> JSON:
         name = str(params.get("name") or "").strip(":")
