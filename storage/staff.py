@@ -88,9 +88,9 @@ def coaches(session: Session) -> list[Person]:
         .where(Identity.channel == SLACK, Person.role == "coach").order_by(col(Person.id))))
 
 
-def first_team_member(session: Session) -> Person | None:
-    """The default owner of a team escalation: the first team member listed."""
-    return session.exec(select(Person).where(Person.role == "team")
+def first_of_role(session: Session, role: str) -> Person | None:
+    """The first person listed with `role` (a program has one program owner)."""
+    return session.exec(select(Person).where(Person.role == role)
                         .order_by(col(Person.id))).first()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from services import escalations
 from services.enrolment import enrol_client
 from tests.bot.slack.conftest import BO, Slack, open_case
 
@@ -29,3 +30,18 @@ def test_the_post_names_the_coach_and_the_sla_in_the_owners_zone(slack: Slack, c
     clock.advance(timedelta(hours=4))
     slack.tick()
     assert "(reminder 2)" in slack.thread(post["ts"])[-1]["text"]
+
+
+def test_the_owner_is_whoever_the_programs_role_names(slack: Slack):
+    rt = slack.app.rt
+    enrolled = enrol_client(rt, program_id="business_12w", name="Ana Lima",
+                            zone="Europe/Berlin", coach="Casey Coach")
+    with rt.transaction() as uow:
+        for role, reason in (("team", "Mentioned quitting"), ("coach", "No reply for 10 days")):
+            escalations.open_case(rt, uow, enrolment_id=enrolled.enrolment_id, reason=reason,
+                                  owner_role=role, sla=timedelta(hours=4))
+    slack.tick()
+    owners = [post["blocks"][2]["text"]["text"].split("    ")[0]
+              for post in slack.team_posts()]
+    # Not the first team member listed: the team as a whole, or the client's own coach.
+    assert owners == ["*Owner:* the team", "*Owner:* Casey Coach"]
