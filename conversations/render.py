@@ -38,7 +38,8 @@ def fill(text: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
+    """12000 rather than 12000.0; 2.5 as it is."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -51,12 +52,12 @@ def accepted(question: Question) -> str:
             unit = f" ({question.unit})" if question.unit else ""
             kind = "a whole number" if question.integer else "a number"
             if question.min is not None and question.max is not None:
-                return (f"{kind} from {_format_number(question.min)} to "
-                        f"{_format_number(question.max)}{unit}")
+                return (f"{kind} from {format_number(question.min)} to "
+                        f"{format_number(question.max)}{unit}")
             if question.min is not None:
-                return f"{kind} of at least {_format_number(question.min)}{unit}"
+                return f"{kind} of at least {format_number(question.min)}{unit}"
             if question.max is not None:
-                return f"{kind} up to {_format_number(question.max)}{unit}"
+                return f"{kind} up to {format_number(question.max)}{unit}"
             return f"{kind}{unit}"
         case YesNoQuestion():
             return "yes or no"
@@ -112,7 +113,7 @@ def shown_answer(question: Question | None, value: object) -> str:
     if isinstance(question, ChoiceQuestion):
         return next((o.label for o in question.options if o.id == value), str(value))
     if isinstance(value, int | float):
-        number = _format_number(value)
+        number = format_number(value)
         if isinstance(question, ScaleQuestion):
             return f"{number}/{question.max}"
         if isinstance(question, NumberQuestion) and question.unit:

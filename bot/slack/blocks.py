@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
 from conversations.messages import DigestView, EscalationCard, Reply
+from services.coach_home import Home
 
 ACK_ACTION = "escalation_ack"
 RESOLVE_ACTION = "escalation_resolve"
@@ -176,3 +177,29 @@ def team_message(reply: Reply) -> tuple[str, list[dict]]:
         if reply.mention else ""
     text = f"{who} {mrkdwn(reply.text)}".strip()
     return text, [_section(text)]
+
+
+def home_view(home: Home) -> dict:
+    """A coach's Home tab: clients (at risk first), open escalations, today's sessions."""
+    zone = ZoneInfo(home.zone)
+    blocks: list[dict] = [{"type": "header",
+                           "text": {"type": "plain_text", "text": "Your clients"}}]
+    for client in sorted(home.clients, key=lambda c: (not c.at_risk, c.name))[:35]:
+        last = (f"last check-in {client.last_checkin.astimezone(zone):%a %d %b}"
+                if client.last_checkin else "no check-in yet")
+        parts = [f"{mrkdwn(client.stage)} ({client.status})", last]
+        if client.main_metric:
+            parts.append(mrkdwn(client.main_metric))
+        risk = (f"\n:warning: at risk: {mrkdwn(', '.join(client.at_risk))}"
+                if client.at_risk else "")
+        blocks.append(_section(f"*{mrkdwn(client.name)}*  " + " · ".join(parts) + risk))
+    if not home.clients:
+        blocks.append(_section("No clients yet."))
+    cases = [f"• {mrkdwn(c.client)}: {mrkdwn(c.reason)} ({int(c.age.total_seconds() // 3600)}h "
+             f"old, SLA {c.sla_due_at.astimezone(zone):%a %d %b %H:%M}"
+             f"{', acknowledged' if c.acknowledged else ', NOT acknowledged'})"
+             for c in home.cases]
+    sessions = [f"• {at.astimezone(zone):%H:%M} {mrkdwn(name)}" for name, at in home.sessions]
+    blocks.append(_section("*Open escalations*\n" + ("\n".join(cases) or "None.")))
+    blocks.append(_section("*Today's sessions*\n" + ("\n".join(sessions) or "None.")))
+    return {"type": "home", "blocks": blocks[:100]}

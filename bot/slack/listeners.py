@@ -21,13 +21,14 @@ from bot.slack.blocks import (
     COMMAND_ACTION,
     RESOLVE_ACTION,
     digest_message,
+    home_view,
     question_of,
 )
 from bot.slack.escape import mrkdwn, plain
 from bot.slack.slack_sender import CHANNEL, explain
 from conversations.engine import WORD_COMMANDS, as_command
 from conversations.messages import Inbound
-from services import coach_commands, coach_relay, escalations, staff_directory
+from services import coach_commands, coach_home, coach_relay, escalations, staff_directory
 
 log = logging.getLogger("coachbot.slack")
 
@@ -111,6 +112,17 @@ class SlackListeners:
             self._ephemeral(event["channel"], event["user"], refusal, thread_ts=thread)
         return relayed != "not_a_card"
 
+    def on_home_opened(self, event: dict) -> None:
+        if event.get("tab") != "home":
+            return
+        home = coach_home.home_of(self.app.rt, event.get("user", ""))
+        if home is None:
+            return  # the tab is for coaches; anyone else keeps Slack's empty one
+        try:
+            self.client.views_publish(user_id=event["user"], view=home_view(home))
+        except SlackApiError as exc:
+            log.error("could not publish a Home tab: %s", explain(exc, None))
+
     def on_reaction(self, body: dict, event: dict) -> None:
         item = event.get("item") or {}
         if event.get("reaction") != "eyes" or item.get("type") != "message":
@@ -165,6 +177,11 @@ def build_bolt_app(app: App, client: WebClient, *, signing_secret: str | None = 
     def _message(ack, body, event) -> None:
         ack()
         listeners.on_message(body, event)
+
+    @bolt.event("app_home_opened")
+    def _home(ack, event) -> None:
+        ack()
+        listeners.on_home_opened(event)
 
     @bolt.event("reaction_added")
     def _reaction(ack, body, event) -> None:
