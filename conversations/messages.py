@@ -49,8 +49,7 @@ class EscalationCard:
 
 @dataclass(frozen=True)
 class DigestView:
-    """A coach's digest laid out: its title, each client's (name, urgency, parts), most
-    urgent first, and a footer; a channel renders it (Slack: Block Kit) or sends `Reply.text`."""
+    """A coach's digest laid out: title, each client's (name, urgency, parts), footer."""
 
     title: str
     clients: tuple[tuple[str, int, tuple[str, ...]], ...]

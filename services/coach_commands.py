@@ -58,12 +58,10 @@ _PICKED = re.compile(r"#(\d+)")
 
 def _find_clients(session: Session, words: str, coach_id: int | None
                   ) -> tuple[list[tuple[Enrolment, Person]], str]:
-    """The clients (of `coach_id`, if given) whose whole name starts `words`, longest name
-    first, each with their latest enrolment; and the rest of the text.
-
-    Names are compared literally, ignoring case: `%` or `_` typed are just characters. A
-    choice offered earlier is answered with `#ENROLMENT_ID`.
-    """
+    """The clients (of `coach_id`, if given) named by the start of `words`, and the rest."""
+    # Longest name first, each client with their latest enrolment. Names are compared
+    # literally, ignoring case: `%` or `_` typed are just characters (no LIKE). A choice
+    # offered earlier is answered with `#ENROLMENT_ID`.
     tokens = words.split()
     base = select(Enrolment, Person).join(Person, col(Person.id) == col(Enrolment.person_id)
                                           ).where(Person.role == "client")

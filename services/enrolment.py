@@ -29,8 +29,8 @@ class Enrolled:
 
 
 def refuse_taken_address(rt: Runtime, *, channel: str, address: str) -> None:
-    """An address that reaches a client still in a program is theirs: binding it to a new
-    client would silently move it (and their check-ins) away from them."""
+    """Refuse an address that reaches a client still in a program."""
+    # Binding it to a new client would silently move it (and their check-ins) away.
     with rt.reading() as session:
         found = enrolments.enrolment_at(session, channel=channel, address=address)
     if found is not None and is_open(found[0].status):

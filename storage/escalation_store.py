@@ -34,9 +34,9 @@ def open_escalation(session: Session, *, enrolment_id: int, reason: str, owner_r
                     sla: timedelta, now: datetime, actor: str = "system",
                     rule_firing_id: int | None = None,
                     owner_id: int | None = None) -> Escalation:
-    """Open an escalation; the owner is `owner_id`, else whoever the program's role names:
-    the client's coach, the program owner, or for "team" no one person (the whole channel,
-    which its reminders then address)."""
+    """Open an escalation; the owner is `owner_id`, else whoever the program's role names."""
+    # The client's coach, the program owner, or for "team" no one person: the whole
+    # channel, which its reminders then address (@here unless a backup is named).
     enrolment = session.get(Enrolment, enrolment_id)
     if enrolment is None:
         raise LookupError(f"no enrolment {enrolment_id}")

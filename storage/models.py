@@ -333,14 +333,13 @@ class NextOffer(SQLModel, table=True):
 
 
 class RelayedMessage(SQLModel, table=True):
-    """A message between a coach and a client through the bot, in the thread of a check-in.
+    """A message between a coach and a client through the bot, in the thread of a check-in."""
 
-    The `card` (a completed check-in posted to the coach) anchors the thread: its Slack post
-    is (slack_channel, slack_ts). A coach's reply in that thread is a `to_client` row, the
-    client's answer to it a `to_coach` row. Erasing the client deletes the replies and
-    blanks the card (no enrolment, no text) so a late reply can be told the client is gone.
-    """
-
+    # The `card` (a completed check-in posted to the coach) anchors the thread: its Slack
+    # post is (slack_channel, slack_ts). A coach's reply in that thread is a `to_client`
+    # row, the client's answer to it a `to_coach` row. Erasing the client deletes the
+    # replies and blanks the card (no enrolment, no text), so a coach's late reply can be
+    # told the client is gone.
     __tablename__ = "relayed_message"
     id: int | None = Field(default=None, primary_key=True)
     enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id", index=True)

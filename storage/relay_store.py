@@ -27,11 +27,9 @@ def mark_posted(session: Session, card_id: int, *, channel: str, ts: str | None)
 
 
 def card_at(session: Session, *, channel: str, ts: str) -> RelayedMessage | None:
-    """The card whose Slack post is `ts` in `channel`.
-
-    A card sent to a coach's user id lands in their DM, whose channel id Slack chose: the
-    ts, unique per channel to the microsecond, is then matched alone.
-    """
+    """The card whose Slack post is `ts` in `channel`."""
+    # A card sent to a coach's user id lands in their DM, whose channel id Slack chose: the
+    # ts, unique per channel to the microsecond, is then matched alone.
     for card in session.exec(select(RelayedMessage).where(
             RelayedMessage.slack_ts == ts, RelayedMessage.direction == "card")):
         posted = card.slack_channel or ""

@@ -140,10 +140,8 @@ def question_of(block_id: str) -> str | None:
 
 
 def digest_message(text: str, digest: DigestView) -> tuple[str, list[dict]]:
-    """A coach's digest: (fallback text, blocks), the most urgent clients first.
-
-    `text` is the plain digest: escaped here once, like every part of the blocks.
-    """
+    """A coach's digest: (fallback text, blocks), the most urgent clients first."""
+    # `text` is the plain digest: escaped here once, like every part of the blocks.
     fallback = mrkdwn(text)
     if not digest.clients:
         return fallback, [_section(fallback)]
@@ -161,8 +159,7 @@ def digest_message(text: str, digest: DigestView) -> tuple[str, list[dict]]:
 
 
 def checkin_card_message(reply: Reply) -> tuple[str, list[dict]]:
-    """A completed check-in for the coach: a bold title, one line per answer, and how to
-    answer the client (in the thread)."""
+    """A completed check-in for the coach: a title, one line per answer, how to answer."""
     title, _, answers = mrkdwn(reply.text).partition("\n")
     blocks = [_section(f"*{title}*\n{answers}"),
               {"type": "context", "elements": [{"type": "mrkdwn", "text": (

@@ -35,8 +35,8 @@ def open_dm(client: WebClient, slack_id: str) -> str:
 
 def refuse_staff(app: App, slack_id: str) -> None:
     """A coach's or team member's Slack id is not a client's: binding it would move their
-    identity to the client and cut them off from digests and escalations. The same holds
-    for a client still in a program."""
+    identity to the client and cut them off from digests and escalations."""
+    # The same holds for a client still in a program: their check-ins would move.
     if staff_directory.is_staff(app.rt, slack_id):
         raise EnrolError(f"{slack_id} is a coach or team member, not a client")
     refuse_taken_address(app.rt, channel=CHANNEL, address=slack_id)

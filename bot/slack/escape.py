@@ -27,8 +27,9 @@ _CONTROL = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 
 
 def plain(text: str) -> str:
-    """A Slack message as plain words for another platform: links as their text, mentions
-    and channel names dropped to plain names, Slack's &amp; &lt; &gt; decoded once."""
+    """A Slack message as plain words for another platform (the reverse of `mrkdwn`)."""
+    # Links become "label (url)", mentions "@someone", and Slack's &amp; &lt; &gt; are
+    # decoded once: the client reads what the coach typed, with nothing that acts.
 
     def readable(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
