@@ -83,6 +83,8 @@ class Reply:
     relay_card: int | None = None
     thread_of: int | None = None
     digest: DigestView | None = None
+    # Refresh the addressee's Home tab (a coach's): built from the database when sent.
+    home: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from conversations.journey import STATUSES, is_open
+from conversations.messages import Reply
 from conversations.render import format_number
-from services.unit_of_work import Runtime
+from services import keys
+from services.unit_of_work import Runtime, UnitOfWork
 from storage import escalation_store, staff
 from storage.models import (
     CoachingSession,
@@ -117,3 +119,12 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
                 col(CoachingSession.cancelled_at).is_(None)).order_by(col(CoachingSession.at))))
         return Home(zone=coach.timezone, clients=tuple(clients), cases=cases,
                     sessions=sessions)
+
+
+def refresh(uow: UnitOfWork, coach_id: int | None, cause: str) -> None:
+    """Queue a coach's Home tab to be published again, once per cause."""
+    address = staff.slack_id_of(uow.session, coach_id)
+    if coach_id is None or address is None:
+        return
+    uow.queue(key=keys.home_refresh(coach_id, cause), channel="slack", address=address,
+              person_id=None, reply=Reply(text="Home tab", home=True))

@@ -16,7 +16,7 @@ from conversations.journey import is_current, may_receive, program_week
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import answer_title, shown_answer
-from services import keys
+from services import coach_home, keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import audit, dedupe, people, relay_store, staff
 from storage.models import Enrolment, Person
@@ -60,6 +60,7 @@ def post_checkin(uow: UnitOfWork, program: Program, enrolment: Enrolment, client
     # The client's id on the row: erasing them takes a card still waiting in the outbox.
     uow.queue(key=keys.relay_card(card.id or 0), channel=SLACK, address=address,
               person_id=client.id, reply=Reply(text=text, relay_card=card.id))
+    coach_home.refresh(uow, coach.id, f"card:{card.id}")
     return True
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from conversations.journey import program_week
 from conversations.messages import EscalationCard, Reply
-from services import keys
+from services import coach_home, keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import dedupe, staff
 from storage import escalation_store as cases
@@ -51,6 +51,7 @@ def open_case(rt: Runtime, uow: UnitOfWork, *, enrolment_id: int, reason: str,
         uow.queue(key=keys.escalation_post(escalation.id or 0), channel=TEAM_CHANNEL,
                   address=rt.team_channel, person_id=None,
                   reply=Reply(text=f"Escalation #{card.id}: {card.reason}", card=card))
+    coach_home.refresh(uow, _coach_of(session, enrolment_id), f"case:{escalation.id}:opened")
     log.info("escalation opened escalation=%s enrolment=%s owner_role=%s", escalation.id,
              enrolment_id, owner_role)
     return escalation
@@ -127,6 +128,8 @@ def change(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str | Non
                 cases.acknowledge(session, case, by=person, now=uow.now, via=via))
         if not done:
             return "unchanged"
+        coach_home.refresh(uow, _coach_of(session, case.enrolment_id),
+                           f"case:{case.id}:{'resolved' if note is not None else 'acked'}")
         if case.slack_channel:
             card = card_of(rt, session, case)
             state = "resolved" if note is not None else "acknowledged"
@@ -135,6 +138,11 @@ def change(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str | Non
                       reply=Reply(text=f"Escalation #{card.id}: {card.reason}", card=card,
                                   edit=True))
         return "changed"
+
+
+def _coach_of(session: Session, enrolment_id: int) -> int | None:
+    enrolment = session.get(Enrolment, enrolment_id)
+    return enrolment.coach_id if enrolment is not None else None
 
 
 def reescalate_due(rt: Runtime) -> int:

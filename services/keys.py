@@ -80,6 +80,11 @@ def booking_notice(source: str, external_id: str, what: str) -> str:
     return f"booking:{source}:{external_id}:{what}"
 
 
+def home_refresh(coach_id: int, cause: str) -> str:
+    """A coach's Home tab published again because of `cause` (a check-in, a case change)."""
+    return f"home:{coach_id}:{cause}"
+
+
 def relay_card(card_id: int) -> str:
     """The post of one completed check-in to the client's coach."""
     return f"relay-card:{card_id}"

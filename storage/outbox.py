@@ -27,7 +27,7 @@ def payload_of(reply: Reply) -> dict:
         card = asdict(reply.card)
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
-    for name in ("edit", "about", "mention", "relay_card", "thread_of"):
+    for name in ("edit", "about", "mention", "relay_card", "thread_of", "home"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
     if reply.commands:
@@ -54,7 +54,7 @@ def reply_of(payload: dict) -> Reply:
                  mention=payload.get("mention"),
                  commands=tuple(payload.get("commands", ())),
                  relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"),
-                 digest=_digest_of(payload.get("digest")))
+                 digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")))
 
 
 def _digest_of(stored: dict | None) -> DigestView | None:

@@ -1,5 +1,5 @@
-"""A coach opens the bot's Home tab: an at-risk client first, the open escalation with its
-age and SLA, today's session; a team member opening it gets nothing published."""
+"""A coach's Home tab: an at-risk client first, the open escalation with its age and SLA,
+today's session; published again when something changes; nothing for a team member."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from services.enrolment import enrol_client
 from storage import rule_firings
 from storage.db import session
 from storage.models import CoachingSession, MetricValue
-from tests.bot.slack.conftest import COACH, TIA, Slack, open_case
+from tests.bot.slack.conftest import COACH, TEAM_CHANNEL, TIA, Slack, open_case
 
 
 def _opens_home(slack: Slack, user: str) -> int:
@@ -33,10 +33,14 @@ def test_the_home_tab_shows_an_at_risk_client_an_escalation_and_todays_session(
         s.add(CoachingSession(enrolment_id=ana, created_at=now,
                               at=datetime(2026, 3, 2, 13, 30, tzinfo=UTC)))
     open_case(slack.app, ana, reason="Confidence below 5", sla=timedelta(hours=4))
+    slack.deliver()
+    # Something changed (an escalation of her client): Casey's Home tab is published anew.
+    [refreshed] = slack.api.calls_of("views.publish")
+    assert refreshed["user_id"] == COACH and "Confidence below 5" in str(refreshed["view"])
     clock.advance(timedelta(hours=2))
 
     assert _opens_home(slack, COACH) == 200
-    [published] = slack.api.calls_of("views.publish")
+    published = slack.api.calls_of("views.publish")[-1]
     assert published["user_id"] == COACH
     texts = [b["text"]["text"] for b in published["view"]["blocks"] if b["type"] == "section"]
     assert texts[0].startswith("*Ana Lima*  ")
@@ -49,4 +53,10 @@ def test_the_home_tab_shows_an_at_risk_client_an_escalation_and_todays_session(
     assert texts[3] == "*Today's sessions*\n• 14:30 Ana Lima"
 
     assert _opens_home(slack, TIA) == 200
-    assert len(slack.api.calls_of("views.publish")) == 1
+    assert len(slack.api.calls_of("views.publish")) == 2  # nothing for a team member
+
+    # Tia acknowledges: the coach's Home tab shows it without being opened again.
+    [post] = slack.team_posts()
+    slack.says(TIA, "on it", channel=TEAM_CHANNEL, thread_ts=post["ts"])
+    assert "Confidence below 5 (2h old, SLA Mon 02 Mar 13:00, acknowledged)" in str(
+        slack.api.calls_of("views.publish")[-1]["view"])
