@@ -366,6 +366,9 @@ def staff_add(
     digest_at: Annotated[str | None, typer.Option(
         "--digest-at", help="a coach's digest time, HH:MM in their zone "
         "(default COACHBOT_DIGEST_TIME, 08:00)")] = None,
+    checkins_to: Annotated[str | None, typer.Option(
+        "--checkins-to", help="a Slack channel id (C123) for a coach's check-in cards "
+        "(default: their DM)")] = None,
 ) -> None:
     """Add a coach, team member or program owner reachable in Slack (again to update them)."""
     from services import staff_directory
@@ -377,7 +380,8 @@ def staff_add(
     application = _app()
     try:
         staff_directory.add(application.rt, name=name, slack_id=slack_id, role=role,
-                            timezone=tz, backup=backup, digest_time=digest_at)
+                            timezone=tz, backup=backup, digest_time=digest_at,
+                            checkin_channel=checkins_to)
     except staff_directory.StaffError as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:

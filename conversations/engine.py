@@ -123,7 +123,8 @@ class _Turn:
         if lead:
             text = f"{lead}\n{text}"
         self.replies.append(Reply(text=text, buttons=buttons(question), question=question.id,
-                                  flow=self.state.flow))
+                                  flow=self.state.flow,
+                                  commands=("skip",) if question.optional else ()))
 
     def done(self, *, stale: bool = False) -> Step:
         return Step(status=self.status, flow_state=self.state, replies=tuple(self.replies),
@@ -518,6 +519,26 @@ COMMAND_DESCRIPTIONS = {
     "delete": "erase your data",
     "help": "what you can do now",
 }
+
+
+# Commands a client may also send as a plain word ("skip"), where a leading "/" is taken by
+# the platform (Slack reads any message starting with "/" as a slash command). A bare
+# "start" is more likely an answer than a request to join: only "start CODE" joins.
+WORD_COMMANDS = frozenset(COMMAND_DESCRIPTIONS)
+_TAKES_ARGUMENT = {"schedule", "delete"}
+
+
+def as_command(text: str) -> str | None:
+    """The "/command" a plain-word message stands for ("Skip" -> "/skip"), if it is one."""
+    words = text.strip().rstrip(".!").split()
+    name = words[0].lower() if words else ""
+    if name == "start":
+        return f"/start {words[1]}" if len(words) == 2 else None
+    if name not in WORD_COMMANDS:
+        return None
+    if len(words) > 1 and name not in _TAKES_ARGUMENT:
+        return None  # "back pain again" is an answer, not /back
+    return " ".join([f"/{name}", *words[1:]])
 
 
 def help_text(ctx: Context) -> str:

@@ -42,6 +42,18 @@ class EscalationCard:
     acknowledged_at: datetime | None = None
     resolved_at: datetime | None = None
     resolution_note: str | None = None
+    coach: str | None = None
+    # The owner's IANA zone: the SLA is shown in their own time.
+    owner_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """A coach's digest laid out: title, each client's (name, urgency, parts), footer."""
+
+    title: str
+    clients: tuple[tuple[str, int, tuple[str, ...]], ...]
+    footer: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,16 @@ class Reply:
     mention: str | None = None
     anchor: str | None = None
     conversation: int | None = None
+    # Commands a channel may offer as buttons beside the text ("skip" on an optional
+    # question, "checkin" on a reminder); a channel with a command menu may ignore them.
+    commands: tuple[str, ...] = ()
+    # A coach's thread of a check-in: `relay_card` is the card itself (posted to the coach),
+    # `thread_of` a message in that card's thread (`anchor` is filled in when sent).
+    relay_card: int | None = None
+    thread_of: int | None = None
+    digest: DigestView | None = None
+    # Refresh the addressee's Home tab (a coach's): built from the database when sent.
+    home: bool = False
 
 
 @dataclass(frozen=True)

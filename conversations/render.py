@@ -10,6 +10,7 @@ from conversations.program import (
     ChoiceQuestion,
     DateQuestion,
     NumberQuestion,
+    Program,
     Question,
     ScaleQuestion,
     TextQuestion,
@@ -37,7 +38,8 @@ def fill(text: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
+    """12000 rather than 12000.0; 2.5 as it is."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -50,12 +52,12 @@ def accepted(question: Question) -> str:
             unit = f" ({question.unit})" if question.unit else ""
             kind = "a whole number" if question.integer else "a number"
             if question.min is not None and question.max is not None:
-                return (f"{kind} from {_format_number(question.min)} to "
-                        f"{_format_number(question.max)}{unit}")
+                return (f"{kind} from {format_number(question.min)} to "
+                        f"{format_number(question.max)}{unit}")
             if question.min is not None:
-                return f"{kind} of at least {_format_number(question.min)}{unit}"
+                return f"{kind} of at least {format_number(question.min)}{unit}"
             if question.max is not None:
-                return f"{kind} up to {_format_number(question.max)}{unit}"
+                return f"{kind} up to {format_number(question.max)}{unit}"
             return f"{kind}{unit}"
         case YesNoQuestion():
             return "yes or no"
@@ -93,3 +95,28 @@ def prompt(question: Question, values: Mapping[str, object]) -> str:
     if question.optional:
         text += "  /skip if you'd rather not say"
     return text
+
+
+def answer_title(program: Program, flow_id: str, question_id: str) -> str:
+    """What a coach calls an answer: the title of the metric read from it, else its id."""
+    source = f"{flow_id}.{question_id}"
+    for metric in program.metrics:
+        if metric.source.answer == source and metric.title:
+            return metric.title
+    return question_id.replace("_", " ")
+
+
+def shown_answer(question: Question | None, value: object) -> str:
+    """An answer as a coach reads it: ✓/✗ for yes/no, a choice's label, a unit, 7/10."""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(question, ChoiceQuestion):
+        return next((o.label for o in question.options if o.id == value), str(value))
+    if isinstance(value, int | float):
+        number = format_number(value)
+        if isinstance(question, ScaleQuestion):
+            return f"{number}/{question.max}"
+        if isinstance(question, NumberQuestion) and question.unit:
+            return f"{number} {question.unit}"
+        return number
+    return str(value)

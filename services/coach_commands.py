@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from conversations.journey import program_week
@@ -56,27 +58,55 @@ def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnsw
     return CommandAnswer(HELP)
 
 
-def _find_client(session: Session, words: str) -> tuple[Enrolment, Person, str] | None:
-    """The client whose name starts `words` (longest match), and the rest of the text."""
+NO_SUCH_CLIENT = "You have no client by that name."
+_PICKED = re.compile(r"#(\d+)")
+
+
+def _find_clients(session: Session, words: str, coach_id: int | None
+                  ) -> tuple[list[tuple[Enrolment, Person]], str]:
+    """The clients (of `coach_id`, if given) named by the start of `words`, and the rest."""
+    # Longest name first, each client with their latest enrolment. Names are compared
+    # literally, ignoring case: `%` or `_` typed are just characters (no LIKE). A choice
+    # offered earlier is answered with `#ENROLMENT_ID`.
     tokens = words.split()
+    base = select(Enrolment, Person).join(Person, col(Person.id) == col(Enrolment.person_id)
+                                          ).where(Person.role == "client")
+    if coach_id is not None:
+        base = base.where(Enrolment.coach_id == coach_id)
+    picked = _PICKED.fullmatch(tokens[0]) if tokens else None
+    if picked:
+        found = session.exec(base.where(Enrolment.id == int(picked.group(1)))).first()
+        return ([found] if found else []), " ".join(tokens[1:])
     for cut in range(len(tokens), 0, -1):
-        name = " ".join(tokens[:cut])
-        found = session.exec(
-            select(Enrolment, Person).join(Person, col(Person.id) == col(Enrolment.person_id))
-            .where(Person.role == "client", col(Person.name).ilike(name))
-            .order_by(col(Enrolment.id).desc())).first()
-        if found is not None:
-            return found[0], found[1], " ".join(tokens[cut:])
-    return None
+        name = " ".join(tokens[:cut]).lower()
+        rows = session.exec(base.where(func.lower(Person.name) == name)
+                            .order_by(col(Enrolment.id).desc()))
+        latest: dict[int | None, tuple[Enrolment, Person]] = {}
+        for enrolment, person in rows:
+            latest.setdefault(person.id, (enrolment, person))
+        if latest:
+            return list(latest.values()), " ".join(tokens[cut:])
+    return [], words
+
+
+def _choice(found: list[tuple[Enrolment, Person]], command: str) -> CommandAnswer:
+    """Two clients of one name: say how to pick each."""
+    options = [f"`/coachbot {command} #{e.id}` for the one in {e.program_id}, enrolled "
+               f"{e.enrolled_at:%d %b %Y} ({e.status})" for e, _ in found]
+    return CommandAnswer(f"{len(found)} clients are called {found[0][1].name}. "
+                         "Which one?\n" + "\n".join(options))
 
 
 def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAnswer:
     session, now = uow.session, uow.now
-    found = _find_client(session, name)
-    # The same answer for "no such client" and "not yours": a coach cannot probe names.
-    if found is None or found[0].coach_id != coach.id:
-        return CommandAnswer("You have no client by that name.")
-    enrolment, client, _ = found
+    # Only the coach's own clients are searched, so "no such client" and "not yours" read
+    # the same: a coach cannot probe for names.
+    found, _ = _find_clients(session, name, coach.id)
+    if not found:
+        return CommandAnswer(NO_SUCH_CLIENT)
+    if len(found) > 1:
+        return _choice(found, "client")
+    [(enrolment, client)] = found
     # Every staff read of a client's data is on the record (ids only).
     audit.record(session, at=now, actor=f"slack:{coach.id}", action="client_viewed",
                  enrolment_id=enrolment.id)
@@ -96,10 +126,13 @@ def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAn
 
 
 def _escalate(rt: Runtime, uow: UnitOfWork, person: Person, words: str) -> CommandAnswer:
-    found = _find_client(uow.session, words)
-    if found is None or (person.role == "coach" and found[0].coach_id != person.id):
-        return CommandAnswer("You have no client by that name.")
-    enrolment, client, reason = found
+    found, reason = _find_clients(uow.session, words,
+                                  person.id if person.role == "coach" else None)
+    if not found:
+        return CommandAnswer(NO_SUCH_CLIENT)
+    if len(found) > 1:
+        return _choice(found, "escalate")
+    [(enrolment, client)] = found
     if not reason:
         return CommandAnswer("Say why: `/coachbot escalate NAME reason`.")
     case = cases.open_case(rt, uow, enrolment_id=enrolment.id or 0, reason=reason,

@@ -12,7 +12,7 @@ import socket
 from dataclasses import replace
 from datetime import timedelta
 
-from services import escalations, keys
+from services import coach_relay, escalations, keys
 from services.backoff import backoff
 from services.ports import AsyncSend, Send, Unreachable
 from services.unit_of_work import Runtime
@@ -67,6 +67,9 @@ class Outbox:
             if card is not None and not item.reply.edit:
                 escalations.record_post(uow.session, card.id, channel=item.address,
                                         ts=platform_id)
+            if item.reply.relay_card is not None:
+                coach_relay.record_post(uow.session, item.reply.relay_card,
+                                        channel=item.address, ts=platform_id)
 
     def failed(self, item: outbox.Claimed, exc: DeliveryError) -> str:
         """Record a failed try (retried after a backoff, or set aside); the status."""
@@ -117,8 +120,11 @@ def release_held(rt: Runtime, *, worker: str = WORKER) -> int:
 
 
 def _anchored(session, item: outbox.Claimed) -> outbox.Claimed:
-    """An edit or thread reply of a team post learns the post's platform id."""
+    """An edit or thread reply of a team post or check-in card learns the post's id."""
     reply = item.reply
+    if reply.thread_of is not None:
+        return replace(item, reply=replace(
+            reply, anchor=coach_relay.anchor_of(session, reply.thread_of)))
     about = reply.about if reply.about is not None else (
         reply.card.id if reply.card is not None and reply.edit else None)
     if about is None:

@@ -2,8 +2,11 @@
 
 A fixed number of queries whatever the number of clients or the length of their history
 (see benchmarks/digest.py): the coach's enrolments, the check-in answers of the last eight
-days (columns only, not whole rows), the open escalations and their people, yesterday's
-rule firings, today's sessions and today's milestone touchpoints. Everything else is done
+days (columns only, not whole rows: yesterday's and the week before it, for "was"), the
+open escalations and their people, yesterday's rule firings, today's sessions and today's
+milestone touchpoints, the week's missed check-ins, the intakes stuck for more than a day.
+"Missed" is the scheduler's: a check-in row it marked missed after its reminders. Everything
+else is done
 in memory with the rows grouped by enrolment once, so the cost follows the rows in the
 window, not the history.
 """
@@ -20,8 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from conversations.journey import CURRENT
-from conversations.messages import Reply
-from conversations.program import Program
+from conversations.messages import DigestView, Reply
+from conversations.program import Program, YesNoQuestion
+from conversations.render import answer_title, shown_answer
 from services import keys
 from services.unit_of_work import Runtime
 from storage import escalation_store as escalations
@@ -29,6 +33,7 @@ from storage import staff
 from storage.models import (
     Answer,
     CoachingSession,
+    Conversation,
     Enrolment,
     OutboxMessage,
     Person,
@@ -39,7 +44,8 @@ from storage.models import (
 DIGEST_AT = time(8, 0)
 # A digest missed by more than this (the bot was down all morning) is not sent late.
 LATE_LIMIT = timedelta(hours=4)
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# An intake still open this long after it began is stuck: the coach should nudge.
+STUCK_INTAKE = timedelta(days=1)
 
 
 @dataclass
@@ -79,15 +85,10 @@ class Digest:
         """Nothing needs the coach today."""
         return not self.lines
 
-
-def _arrow(now: float, before: float | None) -> str:
-    if before is None:
-        return ""
-    return " ↑" if now > before else " ↓" if now < before else " →"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
+    def view(self) -> DigestView:
+        """The digest for a channel to lay out (the same on demand and at 08:00)."""
+        return DigestView(title=self.title, footer=self.footer, clients=tuple(
+            (line.name, line.urgency, tuple(line.parts)) for line in self.lines))
 
 
 def _rule_part(programs: Mapping[str, Program], program_id: str,
@@ -136,6 +137,8 @@ class _Window:
     fired: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     sessions: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
     milestones: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    missed: dict[int, list[datetime]] = field(default_factory=lambda: defaultdict(list))
+    stuck: dict[int, datetime] = field(default_factory=dict)
 
 
 def build_digest(session: Session, coach: Person, programs: Mapping[str, Program],
@@ -149,23 +152,32 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
                Person.name).join(Person, col(Person.id) == col(Enrolment.person_id))
         .where(Enrolment.coach_id == coach.id, col(Enrolment.status).in_(CURRENT)))]
     if not rows:
-        return _render(day.date, [], "0/0")
-    window = _load(session, [client.id for client in rows], programs, day)
+        return _render(day.date, [], _footer(0, 0, 0))
+    window = _load(session, [client.id for client in rows], programs, day, now)
     lines: list[ClientLine] = []
     responded = 0
+    week_start = day.end - timedelta(days=7)
     for client in rows:
         program = programs.get(client.program_id)
         checkin = program.checkin_flow if program else None
         mine = [a for a in window.answers.get(client.id, ()) if a[0] == checkin]
-        responded += bool(mine)
-        line = _client_line(client, mine, window, programs, day, now, zone)
+        # The week is the seven days up to the end of yesterday; the eighth day loaded
+        # before it is there only for "was".
+        responded += any(a[3] >= week_start for a in mine)
+        line = _client_line(client, mine, window, program, day, now, zone, programs)
         if line.parts:
             lines.append(line)
-    return _render(day.date, lines, f"{responded}/{len(rows)}")
+    missed = sum(len(days) for days in window.missed.values())
+    return _render(day.date, lines, _footer(responded, len(rows), missed))
+
+
+def _footer(responded: int, clients: int, missed: int) -> str:
+    return (f"Check-ins this week: {responded} of {clients} clients checked in, "
+            f"{missed} missed.")
 
 
 def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
-          day: _Day) -> _Window:
+          day: _Day, now: datetime) -> _Window:
     window = _Window()
     checkins = {p.checkin_flow for p in programs.values()}
     for enrolment_id, flow_id, question_id, number, answered_at in session.exec(select(
@@ -205,16 +217,43 @@ def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
                 col(PlannedTouchpoint.due_at) >= day.end,
                 col(PlannedTouchpoint.due_at) < day.day_after)):
             window.milestones[enrolment_id].append(marked[touchpoint_id])
+    _load_missed_and_stuck(session, ids, programs, day, now, window)
     return window
 
 
+def _load_missed_and_stuck(session: Session, ids: list[int], programs: Mapping[str, Program],
+                           day: _Day, now: datetime, window: _Window) -> None:
+    checkin_touchpoints = {tp.id for p in programs.values() for tp in p.touchpoints
+                           if tp.send.flow == p.checkin_flow}
+    for enrolment_id, due_at in session.exec(select(
+            PlannedTouchpoint.enrolment_id, PlannedTouchpoint.due_at).where(
+            col(PlannedTouchpoint.enrolment_id).in_(ids),
+            col(PlannedTouchpoint.touchpoint_id).in_(checkin_touchpoints),
+            PlannedTouchpoint.kind == "send", PlannedTouchpoint.status == "missed",
+            col(PlannedTouchpoint.due_at) >= day.end - timedelta(days=7),
+            col(PlannedTouchpoint.due_at) < day.end).order_by(col(PlannedTouchpoint.due_at))):
+        window.missed[enrolment_id or 0].append(due_at)
+    intakes = {p.intake_flow.id for p in programs.values()}
+    for enrolment_id, started_at in session.exec(select(
+            Conversation.enrolment_id, Conversation.started_at).where(
+            col(Conversation.enrolment_id).in_(ids), col(Conversation.flow_id).in_(intakes),
+            col(Conversation.closed_at).is_(None),
+            col(Conversation.started_at) <= now - STUCK_INTAKE)):
+        window.stuck[enrolment_id] = started_at
+
+
 def _client_line(client: _Client, mine: list[tuple], window: _Window,
-                 programs: Mapping[str, Program], day: _Day, now: datetime,
-                 zone: ZoneInfo) -> ClientLine:
+                 program: Program | None, day: _Day, now: datetime, zone: ZoneInfo,
+                 programs: Mapping[str, Program]) -> ClientLine:
     """One client's line: the check-in, fired rules, open cases, today's sessions."""
     line = ClientLine(name=client.name, urgency=0)
-    _checkin_part(line, mine, day.start, client.status == "active"
-                  and client.checkin_day == _DAYS[day.date.weekday()])
+    if program is not None:
+        _checkin_part(line, mine, day.start, program)
+    for due_at in window.missed.get(client.id, ()):
+        line.add(f"missed the check-in of {due_at.astimezone(zone):%a %d %b}", 1)
+    if client.id in window.stuck:
+        line.add(f"stuck in intake since {window.stuck[client.id].astimezone(zone):%a %d %b}",
+                 1)
     for rule_id in window.fired.get(client.id, ()):
         line.add(*_rule_part(programs, client.program_id, rule_id))
     for case in window.cases.get(client.id, ()):
@@ -231,28 +270,38 @@ def _client_line(client: _Client, mine: list[tuple], window: _Window,
     return line
 
 
-def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime, due: bool) -> None:
-    """Yesterday's scores with an arrow against the week before, or a missed check-in."""
+def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
+                  program: Program) -> None:
+    """Yesterday's answers as the program names them, each beside the one before it."""
     today = [a for a in mine if a[3] >= start]
+    if not today:
+        return
     before = {question: number for _, question, number, at in mine
               if at < start and number is not None}
-    if today:
-        scores = []
-        for _, question, number, _ in today:
-            if number is None:
-                continue
-            arrow = _arrow(number, before.get(question))
-            if arrow == " ↓":
+    flow = program.flow(program.checkin_flow)
+    scores = []
+    for _, question_id, number, _ in today:
+        if number is None:
+            continue  # words stay out: the digest shows scores, never what they wrote
+        question = flow.question(question_id)
+        shown = _shown(question, number)
+        earlier = before.get(question_id)
+        if earlier is not None:
+            shown += f", was {_shown(question, earlier)}"
+            if number < earlier:
                 line.urgency = max(line.urgency, 2)
-            scores.append(f"{question} {_number(number)}{arrow}")
-        line.add("checked in: " + (", ".join(scores) or "answered"))
-    elif due:
-        line.add("missed the check-in", 1)
+        scores.append(f"{answer_title(program, flow.id, question_id)} {shown}")
+    line.add("checked in: " + (" · ".join(scores) or "answered"))
 
 
-def _render(yesterday: date, lines: list[ClientLine], rate: str) -> Digest:
+def _shown(question, number: float) -> str:
+    """A stored number as the answer it was: ✓/✗ for a yes/no."""
+    value = bool(number) if isinstance(question, YesNoQuestion) else number
+    return shown_answer(question, value)
+
+
+def _render(yesterday: date, lines: list[ClientLine], footer: str) -> Digest:
     title = f"Your digest for {yesterday:%a %d %b}"
-    footer = f"Check-ins this week: {rate} clients."
     if not lines:
         return Digest(title=title, text=f"{title}: a quiet day, nothing needs you. {footer}",
                       lines=[], footer=footer)
@@ -294,5 +343,6 @@ def digests_due(rt: Runtime, default_at: time = DIGEST_AT) -> int:
                 continue
             digest = build_digest(session, coach, programs, now)
             queued += uow.queue(key=key, channel="slack", address=address,
-                                person_id=coach.id, reply=Reply(digest.text))
+                                person_id=coach.id,
+                                reply=Reply(digest.text, digest=digest.view()))
     return queued

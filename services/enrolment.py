@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from conversations.journey import is_open
 from services import keys
 from services.client_context import begin_flow
 from services.unit_of_work import Runtime
@@ -25,6 +26,17 @@ class Enrolled:
     code: str
     expires_at: datetime
     coach: str | None
+
+
+def refuse_taken_address(rt: Runtime, *, channel: str, address: str) -> None:
+    """Refuse an address that reaches a client still in a program."""
+    # Binding it to a new client would silently move it (and their check-ins) away.
+    with rt.reading() as session:
+        found = enrolments.enrolment_at(session, channel=channel, address=address)
+    if found is not None and is_open(found[0].status):
+        raise EnrolError(f"{address} already belongs to a client in a program "
+                         f"(enrolment #{found[0].id}, {found[0].status}); erase or finish "
+                         "that enrolment first, or enrol with another id")
 
 
 def check_zone(zone: str) -> str:

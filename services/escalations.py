@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from conversations.journey import program_week
 from conversations.messages import EscalationCard, Reply
-from services import keys
+from services import coach_home, keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import dedupe, staff
 from storage import escalation_store as cases
@@ -51,6 +51,7 @@ def open_case(rt: Runtime, uow: UnitOfWork, *, enrolment_id: int, reason: str,
         uow.queue(key=keys.escalation_post(escalation.id or 0), channel=TEAM_CHANNEL,
                   address=rt.team_channel, person_id=None,
                   reply=Reply(text=f"Escalation #{card.id}: {card.reason}", card=card))
+    coach_home.refresh(uow, _coach_of(session, enrolment_id), f"case:{escalation.id}:opened")
     log.info("escalation opened escalation=%s enrolment=%s owner_role=%s", escalation.id,
              enrolment_id, owner_role)
     return escalation
@@ -66,6 +67,7 @@ def card_of(rt: Runtime, session: Session, escalation: Escalation,
     owner = session.get(Person, escalation.owner_id) if escalation.owner_id else None
     acked = (session.get(Person, escalation.acknowledged_by_id)
              if escalation.acknowledged_by_id else None)
+    coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     if evidence is None:
         evidence = _evidence(session, escalation)
     return EscalationCard(
@@ -78,7 +80,8 @@ def card_of(rt: Runtime, session: Session, escalation: Escalation,
         sla_due_at=escalation.sla_due_at,
         acknowledged_by=acked.name if acked else None,
         acknowledged_at=escalation.acknowledged_at, resolved_at=escalation.resolved_at,
-        resolution_note=escalation.resolution_note)
+        resolution_note=escalation.resolution_note, coach=coach.name if coach else None,
+        owner_zone=owner.timezone if owner else None)
 
 
 def _evidence(session: Session, escalation: Escalation) -> tuple[tuple[str, str], ...]:
@@ -125,6 +128,8 @@ def change(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str | Non
                 cases.acknowledge(session, case, by=person, now=uow.now, via=via))
         if not done:
             return "unchanged"
+        coach_home.refresh(uow, _coach_of(session, case.enrolment_id),
+                           f"case:{case.id}:{'resolved' if note is not None else 'acked'}")
         if case.slack_channel:
             card = card_of(rt, session, case)
             state = "resolved" if note is not None else "acknowledged"
@@ -133,6 +138,11 @@ def change(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str | Non
                       reply=Reply(text=f"Escalation #{card.id}: {card.reason}", card=card,
                                   edit=True))
         return "changed"
+
+
+def _coach_of(session: Session, enrolment_id: int) -> int | None:
+    enrolment = session.get(Enrolment, enrolment_id)
+    return enrolment.coach_id if enrolment is not None else None
 
 
 def reescalate_due(rt: Runtime) -> int:
@@ -148,7 +158,8 @@ def reescalate_due(rt: Runtime) -> int:
             backup_id = _backup_for(uow.session, e.owner_id, item.level)
             slack_id = staff.slack_id_of(uow.session, backup_id)
             text = (f"escalation #{e.id} is not acknowledged and its SLA has passed "
-                    f"(reminder {item.level}). Reason: {e.reason}. Reply ack here to take it.")
+                    f"(reminder {item.number}). Reason: {e.reason}. Reply ack here to take "
+                    "it.")
             uow.queue(key=keys.reescalation(e.id or 0, item.level), channel=TEAM_CHANNEL,
                       address=e.slack_channel or "", person_id=None,
                       reply=Reply(text=text, about=e.id, mention=slack_id or "here"))

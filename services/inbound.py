@@ -16,7 +16,7 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
-from services import data_rights, decisions, edits, invites, keys, next_offer
+from services import coach_relay, data_rights, decisions, edits, invites, keys, next_offer
 from services.client_context import apply_step, begin_flow, context, in_conversation
 from services.flood import SLOW_DOWN, FloodGate, Verdict
 from services.flood import TALLY as FLOOD_TALLY
@@ -127,6 +127,10 @@ class InboundService:
             log.info("closed conversation's button enrolment=%s", enrolment.id)
             return Handled("closed", enrolment_id=enrolment.id, replies=1)
         state = convs.flow_state(conversation)
+        if _free_message(message, state) and coach_relay.answer_coach(
+                uow, enrolment, person, message.text):
+            _reply(uow, message, person.id, [Reply(coach_relay.SENT_TO_COACH)])
+            return Handled("handled", enrolment_id=enrolment.id, replies=1)
         # The step runs on the version its conversation opened on; the rest on the running one.
         opened_on, version = program_for(self.rt, session, enrolment.program_id, conversation)
         ctx = context(session, opened_on, enrolment, person, state, now)
@@ -149,6 +153,7 @@ class InboundService:
         replies = in_conversation(replies, opened)
         _reply(uow, message, person.id, replies)
         self._offer_after_review(uow, enrolment, ctx, result)
+        self._card_for_coach(uow, enrolment, person, ctx, result)
         if decisions.needed(program, result):
             decisions.evaluate(self.rt, uow, program=program, enrolment=enrolment, person=person)
         log.info("handled channel=%s event=%s enrolment=%s answers=%d replies=%d",
@@ -244,6 +249,17 @@ class InboundService:
             return Handled("handled", replies=1)
         return joined
 
+    def _card_for_coach(self, uow: UnitOfWork, enrolment: Enrolment, person: Person,
+                        ctx: core.Context, result: core.Step) -> None:
+        """A completed check-in goes to the coach at once, to be answered in its thread."""
+        program = self.rt.program(enrolment.program_id)
+        if not any(e.kind == "flow_completed" and e.flow == program.checkin_flow
+                   for e in result.events):
+            return
+        answers = {**(ctx.flow_state.answers if ctx.flow_state else {}),
+                   **{a.question: a.value for a in result.answers}}
+        coach_relay.post_checkin(uow, program, enrolment, person, answers)
+
     def _join(self, uow: UnitOfWork, message: Inbound, code: str) -> Handled | None:
         enrolment = enrolments.redeem_invite(uow.session, code, now=uow.now)
         if enrolment is None:
@@ -275,6 +291,12 @@ def storable(message: Inbound) -> Inbound:
         return message
     text = UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", message.text)
     return replace(message, text=text)
+
+
+def _free_message(message: Inbound, state: core.FlowState | None) -> bool:
+    """Typed words that answer no open question and are no command."""
+    return (message.button is None and not message.text.strip().startswith("/")
+            and (state is None or state.asked is None))
 
 
 def start_code(text: str) -> str | None:

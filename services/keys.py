@@ -120,3 +120,18 @@ def payment_notice(reference: object, what: str) -> str:
 def booking_notice(source: str, external_id: str, what: str) -> str:
     """A note to the coach or team about one booking of a scheduling tool."""
     return f"booking:{source}:{external_id}:{what}"
+
+
+def home_refresh(coach_id: int, cause: str) -> str:
+    """A coach's Home tab published again because of `cause` (a check-in, a case change)."""
+    return f"home:{coach_id}:{cause}"
+
+
+def relay_card(card_id: int) -> str:
+    """The post of one completed check-in to the client's coach."""
+    return f"relay-card:{card_id}"
+
+
+def relay_message(message_id: int) -> str:
+    """One message relayed between a coach and a client."""
+    return f"relay:{message_id}"

@@ -110,8 +110,11 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     first = ctx.values.get("client.first_name", "")
     lead = f"A gentle reminder, {first}: your {flow.title} is still open." if first else \
         f"A gentle reminder: your {flow.title} is still open."
+    # A channel without a command menu (Slack) shows these as buttons.
+    commands = ("checkin",) if flow.id == ctx.program.checkin_flow else ()
+    commands += ("skip",) if question.optional else ()
     return [Reply(text=f"{lead}\n{prompt(question, ctx.values)}", buttons=buttons(question),
-                  question=question.id, flow=flow.id)]
+                  question=question.id, flow=flow.id, commands=commands)]
 
 
 class TouchpointRunner:

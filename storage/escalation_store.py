@@ -34,18 +34,20 @@ def open_escalation(session: Session, *, enrolment_id: int, reason: str, owner_r
                     sla: timedelta, now: datetime, actor: str = "system",
                     rule_firing_id: int | None = None,
                     owner_id: int | None = None) -> Escalation:
-    """Open an escalation; the owner is `owner_id`, else the client's coach for a coach
-    escalation, else the first team member listed."""
+    """Open an escalation; the owner is `owner_id`, else whoever the program's role names."""
+    # The client's coach, the program owner, or for "team" no one person: the whole
+    # channel, which its reminders then address (@here unless a backup is named).
     enrolment = session.get(Enrolment, enrolment_id)
     if enrolment is None:
         raise LookupError(f"no enrolment {enrolment_id}")
     if owner_id is not None:
         pass
-    elif owner_role == "coach":
+    elif owner_role in ("coach", "client"):
+        # A client cannot own a case about themselves: their coach does.
         owner_id = enrolment.coach_id
-    else:
-        first = staff.first_team_member(session)
-        owner_id = first.id if first else None
+    elif owner_role == "program_owner":
+        owner = staff.first_of_role(session, "program_owner")
+        owner_id = owner.id if owner else None
     escalation = Escalation(enrolment_id=enrolment_id, rule_firing_id=rule_firing_id,
                             reason=reason[:300], owner_role=owner_role, owner_id=owner_id,
                             opened_at=now, sla_due_at=now + sla)
@@ -133,6 +135,8 @@ class Overdue:
 
     escalation: Escalation
     level: int
+    # How many reposts came before, plus one: after downtime the first one is still 1.
+    number: int = 1
 
 
 def level_at(escalation: Escalation, now: datetime) -> int:
@@ -159,7 +163,8 @@ def overdue(session: Session, now: datetime) -> list[Overdue]:
     for row in rows:
         level = level_at(row, now)
         if (row.id, level) not in done:
-            found.append(Overdue(row, level))
+            earlier = sum(1 for escalation_id, _ in done if escalation_id == row.id)
+            found.append(Overdue(row, level, earlier + 1))
     return found
 
 

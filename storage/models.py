@@ -55,6 +55,8 @@ class Person(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     # A coach's own digest time (HH:MM, their zone); None: COACHBOT_DIGEST_TIME.
     digest_time: str | None = Field(default=None, max_length=5)
+    # Where a coach's check-in cards go: a Slack channel id; None means their DM.
+    checkin_channel: str | None = Field(default=None, max_length=32)
     # Lower-cased: payments and bookings find the client by it.
     email: str | None = Field(default=None, max_length=254, index=True)
 
@@ -359,3 +361,25 @@ class Tally(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     day: date = Field(primary_key=True)
     count: int = 0
+
+
+class RelayedMessage(SQLModel, table=True):
+    """A message between a coach and a client through the bot, in the thread of a check-in."""
+
+    # The `card` (a completed check-in posted to the coach) anchors the thread: its Slack
+    # post is (slack_channel, slack_ts). A coach's reply in that thread is a `to_client`
+    # row, the client's answer to it a `to_coach` row. Erasing the client deletes the
+    # replies and blanks the card (no enrolment, no text), so a coach's late reply can be
+    # told the client is gone.
+    __tablename__ = "relayed_message"
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id", index=True)
+    coach_id: int = Field(foreign_key="person.id")
+    direction: str = Field(max_length=16)  # card | to_client | to_coach
+    card_id: int | None = Field(default=None, foreign_key="relayed_message.id", index=True)
+    text: str = Field(default="", max_length=4000)
+    at: datetime = _utc(nullable=False)
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32, index=True)
+    # A coach's message the client has not answered yet: their next free message answers it.
+    answered_at: datetime | None = _utc(nullable=True)

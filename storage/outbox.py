@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Text, and_, case, cast, delete, func, or_, update
 from sqlmodel import Session, col, select
 
-from conversations.messages import Attachment, Button, EscalationCard, Reply
+from conversations.messages import Attachment, Button, DigestView, EscalationCard, Reply
 from storage.models import OutboxMessage
 from storage.upsert import insert_ignore
 
@@ -28,9 +28,14 @@ def payload_of(reply: Reply) -> dict:
         card = asdict(reply.card)
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
-    for name in ("edit", "about", "mention", "anchor", "conversation"):
+    for name in ("edit", "about", "mention", "anchor", "conversation", "relay_card",
+                 "thread_of", "home"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
+    if reply.commands:
+        payload["commands"] = list(reply.commands)
+    if reply.digest is not None:
+        payload["digest"] = asdict(reply.digest)
     if reply.attachment is not None:
         a = reply.attachment
         payload["attachment"] = {"filename": a.filename, "content_type": a.content_type,
@@ -49,7 +54,17 @@ def reply_of(payload: dict) -> Reply:
                  attachment=attachment, card=_card_of(payload.get("card")),
                  edit=bool(payload.get("edit")), about=payload.get("about"),
                  mention=payload.get("mention"), anchor=payload.get("anchor"),
-                 conversation=payload.get("conversation"))
+                 conversation=payload.get("conversation"),
+                 commands=tuple(payload.get("commands", ())),
+                 relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"),
+                 digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")))
+
+
+def _digest_of(stored: dict | None) -> DigestView | None:
+    if stored is None:
+        return None
+    clients = tuple((name, urgency, tuple(parts)) for name, urgency, parts in stored["clients"])
+    return DigestView(title=stored["title"], clients=clients, footer=stored["footer"])
 
 
 def _card_of(stored: dict | None) -> EscalationCard | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -20,12 +21,13 @@ class StaffError(ValueError):
 
 def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone: str,
               now: datetime, backup: str | None = None,
-              digest_time: str | None = None) -> Person:
+              digest_time: str | None = None, checkin_channel: str | None = None) -> Person:
     """Add (or update) a coach or team member reached at `slack_id`.
 
     An existing person of that role and name is updated rather than duplicated, so running
     the command twice is harmless; the backup must already be listed. `digest_time`
-    (HH:MM, their zone) is when a coach wants the digest; None keeps what they had.
+    (HH:MM, their zone) is when a coach wants the digest, `checkin_channel` the channel id
+    their check-in cards go to (else their DM); None keeps what they had.
     """
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}, not '{role}'")
@@ -34,6 +36,9 @@ def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone
             digest_time = datetime.strptime(digest_time.strip(), "%H:%M").strftime("%H:%M")
         except ValueError:
             raise StaffError(f"'{digest_time}' is not a time like 08:00") from None
+    if checkin_channel is not None and not re.fullmatch(r"[CG][A-Z0-9]{2,}", checkin_channel):
+        raise StaffError(f"'{checkin_channel}' is not a Slack channel id like C0123ABC "
+                         "(the channel's id, from its details, not its name)")
     backup_person = None
     if backup:
         backup_person = staff_named(session, backup)
@@ -45,6 +50,7 @@ def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone
     person.timezone = timezone
     person.backup_id = backup_person.id if backup_person else person.backup_id
     person.digest_time = digest_time or person.digest_time
+    person.checkin_channel = checkin_channel or person.checkin_channel
     session.add(person)
     people.bind_identity(session, person_id=person.id or 0, channel=SLACK, address=slack_id)
     return person
@@ -82,9 +88,9 @@ def coaches(session: Session) -> list[Person]:
         .where(Identity.channel == SLACK, Person.role == "coach").order_by(col(Person.id))))
 
 
-def first_team_member(session: Session) -> Person | None:
-    """The default owner of a team escalation: the first team member listed."""
-    return session.exec(select(Person).where(Person.role == "team")
+def first_of_role(session: Session, role: str) -> Person | None:
+    """The first person listed with `role` (a program has one program owner)."""
+    return session.exec(select(Person).where(Person.role == role)
                         .order_by(col(Person.id))).first()
 
 

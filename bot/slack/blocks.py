@@ -5,20 +5,36 @@ Every piece of text that came from a client or a staff member goes through `esca
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.slack.escape import mrkdwn
-from conversations.messages import EscalationCard, Reply
-from services.digest import Digest
+from conversations.engine import WORD_COMMANDS
+from conversations.messages import DigestView, EscalationCard, Reply
+from services.coach_home import Home
 
 ACK_ACTION = "escalation_ack"
 RESOLVE_ACTION = "escalation_resolve"
 ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
+COMMAND_ACTION = "command"  # command_skip, command_checkin ...: a command as a button
+_COMMAND_LABELS = {"checkin": "Check in now", "skip": "Skip", "later": "Later",
+                   "back": "Back", "resume": "Resume"}
+# "/skip" in a text becomes *skip*: in Slack a message starting with "/" is a slash command,
+# so a client types the plain word instead.
+_COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(sorted(WORD_COMMANDS)) + r")\b")
 _SECTION_LIMIT = 2900
 
 
 def _when(at: datetime) -> str:
     return f"{at:%a %d %b %H:%M} UTC"
+
+
+def _when_for(at: datetime, zone: str | None) -> str:
+    """A time in someone's own zone (named), with UTC beside it for everyone else."""
+    if not zone:
+        return _when(at)
+    return f"{at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone} ({at:%H:%M} UTC)"
 
 
 def _section(text: str) -> dict:
@@ -52,7 +68,9 @@ def escalation_message(view: EscalationCard) -> tuple[str, list[dict]]:
             f"{mrkdwn(view.program)}, week {view.week}\n*Reason:* {mrkdwn(view.reason)}")
     evidence = "\n".join(f"• {mrkdwn(what)}: {mrkdwn(value)}"
                          for what, value in view.evidence) or "(none)"
-    owner = f"*Owner:* {mrkdwn(view.owner)}    *SLA:* {_when(view.sla_due_at)}"
+    coach = f"    *Coach:* {mrkdwn(view.coach)}" if view.coach else ""
+    owner = (f"*Owner:* {mrkdwn(view.owner)}{coach}    "
+             f"*SLA:* {_when_for(view.sla_due_at, view.owner_zone)}")
     blocks = [_section(head), _section(f"*What fired it*\n{evidence}"), _section(owner),
               {"type": "context", "elements": [
                   {"type": "mrkdwn", "text": escalation_state(view)}]}]
@@ -73,7 +91,7 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
     The question id and its conversation ride in the actions block's id, so a press on an
     old question is stale and one on a closed conversation changes nothing.
     """
-    text = mrkdwn(reply.text)
+    text = as_words(mrkdwn(reply.text))
     blocks = [_section(part) for part in _paragraphs(text)] or [_section(" ")]
     if reply.buttons:
         for start in range(0, len(reply.buttons), 25):  # Slack allows 25 per actions block
@@ -83,7 +101,16 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
             if reply.conversation is not None:
                 block_id += f":{reply.conversation}"
             blocks.append({"type": "actions", "block_id": block_id, "elements": elements})
+    if reply.commands:
+        blocks.append({"type": "actions", "block_id": "commands", "elements": [
+            _button(_COMMAND_LABELS.get(name, name.capitalize()), f"{COMMAND_ACTION}_{name}",
+                    name) for name in reply.commands]})
     return text, blocks
+
+
+def as_words(text: str) -> str:
+    """Commands named the way a Slack client sends them: "/skip" as *skip*."""
+    return _COMMAND_MENTION.sub(r"*\1*", text)
 
 
 def _paragraphs(text: str) -> list[str]:
@@ -121,20 +148,33 @@ def conversation_of(block_id: str) -> int | None:
     return int(parts[3])
 
 
-def digest_message(digest: Digest) -> tuple[str, list[dict]]:
+def digest_message(text: str, digest: DigestView) -> tuple[str, list[dict]]:
     """A coach's digest: (fallback text, blocks), the most urgent clients first."""
-    if digest.quiet:
-        return digest.text, [_section(mrkdwn(digest.text))]
+    # `text` is the plain digest: escaped here once, like every part of the blocks.
+    fallback = mrkdwn(text)
+    if not digest.clients:
+        return fallback, [_section(fallback)]
+    # A header is plain text: Slack shows it as written, so it is not escaped.
     blocks: list[dict] = [{"type": "header",
                            "text": {"type": "plain_text", "text": digest.title[:150]}}]
-    for item in digest.lines[:45]:  # Slack allows 50 blocks per message
-        marker = ":red_circle:" if item.urgency >= 2 else ":large_yellow_circle:" \
-            if item.urgency else ":white_circle:"
-        blocks.append(_section(f"{marker} *{mrkdwn(item.name)}*\n"
-                               + "\n".join(mrkdwn(p) for p in item.parts)))
+    for name, urgency, parts in digest.clients[:45]:  # Slack allows 50 blocks per message
+        marker = ":red_circle:" if urgency >= 2 else ":large_yellow_circle:" \
+            if urgency else ":white_circle:"
+        blocks.append(_section(f"{marker} *{mrkdwn(name)}*\n"
+                               + "\n".join(mrkdwn(p) for p in parts)))
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": mrkdwn(digest.footer)}]})
-    return digest.text, blocks
+    return fallback, blocks
+
+
+def checkin_card_message(reply: Reply) -> tuple[str, list[dict]]:
+    """A completed check-in for the coach: a title, one line per answer, how to answer."""
+    title, _, answers = mrkdwn(reply.text).partition("\n")
+    blocks = [_section(f"*{title}*\n{answers}"),
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                  "Reply in this thread to answer: your words reach the client as "
+                  "\"From your coach: ...\", and their answer comes back here.")}]}]
+    return f"{title}\n{answers}", blocks
 
 
 def team_message(reply: Reply) -> tuple[str, list[dict]]:
@@ -143,3 +183,29 @@ def team_message(reply: Reply) -> tuple[str, list[dict]]:
         if reply.mention else ""
     text = f"{who} {mrkdwn(reply.text)}".strip()
     return text, [_section(text)]
+
+
+def home_view(home: Home) -> dict:
+    """A coach's Home tab: clients (at risk first), open escalations, today's sessions."""
+    zone = ZoneInfo(home.zone)
+    blocks: list[dict] = [{"type": "header",
+                           "text": {"type": "plain_text", "text": "Your clients"}}]
+    for client in sorted(home.clients, key=lambda c: (not c.at_risk, c.name))[:35]:
+        last = (f"last check-in {client.last_checkin.astimezone(zone):%a %d %b}"
+                if client.last_checkin else "no check-in yet")
+        parts = [f"{mrkdwn(client.stage)} ({client.status})", last]
+        if client.main_metric:
+            parts.append(mrkdwn(client.main_metric))
+        risk = (f"\n:warning: at risk: {mrkdwn(', '.join(client.at_risk))}"
+                if client.at_risk else "")
+        blocks.append(_section(f"*{mrkdwn(client.name)}*  " + " · ".join(parts) + risk))
+    if not home.clients:
+        blocks.append(_section("No clients yet."))
+    cases = [f"• {mrkdwn(c.client)}: {mrkdwn(c.reason)} ({int(c.age.total_seconds() // 3600)}h "
+             f"old, SLA {c.sla_due_at.astimezone(zone):%a %d %b %H:%M}"
+             f"{', acknowledged' if c.acknowledged else ', NOT acknowledged'})"
+             for c in home.cases]
+    sessions = [f"• {at.astimezone(zone):%H:%M} {mrkdwn(name)}" for name, at in home.sessions]
+    blocks.append(_section("*Open escalations*\n" + ("\n".join(cases) or "None.")))
+    blocks.append(_section("*Today's sessions*\n" + ("\n".join(sessions) or "None.")))
+    return {"type": "home", "blocks": blocks[:100]}

@@ -18,7 +18,7 @@ from bot.composition import App
 from bot.slack.slack_sender import CHANNEL, explain
 from conversations.messages import Inbound
 from services import staff_directory
-from services.enrolment import EnrolError, Enrolled
+from services.enrolment import EnrolError, Enrolled, refuse_taken_address
 
 log = logging.getLogger("coachbot.slack.dm_join")
 
@@ -36,8 +36,10 @@ def open_dm(client: WebClient, slack_id: str) -> str:
 def refuse_staff(app: App, slack_id: str) -> None:
     """A coach's or team member's Slack id is not a client's: binding it would move their
     identity to the client and cut them off from digests and escalations."""
+    # The same holds for a client still in a program: their check-ins would move.
     if staff_directory.is_staff(app.rt, slack_id):
         raise EnrolError(f"{slack_id} is a coach or team member, not a client")
+    refuse_taken_address(app.rt, channel=CHANNEL, address=slack_id)
 
 
 def join_on_slack(app: App, enrolled: Enrolled, slack_id: str) -> bool:

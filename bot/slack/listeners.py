@@ -21,15 +21,18 @@ from bot.logs import bolt_logger
 from bot.slack.blocks import (
     ACK_ACTION,
     ANSWER_ACTION,
+    COMMAND_ACTION,
     RESOLVE_ACTION,
     conversation_of,
     digest_message,
+    home_view,
     question_of,
 )
-from bot.slack.escape import mrkdwn
+from bot.slack.escape import mrkdwn, plain
 from bot.slack.slack_sender import CHANNEL, explain
+from conversations.engine import WORD_COMMANDS, as_command
 from conversations.messages import Inbound
-from services import coach_commands, escalations, staff_directory
+from services import coach_commands, coach_home, coach_relay, escalations, staff_directory
 
 log = logging.getLogger("coachbot.slack")
 
@@ -88,7 +91,10 @@ class SlackListeners:
             return  # edits, joins, bot posts (our own included) are not people talking
         text = event.get("text") or ""
         thread = event.get("thread_ts")
-        if thread and thread != event.get("ts"):
+        direct = event.get("channel_type") == "im"
+        if thread and thread != event.get("ts") and self._relayed(body, event, thread):
+            return
+        if thread and thread != event.get("ts") and not direct:
             note = resolution_note(text)
             if note is None and not is_ack(text):
                 return  # ordinary conversation in the thread
@@ -96,12 +102,35 @@ class SlackListeners:
                         channel=event["channel"], ts=thread, escalation_id=None, note=note,
                         via="reply")
             return
-        if event.get("channel_type") != "im":
+        if not direct:
             return
         if staff_directory.is_staff(self.app.rt, event["user"]):
             return  # staff DMs are for commands, not for a client conversation
+        # A reply in a thread of the DM is an answer like any other message there.
         self.app.inbound.handle(Inbound(channel=CHANNEL, sender=event["user"],
-                                        event_id=body["event_id"], text=text))
+                                        event_id=body["event_id"],
+                                        text=as_command(text) or text))
+
+    def _relayed(self, body: dict, event: dict, thread: str) -> bool:
+        """A reply in a check-in card's thread: for the client if their coach wrote it."""
+        relayed = coach_relay.from_coach(
+            self.app.rt, event_id=body["event_id"], user=event["user"],
+            channel=event["channel"], ts=thread, text=plain(event.get("text") or ""))
+        refusal = coach_relay.REFUSALS.get(relayed)
+        if refusal is not None:
+            self._ephemeral(event["channel"], event["user"], refusal, thread_ts=thread)
+        return relayed != "not_a_card"
+
+    def on_home_opened(self, event: dict) -> None:
+        if event.get("tab") != "home":
+            return
+        home = coach_home.home_of(self.app.rt, event.get("user", ""))
+        if home is None:
+            return  # the tab is for coaches; anyone else keeps Slack's empty one
+        try:
+            self.client.views_publish(user_id=event["user"], view=home_view(home))
+        except SlackApiError as exc:
+            log.error("could not publish a Home tab: %s", explain(exc, None))
 
     def on_reaction(self, body: dict, event: dict) -> None:
         item = event.get("item") or {}
@@ -127,7 +156,7 @@ class SlackListeners:
             if answer is None:
                 return  # a replay of a command already run: it did its work once
             if answer.digest is not None:
-                text, blocks = digest_message(answer.digest)
+                text, blocks = digest_message(answer.digest.text, answer.digest.view())
             else:
                 text = mrkdwn(answer.text)
                 blocks = [{"type": "section", "text": {"type": "mrkdwn",
@@ -137,6 +166,15 @@ class SlackListeners:
             # Logged by type only: the message may quote the command's words. Bolt would
             # log the message of anything raised from here.
             log.error("slack command failed: %s", type(exc).__name__)
+
+    def on_command_button(self, body: dict, action: dict) -> None:
+        """A command offered as a button (Skip, Check in now): the same as typing it."""
+        name = str(action.get("value") or "")
+        if name not in WORD_COMMANDS:
+            return
+        self.app.inbound.handle(Inbound(
+            channel=CHANNEL, sender=body["user"]["id"],
+            event_id=f"action:{body['user']['id']}:{action['action_ts']}", text=f"/{name}"))
 
     def on_answer(self, body: dict, action: dict) -> None:
         block_id = action.get("block_id", "")
@@ -174,6 +212,11 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
         ack()
         listeners.on_message(body, event)
 
+    @bolt.event("app_home_opened")
+    def _home(ack, event) -> None:
+        ack()
+        listeners.on_home_opened(event)
+
     @bolt.event("reaction_added")
     def _reaction(ack, body, event) -> None:
         ack()
@@ -192,6 +235,11 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
     def _answer_button(ack, body, action) -> None:
         ack()
         listeners.on_answer(body, action)
+
+    @bolt.action(re.compile(f"^{COMMAND_ACTION}_\\w+$"))
+    def _command_button(ack, body, action) -> None:
+        ack()
+        listeners.on_command_button(body, action)
 
     def _ack_command(ack) -> None:
         ack()

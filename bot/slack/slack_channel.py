@@ -13,6 +13,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.composition import App
 from bot.http_server import HttpServer
+from bot.slack.channel_names import resolve_team_channel
 from bot.slack.listeners import build_bolt_app
 from bot.slack.slack_http import SlackRoute
 from bot.slack.slack_sender import async_web_client, drain_slack, web_client
@@ -31,6 +32,7 @@ async def run_slack(app: App, *, route: SlackRoute | None = None) -> None:
         raise RuntimeError("COACHBOT_SLACK_BOT_TOKEN is not set")
     client = web_client(settings.slack_bot_token, settings.slack_api_url)
     async_client = async_web_client(settings.slack_bot_token, settings.slack_api_url)
+    resolve_team_channel(app, client)
     bolt = build_bolt_app(app, client)
     wakeup = Wakeup.attach(app.rt)
     stop = await _start_receiver(app, bolt, route)

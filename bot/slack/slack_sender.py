@@ -7,6 +7,7 @@ bot cannot reach is an operator's problem, so it is logged as an error in plain 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk import WebClient
@@ -21,8 +22,17 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.blocks import escalation_message, reply_message, team_message
+from bot.slack.blocks import (
+    checkin_card_message,
+    digest_message,
+    escalation_message,
+    home_view,
+    reply_message,
+    team_message,
+)
+from bot.slack.escape import mrkdwn
 from conversations.messages import Reply
+from services import coach_home
 from services.delivery import DeliveryError, drain_async
 from services.unit_of_work import Runtime
 
@@ -68,11 +78,14 @@ def async_web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
 class SlackSender:
     """Sends one outbox reply to a Slack user (a DM) or channel."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, rt: Runtime | None = None) -> None:
         self.client = client
+        self.rt = rt
 
     async def __call__(self, address: str, reply: Reply) -> str | None:
         try:
+            if reply.home:
+                return await self._publish_home(address)
             if reply.attachment is not None:
                 return await self._upload(address, reply)
             if reply.card is None and reply.edit:
@@ -95,6 +108,20 @@ class SlackSender:
                 answer = await self.client.chat_postMessage(
                     channel=address, text=text, blocks=blocks, unfurl_links=False,
                     unfurl_media=False)
+            elif reply.digest is not None:
+                text, blocks = digest_message(reply.text, reply.digest)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, blocks=blocks, unfurl_links=False,
+                    unfurl_media=False)
+            elif reply.relay_card is not None:
+                text, blocks = checkin_card_message(reply)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, blocks=blocks, unfurl_links=False,
+                    unfurl_media=False)
+            elif reply.thread_of is not None:
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=mrkdwn(reply.text), thread_ts=reply.anchor,
+                    unfurl_links=False, unfurl_media=False)
             elif reply.about is not None:
                 text, blocks = team_message(reply)
                 answer = await self.client.chat_postMessage(
@@ -110,7 +137,8 @@ class SlackSender:
                 log.error("cannot deliver to Slack: %s", explain(exc, address))
                 # A client's DM that cannot be reached stays so; the team channel is a
                 # setting an operator fixes, so its posts wait and are tried again.
-                team = reply.card is not None or reply.about is not None
+                team = (reply.card is not None or reply.about is not None
+                        or reply.relay_card is not None or reply.thread_of is not None)
                 raise DeliveryError(error, permanent=not team) from None
             retry_after = exc.response.headers.get("Retry-After") if exc.response else None
             raise DeliveryError(error or "slack_error",
@@ -120,6 +148,15 @@ class SlackSender:
             raise DeliveryError(type(exc).__name__) from None
         return str(answer.get("ts")) if answer.get("ts") else None
 
+
+    async def _publish_home(self, address: str) -> str | None:
+        """A coach's Home tab as it is now (built at sending, so it is never stale)."""
+        if self.rt is None:
+            return None
+        home = await asyncio.to_thread(coach_home.home_of, self.rt, address)
+        if home is not None:
+            await self.client.views_publish(user_id=address, view=home_view(home))
+        return None
 
     async def _upload(self, address: str, reply: Reply) -> str | None:
         """A file with the reply's text as its comment; a user id is opened as a DM first."""
@@ -140,4 +177,4 @@ class SlackSender:
 
 async def drain_slack(rt: Runtime, client: AsyncWebClient) -> int:
     """Send every due Slack message in the outbox once."""
-    return await drain_async(rt, CHANNEL, SlackSender(client))
+    return await drain_async(rt, CHANNEL, SlackSender(client, rt))

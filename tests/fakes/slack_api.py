@@ -236,6 +236,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             self._user(user_id)
         self._file_seq = itertools.count(1)
         self._view_seq = itertools.count(1)
+        self._listed: list[tuple[str, str]] = []  # what conversations.list shows
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "api.test": lambda params: {"ok": True, "args": params},
             "auth.test": self._auth_test,
@@ -246,6 +247,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
             "conversations.info": self._conversations_info,
+            "conversations.list": self._conversations_list,
             "reactions.add": self._reactions_add,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
@@ -682,6 +684,22 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
                 "purpose": {"value": "", "creator": "", "last_set": 0},
             },
         }
+
+    def add_named_channel(self, channel_id: str, name: str) -> None:
+        """A channel of the workspace that ``conversations.list`` lists (name without ``#``)."""
+        with self._lock:
+            self._channels.add(channel_id)
+            self._listed.append((channel_id, name))
+
+    def _conversations_list(self, params: JSON) -> JSON:
+        # One channel per page, so a caller that ignores the cursor misses channels.
+        start = int(str(params.get("cursor") or "0"))
+        page = self._listed[start:start + 1]
+        following = str(start + 1) if start + 1 < len(self._listed) else ""
+        return {"ok": True, "channels": [
+            {"id": cid, "name": name, "is_channel": cid.startswith("C"),
+             "is_private": cid.startswith("G"), "is_archived": False, "is_member": True}
+            for cid, name in page], "response_metadata": {"next_cursor": following}}
 
     def _reactions_add(self, params: JSON) -> JSON:
         name = str(params.get("name") or "").strip(":")

@@ -1,4 +1,5 @@
-"""The coach's 08:00 digest: a quiet day is one line; a low score comes first, with an arrow."""
+"""The coach's 08:00 digest: a quiet day is one line; a falling score comes first, beside
+the one before it."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_a_quiet_day_is_one_line_at_0800_in_the_coachs_zone_and_once(slack: Slac
     assert len(slack.api.posted_messages(COACH)) == 2  # Tuesday's
 
 
-def test_a_low_scoring_client_comes_first_with_a_down_arrow(slack: Slack, enrol, clock):
+def test_a_low_scoring_client_comes_first_beside_last_weeks_score(slack: Slack, enrol, clock):
     clock.set(SUN_BEFORE)
     ana, ben = two_clients_after_intake(enrol)
     _checkin(ana, CHECKIN_GOOD, "w1-ana")
@@ -47,11 +48,14 @@ def test_a_low_scoring_client_comes_first_with_a_down_arrow(slack: Slack, enrol,
     clock.set(MONDAY_0800_BERLIN)
     slack.tick()
     slack.deliver()
-    [digest] = slack.api.posted_messages(COACH)
+    # Each check-in also reached Casey as a card the moment it was done.
+    [digest] = [m for m in slack.api.posted_messages(COACH)
+                if not m["text"].startswith("Check-in:")]
     lines = digest["text"].splitlines()
-    assert lines[1].startswith("Ana Lima: checked in: confidence 3 ↓")
-    assert lines[2].startswith("Ben Okafor: checked in: confidence 8 →")
-    assert lines[-1] == "Check-ins this week: 2/2 clients."
+    assert lines[1] == ("Ana Lima: checked in: Confidence 3/10, was 8/10 · Weekly revenue "
+                        "900 EUR, was 2500 EUR · Planned outreach done ✗, was ✓")
+    assert lines[2].startswith("Ben Okafor: checked in: Confidence 8/10, was 8/10")
+    assert lines[-1] == "Check-ins this week: 2 of 2 clients checked in, 0 missed."
     assert "Lost a big client" not in digest["text"]  # scores, not what they wrote
 
     # On demand, as Block Kit, only to the coach who asked.
