@@ -57,7 +57,7 @@ def settings(db_url: str) -> Settings:
 
 @pytest.fixture
 def api() -> Iterator[FakeSlackAPI]:
-    with FakeSlackAPI(channels=(TEAM_CHANNEL,), users=(COACH, TIA, BO)) as fake:
+    with FakeSlackAPI(channels=(TEAM_CHANNEL,), users=(COACH, TIA, BO, ANA)) as fake:
         yield fake
 
 

@@ -44,7 +44,9 @@ def test_a_coach_with_two_clients_of_one_name_is_offered_a_choice(slack: Slack):
         "You have no client by that name."
 
 
-def test_enrolling_with_the_slack_id_of_a_client_in_a_program_is_refused(enroll, db_url):  # noqa: F811
+def test_enrolling_with_the_slack_id_of_a_client_in_a_program_is_refused(
+        enroll, api, db_url):  # noqa: F811
+    api.add_user(CLIENT)  # a member of the workspace
     assert enroll().exit_code == 0
     again = enroll()
     assert again.exit_code != 0

@@ -27,7 +27,8 @@ CHECKIN = ["/checkin", "3", "clients went quiet", "2500", "yes", "1",
 
 @pytest.fixture
 def telegram_api() -> Iterator[FakeTelegramAPI]:
-    with FakeTelegramAPI(max_poll_wait=0.3) as api:
+    # Flood limits off, as in tests/bot/telegram: the bot under test sends back to back.
+    with FakeTelegramAPI(max_poll_wait=0.3, flood_limits=False) as api:
         yield api
 
 
@@ -133,6 +134,7 @@ def test_a_coach_reply_to_a_paused_or_erased_client_is_refused_privately(slack: 
 
 def test_a_coach_with_a_checkins_channel_answers_a_slack_client_from_there(slack: Slack):
     app = slack.app
+    slack.api.add_channel("CCASEY")  # the coach's own channel, which the bot was invited to
     with session(app.db) as s, s.begin():
         add_staff(s, name="Casey Coach", slack_id=COACH, role="coach",
                   timezone="Europe/Berlin", now=app.clock.now(), checkin_channel="CCASEY")
