@@ -11,7 +11,7 @@ fake: getUpdates, handling, the commit, the outbox and sendMessage, all over rea
 The replies are paced by the bot's own limiter at Telegram's limits (30 a second, 1 a
 second per chat), which the fake enforces (a 429 would show in the figures).
 
-The last client writes a blocker that a rule escalates ("I want a refund"); that message
+The last client scores 3 and writes a blocker that a rule escalates ("I want a refund"); it
 is timed until the escalation is posted to the team channel at the fake Slack Web API
 (the bot runs Slack in HTTP mode for it).
 
@@ -51,26 +51,54 @@ TEAM = "C0TEAM"
 FIRST_USER = 770_000
 
 
-class Client:
-    """One Telegram user who answers a script, each message after a think time."""
+class Inbox:
+    """The bot's replies as the fake received them, read incrementally: chat -> arrival times."""
 
-    def __init__(self, api: FakeTelegramAPI, user_id: int, script: list[str],
-                 rng: random.Random, think: tuple[float, float]) -> None:
-        self.api, self.user_id, self.script = api, user_id, script
+    def __init__(self, api: FakeTelegramAPI) -> None:
+        self.api = api
+        self.read = 0
+        self.arrivals: dict[str, list[float]] = {}
+
+    def refresh(self) -> None:
+        # Only the calls since the last look (copying the whole record each time would take
+        # the fake's lock and the GIL from the bot under test).
+        with self.api._lock:
+            calls = self.api._calls[self.read:]
+        for call in calls:
+            if call.method == "sendMessage" and call.ok:
+                self.arrivals.setdefault(str(call.params.get("chat_id")), []).append(call.at)
+        self.read += len(calls)
+
+
+class Client:
+    """One Telegram user who answers a script, each message a think time after the bot's
+    replies to the previous one arrived (`expect`: how many replies each message gets;
+    None: as many as arrive before a second of quiet); timed to the first reply."""
+
+    def __init__(self, api: FakeTelegramAPI, inbox: Inbox, user_id: int, script: list[str],
+                 expect: list[int] | None, rng: random.Random, think: tuple[float, float]) -> None:
+        self.api, self.inbox, self.user_id = api, inbox, user_id
+        self.script, self.expect = script, expect
         self.rng, self.think = rng, think
         self.typed = 0
         self.waiting_since: float | None = None  # when the last message was handed over
-        self.seen = 0
+        self.seen = len(inbox.arrivals.get(str(user_id), ()))
         self.next_at = time.monotonic() + rng.uniform(*think)
         self.latencies: list[float] = []
 
     def step(self, now: float) -> None:
-        """Notice a reply, or type the next message when its time has come."""
+        """Notice the replies, or type the next message when its time has come."""
         if self.waiting_since is not None:
-            replies = self.api.sent_messages(self.user_id)
-            if len(replies) > self.seen:
-                self.latencies.append(self._arrival(replies) - self.waiting_since)
-                self.seen = len(replies)
+            replies = self.inbox.arrivals.get(str(self.user_id), [])
+            fresh = [at for at in replies[self.seen:] if at >= self.waiting_since]
+            # Unknown counts: the replies have stopped for 1.5 s (a chat's replies are paced
+            # a second apart).
+            wanted = self.expect[self.typed - 1] if self.expect else len(replies) - self.seen
+            settled = bool(self.expect) or now - replies[-1] > 1.5 if replies else False
+            if fresh and len(replies) >= self.seen + wanted and settled:
+                # Timed to the first reply; the next message waits for the last one.
+                self.latencies.append(fresh[0] - self.waiting_since)
+                self.seen = len(replies) if not self.expect else self.seen + wanted
                 self.waiting_since = None
                 self.next_at = now + self.rng.uniform(*self.think)
             return
@@ -79,11 +107,6 @@ class Client:
             self.api.inject_message(self.user_id, self.script[self.typed],
                                     first_name="Client")
             self.typed += 1
-
-    def _arrival(self, replies: list[dict]) -> float:
-        calls = [c for c in self.api.calls if c.method == "sendMessage" and c.ok
-                 and str(c.params.get("chat_id")) == str(self.user_id)]
-        return calls[self.seen].at
 
     @property
     def done(self) -> bool:
@@ -108,46 +131,53 @@ def run(kind: str, clients: int, think: tuple[float, float], seed: int) -> None:
                 "COACHBOT_SLACK_BOT_TOKEN": slack.token, "COACHBOT_SLACK_API_URL":
                 slack.base_url, "COACHBOT_SLACK_SIGNING_SECRET": "bench-secret",
                 "COACHBOT_HTTP_PORT": str(port),
-                "COACHBOT_SLACK_TEAM_CHANNEL": TEAM, "COACHBOT_LOG_LEVEL": "WARNING"})
+                "COACHBOT_SLACK_TEAM_CHANNEL": TEAM})
             bot.start()
             try:
-                setup = [Client(api, FIRST_USER + n, [f"/start {code}", *INTAKE], rng, (0, 0))
-                         for n, code in enumerate(codes)]
-                _until_done(setup)
+                inbox = Inbox(api)
+                setup = [Client(api, inbox, FIRST_USER + n, [f"/start {code}", *INTAKE],
+                                None, rng, (0, 0)) for n, code in enumerate(codes)]
+                _until_done(inbox, setup)
                 script = [*CHECKIN]
-                timed = [Client(api, FIRST_USER + n, script, rng, think)
+                timed = [Client(api, inbox, FIRST_USER + n, script, None, rng, think)
                          for n in range(clients - 1)]
-                last = Client(api, FIRST_USER + clients - 1, script[:-1], rng, think)
-                _until_done([*timed, last])
+                # A low score opens the blocker question, which the keyword rule reads.
+                last = Client(api, inbox, FIRST_USER + clients - 1, ["/checkin", "3"], None,
+                              rng, think)
+                _until_done(inbox, [*timed, last])
                 posts_before = _team_posts(slack)
                 handed = time.monotonic()
                 api.inject_message(last.user_id, ESCALATING, first_name="Client")
                 escalation = until(lambda: _team_posts(slack)[len(posts_before):],
                                    "the escalation in the team channel")[0].at - handed
                 rss = _peak_rss_mb(bot.process.pid)  # type: ignore[union-attr]
+            except AssertionError:
+                print("\n".join(bot.lines[-40:]))
+                raise
             finally:
                 bot.stop()
             latencies = sorted(x * 1000 for c in [*timed, last] for x in c.latencies)
-            q = statistics.quantiles(latencies, n=100)
+            q = statistics.quantiles(latencies, n=100, method="inclusive")
             print(f"{kind}: {clients} clients, {len(latencies)} messages timed, think "
                   f"{think[0]:g}-{think[1]:g} s: reply latency p50 {q[49]:.0f} ms, p95 "
                   f"{q[94]:.0f} ms, p99 {q[98]:.0f} ms, max {latencies[-1]:.0f} ms; 429s from "
-                  f"the fake {api.flood_errors}; escalation in the team channel after "
+                  f"the fake {api.flood_errors()}; escalation in the team channel after "
                   f"{escalation * 1000:.0f} ms; bot peak RSS {rss:.0f} MB", flush=True)
     finally:
         app.db.dispose()
         drop()
 
 
-def _until_done(clients: list[Client]) -> None:
+def _until_done(inbox: Inbox, clients: list[Client]) -> None:
     deadline = time.monotonic() + 600
     while not all(c.done for c in clients):
+        inbox.refresh()
         now = time.monotonic()
         for c in clients:
             c.step(now)
         if now > deadline:
             raise SystemExit("the bot stopped answering")
-        time.sleep(0.002)  # the fakes run in their own threads; this loop only watches
+        time.sleep(0.005)  # the fakes run in their own threads; this loop only watches
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -159,7 +189,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def _team_posts(slack: FakeSlackAPI) -> list:
-    return [c for c in slack.calls if c.method == "chat.postMessage"
+    return [c for c in slack.recorded if c.method == "chat.postMessage"
             and c.params.get("channel") == TEAM]
 
 

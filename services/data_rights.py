@@ -19,6 +19,7 @@ from storage.models import Person
 EXPORT_FILENAME = "coachbot-my-data.json"
 # What the team channel's posts about an erased client say instead.
 ERASED_POST = "Escalation #{id}: erased at the client's request."
+ERASED_RELAY = "A check-in: erased at the client's request."
 
 
 def export_json(session: Session, person: Person, *, now: datetime) -> tuple[dict, bytes]:
@@ -47,11 +48,18 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
     """Erase a client and tell each of their coaches, without naming the client."""
     now = uow.now
     team_posts = _team_posts_about(uow.session, person)
+    cards = _coach_posts_about(uow.session, person)
     erased = erasure.erase_person(uow.session, person, actor=actor, now=now)
     for address, platform_id, case_id in team_posts:
         uow.queue(key=keys.erased_post(address, platform_id), channel=TEAM_CHANNEL,
                   address=address, person_id=None,
                   reply=Reply(ERASED_POST.format(id=case_id), edit=True, anchor=platform_id))
+    # The check-in cards and the client's words relayed into their threads, in the coach's
+    # Slack: edited like the team's posts.
+    for address, platform_id in cards:
+        uow.queue(key=keys.erased_post(address, platform_id), channel=TEAM_CHANNEL,
+                  address=address, person_id=None,
+                  reply=Reply(ERASED_RELAY, edit=True, anchor=platform_id))
     # A coach's digest or note already in their Slack DM is edited to its scrubbed text.
     # Slack lets the bot edit its messages at any age; other channels keep theirs.
     for channel, address, platform_id, text in erased.rewritten:
@@ -69,6 +77,15 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
                   f"and it was, on {now:%Y-%m-%d}. Their check-ins and reminders have "
                   f"stopped; the audit log keeps only that it happened.")])
     return erased
+
+
+def _coach_posts_about(session: Session, person: Person) -> list[tuple[str, str]]:
+    """The client's check-in cards and relayed words as sent to their coach's Slack, as
+    (address, platform id); their outbox rows go with the client's."""
+    rows = outbox.posts_keyed(session, [], [keys.relay_card(0)[:-1], keys.relay_message(0)[:-1]])
+    return [(row.address, row.platform_message_id) for row in rows
+            if row.person_id == person.id and row.channel == TEAM_CHANNEL
+            and row.status == "sent" and row.platform_message_id]
 
 
 def _team_posts_about(session: Session, person: Person) -> list[tuple[str, str, int]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
@@ -38,6 +39,9 @@ class DeliveryError(Exception):
         self.tried = tried
 
 
+_CLAIMING = threading.Lock()
+
+
 class Outbox:
     """One channel's view of the outbox."""
 
@@ -49,7 +53,9 @@ class Outbox:
     def claim(self, limit: int, *, in_order: bool = False,
               per_address: int = PER_ADDRESS) -> list[outbox.Claimed]:
         """Due messages of this channel, leased to this worker; team posts get their anchor."""
-        with self.rt.transaction() as uow:
+        # One claim at a time in a process: SQLite reads outside the write lock, so two
+        # overlapping drains could both see a chat free and each take one of its messages.
+        with _CLAIMING, self.rt.transaction() as uow:
             batch = outbox.claim(uow.session, channel=self.channel, worker=self.worker,
                                  now=uow.now, limit=limit, per_address=per_address,
                                  in_order=in_order, lease=self.rt.outbox_lease)

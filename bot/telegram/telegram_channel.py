@@ -33,6 +33,9 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # How often the outbox is looked at when nothing woke the drain (scheduled messages,
 # retries coming due, messages queued by another worker).
 DRAIN_EVERY = 2.0
+# Drains running at once: a new one starts when something is queued while others still
+# pace their chats (each claims only chats no other drain holds).
+OVERLAPPING_DRAINS = 16
 # How long a stop lets a drain finish its sends before cutting it off (the rest are handed
 # back by releasing the leases).
 DRAIN_GRACE = 2.0
@@ -188,15 +191,34 @@ class TelegramChannel:
 
     async def _drain_loop(self, stop: asyncio.Event) -> None:
         assert self._wakeup is not None
-        while not stop.is_set():
-            try:
-                sent = await self.sender.drain()
-            except Exception as exc:  # keep draining after a database hiccup
-                log.error("outbox drain failed error=%s", type(exc).__name__)
-                sent = 0
-            if sent:
-                continue
-            await self._wakeup.wait(self.drain_every)
+        # A drain lasts as long as its slowest chat (paced at 1/s). A reply queued meanwhile
+        # for another chat goes out in a drain of its own at once instead of waiting for it:
+        # claims never overlap (a chat with a message in flight is left to the drain that
+        # holds it), so each chat still gets its messages once and in order.
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                if len(running) < OVERLAPPING_DRAINS:
+                    task = asyncio.create_task(self._drain_once(), name="telegram-drain")
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                await self._wakeup.wait(self.drain_every)
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    async def _drain_once(self) -> None:
+        try:
+            sent = await self.sender.drain()
+        except Exception as exc:  # keep draining after a database hiccup
+            log.error("outbox drain failed error=%s", type(exc).__name__)
+            return
+        if sent:
+            self.wake()  # there may be more (a chat's next share, retries come due)
 
 
 async def _unless(stop: asyncio.Event, work) -> bool:
