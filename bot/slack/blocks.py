@@ -157,11 +157,20 @@ def digest_message(text: str, digest: DigestView) -> tuple[str, list[dict]]:
     # A header is plain text: Slack shows it as written, so it is not escaped.
     blocks: list[dict] = [{"type": "header",
                            "text": {"type": "plain_text", "text": digest.title[:150]}}]
-    for name, urgency, parts in digest.clients[:45]:  # Slack allows 50 blocks per message
+    # Slack allows 50 blocks a message: past 45 clients, the least urgent share one section
+    # (names and what happened, cut at Slack's 3,000 characters) rather than go missing.
+    shown = digest.clients if len(digest.clients) <= 45 else digest.clients[:44]
+    for name, urgency, parts in shown:
         marker = ":red_circle:" if urgency >= 2 else ":large_yellow_circle:" \
             if urgency else ":white_circle:"
         blocks.append(_section(f"{marker} *{mrkdwn(name)}*\n"
                                + "\n".join(mrkdwn(p) for p in parts)))
+    rest = digest.clients[len(shown):]
+    if rest:
+        lines = [f"*{mrkdwn(name)}*: " + "; ".join(mrkdwn(p) for p in parts)
+                 for name, _, parts in rest]
+        summary = f"{len(rest)} more:\n" + "\n".join(lines)
+        blocks.append(_section(summary if len(summary) <= 2900 else summary[:2899] + "…"))
     blocks.append({"type": "context", "elements": [
         {"type": "mrkdwn", "text": mrkdwn(digest.footer)}]})
     return fallback, blocks
