@@ -3,8 +3,6 @@ answers back into the thread. What cannot or must not be relayed is not."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import select
 
@@ -16,7 +14,11 @@ from storage.models import AuditEntry, RelayedMessage
 from storage.staff import add_staff
 from tests.bot.slack.conftest import ANA, COACH, SECRET, STRANGER, TEAM_CHANNEL, TIA, TOKEN, Slack
 from tests.bot.telegram.conftest import TOKEN as TELEGRAM_TOKEN
-from tests.bot.telegram.conftest import run_bot, telegram_user  # noqa: F401 (fixtures)
+from tests.bot.telegram.conftest import (  # noqa: F401 (fixtures)
+    run_bot,
+    telegram_api,
+    telegram_user,
+)
 from tests.conftest import INTAKE, SAMPLE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -26,14 +28,7 @@ CHECKIN = ["/checkin", "3", "clients went quiet", "2500", "yes", "1",
 
 
 @pytest.fixture
-def telegram_api() -> Iterator[FakeTelegramAPI]:
-    # Flood limits off, as in tests/bot/telegram: the bot under test sends back to back.
-    with FakeTelegramAPI(max_poll_wait=0.3, flood_limits=False) as api:
-        yield api
-
-
-@pytest.fixture
-def settings(db_url: str, telegram_api: FakeTelegramAPI) -> Settings:
+def settings(db_url: str, telegram_api: FakeTelegramAPI) -> Settings:  # noqa: F811
     """Slack for the coach and the team, Telegram for the client."""
     return Settings(database_url=db_url, program=SAMPLE, slack_team_channel=TEAM_CHANNEL,
                     slack_bot_token=TOKEN, slack_signing_secret=SECRET,

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from bot.composition import App
+from bot.composition import App, build_app
 from bot.settings import Settings
 from bot.telegram.telegram_channel import TelegramChannel
+from scheduler.clock import SystemClock
 from services import keys
 from storage.db import session
 from storage.models import InboundEvent, OutboxMessage
@@ -217,3 +218,12 @@ def consented_on_telegram(run_bot, enrol, telegram_user) -> TelegramUser:
     ana.sends(f"/start {code}")
     ana.presses("Yes")
     return ana
+
+
+@pytest.fixture
+def live_app(db_url: str) -> Iterator[App]:
+    """The test's view of the database the bot process uses, on the wall clock as the bot."""
+    app = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
+                    clock=SystemClock(), migrate=False)
+    yield app
+    app.db.dispose()

@@ -8,29 +8,15 @@ The issue asked for 24 clients and 10 kills; CI runs 12 and 4 to stay affordable
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from bot.composition import App, build_app
-from bot.settings import Settings
-from scheduler.clock import SystemClock
 from tests.bot.telegram.bot_process import crash_loop
-from tests.conftest import INTAKE, SAMPLE
+from tests.conftest import INTAKE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 CLIENTS = 12
 KILLS = 4
 SEED = 20261129
-
-
-@pytest.fixture
-def live_app(db_url: str) -> Iterator[App]:
-    """The test's view of the database the bot process uses, on the wall clock as the bot."""
-    app = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
-                    clock=SystemClock(), migrate=False)
-    yield app
-    app.db.dispose()
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])

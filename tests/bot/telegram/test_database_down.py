@@ -12,9 +12,6 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.composition import App, build_app
-from bot.settings import Settings
-from scheduler.clock import SystemClock
 from services.enrolment import enrol_client
 from storage.db import make_engine
 from tests.bot.telegram.bot_process import (
@@ -25,20 +22,10 @@ from tests.bot.telegram.bot_process import (
     outbox_settled,
     until,
 )
-from tests.conftest import SAMPLE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ANA = 515_151
 ANSWER = "Grow to ten clients a month"
-
-
-@pytest.fixture
-def live_app(db_url: str) -> Iterator[App]:
-    """The test's view of the database the bot process uses, on the wall clock as the bot."""
-    app = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
-                    clock=SystemClock(), migrate=False)
-    yield app
-    app.db.dispose()
 
 
 @contextlib.contextmanager

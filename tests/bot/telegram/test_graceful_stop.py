@@ -4,14 +4,9 @@ exits 0 within Docker's 10 s; started again, it handles the rest, nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlmodel import col, func, select
 
-from bot.composition import App, build_app
-from bot.settings import Settings
-from scheduler.clock import SystemClock
+from bot.composition import App
 from services.enrolment import enrol_client
 from storage.db import session
 from storage.models import OutboxMessage
@@ -23,22 +18,13 @@ from tests.bot.telegram.bot_process import (
     until,
 )
 from tests.bot.telegram.conftest import event_of
-from tests.conftest import INTAKE, SAMPLE
+from tests.conftest import INTAKE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 CHATS = 200
 PER_CHAT = 10  # 2,000 updates, and no chat past a flood limit of 20 a minute
 # Docker's SIGKILL comes 10 s after SIGTERM; a slower stop fails here, not by a timing.
 DOCKER_STOP_TIMEOUT = 10.0
-
-
-@pytest.fixture
-def live_app(db_url: str) -> Iterator[App]:
-    """The test's view of the database the bot process uses, on the wall clock as the bot."""
-    app = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
-                    clock=SystemClock(), migrate=False)
-    yield app
-    app.db.dispose()
 
 
 def leased(app: App) -> int:

@@ -5,13 +5,9 @@ again (under any update_id) is still refused: the bot knows a message by its cha
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 
-from bot.composition import App, build_app
-from bot.settings import Settings
-from scheduler.clock import SystemClock
 from services.enrolment import enrol_client
 from tests.bot.telegram.bot_process import (
     BotProcess,
@@ -21,19 +17,9 @@ from tests.bot.telegram.bot_process import (
     outbox_settled,
     until,
 )
-from tests.conftest import SAMPLE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ANA = 424_242
-
-
-@pytest.fixture
-def live_app(db_url: str) -> Iterator[App]:
-    """The test's view of the database the bot process uses, on the wall clock as the bot."""
-    app = build_app(Settings(database_url=db_url, program=SAMPLE, _env_file=None),
-                    clock=SystemClock(), migrate=False)
-    yield app
-    app.db.dispose()
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
