@@ -5,7 +5,7 @@ mode.
     python benchmarks/crash_loop.py [--clients 24] [--kills 10] [--seed 1]
                                     [--database sqlite|postgresql] [--mode polling|webhook|both]
 
-CI runs a smaller loop (tests/bot/telegram/test_crash_loop.py: 12 clients, 4 kills). Prints,
+CI runs a smaller loop (tests/bot/telegram/test_crash_loop.py: 12 clients, 3 kills). Prints,
 per mode: updates lost, updates left unconfirmed with Telegram, answers stored twice,
 clients left without a reply, messages sent twice (a kill between Telegram accepting a
 send and the row being marked sent: the known at-least-once window), and the time taken.

@@ -82,7 +82,7 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
 def _coach_posts_about(session: Session, person: Person) -> list[tuple[str, str]]:
     """The client's check-in cards and relayed words as sent to their coach's Slack, as
     (address, platform id); their outbox rows go with the client's."""
-    rows = outbox.posts_keyed(session, [], [keys.relay_card(0)[:-1], keys.relay_message(0)[:-1]])
+    rows = outbox.posts_keyed(session, [], keys.relayed())
     return [(row.address, row.platform_message_id) for row in rows
             if row.person_id == person.id and row.channel == TEAM_CHANNEL
             and row.status == "sent" and row.platform_message_id]

@@ -127,11 +127,19 @@ def home_refresh(coach_id: int, cause: str) -> str:
     return f"home:{coach_id}:{cause}"
 
 
+_RELAY_CARD, _RELAY = "relay-card:", "relay:"
+
+
 def relay_card(card_id: int) -> str:
     """The post of one completed check-in to the client's coach."""
-    return f"relay-card:{card_id}"
+    return f"{_RELAY_CARD}{card_id}"
 
 
 def relay_message(message_id: int) -> str:
     """One message relayed between a coach and a client."""
-    return f"relay:{message_id}"
+    return f"{_RELAY}{message_id}"
+
+
+def relayed() -> list[str]:
+    """The key prefixes of everything relayed between clients and their coaches."""
+    return [_RELAY_CARD, _RELAY]

@@ -15,7 +15,7 @@ from tests.conftest import INTAKE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 CLIENTS = 12
-KILLS = 4
+KILLS = 3
 SEED = 20261129
 
 
