@@ -96,6 +96,18 @@ def _logging(level: str, settings: Settings | None = None) -> None:
         guard(handler, level=logging.getLogger().level, secrets=secrets)
 
 
+def _write_out(text: str, out_path: Path | None, what: str) -> None:
+    """Print `text`, or write it to `out_path` (private to its owner) and say so."""
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_private(out_path, text)
+    except OSError as exc:
+        raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
+    out.print(f"{what} written to {out_path}", markup=False, soft_wrap=True)
+
+
 @app.command()
 def run() -> None:
     """Run the bot: the console when no platform token is set."""
@@ -499,14 +511,7 @@ def report(
         text = recorder.export_text()
     else:
         text = reports.as_csv(rows) if format_ == "csv" else reports.as_html(rows, title)
-    if out_path is None:
-        sys.stdout.write(text)
-        return
-    try:
-        write_private(out_path, text)
-    except OSError as exc:
-        raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
-    out.print(f"Report written to {out_path}", markup=False, soft_wrap=True)
+    _write_out(text, out_path, "Report")
 
 
 @app.command()
@@ -552,14 +557,7 @@ def review(
     text = command.render(reviews, request, out)
     if text is None:
         return
-    if out_path is None:
-        sys.stdout.write(text)
-        return
-    try:
-        write_private(out_path, text)
-    except OSError as exc:
-        raise _fail(f"cannot write {out_path}: {exc.strerror}") from None
-    out.print(f"Review written to {out_path}", markup=False, soft_wrap=True)
+    _write_out(text, out_path, "Review")
 
 
 
