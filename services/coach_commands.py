@@ -98,7 +98,7 @@ def _choice(found: list[tuple[Enrolment, Person]], command: str) -> CommandAnswe
 
 
 def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAnswer:
-    session, now = uow.session, uow.now
+    session = uow.session
     # Only the coach's own clients are searched, so "no such client" and "not yours" read
     # the same: a coach cannot probe for names.
     found, _ = _find_clients(session, name, coach.id)
@@ -107,6 +107,25 @@ def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAn
     if len(found) > 1:
         return _choice(found, "client")
     [(enrolment, client)] = found
+    return CommandAnswer(_summary(rt, uow, coach, enrolment, client))
+
+
+def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> str | None:
+    """What `/coachbot client NAME` shows, for one of the asking coach's own clients (the
+    Home tab's "Summary"); None for anyone else."""
+    with rt.transaction() as uow:
+        coach = staff.staff_at(uow.session, slack_id)
+        enrolment = uow.session.get(Enrolment, enrolment_id)
+        client = uow.session.get(Person, enrolment.person_id) if enrolment else None
+        if coach is None or enrolment is None or client is None \
+                or enrolment.coach_id != coach.id:
+            return None
+        return _summary(rt, uow, coach, enrolment, client)
+
+
+def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
+             client: Person) -> str:
+    session, now = uow.session, uow.now
     # Every staff read of a client's data is on the record (ids only).
     audit.record(session, at=now, actor=f"slack:{coach.id}", action="client_viewed",
                  enrolment_id=enrolment.id)
@@ -122,7 +141,7 @@ def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAn
              f"week {week}, {enrolment.status}, stage {enrolment.stage}",
              f"Recent scores: {scores}",
              f"Open escalations: {len(cases)}" + "".join(f"\n- {c.reason}" for c in cases)]
-    return CommandAnswer("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _escalate(rt: Runtime, uow: UnitOfWork, person: Person, words: str) -> CommandAnswer:

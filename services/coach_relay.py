@@ -79,7 +79,7 @@ def from_coach(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str,
             log.info("reply in a card thread by someone else card=%s", card.id)
             return "not_theirs"
         enrolment = session.get(Enrolment, card.enrolment_id) if card.enrolment_id else None
-        refused = _refusal(session, enrolment)
+        refused = refusal(session, enrolment)
         if refused is not None or enrolment is None:
             log.info("coach reply not relayed card=%s reason=%s", card.id, refused)
             return refused or "erased"
@@ -94,7 +94,8 @@ def from_coach(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str,
         return "sent"
 
 
-def _refusal(session, enrolment: Enrolment | None) -> Relayed | None:
+def refusal(session, enrolment: Enrolment | None) -> Relayed | None:
+    """Why nothing may be sent to this client now (erased, paused, ended, unreachable)."""
     if enrolment is None:
         return "erased"
     if enrolment.status == "paused":

@@ -143,3 +143,13 @@ def relay_message(message_id: int) -> str:
 def relayed() -> list[str]:
     """The key prefixes of everything relayed between clients and their coaches."""
     return [_RELAY_CARD, _RELAY]
+
+
+def session_notes(note_id: int) -> str:
+    """A coach's session notes and action items, sent to the client."""
+    return f"notes:{note_id}"
+
+
+def notes_prompt(row_id: int) -> str:
+    """The "Notes" button sent to a coach after a session (the after-session touchpoint)."""
+    return f"notes-prompt:{row_id}"

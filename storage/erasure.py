@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Text, cast, delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage import audit, outbox, relay_store
+from storage import action_item_store, audit, outbox, relay_store
 from storage.models import (
     Answer,
     AuditEntry,
@@ -152,6 +152,7 @@ def _erase_enrolment_rows(session: Session, ids: list[int]) -> None:
     # Children before parents: escalations point at rule firings, reminders at their send,
     # bookings at their sessions.
     relay_store.erase(session, ids)
+    action_item_store.erase(session, ids)
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id).in_(ids)))
     session.execute(delete(Booking).where(col(Booking.enrolment_id).in_(ids)))
     session.execute(delete(Payment).where(col(Payment.enrolment_id).in_(ids)))
