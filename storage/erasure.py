@@ -178,6 +178,8 @@ def erase_answers(session: Session, enrolment_id: int, *, actor: str, now: datet
     if count == 0:
         return 0
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id) == enrolment_id))
+    # A coach's session notes and action items are the client's content too.
+    action_item_store.erase(session, [enrolment_id])
     for model in (RuleFiring, MetricValue, Answer):
         session.execute(delete(model).where(col(model.enrolment_id) == enrolment_id))
     # Conversation state holds answers too (the engine's working copy).
