@@ -56,6 +56,11 @@ def completion(scores: Iterable[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def label(answer: object) -> str:
+    """An answer about an action item as the client saw it: Done, Partly, Not yet."""
+    return next((o.label for o in _OPTIONS if o.id == answer), str(answer))
+
+
 def shown(value: float) -> str:
     """A completion as a coach or client reads it: 75%."""
     return f"{round(value * 100)}%"

@@ -48,6 +48,14 @@ def record_answer(session: Session, *, enrolment_id: int, item_id: int, answer: 
     return True
 
 
+def texts(session: Session, item_ids: Sequence[int]) -> dict[int, str]:
+    """The words of some action items, by id."""
+    if not item_ids:
+        return {}
+    return {row.id or 0: row.text for row in session.exec(
+        select(ActionItem).where(col(ActionItem.id).in_(list(item_ids))))}
+
+
 def last_session(session: Session, enrolment_id: int, before: datetime) -> int | None:
     """The id of the enrolment's latest session (not cancelled) that began by `before`."""
     return session.exec(

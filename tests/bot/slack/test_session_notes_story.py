@@ -123,6 +123,15 @@ def test_a_sessions_notes_and_two_action_items_reach_the_client_and_the_next_che
         ana.sends(typed_answer)
     assert "Thanks, Ana" in ana.sends("/skip")[-1]
 
+    # Casey's card of the check-in names the items and the answers, escaped for Slack.
+    slack.deliver()
+    [card] = [m for m in slack.api.posted_messages(COACH) if "Check-in: Ana" in m["text"]]
+    assert card["blocks"][0]["text"]["text"].startswith(
+        "*Check-in: Ana Lima, week 2*\n"
+        "Action item \"Call 5 past clients &lt;@UTIA&gt; *\u200bnow*\u200b\": Done\n"
+        "Action item \"Draft the R&amp;D offer\": Partly\n"
+        "Confidence: 8/10\n")
+
     # Done counts 1, partly a half: 75% of the action items, on /progress and in the digest.
     assert "Action items done: 75% at your last check-in." in ana.sends("/progress")[0]
     clock.advance(timedelta(hours=23))  # Tuesday 08:00 in Berlin: the digest
