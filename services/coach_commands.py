@@ -9,12 +9,13 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from conversations.action_items import QUESTION_PREFIX
 from conversations.journey import program_week
 from services import escalations as cases
 from services import keys
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import audit, dedupe, staff
+from storage import action_item_store, audit, dedupe, staff
 from storage import escalation_store as escalations
 from storage.models import Answer, Enrolment, Person
 
@@ -132,14 +133,18 @@ def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
     program = rt.programs.get(enrolment.program_id)
     week = program_week(enrolment.enrolled_at, now)
     answers = list(session.exec(select(Answer).where(
-        Answer.enrolment_id == enrolment.id, col(Answer.number).is_not(None))
+        Answer.enrolment_id == enrolment.id, col(Answer.number).is_not(None),
+        # Action items have a line of their own, below.
+        col(Answer.question_id).not_like(f"{QUESTION_PREFIX}%"))
         .order_by(col(Answer.answered_at).desc()).limit(12)))
+    items = action_item_store.open_items(session, enrolment.id or 0)
     scores = ", ".join(f"{a.question_id} {a.number:g} ({a.answered_at:%d %b})"
                        for a in reversed(answers)) or "no scores yet"
     cases = escalations.open_for(session, [enrolment.id or 0])
     lines = [f"{client.name}: {program.name if program else enrolment.program_id}, "
              f"week {week}, {enrolment.status}, stage {enrolment.stage}",
              f"Recent scores: {scores}",
+             f"Open action items: {len(items)}" + "".join(f"\n- {i.text}" for i in items),
              f"Open escalations: {len(cases)}" + "".join(f"\n- {c.reason}" for c in cases)]
     return "\n".join(lines)
 

@@ -8,12 +8,23 @@ import pytest
 from sqlmodel import select
 
 from bot.settings import Settings
+from bot.slack.dm_join import join_on_slack
 from services.enrolment import enrol_client
 from storage import rule_firings
 from storage.db import session
 from storage.models import AuditEntry, Escalation
-from tests.bot.slack.conftest import COACH, SECRET, STRANGER, TEAM_CHANNEL, TOKEN, Slack, open_case
+from tests.bot.slack.conftest import (
+    ANA,
+    COACH,
+    SECRET,
+    STRANGER,
+    TEAM_CHANNEL,
+    TOKEN,
+    Slack,
+    open_case,
+)
 from tests.conftest import SAMPLE
+from tests.fakes.slack_api import view_submission_payload
 
 
 @pytest.fixture
@@ -101,3 +112,24 @@ def test_a_strangers_acknowledge_press_on_a_home_tab_changes_nothing(slack: Slac
     assert slack.api.calls_of("chat.update") == []
     assert slack.api.opened_views() == []  # no summary, no notes form for a stranger
     assert len(slack.api.calls_of("views.publish")) == published
+
+
+def test_notes_from_the_home_tab_reach_a_slack_client_escaped(slack: Slack):
+    app = slack.app
+    enrolled = enrol_client(app.rt, program_id="business_12w", name="Ana Lima",
+                            zone="Europe/Berlin", coach="Casey Coach")
+    join_on_slack(app, enrolled, ANA)
+    slack.says(ANA, "yes", channel=f"D{ANA}")
+
+    assert slack.presses_on_home(COACH, "session_notes", str(enrolled.enrolment_id)) == 200
+    [form] = slack.api.opened_views()
+    typed = {"notes": "Read <https://evil.example|this> *now* <!channel>",
+             "item_1": "Ship the <@UTIA> offer", "due_1": "2026-03-04"}
+    status, body = slack.post(view_submission_payload(COACH, form, typed),
+                              "application/x-www-form-urlencoded")
+    assert (status, body) == (200, "")
+    got = slack.api.posted_messages(ANA)[-1]["text"]
+    assert got.startswith("Notes from your session with Casey Coach:")
+    # Nothing the coach typed becomes a link, a mention or formatting in her DM.
+    assert "&lt;!channel&gt;" in got and "<!channel>" not in got
+    assert "&lt;@UTIA&gt;" in got and "<https://" not in got
