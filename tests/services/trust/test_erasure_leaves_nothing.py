@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as coachbot
-from services import session_notes
+from services import keys, session_notes
 from services.flows import open_flow_now
 from services.retention import apply_retention
 from tests.bot.slack.conftest import (  # noqa: F401  (fixtures)
@@ -54,7 +54,11 @@ def zoltan_with_a_history(slack: Slack, enrol, clock):  # noqa: F811
         zoltan.says(typed)
     open_case(slack.app, zoltan.enrolled.enrolment_id,
               evidence=(("goal", GOAL), ("blocker", BLOCKER)))
-    # After a session, Casey's notes and an action item for him (the next check-in asks).
+    # After a session, Casey is offered the notes form (a DM naming him), then sends his
+    # notes and an action item (the next check-in asks about it).
+    with slack.app.rt.transaction() as uow:
+        assert session_notes.offer_to_coach(uow, zoltan.enrolled.enrolment_id,
+                                            key=keys.notes_prompt(1))
     saved = session_notes.save(slack.app.rt, slack_id=COACH,
                                enrolment_id=zoltan.enrolled.enrolment_id, submission="V1",
                                draft=session_notes.Draft(notes=SESSION_NOTES,
