@@ -18,8 +18,14 @@ otherwise, and rate-limits posting with HTTP 429 and ``Retry-After`` (see
 :meth:`FakeSlackAPI.hold` keeps a method's answer back until the test releases it: a slow
 Slack, without a clock.
 
+``views.open`` takes a trigger_id once (``exchanged_trigger_id`` after) and refuses a modal
+Slack would refuse (no title, a title over 24 characters, inputs without submit); the modals
+opened are kept (:meth:`FakeSlackAPI.opened_views`) for a test to submit.
+
 Besides the server this module has builders for what Slack *sends to* an app: signed request
-headers (:func:`sign_request`), Events API envelopes, interactivity and slash-command bodies.
+headers (:func:`sign_request`), Events API envelopes, interactivity and slash-command bodies,
+a Home tab button press (:func:`home_block_actions_payload`) and a modal's submission
+(:func:`view_submission_payload`).
 """
 
 from __future__ import annotations
