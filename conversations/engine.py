@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from conversations.action_items import AskedItem, with_items
 from conversations.answers import MAX_INPUT, Invalid, clean_text, parse
 from conversations.messages import AcceptedAnswer, AnswerValue, Event, Inbound, Reply
 from conversations.program import (
@@ -41,6 +42,8 @@ class FlowState(BaseModel):
     editing: bool = False
     snoozed: bool = False
     started_at: datetime
+    # The action items this check-in asks about before its own questions.
+    items: list[AskedItem] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class Context:
     now: datetime
     today: date
     values: Mapping[str, object] = field(default_factory=dict)
+    # The client's open action items: the next check-in asks about each (if the program
+    # says so).
+    action_items: tuple[AskedItem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,11 +137,23 @@ class _Turn:
                     answers=tuple(self.answers), events=tuple(self.events), stale=stale)
 
 
+def flow_of(program: Program, state: FlowState) -> Flow | None:
+    """The flow a conversation runs: the program's, with its action items in front."""
+    flow = program.flows_by_id().get(state.flow)
+    if flow is None or not state.items:
+        return flow
+    return with_items(flow, state.items, program.action_items.question)
+
+
 def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
-    """Open `flow_id` for the client and ask its first question."""
+    """Open `flow_id` for the client and ask its first question (a check-in asks about
+    the client's open action items first)."""
     turn = _Turn(ctx)
-    flow = ctx.program.flow(flow_id)
     turn.state = FlowState(flow=flow_id, started_at=ctx.now)
+    if flow_id == ctx.program.checkin_flow and ctx.program.action_items.enabled:
+        turn.state.items = list(ctx.action_items)
+    flow = flow_of(ctx.program, turn.state)
+    assert flow is not None, "start_flow is given a flow of the program"
     turn.events.append(Event("flow_started", flow=flow_id))
     if lead:
         turn.say(lead)
@@ -281,7 +299,7 @@ def _current(turn: _Turn) -> tuple[Flow, Question] | None:
     state = turn.state
     if state is None or state.asked is None:
         return None
-    flow = turn.ctx.program.flows_by_id().get(state.flow)
+    flow = flow_of(turn.ctx.program, state)
     question = flow.question(state.asked) if flow is not None else None
     return (flow, question) if flow is not None and question is not None else None
 
@@ -300,7 +318,7 @@ def _moved_forward(turn: _Turn) -> Step:
     """
     state = turn.state
     assert state is not None
-    flow = turn.ctx.program.flows_by_id().get(state.flow)
+    flow = flow_of(turn.ctx.program, state)
     if flow is None:
         turn.state = None
         turn.events.append(Event("flow_abandoned", flow=state.flow))

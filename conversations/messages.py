@@ -88,6 +88,8 @@ class Reply:
     digest: DigestView | None = None
     # Refresh the addressee's Home tab (a coach's): built from the database when sent.
     home: bool = False
+    # A message to a coach offering to write session notes for this enrolment (a button).
+    notes_for: int | None = None
 
 
 @dataclass(frozen=True)

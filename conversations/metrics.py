@@ -46,6 +46,8 @@ class History:
     answers: dict[str, Sequence[AnswerPoint]]  # "flow.question" -> points in time order
     last_reply_at: datetime | None
     enrolled_at: datetime
+    # The completion of the action items each check-in asked about (0..1), in time order.
+    action_items: Sequence[AnswerPoint] = ()
 
 
 def behaviour_value(kind: str, history: History, now: datetime) -> float | None:
@@ -53,6 +55,8 @@ def behaviour_value(kind: str, history: History, now: datetime) -> float | None:
     if kind == "days_since_reply":
         since = history.last_reply_at or history.enrolled_at
         return round((now - since).total_seconds() / 86400, 2)
+    if kind == "action_items":
+        return history.action_items[-1].value if history.action_items else None
     values = list(_running(kind, history, now))
     last = values[-1] if values else None
     if last is None and kind == "streak":
@@ -101,7 +105,19 @@ def behaviour_series(kind: str, history: History, now: datetime) -> list[float]:
     if kind == "days_since_reply":
         value = behaviour_value(kind, history, now)
         return [value] if value is not None else []
+    if kind == "action_items":
+        return [p.value for p in history.action_items]
     return list(_running(kind, history, now))
+
+
+def points_of(metric: Metric, history: History) -> Sequence[AnswerPoint] | None:
+    """A metric's values at the moments they were given (an answer, a check-in's action
+    items); None for a metric that is a running count, stored when it changes."""
+    if metric.source.answer is not None:
+        return history.answers.get(metric.source.answer, ())
+    if metric.source.behaviour == "action_items":
+        return history.action_items
+    return None
 
 
 def series_of(metric: Metric, history: History, now: datetime) -> list[float]:

@@ -302,7 +302,10 @@ class QuietHours(Strict):
 
 # --- metrics and rules -----------------------------------------------------------------
 
-Behaviour = Literal["response_rate", "on_time_rate", "streak", "days_since_reply"]
+# "action_items": how far the client got with their coach's action items, one value per
+# check-in that asked about them (done 1, partly 0.5, not yet 0; see conversations/action_items).
+Behaviour = Literal["response_rate", "on_time_rate", "streak", "days_since_reply",
+                    "action_items"]
 
 
 class MetricSource(Strict):
@@ -455,6 +458,16 @@ class NextStep(Strict):
     after_review: ReviewScore | None = None
 
 
+class ActionItemSettings(Strict):
+    """Whether the weekly check-in first asks about each open action item a coach set after
+    a session, and in what words ({item}: the action item, {due}: its due date)."""
+
+    enabled: bool = True
+    question: str = Field(
+        default="From your last session: \"{item}\" (due {due}). How did it go?",
+        min_length=1, max_length=500)
+
+
 class Privacy(Strict):
     """What the consent question tells the client, in the program's own words."""
 
@@ -500,6 +513,7 @@ class Program(Strict):
     # The page where a client books a coaching session ({booking_link} in texts).
     booking_link: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
     next: NextStep | None = None
+    action_items: ActionItemSettings = ActionItemSettings()
     variants: list[Variant] = Field(default_factory=list)
     _resolved: dict[str, Program] = PrivateAttr(default_factory=dict)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from conversations.action_items import shown
+
 _BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -23,8 +25,10 @@ def _number(value: float) -> str:
 
 
 def progress_text(*, title: str, values: Sequence[float], baseline: float | None,
-                  checkins: int, streak: int, milestones: Sequence[str] = ()) -> str:
-    """A short progress summary for the client."""
+                  checkins: int, streak: int, milestones: Sequence[str] = (),
+                  action_items: tuple[str, float] | None = None) -> str:
+    """A short progress summary for the client; `action_items`: the completion metric's
+    title and its value at the last check-in that asked about them."""
     if not values:
         return (f"No check-ins yet, so nothing to chart. Send /checkin to record your first "
                 f"week. Check-ins completed: {checkins}.")
@@ -34,6 +38,8 @@ def progress_text(*, title: str, values: Sequence[float], baseline: float | None
         lines.append(f"Baseline {_number(baseline)}, change {'+' if change >= 0 else ''}"
                      f"{_number(change)}")
     lines.append(f"Check-ins completed: {checkins}. Current streak: {streak} in a row.")
+    if action_items is not None:
+        lines.append(f"{action_items[0]}: {shown(action_items[1])} at your last check-in.")
     if milestones:
         lines.append("Milestones: " + "; ".join(milestones) + ".")
     return "\n".join(lines)

@@ -148,6 +148,8 @@ def check_references(program: Program) -> list[Problem]:
             if text:
                 problems += _check_text(text, ("rules", i, "then", field))
     problems += _check_next_step(program)
+    problems += _check_text(program.action_items.question, ("action_items", "question"),
+                            extra=ITEM_PLACEHOLDERS)
     if program.booking_link is None:
         problems += [(loc, "{booking_link} is used but the program sets no booking_link")
                      for loc, text in _texts(program) if "{booking_link}" in text]
@@ -211,6 +213,8 @@ def _check_next_step(program: Program) -> list[Problem]:
     return problems
 
 
+# Only the action items' question may name the item and its due date.
+ITEM_PLACEHOLDERS = frozenset({"item", "due"})
 # Only the next-step offer may name the program it offers.
 NEXT_PLACEHOLDERS = frozenset({"next.name"})
 

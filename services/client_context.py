@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from conversations import engine as core
+from conversations.action_items import item_of
 from conversations.journey import conversation_status, program_week
 from conversations.messages import Event, Reply
 from conversations.program import Program
+from storage import action_item_store
 from storage import conversation_store as convs
 from storage.models import Consent, Conversation, Enrolment, Person
 
@@ -40,10 +42,13 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
         "checkin_time": enrolment.checkin_time,
         "booking_link": program.booking_link or "",
     }
+    # Only a check-in about to open reads the open action items: mid-flow, none are needed.
+    items = (tuple(action_item_store.open_items(session, enrolment.id or 0))
+             if state is None or state.asked is None else ())
     return core.Context(program=program,
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]
                         flow_state=state, now=now, today=now.astimezone(zone).date(),
-                        values=values)
+                        values=values, action_items=items)
 
 
 # --- what each engine event changes in the tables ---------------------------------------
@@ -110,6 +115,10 @@ def apply_step(session: Session, program: Program, enrolment: Enrolment,
         convs.store_answer(session, enrolment_id=enrolment.id or 0,
                            conversation_id=conversation_id, answer=answer, now=now,
                            source_ref=ref)
+        item = item_of(answer.question)
+        if item is not None:
+            action_item_store.record_answer(session, enrolment_id=enrolment.id or 0,
+                                            item_id=item, answer=str(answer.value), now=now)
     for event in result.events:
         effect = EFFECTS.get(event.kind)
         if effect is not None:

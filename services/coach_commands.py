@@ -9,12 +9,13 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from conversations.action_items import QUESTION_PREFIX
 from conversations.journey import program_week
 from services import escalations as cases
 from services import keys
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import audit, dedupe, staff
+from storage import action_item_store, audit, dedupe, staff
 from storage import escalation_store as escalations
 from storage.models import Answer, Enrolment, Person
 
@@ -98,7 +99,7 @@ def _choice(found: list[tuple[Enrolment, Person]], command: str) -> CommandAnswe
 
 
 def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAnswer:
-    session, now = uow.session, uow.now
+    session = uow.session
     # Only the coach's own clients are searched, so "no such client" and "not yours" read
     # the same: a coach cannot probe for names.
     found, _ = _find_clients(session, name, coach.id)
@@ -107,22 +108,45 @@ def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAn
     if len(found) > 1:
         return _choice(found, "client")
     [(enrolment, client)] = found
+    return CommandAnswer(_summary(rt, uow, coach, enrolment, client))
+
+
+def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> str | None:
+    """What `/coachbot client NAME` shows, for one of the asking coach's own clients (the
+    Home tab's "Summary"); None for anyone else."""
+    with rt.transaction() as uow:
+        coach = staff.staff_at(uow.session, slack_id)
+        enrolment = uow.session.get(Enrolment, enrolment_id)
+        client = uow.session.get(Person, enrolment.person_id) if enrolment else None
+        if coach is None or enrolment is None or client is None \
+                or enrolment.coach_id != coach.id:
+            return None
+        return _summary(rt, uow, coach, enrolment, client)
+
+
+def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
+             client: Person) -> str:
+    session, now = uow.session, uow.now
     # Every staff read of a client's data is on the record (ids only).
     audit.record(session, at=now, actor=f"slack:{coach.id}", action="client_viewed",
                  enrolment_id=enrolment.id)
     program = rt.programs.get(enrolment.program_id)
     week = program_week(enrolment.enrolled_at, now)
     answers = list(session.exec(select(Answer).where(
-        Answer.enrolment_id == enrolment.id, col(Answer.number).is_not(None))
+        Answer.enrolment_id == enrolment.id, col(Answer.number).is_not(None),
+        # Action items have a line of their own, below.
+        col(Answer.question_id).not_like(f"{QUESTION_PREFIX}%"))
         .order_by(col(Answer.answered_at).desc()).limit(12)))
+    items = action_item_store.open_items(session, enrolment.id or 0)
     scores = ", ".join(f"{a.question_id} {a.number:g} ({a.answered_at:%d %b})"
                        for a in reversed(answers)) or "no scores yet"
     cases = escalations.open_for(session, [enrolment.id or 0])
     lines = [f"{client.name}: {program.name if program else enrolment.program_id}, "
              f"week {week}, {enrolment.status}, stage {enrolment.stage}",
              f"Recent scores: {scores}",
+             f"Open action items: {len(items)}" + "".join(f"\n- {i.text}" for i in items),
              f"Open escalations: {len(cases)}" + "".join(f"\n- {c.reason}" for c in cases)]
-    return CommandAnswer("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _escalate(rt: Runtime, uow: UnitOfWork, person: Person, words: str) -> CommandAnswer:

@@ -34,6 +34,7 @@ from storage.models import (
 class HomeClient:
     """One client's row on the coach's Home tab."""
 
+    enrolment_id: int
     name: str
     stage: str
     status: str
@@ -46,6 +47,7 @@ class HomeClient:
 class HomeCase:
     """An open escalation of one of the coach's clients."""
 
+    id: int
     client: str
     reason: str
     age: timedelta
@@ -103,10 +105,12 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
                     shown += f", was {format_number(series[1])}"
             rules = {r.id: r.title or r.id for r in program.rules} if program else {}
             clients.append(HomeClient(
-                name=person.name, stage=enrolment.stage, status=enrolment.status,
+                enrolment_id=enrolment.id or 0, name=person.name, stage=enrolment.stage,
+                status=enrolment.status,
                 last_checkin=last.get(enrolment.id), main_metric=shown,
                 at_risk=tuple(rules.get(r, r) for r in firings.get(enrolment.id or 0, ()))))
-        cases = tuple(HomeCase(client=names.get(c.enrolment_id, "?"), reason=c.reason,
+        cases = tuple(HomeCase(id=c.id or 0, client=names.get(c.enrolment_id, "?"),
+                               reason=c.reason,
                                age=now - c.opened_at, sla_due_at=c.sla_due_at,
                                acknowledged=c.acknowledged_at is not None)
                       for c in escalation_store.open_for(session, ids))

@@ -12,13 +12,14 @@ import logging
 from collections.abc import Mapping
 from typing import Literal
 
+from conversations.action_items import item_of, label
 from conversations.journey import is_current, may_receive, program_week
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import answer_title, shown_answer
 from services import coach_home, keys
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import audit, dedupe, people, relay_store, staff
+from storage import action_item_store, audit, dedupe, people, relay_store, staff
 from storage.models import Enrolment, Person
 
 log = logging.getLogger("coachbot.coach_relay")
@@ -54,8 +55,12 @@ def post_checkin(uow: UnitOfWork, program: Program, enrolment: Enrolment, client
                            direction="card", now=uow.now)
     flow = program.flow(program.checkin_flow)
     week = program_week(enrolment.enrolled_at, uow.now, program.weeks)
-    lines = [f"{answer_title(program, flow.id, q.id)}: {shown_answer(q, answers[q.id])}"
-             for q in flow.questions if q.id in answers]
+    items = {item_of(q): q for q in answers if item_of(q) is not None}
+    named = action_item_store.texts(session, [i for i in items if i is not None])
+    lines = [f"Action item \"{named.get(item or 0, '?')}\": {label(answers[q])}"
+             for item, q in items.items()]
+    lines += [f"{answer_title(program, flow.id, q.id)}: {shown_answer(q, answers[q.id])}"
+              for q in flow.questions if q.id in answers]
     text = "\n".join([f"Check-in: {client.name}, week {week}", *lines])
     # The client's id on the row: erasing them takes a card still waiting in the outbox.
     uow.queue(key=keys.relay_card(card.id or 0), channel=SLACK, address=address,
@@ -79,7 +84,7 @@ def from_coach(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str,
             log.info("reply in a card thread by someone else card=%s", card.id)
             return "not_theirs"
         enrolment = session.get(Enrolment, card.enrolment_id) if card.enrolment_id else None
-        refused = _refusal(session, enrolment)
+        refused = refusal(session, enrolment)
         if refused is not None or enrolment is None:
             log.info("coach reply not relayed card=%s reason=%s", card.id, refused)
             return refused or "erased"
@@ -94,7 +99,8 @@ def from_coach(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str,
         return "sent"
 
 
-def _refusal(session, enrolment: Enrolment | None) -> Relayed | None:
+def refusal(session, enrolment: Enrolment | None) -> Relayed | None:
+    """Why nothing may be sent to this client now (erased, paused, ended, unreachable)."""
     if enrolment is None:
         return "erased"
     if enrolment.status == "paused":

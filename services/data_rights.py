@@ -20,6 +20,7 @@ EXPORT_FILENAME = "coachbot-my-data.json"
 # What the team channel's posts about an erased client say instead.
 ERASED_POST = "Escalation #{id}: erased at the client's request."
 ERASED_RELAY = "A check-in: erased at the client's request."
+ERASED_NOTES_OFFER = "A session's notes: erased at the client's request."
 
 
 def export_json(session: Session, person: Person, *, now: datetime) -> tuple[dict, bytes]:
@@ -56,10 +57,11 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
                   reply=Reply(ERASED_POST.format(id=case_id), edit=True, anchor=platform_id))
     # The check-in cards and the client's words relayed into their threads, in the coach's
     # Slack: edited like the team's posts.
-    for address, platform_id in cards:
+    for address, platform_id, offer in cards:
         uow.queue(key=keys.erased_post(address, platform_id), channel=TEAM_CHANNEL,
                   address=address, person_id=None,
-                  reply=Reply(ERASED_RELAY, edit=True, anchor=platform_id))
+                  reply=Reply(ERASED_NOTES_OFFER if offer else ERASED_RELAY, edit=True,
+                              anchor=platform_id))
     # A coach's digest or note already in their Slack DM is edited to its scrubbed text.
     # Slack lets the bot edit its messages at any age; other channels keep theirs.
     for channel, address, platform_id, text in erased.rewritten:
@@ -79,11 +81,13 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
     return erased
 
 
-def _coach_posts_about(session: Session, person: Person) -> list[tuple[str, str]]:
-    """The client's check-in cards and relayed words as sent to their coach's Slack, as
-    (address, platform id); their outbox rows go with the client's."""
+def _coach_posts_about(session: Session, person: Person) -> list[tuple[str, str, bool]]:
+    """The client's check-in cards, relayed words and offers of session notes as sent to
+    their coach's Slack, as (address, platform id, an offer?); their outbox rows go with
+    the client's."""
     rows = outbox.posts_keyed(session, [], keys.relayed())
-    return [(row.address, row.platform_message_id) for row in rows
+    return [(row.address, row.platform_message_id, bool(row.payload.get("notes_for")))
+            for row in rows
             if row.person_id == person.id and row.channel == TEAM_CHANNEL
             and row.status == "sent" and row.platform_message_id]
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from conversations.engine import Step
 from conversations.journey import rules_apply
 from conversations.messages import Reply
-from conversations.metrics import History, baseline, behaviour_value, series_of
+from conversations.metrics import History, baseline, behaviour_value, points_of, series_of
 from conversations.program import Program, Rule
 from conversations.program_diff import renamed_questions
 from conversations.render import fill
@@ -95,8 +95,8 @@ def _store_metrics(session: Session, program: Program, enrolment_id: int, histor
     latest = {metric_id: (series[-1].value, series[-1].at) for metric_id, series in rows.items()}
     changed = 0
     for metric in program.metrics:
-        if metric.source.answer is not None:
-            points = history.answers.get(metric.source.answer, ())
+        points = points_of(metric, history)
+        if points is not None:
             changed += stored.store_points(session, enrolment_id, metric.id,
                                            [(p.at, p.value) for p in points],
                                            rows.get(metric.id, []), version=version)

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from conversations.action_items import completion, item_of, metric_of
+from conversations.action_items import shown as shown_completion
 from conversations.journey import CURRENT
 from conversations.messages import DigestView, Reply
 from conversations.program import Program, YesNoQuestion
@@ -283,6 +285,8 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
     for _, question_id, number, _ in today:
         if number is None:
             continue  # words stay out: the digest shows scores, never what they wrote
+        if item_of(question_id) is not None:
+            continue  # action items: one figure for all of them, below
         question = flow.question(question_id)
         shown = _shown(question, number)
         earlier = before.get(question_id)
@@ -291,6 +295,16 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
             if number < earlier:
                 line.urgency = max(line.urgency, 2)
         scores.append(f"{answer_title(program, flow.id, question_id)} {shown}")
+    done = completion(n for _, q, n, _ in today if item_of(q) is not None and n is not None)
+    if done is not None:
+        metric = metric_of(program)
+        shown = f"{metric.title if metric and metric.title else 'Action items done'} " \
+                f"{shown_completion(done)}"
+        earlier = completion(n for _, q, n, at in mine
+                             if at < start and item_of(q) is not None and n is not None)
+        if earlier is not None:
+            shown += f", was {shown_completion(earlier)}"
+        scores.insert(0, shown)
     line.add("checked in: " + (" · ".join(scores) or "answered"))
 
 

@@ -127,7 +127,7 @@ def home_refresh(coach_id: int, cause: str) -> str:
     return f"home:{coach_id}:{cause}"
 
 
-_RELAY_CARD, _RELAY = "relay-card:", "relay:"
+_RELAY_CARD, _RELAY, _NOTES_PROMPT = "relay-card:", "relay:", "notes-prompt:"
 
 
 def relay_card(card_id: int) -> str:
@@ -141,5 +141,16 @@ def relay_message(message_id: int) -> str:
 
 
 def relayed() -> list[str]:
-    """The key prefixes of everything relayed between clients and their coaches."""
-    return [_RELAY_CARD, _RELAY]
+    """The key prefixes of what a client's coach got in Slack about them: everything relayed
+    between them, and the offer to write session notes (it names the client)."""
+    return [_RELAY_CARD, _RELAY, _NOTES_PROMPT]
+
+
+def session_notes(note_id: int) -> str:
+    """A coach's session notes and action items, sent to the client."""
+    return f"notes:{note_id}"
+
+
+def notes_prompt(row_id: int) -> str:
+    """The "Notes" button sent to a coach after a session (the after-session touchpoint)."""
+    return f"{_NOTES_PROMPT}{row_id}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from conversations.action_items import metric_of
 from conversations.messages import Attachment, Reply
 from conversations.metrics import main_metric
 from conversations.program import Program
@@ -39,8 +40,12 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
         if f.rule_id in milestone_rules))
     title = main.title or main.id
     shown = values[-SHOWN:]
+    items = metric_of(program)
+    done = latest.get(items.id) if items is not None else None
     text = progress_text(title=title, values=shown, baseline=base[0] if base else None,
-                         checkins=checkins, streak=streak, milestones=reached)
+                         checkins=checkins, streak=streak, milestones=reached,
+                         action_items=(items.title or items.id, done[0])
+                         if items is not None and done is not None else None)
     if channel not in CHART_CHANNELS or len(shown) < 2:
         return Reply(text)
     chart = trend_png(title, shown, base[0] if base else None)

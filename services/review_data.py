@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from conversations.action_items import metric_of
 from conversations.metrics import main_metric
 from conversations.program import Program, Rule
 from services.review_stats import median_of_counts, share
@@ -92,6 +93,9 @@ def readers(program: Program) -> dict[str, tuple[str, ...]]:
     streak = next((m.id for m in program.metrics if m.source.behaviour == "streak"), None)
     if streak is not None:
         shown.setdefault(streak, []).append("/progress")
+    items = metric_of(program)
+    if items is not None:
+        shown.setdefault(items.id, []).extend(["/progress", "digest"])
     outcome = outcome_metric(program)
     if outcome is not None:
         shown.setdefault(outcome.id, []).extend(["report", "review"])

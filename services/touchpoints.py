@@ -22,7 +22,7 @@ from conversations.program import Program
 from conversations.render import buttons, fill, prompt
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
 from scheduler.replanning import replan_stale
-from services import escalations, flows, keys, next_offer, program_versions
+from services import escalations, flows, keys, next_offer, program_versions, session_notes
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import touchpoint_rows as rows
@@ -49,6 +49,10 @@ class TouchpointSender:
         key = keys.touchpoint(due.row_id)
         if due.action == "send":
             queued = self._send(uow, due, key)
+            if queued and due.touchpoint.when.after_session is not None:
+                # The session is over: its coach is offered the notes form.
+                session_notes.offer_to_coach(uow, due.enrolment_id,
+                                             key=keys.notes_prompt(due.row_id))
             if _at_graduation(self.rt.program(due.program_id), due):
                 # After the graduation message: the program named by `next:`.
                 next_offer.offer_at_graduation(self.rt, uow, due.enrolment_id)
@@ -103,7 +107,7 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     state = ctx.flow_state
     if state is None or state.asked is None or state.flow != due.touchpoint.send.flow:
         return []
-    flow = ctx.program.flows_by_id().get(state.flow)
+    flow = core.flow_of(ctx.program, state)
     question = flow.question(state.asked) if flow is not None else None
     if flow is None or question is None:
         return []  # a version without it: the client's next message carries on from there

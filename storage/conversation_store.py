@@ -8,6 +8,7 @@ from functools import cache
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from conversations.action_items import item_of, score
 from conversations.engine import FlowState
 from conversations.messages import AcceptedAnswer
 from storage.models import Answer, Conversation
@@ -76,6 +77,8 @@ def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
     ).first() if answer.edited else None
     value = answer.value.isoformat() if isinstance(answer.value, date) else answer.value
     number = (float(answer.value) if isinstance(answer.value, int | float) else None)
+    if item_of(answer.question) is not None:
+        number = score(answer.value)  # Done / Partly / Not yet, counted once for metrics
     row = existing or Answer(enrolment_id=enrolment_id, conversation_id=conversation_id,
                              flow_id=answer.flow, question_id=answer.question,
                              answered_at=now, value={}, raw_text="")

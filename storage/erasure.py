@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Text, cast, delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage import audit, outbox, relay_store
+from storage import action_item_store, audit, outbox, relay_store
 from storage.models import (
     Answer,
     AuditEntry,
@@ -152,6 +152,7 @@ def _erase_enrolment_rows(session: Session, ids: list[int]) -> None:
     # Children before parents: escalations point at rule firings, reminders at their send,
     # bookings at their sessions.
     relay_store.erase(session, ids)
+    action_item_store.erase(session, ids)
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id).in_(ids)))
     session.execute(delete(Booking).where(col(Booking.enrolment_id).in_(ids)))
     session.execute(delete(Payment).where(col(Payment.enrolment_id).in_(ids)))
@@ -177,6 +178,8 @@ def erase_answers(session: Session, enrolment_id: int, *, actor: str, now: datet
     if count == 0:
         return 0
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id) == enrolment_id))
+    # A coach's session notes and action items are the client's content too.
+    action_item_store.erase(session, [enrolment_id])
     for model in (RuleFiring, MetricValue, Answer):
         session.execute(delete(model).where(col(model.enrolment_id) == enrolment_id))
     # Conversation state holds answers too (the engine's working copy).

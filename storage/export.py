@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from storage.models import (
+    ActionItem,
     Answer,
     Booking,
     CoachingSession,
@@ -20,12 +21,17 @@ from storage.models import (
     Payment,
     Person,
     RuleFiring,
+    SessionNote,
 )
 
 FORMAT = "coachbot-export/1"
 
 
 def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
@@ -75,6 +81,11 @@ def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
         "escalations": [{"reason": x.reason, "opened_at": _iso(x.opened_at),
                          "resolved_at": _iso(x.resolved_at), "note": x.resolution_note}
                         for x in _rows(session, Escalation, eid)],
+        "session_notes": [{"notes": n.notes, "next_checkpoint": _day(n.next_checkpoint),
+                           "at": _iso(n.created_at)} for n in _rows(session, SessionNote, eid)],
+        "action_items": [{"text": i.text, "due": _day(i.due), "status": i.status,
+                          "last_answer": i.last_answer}
+                         for i in _rows(session, ActionItem, eid)],
         "coaching_sessions": [{"at": _iso(s.at), "cancelled_at": _iso(s.cancelled_at)}
                               for s in _rows(session, CoachingSession, eid)],
         "payments": [{"checkout_session": p.checkout_session_id, "price": p.price_id,

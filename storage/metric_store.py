@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from conversations.action_items import completion, item_of
 from conversations.metrics import AnswerPoint, CheckinRecord, History
 from conversations.program import Program
 from conversations.program_diff import renamed_questions
@@ -57,19 +58,27 @@ def load_history(session: Session, program: Program, enrolment: Enrolment,
     # Answers given under a question's earlier id count as the renamed question's.
     aliases = renamed_questions(program)
     flows |= {ref.split(".", 1)[0] for ref in aliases}
-    for flow_id, question_id, number, at, edited in session.exec(
+    # Each check-in's answers about action items, by conversation: (first answer, scores).
+    items: dict[int, tuple[datetime, list[float]]] = {}
+    for flow_id, question_id, number, at, edited, conversation_id in session.exec(
             select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
-                   Answer.edited_at)
+                   Answer.edited_at, Answer.conversation_id)
             .where(Answer.enrolment_id == enrolment_id)
             .order_by(col(Answer.answered_at), col(Answer.id))):
         latest = max(at, edited) if edited else at
         last_reply = latest if last_reply is None else max(last_reply, latest)
+        if item_of(question_id) is not None and number is not None:
+            items.setdefault(conversation_id, (at, []))[1].append(number)
+            continue
         ref = f"{flow_id}.{question_id}"
         ref = aliases.get(ref, ref)
         if flow_id in flows and ref in refs and number is not None:
             answers.setdefault(ref, []).append(AnswerPoint(at=at, value=number))
+    done = [AnswerPoint(at=at, value=value) for at, scores in items.values()
+            if (value := completion(scores)) is not None]
     return History(checkins=checkins, answers=answers, last_reply_at=last_reply,
-                   enrolled_at=enrolment.joined_at or enrolment.enrolled_at)
+                   enrolled_at=enrolment.joined_at or enrolment.enrolled_at,
+                   action_items=sorted(done, key=lambda p: p.at))
 
 
 def _checkin_sla(program: Program) -> float | None:

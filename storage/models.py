@@ -383,3 +383,33 @@ class RelayedMessage(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32, index=True)
     # A coach's message the client has not answered yet: their next free message answers it.
     answered_at: datetime | None = _utc(nullable=True)
+
+
+class SessionNote(SQLModel, table=True):
+    """What a coach wrote for the client after a session: notes, the next checkpoint, and
+    (in `action_item`) up to five things the client agreed to do."""
+
+    __tablename__ = "session_note"
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    coach_id: int | None = Field(default=None, foreign_key="person.id")
+    session_id: int | None = Field(default=None, foreign_key="coaching_session.id")
+    notes: str = Field(default="", max_length=3000)
+    next_checkpoint: date | None = None
+    created_at: datetime = _utc(nullable=False)
+
+
+class ActionItem(SQLModel, table=True):
+    """One action item of a session's notes; open until the client answers "Done"."""
+
+    __tablename__ = "action_item"
+    id: int | None = Field(default=None, primary_key=True)
+    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    note_id: int = Field(foreign_key="session_note.id", index=True)
+    text: str = Field(max_length=300)
+    due: date | None = None
+    status: str = Field(default="open", max_length=16)  # open | done
+    # The client's latest answer at a check-in (done | partly | not_yet) and when.
+    last_answer: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = _utc(nullable=True)
+    created_at: datetime = _utc(nullable=False)

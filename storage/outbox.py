@@ -29,7 +29,7 @@ def payload_of(reply: Reply) -> dict:
         payload["card"] = {k: v.isoformat() if isinstance(v, datetime) else v
                            for k, v in card.items()}
     for name in ("edit", "about", "mention", "anchor", "conversation", "relay_card",
-                 "thread_of", "home"):
+                 "thread_of", "home", "notes_for"):
         if getattr(reply, name):
             payload[name] = getattr(reply, name)
     if reply.commands:
@@ -57,7 +57,8 @@ def reply_of(payload: dict) -> Reply:
                  conversation=payload.get("conversation"),
                  commands=tuple(payload.get("commands", ())),
                  relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"),
-                 digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")))
+                 digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")),
+                 notes_for=payload.get("notes_for"))
 
 
 def _digest_of(stored: dict | None) -> DigestView | None:

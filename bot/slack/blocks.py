@@ -13,8 +13,13 @@ from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
 from conversations.messages import DigestView, EscalationCard, Reply
 from services.coach_home import Home
+from services.session_notes import NotesForm
 
 ACK_ACTION = "escalation_ack"
+HOME_ACK_ACTION = "home_ack"  # Acknowledge on the Home tab: the escalation id is the value
+NOTES_ACTION = "session_notes"  # the "Notes" button: the enrolment id is the value
+SUMMARY_ACTION = "client_summary"  # the Home tab's "Summary": the enrolment id is the value
+NOTES_VIEW = "session_notes"  # the notes modal's callback_id
 RESOLVE_ACTION = "escalation_resolve"
 ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
 COMMAND_ACTION = "command"  # command_skip, command_checkin ...: a command as a button
@@ -199,6 +204,7 @@ def home_view(home: Home) -> dict:
     zone = ZoneInfo(home.zone)
     blocks: list[dict] = [{"type": "header",
                            "text": {"type": "plain_text", "text": "Your clients"}}]
+    # Two blocks a client (the row, its buttons): 35 of them stay under Slack's 100.
     for client in sorted(home.clients, key=lambda c: (not c.at_risk, c.name))[:35]:
         last = (f"last check-in {client.last_checkin.astimezone(zone):%a %d %b}"
                 if client.last_checkin else "no check-in yet")
@@ -208,6 +214,10 @@ def home_view(home: Home) -> dict:
         risk = (f"\n:warning: at risk: {mrkdwn(', '.join(client.at_risk))}"
                 if client.at_risk else "")
         blocks.append(_section(f"*{mrkdwn(client.name)}*  " + " · ".join(parts) + risk))
+        blocks.append({"type": "actions", "block_id": f"client:{client.enrolment_id}",
+                       "elements": [
+                           _button("Summary", SUMMARY_ACTION, str(client.enrolment_id)),
+                           _button("Notes", NOTES_ACTION, str(client.enrolment_id))]})
     if not home.clients:
         blocks.append(_section("No clients yet."))
     cases = [f"• {mrkdwn(c.client)}: {mrkdwn(c.reason)} ({int(c.age.total_seconds() // 3600)}h "
@@ -216,5 +226,61 @@ def home_view(home: Home) -> dict:
              for c in home.cases]
     sessions = [f"• {at.astimezone(zone):%H:%M} {mrkdwn(name)}" for name, at in home.sessions]
     blocks.append(_section("*Open escalations*\n" + ("\n".join(cases) or "None.")))
+    waiting = [c for c in home.cases if not c.acknowledged][:25]  # 25 buttons a block
+    if waiting:
+        blocks.append({"type": "actions", "block_id": "home_cases", "elements": [
+            _button(f"Acknowledge #{c.id} ({c.client})", HOME_ACK_ACTION, str(c.id),
+                    "primary") for c in waiting]})
     blocks.append(_section("*Today's sessions*\n" + ("\n".join(sessions) or "None.")))
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def notes_offer_message(reply: Reply) -> tuple[str, list[dict]]:
+    """The message to a coach after a session, with the "Notes" button."""
+    text = mrkdwn(reply.text)
+    return text, [_section(text), {"type": "actions", "block_id": "notes", "elements": [
+        _button("Notes", NOTES_ACTION, str(reply.notes_for), "primary")]}]
+
+
+def _input(block_id: str, label: str, element: dict) -> dict:
+    # Plain text labels: Slack shows them as written, so they are not escaped.
+    return {"type": "input", "block_id": block_id, "optional": True,
+            "label": {"type": "plain_text", "text": label[:2000]},
+            "element": {"action_id": "value", **element}}
+
+
+def notes_modal(form: NotesForm, max_items: int) -> dict:
+    """The session notes form: notes, up to `max_items` action items each with a due date,
+    the next checkpoint. Its block ids are the fields a refusal names."""
+    blocks = [_input("notes", f"Notes for {form.client}", {
+        "type": "plain_text_input", "multiline": True, "max_length": 3000})]
+    for n in range(1, max_items + 1):
+        blocks.append(_input(f"item_{n}", f"Action item {n}", {
+            "type": "plain_text_input", "max_length": 300}))
+        blocks.append(_input(f"due_{n}", f"Due date of action item {n}",
+                             {"type": "datepicker"}))
+    blocks.append(_input("next_checkpoint", "Next checkpoint", {"type": "datepicker"}))
+    return {"type": "modal", "callback_id": NOTES_VIEW,
+            "private_metadata": str(form.enrolment_id),
+            "title": {"type": "plain_text", "text": "Session notes"},
+            "submit": {"type": "plain_text", "text": "Send"},
+            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
+
+
+def notes_fields(values: dict) -> dict[str, str]:
+    """A submitted form's fields by block id: the text typed or the date picked."""
+    found = {}
+    for block_id, actions in values.items():
+        element = actions.get("value") or {}
+        picked = element.get("selected_date") if element.get("type") == "datepicker" \
+            else element.get("value")
+        if picked:
+            found[block_id] = str(picked)
+    return found
+
+
+def summary_modal(text: str) -> dict:
+    """A client's summary (what `/coachbot client` shows) in a modal."""
+    return {"type": "modal", "title": {"type": "plain_text", "text": "Client summary"},
+            "close": {"type": "plain_text", "text": "Close"},
+            "blocks": [_section(part) for part in _paragraphs(mrkdwn(text))][:50]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 from slack_bolt import App as BoltApp
 from slack_sdk import WebClient
@@ -22,17 +23,32 @@ from bot.slack.blocks import (
     ACK_ACTION,
     ANSWER_ACTION,
     COMMAND_ACTION,
+    HOME_ACK_ACTION,
+    NOTES_ACTION,
+    NOTES_VIEW,
     RESOLVE_ACTION,
+    SUMMARY_ACTION,
     conversation_of,
     digest_message,
     home_view,
+    notes_fields,
+    notes_modal,
     question_of,
+    summary_modal,
 )
 from bot.slack.escape import mrkdwn, plain
 from bot.slack.slack_sender import CHANNEL, explain
+from conversations.action_items import MAX_ITEMS
 from conversations.engine import WORD_COMMANDS, as_command
 from conversations.messages import Inbound
-from services import coach_commands, coach_home, coach_relay, escalations, staff_directory
+from services import (
+    coach_commands,
+    coach_home,
+    coach_relay,
+    escalations,
+    session_notes,
+    staff_directory,
+)
 
 log = logging.getLogger("coachbot.slack")
 
@@ -147,6 +163,62 @@ class SlackListeners:
                     ts=container.get("message_ts"), escalation_id=_int(action.get("value")),
                     note=note, via="button")
 
+    # --- the Home tab and session notes --------------------------------------------------
+
+    def on_notes_button(self, body: dict, action: dict) -> None:
+        """"Notes" (after a session, or on the Home tab): the notes form, for the client's
+        own coach."""
+        form = session_notes.form_for(self.app.rt, body["user"]["id"],
+                                      _int(action.get("value")) or 0)
+        if form is None:
+            return  # not their client: nothing opens
+        self._open(body.get("trigger_id", ""), notes_modal(form, MAX_ITEMS))
+
+    def on_summary_button(self, body: dict, action: dict) -> None:
+        """"Summary" on the Home tab: what `/coachbot client` shows, in a modal."""
+        text = coach_commands.client_summary(self.app.rt, body["user"]["id"],
+                                             _int(action.get("value")) or 0)
+        if text is not None:
+            self._open(body.get("trigger_id", ""), summary_modal(text))
+
+    def _open(self, trigger_id: str, view: dict) -> None:
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.error("could not open a modal: %s", explain(exc, None))
+
+    def on_notes_submitted(self, body: dict, view: dict) -> dict[str, str]:
+        """The notes form sent: the errors to show by block id (none: it was sent)."""
+        fields = notes_fields((view.get("state") or {}).get("values") or {})
+        errors: dict[str, str] = {}
+
+        def day(block_id: str) -> date | None:
+            try:
+                return date.fromisoformat(fields[block_id]) if block_id in fields else None
+            except ValueError:
+                errors[block_id] = "Pick a date."
+                return None
+        draft = session_notes.Draft(
+            notes=fields.get("notes", ""),
+            items=tuple((fields.get(f"item_{n}", ""), day(f"due_{n}"))
+                        for n in range(1, MAX_ITEMS + 1)),
+            next_checkpoint=day("next_checkpoint"))
+        if errors:
+            return errors
+        saved = session_notes.save(self.app.rt, slack_id=body["user"]["id"],
+                                   enrolment_id=_int(view.get("private_metadata")) or 0,
+                                   draft=draft, submission=str(view.get("id", "")))
+        return saved.errors
+
+    def on_home_ack(self, body: dict, action: dict) -> None:
+        """Acknowledge on the Home tab: as the post's button does, for listed staff only."""
+        # A stranger is refused by the service and told nothing here: a Home tab press has
+        # no channel to answer in.
+        escalations.change(self.app.rt,
+                           event_id=f"action:{body['user']['id']}:{action['action_ts']}",
+                           user=body["user"]["id"], channel="", ts=None,
+                           escalation_id=_int(action.get("value")), note=None, via="home")
+
     def on_command(self, command: dict, respond) -> None:
         """Run a slash command after its ack and answer through its response_url."""
         try:
@@ -240,6 +312,30 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
     def _command_button(ack, body, action) -> None:
         ack()
         listeners.on_command_button(body, action)
+
+    @bolt.action(NOTES_ACTION)
+    def _notes_button(ack, body, action) -> None:
+        ack()
+        listeners.on_notes_button(body, action)
+
+    @bolt.action(SUMMARY_ACTION)
+    def _summary_button(ack, body, action) -> None:
+        ack()
+        listeners.on_summary_button(body, action)
+
+    @bolt.action(HOME_ACK_ACTION)
+    def _home_ack(ack, body, action) -> None:
+        ack()
+        listeners.on_home_ack(body, action)
+
+    @bolt.view(NOTES_VIEW)
+    def _notes_submitted(ack, body, view) -> None:
+        # Slack shows the errors beside their fields; a bare ack closes the form.
+        errors = listeners.on_notes_submitted(body, view)
+        if errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack()
 
     def _ack_command(ack) -> None:
         ack()

@@ -27,6 +27,7 @@ from bot.slack.blocks import (
     digest_message,
     escalation_message,
     home_view,
+    notes_offer_message,
     reply_message,
     team_message,
 )
@@ -115,6 +116,11 @@ class SlackSender:
                     unfurl_media=False)
             elif reply.relay_card is not None:
                 text, blocks = checkin_card_message(reply)
+                answer = await self.client.chat_postMessage(
+                    channel=address, text=text, blocks=blocks, unfurl_links=False,
+                    unfurl_media=False)
+            elif reply.notes_for is not None:
+                text, blocks = notes_offer_message(reply)
                 answer = await self.client.chat_postMessage(
                     channel=address, text=text, blocks=blocks, unfurl_links=False,
                     unfurl_media=False)

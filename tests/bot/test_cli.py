@@ -17,7 +17,7 @@ from tests.conftest import SAMPLE
 
 COACHBOT = Path(sys.executable).parent / "coachbot"
 SUMMARY = ("ok: business_12w (Grow: 12-week business coaching), 5 stages, 4 flows, "
-           "9 touchpoints, 6 metrics, 5 rules")
+           "9 touchpoints, 7 metrics, 5 rules")
 
 
 @pytest.fixture

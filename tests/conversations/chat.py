@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
+from conversations.action_items import AskedItem
 from conversations.engine import Context, FlowState, Status, Step, start_flow, step
 from conversations.loader import parse_program
 from conversations.messages import AcceptedAnswer, Inbound, Reply
@@ -60,11 +61,13 @@ class Chat:
     flow_state: FlowState | None = None
     steps: list[Step] = field(default_factory=list)
     received: list[Reply] = field(default_factory=list)
+    # The client's open action items, as storage would hand them in.
+    action_items: tuple[AskedItem, ...] = ()
 
     @property
     def context(self) -> Context:
         return Context(program=self.program, status=self.status, flow_state=self.flow_state,
-                       now=NOW, today=TODAY, values=VALUES)
+                       now=NOW, today=TODAY, values=VALUES, action_items=self.action_items)
 
     def _apply(self, outcome: Step) -> list[str]:
         self.status, self.flow_state = outcome.status, outcome.flow_state

@@ -18,8 +18,14 @@ otherwise, and rate-limits posting with HTTP 429 and ``Retry-After`` (see
 :meth:`FakeSlackAPI.hold` keeps a method's answer back until the test releases it: a slow
 Slack, without a clock.
 
+``views.open`` takes a trigger_id once (``exchanged_trigger_id`` after) and refuses a modal
+Slack would refuse (no title, a title over 24 characters, inputs without submit); the modals
+opened are kept (:meth:`FakeSlackAPI.opened_views`) for a test to submit.
+
 Besides the server this module has builders for what Slack *sends to* an app: signed request
-headers (:func:`sign_request`), Events API envelopes, interactivity and slash-command bodies.
+headers (:func:`sign_request`), Events API envelopes, interactivity and slash-command bodies,
+a Home tab button press (:func:`home_block_actions_payload`) and a modal's submission
+(:func:`view_submission_payload`).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ __all__ = [
     "block_actions",
     "block_actions_payload",
     "event_callback",
+    "form_values",
+    "home_block_actions_payload",
     "message_event",
     "new_trigger_id",
     "new_ts",
@@ -60,6 +68,7 @@ __all__ = [
     "sign_request",
     "slash_command_body",
     "url_verification",
+    "view_submission_payload",
 ]
 
 TEAM_ID = "T1"
@@ -181,6 +190,37 @@ _CHANNEL_METHODS = frozenset({
     "chat.getPermalink", "conversations.info", "reactions.add"})
 
 
+def _modal_errors(view: JSON) -> list[str]:
+    """A light version of Slack's checks on a modal (views.open)."""
+    errors: list[str] = []
+    if view.get("type") != "modal":
+        errors.append("must be modal [json-pointer:/view/type]")
+    for name, limit in (("title", 24), ("submit", 24), ("close", 24)):
+        text = view.get(name)
+        if text is None:
+            if name == "title":
+                errors.append("missing required field: title [json-pointer:/view/title]")
+            continue
+        if not isinstance(text, dict) or text.get("type") != "plain_text":
+            errors.append(f"must be plain_text [json-pointer:/view/{name}]")
+        elif len(str(text.get("text", ""))) > limit:
+            errors.append(f"must be less than {limit + 1} characters "
+                          f"[json-pointer:/view/{name}/text]")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or len(blocks) > 100:
+        errors.append("must be an array of at most 100 blocks [json-pointer:/view/blocks]")
+        return errors
+    ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    if len(ids) != len(set(ids)):
+        errors.append("block_id must be unique [json-pointer:/view/blocks]")
+    if any(isinstance(b, dict) and b.get("type") == "input" for b in blocks) \
+            and view.get("submit") is None:
+        errors.append("a view with input blocks needs submit [json-pointer:/view/submit]")
+    if len(str(view.get("private_metadata", ""))) > 3000:
+        errors.append("must be less than 3001 characters [json-pointer:/view/private_metadata]")
+    return errors
+
+
 def _is_truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
@@ -236,6 +276,8 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             self._user(user_id)
         self._file_seq = itertools.count(1)
         self._view_seq = itertools.count(1)
+        self._views: dict[str, JSON] = {}  # modals opened, by view id
+        self._triggers: set[str] = set()  # trigger_ids used: Slack takes each once
         self._listed: list[tuple[str, str]] = []  # what conversations.list shows
         self._handlers: dict[str, Callable[[JSON], JSON]] = {
             "api.test": lambda params: {"ok": True, "args": params},
@@ -251,7 +293,7 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             "reactions.add": self._reactions_add,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
-            "views.open": self._views_publish,
+            "views.open": self._views_open,
             "views.publish": self._views_publish,
             "views.update": self._views_publish,
             "files.getUploadURLExternal": self._files_get_upload_url,
@@ -756,6 +798,34 @@ class FakeSlackAPI(FakeServer[RecordedCall]):
             },
         }
 
+    def _views_open(self, params: JSON) -> JSON:
+        """``views.open``: a modal, on a trigger_id used once (Slack: within 3 s, once)."""
+        trigger = str(params.get("trigger_id") or "")
+        if not trigger:
+            _reject("invalid_arguments")
+        if trigger in self._triggers:
+            _reject("exchanged_trigger_id")
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                _reject("invalid_arguments")
+        if not isinstance(view, dict):
+            _reject("invalid_arguments")
+        problems = _modal_errors(view)
+        if problems:
+            _reject("invalid_arguments", response_metadata={"messages": problems})
+        self._triggers.add(trigger)
+        answer = self._views_publish(params)
+        self._views[answer["view"]["id"]] = copy.deepcopy(answer["view"])
+        return answer
+
+    def opened_views(self) -> list[JSON]:
+        """The modals opened so far, oldest first, as Slack holds them (with their ``id``)."""
+        with self._lock:
+            return [copy.deepcopy(v) for v in self._views.values()]
+
     def _files_get_upload_url(self, params: JSON) -> JSON:
         filename, length = params.get("filename"), params.get("length")
         if not filename or length in (None, ""):
@@ -1015,3 +1085,65 @@ def slash_command_body(
             "trigger_id": trigger_id or new_trigger_id(),
         }
     ).encode()
+
+
+def home_block_actions_payload(user: str, action_id: str, value: str, *, view_id: str,
+                               block_id: str = "actions", team_id: str = TEAM_ID,
+                               api_app_id: str = APP_ID) -> bytes:
+    """A button pressed on the App Home tab, as Slack posts it: its container is the view
+    (no channel, no message, no response_url)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": "verification-token",
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": new_trigger_id(),
+        "team": {"id": team_id, "domain": "coachbot-test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": view_id, "team_id": team_id, "type": "home", "blocks": [],
+                 "private_metadata": "", "callback_id": "", "state": {"values": {}},
+                 "hash": "1700000000.fakehash", "app_id": api_app_id, "bot_id": BOT_ID},
+        "actions": [{"action_id": action_id, "block_id": block_id,
+                     "text": {"type": "plain_text", "text": "Button", "emoji": True},
+                     "value": value, "type": "button", "action_ts": new_ts()}],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def form_values(view: JSON, typed: dict[str, str]) -> JSON:
+    """``view.state.values`` as Slack sends it on submission: every input block, with what
+    ``typed`` gives by block id (a text typed, a date picked as YYYY-MM-DD), else empty."""
+    values: JSON = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        given = typed.get(block["block_id"])
+        if element["type"] == "datepicker":
+            state = {"type": "datepicker", "selected_date": given}
+        else:
+            state = {"type": element["type"], "value": given}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values
+
+
+def view_submission_payload(user: str, view: JSON, typed: dict[str, str], *,
+                            team_id: str = TEAM_ID, api_app_id: str = APP_ID) -> bytes:
+    """A modal submitted (``view_submission``), as Slack posts it: the view as opened, with
+    its ``state`` filled from ``typed`` (by block id)."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "coachbot-test"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": "verification-token",
+        "trigger_id": new_trigger_id(),
+        "view": {**view, "state": {"values": form_values(view, typed)},
+                 "root_view_id": view.get("id"), "previous_view_id": None},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()

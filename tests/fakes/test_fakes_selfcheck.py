@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import json
+import urllib.parse
 import warnings
 from collections.abc import Iterator
 
@@ -32,6 +33,7 @@ from .slack_api import (
     message_event,
     sign_request,
     slash_command_body,
+    view_submission_payload,
 )
 from .telegram_api import FakeTelegramAPI
 
@@ -482,3 +484,39 @@ def test_the_telegram_fake_refuses_a_chat_that_never_wrote_to_the_bot() -> None:
 
     with FakeTelegramAPI(token=TOKEN) as api:
         asyncio.run(scenario(api))
+
+
+def test_the_slack_fake_opens_a_modal_once_per_trigger_and_builds_its_submission(
+        slack_api: FakeSlackAPI) -> None:
+    client = WebClient(token="xoxb-test", base_url=slack_api.base_url)
+    modal = {"type": "modal", "callback_id": "form", "private_metadata": "7",
+             "title": {"type": "plain_text", "text": "Session notes"},
+             "submit": {"type": "plain_text", "text": "Send"},
+             "blocks": [{"type": "input", "block_id": "note", "label": {
+                 "type": "plain_text", "text": "Note"}, "element": {
+                 "type": "plain_text_input", "action_id": "value"}},
+                        {"type": "input", "block_id": "due", "label": {
+                            "type": "plain_text", "text": "Due"}, "element": {
+                            "type": "datepicker", "action_id": "value"}}]}
+    opened = client.views_open(trigger_id="1.1.fake", view=modal)["view"]
+    assert opened["id"].startswith("V") and slack_api.opened_views() == [opened]
+    with pytest.raises(SlackApiError) as again:  # Slack takes each trigger_id once
+        client.views_open(trigger_id="1.1.fake", view=modal)
+    assert again.value.response["error"] == "exchanged_trigger_id"
+    for wrong in ({**modal, "title": {"type": "plain_text", "text": "A title far too long "
+                                                                     "for Slack"}},
+                  {key: value for key, value in modal.items() if key != "submit"},
+                  {**modal, "type": "home"}):
+        with pytest.raises(SlackApiError) as refused:
+            client.views_open(trigger_id="2.2.fake", view=wrong)
+        assert refused.value.response["error"] == "invalid_arguments"
+    with pytest.raises(SlackApiError) as untriggered:
+        client.views_open(trigger_id="", view=modal)
+    assert untriggered.value.response["error"] == "invalid_arguments"
+
+    body = view_submission_payload("U1", opened, {"note": "hi", "due": "2026-03-06"})
+    payload = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])
+    assert payload["type"] == "view_submission"
+    assert payload["view"]["state"]["values"] == {
+        "note": {"value": {"type": "plain_text_input", "value": "hi"}},
+        "due": {"value": {"type": "datepicker", "selected_date": "2026-03-06"}}}

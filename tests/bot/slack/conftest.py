@@ -36,6 +36,7 @@ from tests.fakes.slack_api import (
     FakeSlackAPI,
     block_actions_payload,
     event_callback,
+    home_block_actions_payload,
     message_event,
     reaction_added_event,
     sign_request,
@@ -160,6 +161,12 @@ class Slack:
                block_id: str = "actions") -> int:
         self.api.add_user(user)
         body = block_actions_payload(user, action_id, value, channel, ts, block_id)
+        return self.post(body, "application/x-www-form-urlencoded")[0]
+
+    def presses_on_home(self, user: str, action_id: str, value: str) -> int:
+        """Press a button on one's App Home tab (no channel: the container is the view)."""
+        self.api.add_user(user)
+        body = home_block_actions_payload(user, action_id, value, view_id="VHOME")
         return self.post(body, "application/x-www-form-urlencoded")[0]
 
     def command(self, user: str, text: str) -> dict:

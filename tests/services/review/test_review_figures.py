@@ -87,6 +87,7 @@ def test_the_data_layer_lists_the_metrics_nobody_reads(q3):
         ("confidence", 73, ["low_confidence", "confidence_up"], 146, 5, ["report", "review"],
          False),
         ("revenue", 73, ["revenue_plateau"], 73, 2, ["/progress", "review"], False),
+        ("action_items", 0, [], 0, 0, ["/progress", "digest"], False),
     ]
     assert now["to_drop"] == ["response_rate", "outreach_done"]
 

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as coachbot
+from services import keys, session_notes
 from services.flows import open_flow_now
 from services.retention import apply_retention
 from tests.bot.slack.conftest import (  # noqa: F401  (fixtures)
@@ -22,13 +23,23 @@ from tests.bot.slack.conftest import (  # noqa: F401  (fixtures)
     slack,
 )
 from tests.conftest import SAMPLE
-from tests.privacy_dump import database_dump, mentions, slack_dump, sqlite_bytes
+from tests.privacy_dump import (
+    database_dump,
+    mentions,
+    rows_by_table,
+    slack_dump,
+    sqlite_bytes,
+)
 
 NAME = "Zoltan Quibble"
 GOAL = "Quietly double revenue via Zanzibar partners"
 BLOCKER = "my divorce is making this hard"
 NOTE = "Fenwick ferry timetable keeps slipping"
-SECRETS = [NAME, *NAME.split(), GOAL, BLOCKER, NOTE]
+SESSION_NOTES = "Talked through the Marrakesh franchise idea"
+ACTION_ITEM = "Phone the Oberammergau supplier"
+SECRETS = [NAME, *NAME.split(), GOAL, BLOCKER, NOTE, SESSION_NOTES, ACTION_ITEM]
+# The tables of a coach's notes: filled by the history, empty after an erasure.
+NOTES_TABLES = ("session_note", "action_item")
 
 
 def zoltan_with_a_history(slack: Slack, enrol, clock):  # noqa: F811
@@ -43,6 +54,17 @@ def zoltan_with_a_history(slack: Slack, enrol, clock):  # noqa: F811
         zoltan.says(typed)
     open_case(slack.app, zoltan.enrolled.enrolment_id,
               evidence=(("goal", GOAL), ("blocker", BLOCKER)))
+    # After a session, Casey is offered the notes form (a DM naming him), then sends his
+    # notes and an action item (the next check-in asks about it).
+    with slack.app.rt.transaction() as uow:
+        assert session_notes.offer_to_coach(uow, zoltan.enrolled.enrolment_id,
+                                            key=keys.notes_prompt(1))
+    saved = session_notes.save(slack.app.rt, slack_id=COACH,
+                               enrolment_id=zoltan.enrolled.enrolment_id, submission="V1",
+                               draft=session_notes.Draft(notes=SESSION_NOTES,
+                                                         items=((ACTION_ITEM, None),)))
+    assert saved.errors == {}
+    zoltan.flush()
     slack.deliver()
     # The next morning's digest, then the escalation past its SLA: a reminder in the thread.
     clock.advance(timedelta(hours=23))
@@ -52,6 +74,8 @@ def zoltan_with_a_history(slack: Slack, enrol, clock):  # noqa: F811
     everything = everything_held(slack)
     assert NAME in everything[2], "the team post and the digest name him before the erasure"
     assert GOAL in everything[0] and GOAL in everything[2]
+    assert SESSION_NOTES in everything[0] and ACTION_ITEM in everything[0]
+    assert all(rows_by_table(slack.app.db)[table] for table in NOTES_TABLES)
     return zoltan
 
 
@@ -67,6 +91,7 @@ def test_after_delete_confirm_the_name_and_answers_are_nowhere(slack: Slack, enr
     assert "erased" in zoltan.says("/delete confirm")[-1]
     slack.deliver()
     assert mentions(SECRETS, *everything_held(slack)) == []
+    assert [rows_by_table(slack.app.db)[table] for table in NOTES_TABLES] == [0, 0]
     [post] = slack.team_posts()
     shown = slack.api.message(TEAM_CHANNEL, post["ts"])
     assert shown is not None and "erased at the client's request" in shown["text"]
@@ -95,7 +120,7 @@ def test_after_retention_no_answer_text_is_left_anywhere_in_the_database(
     clock.advance(timedelta(weeks=12, days=366))
     assert apply_retention(slack.app.rt) == 1
     database, files, _ = everything_held(slack)
-    assert mentions([GOAL, BLOCKER, NOTE], database, files) == []
+    assert mentions([GOAL, BLOCKER, NOTE, SESSION_NOTES, ACTION_ITEM], database, files) == []
     # What retention ends is the content, not the record that he took part.
     assert NAME in database
 

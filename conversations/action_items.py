@@ -1,0 +1,88 @@
+"""Action items a coach sets after a session, asked about at the next weekly check-in. Pure.
+
+Each open item becomes one choice question (Done / Partly / Not yet) put in front of the
+check-in's own questions; its question id carries the item's id, so the answer is stored
+like any other and the item can be found from it. How much an answer counts towards the
+client's implementation is written here once (`SCORES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from pydantic import BaseModel
+
+from conversations.program import ChoiceQuestion, Flow, Metric, Option, Program
+
+QUESTION_PREFIX = "action_item_"
+SCORES: dict[str, float] = {"done": 1.0, "partly": 0.5, "not_yet": 0.0}
+_OPTIONS = [Option(id="done", label="Done"), Option(id="partly", label="Partly"),
+            Option(id="not_yet", label="Not yet")]
+MAX_ITEMS = 5
+MAX_TEXT = 300
+
+
+class AskedItem(BaseModel):
+    """An open action item as a check-in asks about it (kept in the conversation's state, so
+    the check-in asks about the items it opened with, whatever the coach adds meanwhile)."""
+
+    id: int
+    text: str
+    due: date | None = None
+
+
+def question_id(item_id: int) -> str:
+    """The id of the check-in question about one action item."""
+    return f"{QUESTION_PREFIX}{item_id}"
+
+
+def item_of(question: str) -> int | None:
+    """The action item a check-in question asks about, if it is one."""
+    if not question.startswith(QUESTION_PREFIX):
+        return None
+    rest = question[len(QUESTION_PREFIX):]
+    return int(rest) if rest.isdigit() else None
+
+
+def score(answer: object) -> float | None:
+    """What an answer about an action item counts: done 1, partly 0.5, not yet 0."""
+    return SCORES.get(str(answer)) if answer is not None else None
+
+
+def completion(scores: Iterable[float]) -> float | None:
+    """The share of a check-in's action items done, 0..1 (None: none asked about)."""
+    values = list(scores)
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def label(answer: object) -> str:
+    """An answer about an action item as the client saw it: Done, Partly, Not yet."""
+    return next((o.label for o in _OPTIONS if o.id == answer), str(answer))
+
+
+def shown(value: float) -> str:
+    """A completion as a coach or client reads it: 75%."""
+    return f"{round(value * 100)}%"
+
+
+def metric_of(program: Program) -> Metric | None:
+    """The program's metric of action-item completion, if it has one."""
+    return next((m for m in program.metrics if m.source.behaviour == "action_items"), None)
+
+
+def question_for(item: AskedItem, wording: str) -> ChoiceQuestion:
+    """The question about one item, in the program's words ({item}, {due})."""
+    due = f"{item.due:%a %d %b}" if item.due else "no date"
+    # Replaced here, not by the placeholder sandbox: the item's own words are not a template.
+    text = wording.replace("{due}", due).replace("{item}", item.text[:MAX_TEXT])
+    return ChoiceQuestion(id=question_id(item.id), type="choice", prompt=text[:1000],
+                          options=_OPTIONS)
+
+
+def with_items(flow: Flow, items: Sequence[AskedItem], wording: str) -> Flow:
+    """The check-in flow asking about each item first, then its own questions."""
+    if not items:
+        return flow
+    asked = [question_for(item, wording) for item in items]
+    return flow.model_copy(update={"questions": [*asked, *flow.questions]})

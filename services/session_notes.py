@@ -1,0 +1,166 @@
+"""A coach's notes after a session: notes for the client, up to five action items with due
+dates, the next checkpoint. Offered to the coach after each booked session (a "Notes"
+button, also on the Home tab); sent to the client on their channel; stored, audited by id
+only, erased with the client. The next check-in asks about each open item
+(conversations/action_items.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from conversations.action_items import MAX_ITEMS, MAX_TEXT
+from conversations.messages import Reply
+from services import coach_home, keys
+from services.coach_relay import REFUSALS, refusal
+from services.unit_of_work import Runtime, UnitOfWork
+from storage import action_item_store, audit, dedupe, staff
+from storage.models import Enrolment, Person
+
+log = logging.getLogger("coachbot.session_notes")
+
+MAX_NOTES = 3000
+NOTHING = "Write notes for the client or at least one action item."
+PAST = "This date has passed."
+NO_TEXT = "Say what the action item is, or clear its date."
+
+
+@dataclass(frozen=True)
+class NotesForm:
+    """What the notes form needs: whose notes, and the client's today (dates before it are
+    refused)."""
+
+    enrolment_id: int
+    client: str
+    today: date
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the coach typed in the form; `items` are (text, due date) in the form's order."""
+
+    notes: str = ""
+    items: tuple[tuple[str, date | None], ...] = ()
+    next_checkpoint: date | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a submission did: `errors` by field ("notes", "item_1", "due_1",
+    "next_checkpoint") when it was refused, else the note stored and sent."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    note_id: int | None = None
+    items: int = 0
+
+
+def form_for(rt: Runtime, slack_id: str, enrolment_id: int) -> NotesForm | None:
+    """The notes form of one client, for their own coach only (None for anyone else)."""
+    with rt.reading() as session:
+        found = _coached(session, slack_id, enrolment_id)
+        if found is None:
+            return None
+        _, enrolment, client = found
+        today = rt.clock.now().astimezone(ZoneInfo(client.timezone)).date()
+        return NotesForm(enrolment_id=enrolment.id or 0, client=client.name, today=today)
+
+
+def _coached(session, slack_id: str, enrolment_id: int
+             ) -> tuple[Person, Enrolment, Person] | None:
+    coach = staff.staff_at(session, slack_id)
+    enrolment = session.get(Enrolment, enrolment_id)
+    if coach is None or enrolment is None or enrolment.coach_id != coach.id:
+        return None
+    client = session.get(Person, enrolment.person_id)
+    return (coach, enrolment, client) if client is not None else None
+
+
+def problems(draft: Draft, today: date) -> dict[str, str]:
+    """What is wrong with a draft, by field; empty when it may be sent."""
+    errors: dict[str, str] = {}
+    if not draft.notes.strip() and not any(text.strip() for text, _ in draft.items):
+        errors["notes"] = NOTHING
+    if len(draft.notes) > MAX_NOTES:
+        errors["notes"] = f"Please keep the notes under {MAX_NOTES} characters."
+    for n, (text, due) in enumerate(draft.items[:MAX_ITEMS], start=1):
+        if due is not None and not text.strip():
+            errors[f"item_{n}"] = NO_TEXT
+        if len(text) > MAX_TEXT:
+            errors[f"item_{n}"] = f"Please keep an action item under {MAX_TEXT} characters."
+        if due is not None and due < today:
+            errors[f"due_{n}"] = PAST
+    if draft.next_checkpoint is not None and draft.next_checkpoint < today:
+        errors["next_checkpoint"] = PAST
+    return errors
+
+
+def save(rt: Runtime, *, slack_id: str, enrolment_id: int, draft: Draft,
+         submission: str) -> Saved:
+    """Store a coach's notes and send them to the client, once per `submission`."""
+    with rt.transaction() as uow:
+        session = uow.session
+        found = _coached(session, slack_id, enrolment_id)
+        if found is None:
+            return Saved(errors={"notes": "Only this client's coach can write their notes."})
+        coach, enrolment, client = found
+        today = uow.now.astimezone(ZoneInfo(client.timezone)).date()
+        errors = problems(draft, today)
+        refused = refusal(session, enrolment)
+        if refused is not None:
+            errors.setdefault("notes", REFUSALS.get(refused, "Not sent."))
+        if errors:
+            return Saved(errors=errors)
+        if not dedupe.first_delivery(session, channel="slack", event_id=f"view:{submission}",
+                                     now=uow.now):
+            return Saved()  # the same form submitted twice: it was sent once
+        items = [(text.strip(), due) for text, due in draft.items[:MAX_ITEMS] if text.strip()]
+        note, rows = action_item_store.add_note(
+            session, enrolment_id=enrolment_id, coach_id=coach.id, notes=draft.notes.strip(),
+            items=items, next_checkpoint=draft.next_checkpoint,
+            session_id=action_item_store.last_session(session, enrolment_id, uow.now),
+            now=uow.now)
+        text = client_text(coach.name, draft.notes.strip(), items, draft.next_checkpoint,
+                           asks=rt.program(enrolment.program_id).action_items.enabled)
+        uow.queue_to_person(client.id or 0, keys.session_notes(note.id or 0), [Reply(text)])
+        audit.record(session, at=uow.now, actor=f"person:{coach.id}",
+                     action="session_notes_sent", enrolment_id=enrolment_id,
+                     note=note.id or 0, items=len(rows))
+        coach_home.refresh(uow, coach.id, f"notes:{note.id}")
+        log.info("session notes sent enrolment=%s note=%s items=%d", enrolment_id, note.id,
+                 len(rows))
+        return Saved(note_id=note.id, items=len(rows))
+
+
+def client_text(coach: str, notes: str, items: list[tuple[str, date | None]],
+                next_checkpoint: date | None, *, asks: bool) -> str:
+    """The message the client gets: the notes, the numbered items, the next checkpoint."""
+    parts = [f"Notes from your session with {coach}:"]
+    if notes:
+        parts.append(notes)
+    if items:
+        lines = [f"{n}. {text}" + (f" (by {due:%a %d %b})" if due else "")
+                 for n, (text, due) in enumerate(items, start=1)]
+        parts.append("Your action items:\n" + "\n".join(lines))
+    if next_checkpoint is not None:
+        parts.append(f"Next checkpoint: {next_checkpoint:%a %d %b}.")
+    if items and asks:
+        parts.append("I'll ask how they went at your next check-in.")
+    return "\n\n".join(parts)
+
+
+def offer_to_coach(uow: UnitOfWork, enrolment_id: int, *, key: str) -> bool:
+    """After a session: a message to the client's coach with a "Notes" button."""
+    session = uow.session
+    enrolment = session.get(Enrolment, enrolment_id)
+    client = session.get(Person, enrolment.person_id) if enrolment else None
+    address = staff.slack_id_of(session, enrolment.coach_id) if enrolment else None
+    if enrolment is None or client is None or address is None:
+        return False
+    # The client's id on the row: erasing them takes the offer too, sent or not.
+    return uow.queue(key=key, channel="slack", address=address, person_id=client.id,
+                     reply=Reply(text=f"How did the session with {client.name} go? Send "
+                                 "them your notes and action items; the next check-in "
+                                 "asks about each.", notes_for=enrolment_id))
