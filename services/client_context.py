@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from conversations import engine as core
+from conversations.formatting import format_weekday
 from conversations.journey import conversation_status, program_week
+from conversations.languages import language_of
 from conversations.messages import Event, Reply
 from conversations.program import Program
 from storage import conversation_store as convs
@@ -28,6 +30,7 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
     zone = ZoneInfo(person.timezone)
     coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     words = person.name.split()
+    language = language_of(program)
     values = {
         "client.first_name": words[0] if words else person.name,
         "client.name": person.name,
@@ -36,14 +39,14 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
         "week": program_week(enrolment.enrolled_at, now, program.weeks),
         "weeks": program.weeks,
         "stage": enrolment.stage,
-        "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
+        "checkin_day": format_weekday(enrolment.checkin_day, language),
         "checkin_time": enrolment.checkin_time,
         "booking_link": program.booking_link or "",
     }
     return core.Context(program=program,
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]
                         flow_state=state, now=now, today=now.astimezone(zone).date(),
-                        values=values)
+                        values=values, language=language)
 
 
 # --- what each engine event changes in the tables ---------------------------------------

@@ -1,0 +1,79 @@
+"""Numbers, money, dates, times and weekdays as the reader's language writes them (Babel).
+
+Every message, digest, report and review formats through here, so "1.200,5" in German and
+"1,200.5" in English are decided once. Times are 24 h in every language (check-in times are
+stored and typed that way, and "18:30" reads the same in all five).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from babel.dates import format_date as babel_date
+from babel.dates import format_skeleton, get_day_names
+from babel.numbers import format_currency as babel_currency
+from babel.numbers import format_decimal, format_percent
+
+from conversations.languages import WEEKDAY_CODES, locale
+
+DateStyle = str  # "short" | "medium" | "long" | "day_month" | "weekday_day_month"
+
+_SKELETONS = {"day_month": "MMMd", "weekday_day_month": "MMMEd"}
+
+
+def format_number(value: float, language: str = "en", *, decimals: int = 6,
+                  grouping: bool = True) -> str:
+    """A number with the language's separators: 1200.5 -> "1,200.5" / "1.200,5" / "1 200,5".
+
+    Whole numbers show no fraction ("12" not "12.0"); at most `decimals` fraction digits,
+    trailing zeros dropped.
+    """
+    pattern = ("#,##0" if grouping else "0") + ("." + "#" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=locale(language),
+                          decimal_quantization=True)
+
+
+def format_signed(value: float, language: str = "en", *, decimals: int = 6) -> str:
+    """A change with its sign always shown: "+3", "-1.5" ("+0" for no change)."""
+    shown = format_number(abs(value), language, decimals=decimals)
+    return ("-" if value < 0 and shown.strip("0.,") else "+") + shown
+
+
+def format_percent_value(ratio: float, language: str = "en") -> str:
+    """A ratio as a percentage: 0.75 -> "75%" / "75 %" (German and French put a space)."""
+    return format_percent(ratio, locale=locale(language))
+
+
+def format_money(amount: float, currency: str, language: str = "en") -> str:
+    """An amount of a currency: "€1,200.50", "1.200,50 €", "R$ 1.200,50"."""
+    return babel_currency(amount, currency.upper(), locale=locale(language))
+
+
+def format_date(day: date | datetime, language: str = "en", style: DateStyle = "medium") -> str:
+    """A date: medium is "Mar 2, 2026" / "02.03.2026" / "2 mars 2026"; "day_month" and
+    "weekday_day_month" leave the year out ("Mon, Mar 2" / "Mo., 2. März")."""
+    if isinstance(day, datetime):
+        day = day.date()
+    skeleton = _SKELETONS.get(style)
+    if skeleton is not None:
+        return format_skeleton(skeleton, day, locale=locale(language))
+    return babel_date(day, format=style, locale=locale(language))
+
+
+def format_time(at: time | datetime | str, language: str = "en") -> str:
+    """A time of day, 24 h: "18:30" ("HH:MM" strings as stored are accepted)."""
+    if isinstance(at, str):
+        hours, _, minutes = at.partition(":")
+        if not (hours.isdigit() and (minutes or "0").isdigit()):
+            return at  # not a stored "HH:MM": shown as it is rather than refused
+        at = time(int(hours), int(minutes or 0))
+    if isinstance(at, datetime):
+        at = at.time()
+    return f"{at.hour:02d}:{at.minute:02d}"
+
+
+def format_weekday(code: str, language: str = "en", *, width: str = "wide") -> str:
+    """A weekday code ("tue") as the language names it: "Tuesday", "Dienstag", "Di."."""
+    names = get_day_names(width, locale=locale(language))
+    index = WEEKDAY_CODES.index(code) if code in WEEKDAY_CODES else None
+    return names[index] if index is not None else code
