@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from conversations.languages import language_of
 from conversations.messages import Attachment, Reply
 from conversations.metrics import main_metric
 from conversations.program import Program
@@ -40,7 +41,8 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
     title = main.title or main.id
     shown = values[-SHOWN:]
     text = progress_text(title=title, values=shown, baseline=base[0] if base else None,
-                         checkins=checkins, streak=streak, milestones=reached)
+                         checkins=checkins, streak=streak, milestones=reached,
+                         language=language_of(program))
     if channel not in CHART_CHANNELS or len(shown) < 2:
         return Reply(text)
     chart = trend_png(title, shown, base[0] if base else None)
