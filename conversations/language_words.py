@@ -45,8 +45,8 @@ def _numbers(*names: str | tuple[str, ...]) -> Mapping[str, int]:
 
 _TABLES: dict[str, Words] = {
     "en": Words(
-        yes=("yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "of course",
-                       "i agree", "agree", "true", "si", "ja", "👍", "✅"),
+        yes=("yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "of course", "i agree",
+             "agree", "true", "si", "ja", "👍", "✅"),
         no=("no", "n", "nope", "nah", "not really", "false", "nein", "👎", "❌"),
         numbers=_numbers("zero", "one", "two", "three", "four", "five", "six", "seven",
                          "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen",
@@ -59,9 +59,9 @@ _TABLES: dict[str, Words] = {
     ),
     "de": Words(
         yes=("ja", "jo", "jap", "jep", "jawohl", "klar", "sicher", "genau",
-                       "stimmt", "ok", "okay", "na klar", "auf jeden fall", "j", "👍", "✅"),
+             "stimmt", "ok", "okay", "na klar", "auf jeden fall", "j", "👍", "✅"),
         no=("nein", "ne", "nee", "nö", "noe", "nicht wirklich", "auf keinen fall",
-                      "n", "👎", "❌"),
+            "n", "👎", "❌"),
         numbers=_numbers("null", ("eins", "ein", "eine"), ("zwei", "zwo"), "drei", "vier",
                          ("fünf", "fuenf"), "sechs", "sieben", "acht", "neun", "zehn", "elf",
                          ("zwölf", "zwoelf"), "dreizehn", "vierzehn", ("fünfzehn", "fuenfzehn"),
@@ -74,7 +74,7 @@ _TABLES: dict[str, Words] = {
     ),
     "es": Words(
         yes=("sí", "si", "s", "claro", "vale", "ok", "okay", "por supuesto",
-                       "de acuerdo", "sip", "👍", "✅"),
+             "de acuerdo", "sip", "👍", "✅"),
         no=("no", "n", "nop", "para nada", "todavía no", "👎", "❌"),
         numbers=_numbers("cero", ("uno", "una", "un"), "dos", "tres", "cuatro", "cinco", "seis",
                          "siete", "ocho", "nueve", "diez", "once", "doce", "trece", "catorce",
@@ -88,7 +88,7 @@ _TABLES: dict[str, Words] = {
     ),
     "fr": Words(
         yes=("oui", "ouais", "si", "bien sûr", "d'accord", "ok", "okay",
-                       "carrément", "exactement", "👍", "✅"),
+             "carrément", "exactement", "👍", "✅"),
         no=("non", "n", "nan", "pas vraiment", "pas encore", "👎", "❌"),
         numbers=_numbers("zéro", ("un", "une"), "deux", "trois", "quatre", "cinq", "six",
                          "sept", "huit", "neuf", "dix", "onze", "douze", "treize", "quatorze",
@@ -103,7 +103,7 @@ _TABLES: dict[str, Words] = {
     ),
     "pt_BR": Words(
         yes=("sim", "s", "claro", "com certeza", "isso", "beleza", "ok", "okay",
-                       "uhum", "👍", "✅"),
+             "uhum", "👍", "✅"),
         no=("não", "nao", "n", "ainda não", "de jeito nenhum", "👎", "❌"),
         numbers=_numbers("zero", ("um", "uma"), ("dois", "duas"), "três", "quatro", "cinco",
                          "seis", "sete", "oito", "nove", "dez", "onze", "doze", "treze",

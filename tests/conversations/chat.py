@@ -60,11 +60,12 @@ class Chat:
     flow_state: FlowState | None = None
     steps: list[Step] = field(default_factory=list)
     received: list[Reply] = field(default_factory=list)
+    language: str = "en"
 
     @property
     def context(self) -> Context:
         return Context(program=self.program, status=self.status, flow_state=self.flow_state,
-                       now=NOW, today=TODAY, values=VALUES)
+                       now=NOW, today=TODAY, values=VALUES, language=self.language)
 
     def _apply(self, outcome: Step) -> list[str]:
         self.status, self.flow_state = outcome.status, outcome.flow_state

@@ -22,6 +22,7 @@ from conversations.program import (
     YesNoQuestion,
 )
 from conversations.schedule_input import ScheduleChoice, parse_schedule
+from tests.conversations.chat import INTAKE, Chat
 
 TODAY = date(2026, 3, 2)  # a Monday
 
@@ -231,3 +232,48 @@ def test_any_language_tag_reads_as_a_supported_language(tag, language):
 def test_an_unknown_language_parses_like_english():
     assert parse(OUTREACH, "yes", TODAY, "tlh") is True
     assert parse_number("1,200", "tlh") == 1200
+
+
+# --- through the engine ---------------------------------------------------------------------
+
+# (language, intake answers in order: consent, goal, revenue, confidence, hours, start date)
+INTAKES = [
+    ("de", ["ja", "Umsatz verdoppeln", "12.000", "sechs", "zehn", "übermorgen"],
+     12000, 6, 10),
+    ("es", ["sí", "Duplicar ingresos", "12.000,50", "seis", "diez", "pasado manana"],
+     12000.5, 6, 10),
+    ("fr", ["ouais", "Doubler le chiffre", "12 000", "six", "dix", "après-demain"],
+     12000, 6, 10),
+    ("pt_BR", ["sim", "Dobrar a receita", "R$ 12.000", "seis", "dez", "depois de amanha"],
+     12000, 6, 10),
+]
+
+
+@pytest.mark.parametrize(("language", "typed", "revenue", "confidence", "hours"), INTAKES)
+def test_a_whole_intake_answered_in_the_programs_language(language, typed, revenue,
+                                                          confidence, hours):
+    chat = Chat(language=language)
+    chat.start("intake")
+    for text in typed:
+        chat.says(text)
+    assert chat.status == "active" and chat.flow_state is None
+    assert [(a.question, a.value) for a in chat.answers] == [
+        ("consent", True), ("goal", typed[1]), ("revenue_baseline", revenue),
+        ("confidence_baseline", confidence), ("hours_per_week", hours),
+        ("start_date", date(2026, 3, 4))]
+
+
+@pytest.mark.parametrize(("language", "typed", "day", "time"), [
+    ("de", "/schedule Di 18 Uhr", "tue", "18:00"),
+    ("es", "/schedule el jueves a las 7:30", "thu", "07:30"),
+    ("fr", "/schedule vendredi 18h30", "fri", "18:30"),
+    ("pt_BR", "/schedule sábado às 9h", "sat", "09:00"),
+])
+def test_schedule_in_the_programs_language_changes_the_checkin(language, typed, day, time):
+    chat = Chat(language=language)
+    chat.start("intake")
+    for text, _ in INTAKE:
+        chat.says(text)
+    chat.says(typed)
+    assert [(e.kind, e.data) for e in chat.last.events] == [
+        ("schedule_changed", {"day": day, "time": time})]
