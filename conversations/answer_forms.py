@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 from typing import Literal
 
 from conversations.formatting import format_date, format_number, format_time, format_weekday
@@ -29,6 +30,7 @@ class AcceptedForms:
         return " / ".join(self.examples)
 
 
+@lru_cache(maxsize=512)
 def accepted_forms(kind: FormKind, language: str = "en", *, low: float | None = None,
                    high: float | None = None) -> AcceptedForms:
     """The forms a client may type for a question kind, in the language.

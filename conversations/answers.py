@@ -94,15 +94,20 @@ def _number(question: NumberQuestion, text: str, language: str) -> float | int |
     if unit and text.lower().endswith(unit):  # "10 hours" to a question asked in hours
         text = text[: -len(unit)].strip() or text
     value = parse_number(text, language)
+    if value is not None and _within(question, value):
+        return int(value) if value.is_integer() else value
     forms = str(accepted_forms("number", language, low=question.min, high=question.max))
     if value is None:
         return Invalid(f"I couldn't read that as a number. Please send {accepted(question)}.",
                        forms)
+    return Invalid(f"Please send {accepted(question)}.", forms)
+
+
+def _within(question: NumberQuestion, value: float) -> bool:
+    """Inside the bounds, and whole where the question wants a whole number."""
     too_low = question.min is not None and value < question.min
     too_high = question.max is not None and value > question.max
-    if too_low or too_high or (question.integer and not value.is_integer()):
-        return Invalid(f"Please send {accepted(question)}.", forms)
-    return int(value) if value.is_integer() else value
+    return not (too_low or too_high or (question.integer and not value.is_integer()))
 
 
 def _yes_no(text: str, language: str) -> bool | Invalid:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from babel.numbers import get_decimal_symbol
 
@@ -38,10 +39,15 @@ def parse_number(text: str, language: str = "en") -> float | None:
     match = _SIGNED.fullmatch(compact)
     if match is None:
         return None
-    body = _plain(match.group(2), get_decimal_symbol(locale(language)))
+    body = _plain(match.group(2), _decimal_sign(language))
     if body is None:
         return None
     return float(match.group(1) + body) * multiplier
+
+
+@cache
+def _decimal_sign(language: str) -> str:
+    return get_decimal_symbol(locale(language))
 
 
 def _plain(body: str, decimal: str) -> str | None:
