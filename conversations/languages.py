@@ -40,6 +40,8 @@ def locale(language: str) -> Locale:
 
 def fold(text: str) -> str:
     """A typed word as it is compared: lower case, accents optional ("Mañana" == "manana")."""
+    if text.isascii():
+        return text.lower()  # most answers: nothing to decompose
     # NFKD also turns no-break and narrow no-break spaces into plain ones.
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

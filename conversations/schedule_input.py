@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from conversations.language_words import words
 from conversations.languages import fold_word, weekday_names
@@ -55,10 +56,11 @@ def weekday(token: str, language: str = "en") -> str | None:
     folded = fold_word(token).rstrip(".")
     if not folded:
         return None
-    for names in (weekday_names(language), weekday_names("en")):
+    for lang in (language, "en"):
+        names = weekday_names(lang)
         if folded in names:
             return names[folded]
-        full = {name: code for name, code in names.items() if len(name) > 3}
+        full = _full_weekday_names(lang)
         starts = {code for name, code in full.items() if folded.startswith(name)}
         if len(starts) == 1:
             return starts.pop()
@@ -67,6 +69,12 @@ def weekday(token: str, language: str = "en") -> str | None:
             if len(prefixes) == 1:
                 return prefixes.pop()
     return None
+
+
+@cache
+def _full_weekday_names(language: str) -> dict[str, str]:
+    """The weekday names longer than an abbreviation, for the start-of-a-name rules."""
+    return {name: code for name, code in weekday_names(language).items() if len(name) > 3}
 
 
 def _time(text: str, hour_marks: frozenset[str]) -> str | None:
