@@ -45,7 +45,8 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def parse(question: Question, raw: str, today: date, language: str = "en") -> AnswerValue | Invalid:
+def parse(question: Question, raw: str, today: date,
+          language: str = "en") -> AnswerValue | Invalid:
     """Parse one answer to `question` typed in `language`; `today` is the client's local date.
 
     Yes/no words, number words, separators and dates are read the language's way (English
@@ -53,9 +54,10 @@ def parse(question: Question, raw: str, today: date, language: str = "en") -> An
     """
     text = clean_text(raw)
     if not text:
-        return Invalid(f"I need an answer here: {accepted(question)}.")
+        return Invalid(f"I need an answer here: {accepted(question, language)}.")
     if len(text) > MAX_INPUT and not isinstance(question, TextQuestion):
-        return Invalid(f"That's longer than I can read. Please send {accepted(question)}.")
+        return Invalid(f"That's longer than I can read. Please send "
+                       f"{accepted(question, language)}.")
     match question:
         case TextQuestion():
             if len(text) > question.max_length:
@@ -83,7 +85,7 @@ def _scale(question: ScaleQuestion, text: str, language: str) -> int | Invalid:
     head = _OUT_OF.split(text.lower(), maxsplit=1)[0]
     value = parse_number(head, language)
     if value is None or not value.is_integer() or not question.min <= value <= question.max:
-        return Invalid(f"Please answer with {accepted(question)}.",
+        return Invalid(f"Please answer with {accepted(question, language)}.",
                        str(accepted_forms("scale", language, low=question.min,
                                           high=question.max)))
     return int(value)
@@ -98,9 +100,10 @@ def _number(question: NumberQuestion, text: str, language: str) -> float | int |
         return int(value) if value.is_integer() else value
     forms = str(accepted_forms("number", language, low=question.min, high=question.max))
     if value is None:
-        return Invalid(f"I couldn't read that as a number. Please send {accepted(question)}.",
+        return Invalid(f"I couldn't read that as a number. Please send "
+                       f"{accepted(question, language)}.",
                        forms)
-    return Invalid(f"Please send {accepted(question)}.", forms)
+    return Invalid(f"Please send {accepted(question, language)}.", forms)
 
 
 def _within(question: NumberQuestion, value: float) -> bool:

@@ -8,12 +8,13 @@ stored and typed that way, and "18:30" reads the same in all five).
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from functools import cache
 from typing import Literal
 
 from babel.dates import format_date as babel_date
 from babel.dates import format_skeleton, get_day_names
 from babel.numbers import format_currency as babel_currency
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal, format_percent, get_group_symbol
 
 from conversations.languages import WEEKDAY_CODES, locale, supported
 
@@ -36,9 +37,20 @@ def format_number(value: float, language: str = "en", *, decimals: int = 6,
     trailing zeros dropped; `grouping=False` leaves out the thousands separator ("12000",
     as a bound or an answer is typed).
     """
+    if float(value).is_integer() and abs(value) < 1e15:
+        # The common case (scores, counts, money in whole units) without Babel's pattern
+        # machinery, which costs about a hundred times more; the same text
+        # (tests/conversations/test_formatting_languages.py holds them equal).
+        whole = int(value)
+        return f"{whole:,}".replace(",", _group_sign(language)) if grouping else str(whole)
     pattern = ("#,##0" if grouping else "0") + ("." + "#" * decimals if decimals else "")
     return format_decimal(value, format=pattern, locale=locale(language),
                           decimal_quantization=True)
+
+
+@cache
+def _group_sign(language: str) -> str:
+    return get_group_symbol(locale(language))
 
 
 def format_fixed(value: float, language: str = "en", *, decimals: int = 1,

@@ -44,8 +44,9 @@ def _plain(value: float, language: str = "en") -> str:
     return format_number(value, language, grouping=False)
 
 
-def accepted(question: Question) -> str:
-    """What a valid answer looks like, in words a client understands."""
+def accepted(question: Question, language: str = "en") -> str:
+    """What a valid answer looks like, in words a client understands (bounds written the
+    `language`'s way: "0 to 7,5")."""
     match question:
         case ScaleQuestion():
             return f"a number from {question.min} to {question.max}"
@@ -53,12 +54,12 @@ def accepted(question: Question) -> str:
             unit = f" ({question.unit})" if question.unit else ""
             kind = "a whole number" if question.integer else "a number"
             if question.min is not None and question.max is not None:
-                return (f"{kind} from {_plain(question.min)} to "
-                        f"{_plain(question.max)}{unit}")
+                return (f"{kind} from {_plain(question.min, language)} to "
+                        f"{_plain(question.max, language)}{unit}")
             if question.min is not None:
-                return f"{kind} of at least {_plain(question.min)}{unit}"
+                return f"{kind} of at least {_plain(question.min, language)}{unit}"
             if question.max is not None:
-                return f"{kind} up to {_plain(question.max)}{unit}"
+                return f"{kind} up to {_plain(question.max, language)}{unit}"
             return f"{kind}{unit}"
         case YesNoQuestion():
             return "yes or no"

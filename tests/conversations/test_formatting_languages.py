@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,7 @@ from conversations.formatting import (
     format_time,
     format_weekday,
 )
-from conversations.languages import LANGUAGES
+from conversations.languages import LANGUAGES, locale
 from conversations.number_input import parse_number
 from conversations.progress_text import progress_text
 from conversations.schedule_input import ScheduleChoice, parse_schedule
@@ -138,3 +139,10 @@ def test_a_weekday_and_time_the_bot_writes_are_a_valid_schedule(day, hour, minut
                                                                  language):
     typed = f"{format_weekday(day, language, width=width)} {hour:02d}:{minute:02d}"
     assert parse_schedule(typed, language) == ScheduleChoice(day, f"{hour:02d}:{minute:02d}")
+
+
+@settings(max_examples=100, deadline=None)
+@given(whole=st.integers(-10**14, 10**14), language=st.sampled_from(LANGUAGES))
+def test_whole_numbers_are_written_exactly_as_babel_writes_them(whole, language):
+    assert format_number(whole, language) == format_decimal(whole, locale=locale(language))
+    assert format_number(float(whole), language, grouping=False) == str(whole)
