@@ -124,9 +124,9 @@ def _yes_no(text: str, language: str) -> bool | Invalid:
 
 
 def _choice(question: ChoiceQuestion, text: str) -> str | Invalid:
-    lowered = text.lower().strip(" .!")
+    said = fold_word(text)  # "Operações" or "operacoes" both pick the label "Operações"
     for index, option in enumerate(question.options, start=1):
-        if lowered in (option.id, option.label.lower(), str(index)):
+        if said in (option.id, fold_word(option.label), str(index)):
             return option.id
     numbered = ", ".join(f"{i}. {o.label}" for i, o in enumerate(question.options, start=1))
     return Invalid(f"Please pick one of: {numbered}.")

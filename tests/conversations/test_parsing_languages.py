@@ -16,8 +16,10 @@ from conversations.date_input import parse_date
 from conversations.languages import LANGUAGES, supported
 from conversations.number_input import parse_number
 from conversations.program import (
+    ChoiceQuestion,
     DateQuestion,
     NumberQuestion,
+    Option,
     ScaleQuestion,
     YesNoQuestion,
 )
@@ -277,3 +279,11 @@ def test_schedule_in_the_programs_language_changes_the_checkin(language, typed, 
     chat.says(typed)
     assert [(e.kind, e.data) for e in chat.last.events] == [
         ("schedule_changed", {"day": day, "time": time})]
+
+
+def test_a_choice_label_may_be_typed_without_its_accents():
+    focus = ChoiceQuestion(id="focus", type="choice", prompt="?", options=[
+        Option(id="sales", label="Vendas"), Option(id="ops", label="Operações")])
+    assert parse(focus, "operacoes", TODAY, "pt_BR") == "ops"
+    assert parse(focus, "Operações!", TODAY, "pt_BR") == "ops"
+    assert parse(focus, "2", TODAY, "pt_BR") == "ops"
