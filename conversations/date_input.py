@@ -38,7 +38,7 @@ def _written(folded: str, language: str) -> date | None:
     tokens = [t for t in folded.replace(",", " ").split() if t not in fillers]
     if len(tokens) != 3 or not re.fullmatch(r"\d{4}", tokens[2]):
         return None
-    months = {**month_names("en"), **month_names(language)}
+    months = month_names(language)
     first, second = tokens[0], tokens[1]
     for day_token, month_token in ((first, second), (second, first)):
         day = _ORDINAL.match(day_token)

@@ -8,7 +8,9 @@ the tag is unknown, so a caller never has to check first.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from functools import cache
+from types import MappingProxyType
 
 from babel import Locale
 from babel.dates import get_day_names, get_month_names
@@ -53,7 +55,7 @@ def fold_word(text: str) -> str:
 
 
 @cache
-def weekday_names(language: str) -> dict[str, str]:
+def weekday_names(language: str) -> Mapping[str, str]:
     """Every folded weekday name a client may type (full, abbreviated, short) -> weekday code.
 
     The names come from Babel's locale data; "Mo." and "Mo" both count, and so do "Tues" and
@@ -66,17 +68,20 @@ def weekday_names(language: str) -> dict[str, str]:
             names.setdefault(folded, WEEKDAY_CODES[number])
             head = folded.split("-", 1)[0]  # "segunda-feira" -> "segunda"
             names.setdefault(head, WEEKDAY_CODES[number])
-    return names
+    return MappingProxyType(names)
 
 
 @cache
-def month_names(language: str) -> dict[str, int]:
-    """Every folded month name (full and abbreviated, with or without the dot) -> 1..12."""
+def month_names(language: str) -> Mapping[str, int]:
+    """Every folded month name (full and abbreviated) -> 1..12, English's added to the
+    language's (its own win: "mar" is March in English and in Spanish alike)."""
     names: dict[str, int] = {}
+    if supported(language) != "en":
+        names.update(month_names("en"))
     for width in ("abbreviated", "wide"):
         for number, name in get_month_names(width, locale=locale(language)).items():
-            names.setdefault(fold_word(name), number)
-    return names
+            names[fold_word(name)] = number
+    return MappingProxyType(names)
 
 
 def language_of(program: object) -> str:
