@@ -1,6 +1,7 @@
 """The words a client may type instead of a button or a digit, one table per language.
 
-Data only: `answers.py` and `schedule_input.py` read it. Words are written as a client
+Data only: `answers.py`, `number_input.py`, `date_input.py`, `schedule_input.py` and
+`answer_forms.py` read it. Words are written as a client
 would write them; they are compared folded (lower case, accents optional), so "nao" finds
 "não" and "manana" finds "mañana". Weekday and month names are not here: Babel's locale data
 has them (`languages.weekday_names`, `languages.month_names`).
