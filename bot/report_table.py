@@ -11,8 +11,8 @@ from rich.text import Text
 from services.report import ALL, Row, cells
 
 
-def as_table(rows: Sequence[Row], title: str) -> Table:
-    """A rich table for the terminal."""
+def as_table(rows: Sequence[Row], title: str, language: str = "en") -> Table:
+    """A rich table for the terminal, figures written the `language`'s way."""
     table = Table(title=title)
     short = ("program", "cohort", "enrolled", "active", "paused", "grad.", "dropped",
              "response", "flows done", "milestones", "outcome", "Δ median", "Δ q1", "Δ q3",
@@ -22,13 +22,13 @@ def as_table(rows: Sequence[Row], title: str) -> Table:
                          else "right")
     for row, following in zip(rows, [*rows[1:], None], strict=True):
         # The variants, side by side, under a line of their own.
-        table.add_row(*cells(row), style="bold" if row.cohort == ALL else None,
+        table.add_row(*cells(row, language), style="bold" if row.cohort == ALL else None,
                       end_section=following is not None and following.variant
                       and not row.variant)
     return table
 
 
-def variants_table(rows: Sequence[Row], title: str) -> Table:
+def variants_table(rows: Sequence[Row], title: str, language: str = "en") -> Table:
     """Variants side by side: one column per variant, one line per figure."""
     table = Table(title=title)
     table.add_column("")
@@ -37,7 +37,7 @@ def variants_table(rows: Sequence[Row], title: str) -> Table:
     labels = ("enrolled", "active", "paused", "graduated", "dropped", "check-in response",
               "flows completed", "milestones", "outcome metric", "outcome change median",
               "outcome change q1", "outcome change q3", "escalations")
-    columns = [cells(row)[2:15] for row in rows]
+    columns = [cells(row, language)[2:15] for row in rows]
     for index, label in enumerate(labels):
         table.add_row(label, *(column[index] for column in columns))
     return table
@@ -47,11 +47,11 @@ def variants_table(rows: Sequence[Row], title: str) -> Table:
 WIDE = 160
 
 
-def as_records(rows: Sequence[Row], title: str) -> Group:
+def as_records(rows: Sequence[Row], title: str, language: str = "en") -> Group:
     """The report for a narrow terminal: each program and cohort as a few short lines."""
     parts: list[RenderableType] = [Text(title, style="bold")]
     for row in rows:
-        c = cells(row)
+        c = cells(row, language)
         parts += [
             Text(f"{row.program_id} · {'all cohorts' if row.cohort == ALL else row.cohort}",
                  style="bold underline" if row.cohort == ALL else "bold"),

@@ -21,6 +21,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from conversations.formatting import format_fixed, format_number, format_signed
 from services.review import Change, PeriodReview, Review
 from services.review_delivery import TouchpointFigures
 from services.review_stats import percent as pct
@@ -32,28 +33,30 @@ WIDE = 120
 # --- figures as text ----------------------------------------------------------------------
 
 
-def count(value: int) -> str:
+def count(value: int, language: str = "en") -> str:
     """A count with thousands separated ("65,718")."""
-    return f"{value:,}"
+    return format_number(value, language)
 
 
-def hours(value: float | None) -> str:
+def hours(value: float | None, language: str = "en") -> str:
     """Hours with one decimal ("2.0h")."""
-    return "-" if value is None else f"{value:.1f}h"
+    return "-" if value is None else f"{format_fixed(value, language)}h"
 
 
-def points(value: float | None) -> str:
+def points(value: float | None, language: str = "en") -> str:
     """A change in a metric, signed ("+1", "-0.5")."""
     if value is None:
         return "-"
-    return "0" if value == 0 else f"{value:+.2f}".rstrip("0").rstrip(".")
+    return "0" if value == 0 else format_signed(value, language, decimals=2)
 
 
-def number(value: float | None) -> str:
+def number(value: float | None, language: str = "en") -> str:
     """A count or a mean: no decimals for whole numbers, one otherwise."""
     if value is None:
         return "-"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    if float(value).is_integer():
+        return format_number(value, language)
+    return format_fixed(value, language, grouping=True)
 
 
 def of_sent(part: int | None, line: TouchpointFigures) -> str:
@@ -74,20 +77,22 @@ def difference(change: Change) -> str:
         return "-"
     delta = change.this - change.previous
     if change.unit == "rate":
-        return f"{delta * 100:+.0f} pts"
+        return f"{format_fixed(delta * 100, decimals=0, signed=True)} pts"
     if change.unit == "hours":
-        return f"{delta:+.1f}h"
-    return points(delta) if change.unit == "points" else f"{delta:+,.0f}"
+        return f"{format_fixed(delta, signed=True)}h"
+    if change.unit == "points":
+        return points(delta)
+    return format_fixed(delta, decimals=0, grouping=True, signed=True)
 
 
-def weeks(value: float | None) -> str:
+def weeks(value: float | None, language: str = "en") -> str:
     """Weeks with one decimal."""
-    return "-" if value is None else f"{value:.1f}"
+    return "-" if value is None else format_fixed(value, language)
 
 
-def sla(line: TouchpointFigures) -> str:
+def sla(line: TouchpointFigures, language: str = "en") -> str:
     """The touchpoint's SLA in whole hours ("24h")."""
-    return "-" if line.sla_hours is None else f"{line.sla_hours:g}h"
+    return "-" if line.sla_hours is None else f"{format_number(line.sla_hours, language)}h"
 
 
 def title(review: Review) -> str:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
+from conversations.answer_forms import accepted_forms
+from conversations.date_input import parse_date
+from conversations.language_words import words
+from conversations.languages import fold_word
 from conversations.messages import AnswerValue
+from conversations.number_input import parse_number
 from conversations.program import (
     ChoiceQuestion,
     DateQuestion,
@@ -22,23 +27,15 @@ from conversations.render import accepted
 # Longest message the engine reads at all; longer input is refused before any parsing.
 MAX_INPUT = 4000
 
-_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20,
-}
-_YES = {"y", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "of course", "i agree",
-        "agree", "true", "si", "ja", "👍", "✅"}
-_NO = {"n", "no", "nope", "nah", "not really", "false", "nein", "👎", "❌"}
-_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
-
 
 @dataclass(frozen=True)
 class Invalid:
     """Why an answer was not accepted, phrased for the client."""
 
     reason: str
+    # The accepted forms in the client's language ("ja / nein"), for a re-ask sentence
+    # that names them (`answer_forms.accepted_forms`); empty where the reason says it all.
+    forms: str = ""
 
 
 def clean_text(text: str) -> str:
@@ -48,13 +45,19 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def parse(question: Question, raw: str, today: date) -> AnswerValue | Invalid:
-    """Parse one answer to `question`; `today` is the client's local date."""
+def parse(question: Question, raw: str, today: date,
+          language: str = "en") -> AnswerValue | Invalid:
+    """Parse one answer to `question` typed in `language`; `today` is the client's local date.
+
+    Yes/no words, number words, separators and dates are read the language's way (English
+    words are understood in every language); an unknown language reads as English.
+    """
     text = clean_text(raw)
     if not text:
-        return Invalid(f"I need an answer here: {accepted(question)}.")
+        return Invalid(f"I need an answer here: {accepted(question, language)}.")
     if len(text) > MAX_INPUT and not isinstance(question, TextQuestion):
-        return Invalid(f"That's longer than I can read. Please send {accepted(question)}.")
+        return Invalid(f"That's longer than I can read. Please send "
+                       f"{accepted(question, language)}.")
     match question:
         case TextQuestion():
             if len(text) > question.max_length:
@@ -62,95 +65,76 @@ def parse(question: Question, raw: str, today: date) -> AnswerValue | Invalid:
                                f"{question.max_length}.")
             return text
         case ScaleQuestion():
-            return _scale(question, text)
+            return _scale(question, text, language)
         case NumberQuestion():
-            return _number(question, text)
+            return _number(question, text, language)
         case YesNoQuestion():
-            return _yes_no(text)
+            return _yes_no(text, language)
         case ChoiceQuestion():
             return _choice(question, text)
         case DateQuestion():
-            return _date(text, today)
+            return _date(text, today, language)
     raise AssertionError(question)
 
 
-def _to_number(text: str) -> float | None:
-    lowered = text.lower().strip()
-    if lowered in _WORDS:
-        return float(_WORDS[lowered])
-    compact = re.sub(r"[\s_']", "", lowered)
-    compact = re.sub(r"^[€$£¥]|(eur|usd|gbp|€|\$|£|%|k)$", _k_suffix, compact)
-    multiplier = 1000.0 if compact.endswith("#k") else 1.0
-    compact = compact.removesuffix("#k")
-    # "1,200" is a thousands separator; "7,5" a decimal comma.
-    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", compact):
-        compact = compact.replace(",", "")
-    if not _NUMBER.match(compact):
-        return None
-    return float(compact.replace(",", ".")) * multiplier
+# "7/10", "7 out of 10", "7 von 10", "7 de 10", "7 sur 10" all mean 7.
+_OUT_OF = re.compile(r"\s*(?:/|out of|of|von|de|sur)\s+|\s*/\s*")
 
 
-def _k_suffix(match: re.Match[str]) -> str:
-    return "#k" if match.group(0) == "k" else ""
-
-
-def _scale(question: ScaleQuestion, text: str) -> int | Invalid:
-    # "7/10" and "7 out of 10" mean 7.
-    head = re.split(r"\s*(?:/|out of|of)\s*", text.lower(), maxsplit=1)[0]
-    value = _to_number(head)
+def _scale(question: ScaleQuestion, text: str, language: str) -> int | Invalid:
+    head = _OUT_OF.split(text.lower(), maxsplit=1)[0]
+    value = parse_number(head, language)
     if value is None or not value.is_integer() or not question.min <= value <= question.max:
-        return Invalid(f"Please answer with {accepted(question)}.")
+        return Invalid(f"Please answer with {accepted(question, language)}.",
+                       str(accepted_forms("scale", language, low=question.min,
+                                          high=question.max)))
     return int(value)
 
 
-def _number(question: NumberQuestion, text: str) -> float | int | Invalid:
+def _number(question: NumberQuestion, text: str, language: str) -> float | int | Invalid:
     unit = (question.unit or "").lower()
     if unit and text.lower().endswith(unit):  # "10 hours" to a question asked in hours
         text = text[: -len(unit)].strip() or text
-    value = _to_number(text)
+    value = parse_number(text, language)
+    if value is not None and _within(question, value):
+        return int(value) if value.is_integer() else value
+    forms = str(accepted_forms("number", language, low=question.min, high=question.max))
     if value is None:
-        return Invalid(f"I couldn't read that as a number. Please send {accepted(question)}.")
+        return Invalid(f"I couldn't read that as a number. Please send "
+                       f"{accepted(question, language)}.",
+                       forms)
+    return Invalid(f"Please send {accepted(question, language)}.", forms)
+
+
+def _within(question: NumberQuestion, value: float) -> bool:
+    """Inside the bounds, and whole where the question wants a whole number."""
     too_low = question.min is not None and value < question.min
     too_high = question.max is not None and value > question.max
-    if too_low or too_high or (question.integer and not value.is_integer()):
-        return Invalid(f"Please send {accepted(question)}.")
-    return int(value) if value.is_integer() else value
+    return not (too_low or too_high or (question.integer and not value.is_integer()))
 
 
-def _yes_no(text: str) -> bool | Invalid:
-    lowered = text.lower().strip(" .!")
-    if lowered in _YES:
+def _yes_no(text: str, language: str) -> bool | Invalid:
+    said = fold_word(text)
+    vocabulary = words(language)
+    if said in vocabulary.yes:
         return True
-    if lowered in _NO:
+    if said in vocabulary.no:
         return False
-    return Invalid("Please answer yes or no.")
+    return Invalid("Please answer yes or no.", str(accepted_forms("yes_no", language)))
 
 
 def _choice(question: ChoiceQuestion, text: str) -> str | Invalid:
-    lowered = text.lower().strip(" .!")
+    said = fold_word(text)  # "Operações" or "operacoes" both pick the label "Operações"
     for index, option in enumerate(question.options, start=1):
-        if lowered in (option.id, option.label.lower(), str(index)):
+        if said in (option.id, fold_word(option.label), str(index)):
             return option.id
     numbered = ", ".join(f"{i}. {o.label}" for i, o in enumerate(question.options, start=1))
     return Invalid(f"Please pick one of: {numbered}.")
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%d.%m.%Y")
-
-
-def _date(text: str, today: date) -> date | Invalid:
-    lowered = text.lower().strip(" .")
-    if lowered == "today":
-        return today
-    if lowered == "tomorrow":
-        return today + timedelta(days=1)
-    if lowered == "yesterday":
-        return today - timedelta(days=1)
-    cleaned = text.replace(",", " ").strip()
-    cleaned = re.sub(r"\s+", " ", cleaned)
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, fmt).date()
-        except ValueError:
-            continue
-    return Invalid("Please send a date like 2026-03-02 (or 'today', 'tomorrow').")
+def _date(text: str, today: date, language: str) -> date | Invalid:
+    found = parse_date(text, today, language)
+    if found is None:
+        return Invalid("Please send a date like 2026-03-02 (or 'today', 'tomorrow').",
+                       str(accepted_forms("date", language)))
+    return found

@@ -5,7 +5,6 @@ No I/O: storage loads a `Context`, calls `step` or `start_flow`, and persists th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -15,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from conversations.action_items import AskedItem, with_items
 from conversations.answers import MAX_INPUT, Invalid, clean_text, parse
+from conversations.formatting import format_time, format_weekday
 from conversations.messages import AcceptedAnswer, AnswerValue, Event, Inbound, Reply
 from conversations.program import (
     WEEKDAYS,
@@ -25,10 +25,9 @@ from conversations.program import (
     YesNoQuestion,
 )
 from conversations.render import buttons, fill, prompt
+from conversations.schedule_input import parse_schedule
 
 Status = Literal["consent", "active", "paused", "declined", "graduated", "dropped"]
-DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
-              "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
 
 
 class FlowState(BaseModel):
@@ -59,6 +58,8 @@ class Context:
     # The client's open action items: the next check-in asks about each (if the program
     # says so).
     action_items: tuple[AskedItem, ...] = ()
+    # The client's language (BCP 47): how answers are read and dates and numbers written.
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def step(ctx: Context, message: Inbound) -> Step:
         return turn.done()
     state.snoozed = False
     raw = message.button if message.button is not None else message.text
-    value = parse(question, raw, ctx.today)
+    value = parse(question, raw, ctx.today, ctx.language)
     if isinstance(value, Invalid):
         turn.ask(question, lead=f"Sorry, I didn't get that. {value.reason}")
         return turn.done()
@@ -257,7 +258,8 @@ def _checkin_when(ctx: Context) -> str:
     day = ctx.values.get("checkin_day")
     hour = ctx.values.get("checkin_time")
     if day and hour:
-        return f"on {DAY_NAMES.get(str(day), str(day))} at {hour}"
+        return (f"on {format_weekday(str(day), ctx.language)} at "
+                f"{format_time(str(hour), ctx.language)}")
     return "at the usual time"
 
 
@@ -275,9 +277,6 @@ def _closed_text(status: Status) -> str:
 
 
 # --- commands ---------------------------------------------------------------------------
-
-_SCHEDULE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun)\w*\s+([01]?\d|2[0-3])[:.h]?([0-5]\d)?$")
-
 
 def _command(ctx: Context, text: str) -> Step:
     name, _, argument = text[1:].partition(" ")
@@ -503,17 +502,16 @@ def _cmd_delete(turn: _Turn, argument: str) -> None:
 
 
 def _cmd_schedule(turn: _Turn, argument: str) -> None:
-    match = _SCHEDULE.match(argument.lower().strip())
-    if not match:
+    language = turn.ctx.language
+    choice = parse_schedule(argument, language)
+    if choice is None:
         turn.say(f"Your check-in is {_checkin_when(turn.ctx)}. To change it, send the day "
                  "and time, for example: /schedule tue 18:30")
         return
-    day = match.group(1)
-    assert day in WEEKDAYS
-    hour, minute = int(match.group(2)), int(match.group(3) or 0)
-    at = f"{hour:02d}:{minute:02d}"
-    turn.events.append(Event("schedule_changed", data={"day": day, "time": at}))
-    turn.say(f"Done: your weekly check-in is now on {DAY_NAMES[day]}s at {at}.")
+    assert choice.day in WEEKDAYS
+    turn.events.append(Event("schedule_changed", data={"day": choice.day, "time": choice.time}))
+    turn.say(f"Done: your weekly check-in is now on {format_weekday(choice.day, language)}s "
+             f"at {format_time(choice.time, language)}.")
 
 
 _COMMANDS = {

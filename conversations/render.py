@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from conversations.formatting import format_number
 from conversations.messages import Button
 from conversations.program import (
     ChoiceQuestion,
@@ -38,13 +39,14 @@ def fill(text: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(replace, text)
 
 
-def format_number(value: float) -> str:
-    """12000 rather than 12000.0; 2.5 as it is."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+def _plain(value: float, language: str = "en") -> str:
+    """A bound or an answer as typed: 12000 rather than 12000.0 or 12,000; 2.5 as it is."""
+    return format_number(value, language, grouping=False)
 
 
-def accepted(question: Question) -> str:
-    """What a valid answer looks like, in words a client understands."""
+def accepted(question: Question, language: str = "en") -> str:
+    """What a valid answer looks like, in words a client understands (bounds written the
+    `language`'s way: "0 to 7,5")."""
     match question:
         case ScaleQuestion():
             return f"a number from {question.min} to {question.max}"
@@ -52,12 +54,12 @@ def accepted(question: Question) -> str:
             unit = f" ({question.unit})" if question.unit else ""
             kind = "a whole number" if question.integer else "a number"
             if question.min is not None and question.max is not None:
-                return (f"{kind} from {format_number(question.min)} to "
-                        f"{format_number(question.max)}{unit}")
+                return (f"{kind} from {_plain(question.min, language)} to "
+                        f"{_plain(question.max, language)}{unit}")
             if question.min is not None:
-                return f"{kind} of at least {format_number(question.min)}{unit}"
+                return f"{kind} of at least {_plain(question.min, language)}{unit}"
             if question.max is not None:
-                return f"{kind} up to {format_number(question.max)}{unit}"
+                return f"{kind} up to {_plain(question.max, language)}{unit}"
             return f"{kind}{unit}"
         case YesNoQuestion():
             return "yes or no"
@@ -106,14 +108,15 @@ def answer_title(program: Program, flow_id: str, question_id: str) -> str:
     return question_id.replace("_", " ")
 
 
-def shown_answer(question: Question | None, value: object) -> str:
-    """An answer as a coach reads it: ✓/✗ for yes/no, a choice's label, a unit, 7/10."""
+def shown_answer(question: Question | None, value: object, language: str = "en") -> str:
+    """An answer as a coach reads it: ✓/✗ for yes/no, a choice's label, a unit, 7/10;
+    a number with the reader's decimal sign ("7,5" in German)."""
     if isinstance(value, bool):
         return "✓" if value else "✗"
     if isinstance(question, ChoiceQuestion):
         return next((o.label for o in question.options if o.id == value), str(value))
     if isinstance(value, int | float):
-        number = format_number(value)
+        number = _plain(value, language)
         if isinstance(question, ScaleQuestion):
             return f"{number}/{question.max}"
         if isinstance(question, NumberQuestion) and question.unit:

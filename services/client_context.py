@@ -16,7 +16,9 @@ from sqlmodel import Session
 
 from conversations import engine as core
 from conversations.action_items import item_of
+from conversations.formatting import format_weekday
 from conversations.journey import conversation_status, program_week
+from conversations.languages import language_of
 from conversations.messages import Event, Reply
 from conversations.program import Program
 from storage import action_item_store
@@ -30,6 +32,7 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
     zone = ZoneInfo(person.timezone)
     coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     words = person.name.split()
+    language = language_of(program)
     values = {
         "client.first_name": words[0] if words else person.name,
         "client.name": person.name,
@@ -38,7 +41,7 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
         "week": program_week(enrolment.enrolled_at, now, program.weeks),
         "weeks": program.weeks,
         "stage": enrolment.stage,
-        "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
+        "checkin_day": format_weekday(enrolment.checkin_day, language),
         "checkin_time": enrolment.checkin_time,
         "booking_link": program.booking_link or "",
     }
@@ -48,7 +51,7 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
     return core.Context(program=program,
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]
                         flow_state=state, now=now, today=now.astimezone(zone).date(),
-                        values=values, action_items=items)
+                        values=values, action_items=items, language=language)
 
 
 # --- what each engine event changes in the tables ---------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from conversations.action_items import QUESTION_PREFIX
+from conversations.formatting import format_day, format_number
 from conversations.journey import program_week
 from services import escalations as cases
 from services import keys
@@ -93,7 +94,8 @@ def _find_clients(session: Session, words: str, coach_id: int | None
 def _choice(found: list[tuple[Enrolment, Person]], command: str) -> CommandAnswer:
     """Two clients of one name: say how to pick each."""
     options = [f"`/coachbot {command} #{e.id}` for the one in {e.program_id}, enrolled "
-               f"{e.enrolled_at:%d %b %Y} ({e.status})" for e, _ in found]
+               f"{format_day(e.enrolled_at, weekday=False, year=True)} ({e.status})"
+               for e, _ in found]
     return CommandAnswer(f"{len(found)} clients are called {found[0][1].name}. "
                          "Which one?\n" + "\n".join(options))
 
@@ -138,7 +140,8 @@ def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
         col(Answer.question_id).not_like(f"{QUESTION_PREFIX}%"))
         .order_by(col(Answer.answered_at).desc()).limit(12)))
     items = action_item_store.open_items(session, enrolment.id or 0)
-    scores = ", ".join(f"{a.question_id} {a.number:g} ({a.answered_at:%d %b})"
+    scores = ", ".join(f"{a.question_id} {format_number(a.number or 0, grouping=False)} "
+                       f"({format_day(a.answered_at, weekday=False)})"
                        for a in reversed(answers)) or "no scores yet"
     cases = escalations.open_for(session, [enrolment.id or 0])
     lines = [f"{client.name}: {program.name if program else enrolment.program_id}, "

@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from conversations.formatting import format_number
 from conversations.journey import STATUSES, is_open
 from conversations.messages import Reply
-from conversations.render import format_number
 from services import keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import escalation_store, staff
@@ -100,9 +100,9 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
             main = next((m for m in program.metrics if m.main), None) if program else None
             shown = None
             if main is not None and (series := values.get((enrolment.id or 0, main.id))):
-                shown = f"{main.title or main.id} {format_number(series[0])}"
+                shown = f"{main.title or main.id} {format_number(series[0], grouping=False)}"
                 if len(series) > 1:
-                    shown += f", was {format_number(series[1])}"
+                    shown += f", was {format_number(series[1], grouping=False)}"
             rules = {r.id: r.title or r.id for r in program.rules} if program else {}
             clients.append(HomeClient(
                 enrolment_id=enrolment.id or 0, name=person.name, stage=enrolment.stage,

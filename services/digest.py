@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from conversations.action_items import completion, item_of, metric_of
 from conversations.action_items import shown as shown_completion
+from conversations.formatting import format_day, format_time
 from conversations.journey import CURRENT
 from conversations.messages import DigestView, Reply
 from conversations.program import Program, YesNoQuestion
@@ -144,8 +145,9 @@ class _Window:
 
 
 def build_digest(session: Session, coach: Person, programs: Mapping[str, Program],
-                 now: datetime) -> Digest:
-    """The digest of `coach` for the local day before `now`, and what today holds."""
+                 now: datetime, language: str = "en") -> Digest:
+    """The digest of `coach` for the local day before `now`, and what today holds; days and
+    numbers written in the coach's `language`."""
     zone = ZoneInfo(coach.timezone)
     day = _Day.before(now, zone)
     # Columns, not ORM rows: building 500 clients' objects costs more than the queries.
@@ -154,7 +156,7 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
                Person.name).join(Person, col(Person.id) == col(Enrolment.person_id))
         .where(Enrolment.coach_id == coach.id, col(Enrolment.status).in_(CURRENT)))]
     if not rows:
-        return _render(day.date, [], _footer(0, 0, 0))
+        return _render(day.date, [], _footer(0, 0, 0), language)
     window = _load(session, [client.id for client in rows], programs, day, now)
     lines: list[ClientLine] = []
     responded = 0
@@ -166,11 +168,11 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
         # The week is the seven days up to the end of yesterday; the eighth day loaded
         # before it is there only for "was".
         responded += any(a[3] >= week_start for a in mine)
-        line = _client_line(client, mine, window, program, day, now, zone, programs)
+        line = _client_line(client, mine, window, program, day, now, zone, programs, language)
         if line.parts:
             lines.append(line)
     missed = sum(len(days) for days in window.missed.values())
-    return _render(day.date, lines, _footer(responded, len(rows), missed))
+    return _render(day.date, lines, _footer(responded, len(rows), missed), language)
 
 
 def _footer(responded: int, clients: int, missed: int) -> str:
@@ -246,16 +248,16 @@ def _load_missed_and_stuck(session: Session, ids: list[int], programs: Mapping[s
 
 def _client_line(client: _Client, mine: list[tuple], window: _Window,
                  program: Program | None, day: _Day, now: datetime, zone: ZoneInfo,
-                 programs: Mapping[str, Program]) -> ClientLine:
+                 programs: Mapping[str, Program], language: str) -> ClientLine:
     """One client's line: the check-in, fired rules, open cases, today's sessions."""
     line = ClientLine(name=client.name, urgency=0)
     if program is not None:
-        _checkin_part(line, mine, day.start, program)
+        _checkin_part(line, mine, day.start, program, language)
     for due_at in window.missed.get(client.id, ()):
-        line.add(f"missed the check-in of {due_at.astimezone(zone):%a %d %b}", 1)
+        line.add(f"missed the check-in of {format_day(due_at.astimezone(zone), language)}", 1)
     if client.id in window.stuck:
-        line.add(f"stuck in intake since {window.stuck[client.id].astimezone(zone):%a %d %b}",
-                 1)
+        since = format_day(window.stuck[client.id].astimezone(zone), language)
+        line.add(f"stuck in intake since {since}", 1)
     for rule_id in window.fired.get(client.id, ()):
         line.add(*_rule_part(programs, client.program_id, rule_id))
     for case in window.cases.get(client.id, ()):
@@ -266,14 +268,14 @@ def _client_line(client: _Client, mine: list[tuple], window: _Window,
         line.add(f"open escalation: {case.reason} ({hours}h old, owner {owner}, {state})",
                  3 if case.acknowledged_at is None else 2)
     for at in window.sessions.get(client.id, ()):
-        line.add(f"session today at {at.astimezone(zone):%H:%M}")
+        line.add(f"session today at {format_time(at.astimezone(zone), language)}")
     for title in window.milestones.get(client.id, ()):
         line.add(f"milestone today: {title}")
     return line
 
 
 def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
-                  program: Program) -> None:
+                  program: Program, language: str) -> None:
     """Yesterday's answers as the program names them, each beside the one before it."""
     today = [a for a in mine if a[3] >= start]
     if not today:
@@ -288,10 +290,10 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
         if item_of(question_id) is not None:
             continue  # action items: one figure for all of them, below
         question = flow.question(question_id)
-        shown = _shown(question, number)
+        shown = _shown(question, number, language)
         earlier = before.get(question_id)
         if earlier is not None:
-            shown += f", was {_shown(question, earlier)}"
+            shown += f", was {_shown(question, earlier, language)}"
             if number < earlier:
                 line.urgency = max(line.urgency, 2)
         scores.append(f"{answer_title(program, flow.id, question_id)} {shown}")
@@ -308,14 +310,14 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
     line.add("checked in: " + (" · ".join(scores) or "answered"))
 
 
-def _shown(question, number: float) -> str:
+def _shown(question, number: float, language: str) -> str:
     """A stored number as the answer it was: ✓/✗ for a yes/no."""
     value = bool(number) if isinstance(question, YesNoQuestion) else number
-    return shown_answer(question, value)
+    return shown_answer(question, value, language)
 
 
-def _render(yesterday: date, lines: list[ClientLine], footer: str) -> Digest:
-    title = f"Your digest for {yesterday:%a %d %b}"
+def _render(yesterday: date, lines: list[ClientLine], footer: str, language: str) -> Digest:
+    title = f"Your digest for {format_day(yesterday, language)}"
     if not lines:
         return Digest(title=title, text=f"{title}: a quiet day, nothing needs you. {footer}",
                       lines=[], footer=footer)

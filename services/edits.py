@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from conversations.answers import Invalid, parse
+from conversations.languages import language_of
 from conversations.messages import Inbound, Reply
 from conversations.program import Program
 from services import keys
@@ -67,11 +68,13 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
         tell(NOT_LATEST_TEXT)
         return Edited("not_latest")
     # An answer to a flow or question a later version dropped cannot be edited any more.
-    flow = programs[enrolment.program_id].flows_by_id().get(answer.flow_id)
+    program = programs[enrolment.program_id]
+    flow = program.flows_by_id().get(answer.flow_id)
     question = flow.question(answer.question_id) if flow is not None else None
     if question is None:
         return Edited("no_answer")
-    value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date())
+    value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date(),
+                  language_of(program))
     if isinstance(value, Invalid):
         tell(f"I kept your earlier answer. {value.reason}")
         return Edited("invalid")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from conversations.action_items import metric_of
+from conversations.languages import language_of
 from conversations.messages import Attachment, Reply
 from conversations.metrics import main_metric
 from conversations.program import Program
@@ -45,7 +46,8 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
     text = progress_text(title=title, values=shown, baseline=base[0] if base else None,
                          checkins=checkins, streak=streak, milestones=reached,
                          action_items=(items.title or items.id, done[0])
-                         if items is not None and done is not None else None)
+                         if items is not None and done is not None else None,
+                         language=language_of(program))
     if channel not in CHART_CHANNELS or len(shown) < 2:
         return Reply(text)
     chart = trend_png(title, shown, base[0] if base else None)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from conversations.formatting import format_fixed, format_percent_value, format_signed
 from conversations.program import Program
 from conversations.variants import variant_label
 from services.review_period import BadPeriod
@@ -137,30 +138,33 @@ COLUMNS = ("program", "cohort", "enrolled", "active", "paused", "graduated", "dr
            "next step taken")
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
+def _pct(value: float | None, language: str) -> str:
+    return "-" if value is None else format_percent_value(value, language, decimals=1)
 
 
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.2f}".rstrip("0").rstrip(".")
+def _num(value: float | None, language: str) -> str:
+    return "-" if value is None else format_signed(value, language, decimals=2)
 
 
-def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _hours(value: float | None, language: str) -> str:
+    return "-" if value is None else format_fixed(value, language)
 
 
-def cells(row: Row) -> list[str]:
-    """A row as the strings every format shows."""
+def cells(row: Row, language: str = "en") -> list[str]:
+    """A row as the strings every format shows, figures written the `language`'s way."""
+    lang = language
     return [row.program_id, row.cohort, str(row.enrolled), str(row.active), str(row.paused),
-            str(row.graduated), str(row.dropped), _pct(row.response_rate),
-            _pct(row.flow_completion), str(row.milestones), row.outcome_metric or "-",
-            _num(row.outcome_median), _num(row.outcome_q1), _num(row.outcome_q3),
-            str(row.escalations), _hours(row.ack_median_hours), _pct(row.ack_within_sla),
+            str(row.graduated), str(row.dropped), _pct(row.response_rate, lang),
+            _pct(row.flow_completion, lang), str(row.milestones), row.outcome_metric or "-",
+            _num(row.outcome_median, lang), _num(row.outcome_q1, lang),
+            _num(row.outcome_q3, lang), str(row.escalations),
+            _hours(row.ack_median_hours, lang), _pct(row.ack_within_sla, lang),
             str(row.next_offered), str(row.next_taken)]
 
 
 def as_csv(rows: Sequence[Row]) -> str:
-    """CSV with a header line; the same strings as the table."""
+    """CSV with a header line; the same strings as the table, in English: a spreadsheet
+    reads "75.5%" the same whatever the reader's language, not "75,5 %"."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -168,7 +172,7 @@ def as_csv(rows: Sequence[Row]) -> str:
     return out.getvalue()
 
 
-def as_html(rows: Sequence[Row], title: str) -> str:
+def as_html(rows: Sequence[Row], title: str, language: str = "en") -> str:
     """One self-contained HTML file: the table and, per program, inline SVG charts."""
     from services.charts import bars_svg
 
@@ -184,7 +188,8 @@ def as_html(rows: Sequence[Row], title: str) -> str:
     for row in rows:
         klass = " class='all'" if row.cohort == ALL else (" class='variant'" if row.variant
                                                           else "")
-        parts.append(f"<tr{klass}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(row))
+        shown = cells(row, language)
+        parts.append(f"<tr{klass}>" + "".join(f"<td>{html.escape(c)}</td>" for c in shown)
                      + "</tr>")
     parts.append("</tbody></table>")
     for pid in dict.fromkeys(r.program_id for r in rows):

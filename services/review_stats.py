@@ -5,6 +5,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
+from conversations.formatting import format_percent_value
+
 
 def share(part: int, whole: int) -> float | None:
     """part / whole, or None when there is nothing to divide."""
@@ -39,6 +41,6 @@ def median(values: Sequence[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def percent(rate: float | None) -> str:
-    """A rate as a whole percentage ('41%'); '-' when there is none."""
-    return "-" if rate is None else f"{rate * 100:.0f}%"
+def percent(rate: float | None, language: str = "en") -> str:
+    """A rate as a whole percentage ('41%', '41 %' in German); '-' when there is none."""
+    return "-" if rate is None else format_percent_value(rate, language)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
+from conversations.formatting import format_day, format_day_time, format_time
 from conversations.messages import DigestView, EscalationCard, Reply
 from services.coach_home import Home
 from services.session_notes import NotesForm
@@ -31,15 +32,16 @@ _COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(sorted(WORD_COMMANDS)) 
 _SECTION_LIMIT = 2900
 
 
-def _when(at: datetime) -> str:
-    return f"{at:%a %d %b %H:%M} UTC"
+def _when(at: datetime, language: str = "en") -> str:
+    return f"{format_day_time(at, language)} UTC"
 
 
-def _when_for(at: datetime, zone: str | None) -> str:
+def _when_for(at: datetime, zone: str | None, language: str = "en") -> str:
     """A time in someone's own zone (named), with UTC beside it for everyone else."""
     if not zone:
-        return _when(at)
-    return f"{at.astimezone(ZoneInfo(zone)):%a %d %b %H:%M} {zone} ({at:%H:%M} UTC)"
+        return _when(at, language)
+    local = format_day_time(at.astimezone(ZoneInfo(zone)), language)
+    return f"{local} {zone} ({format_time(at, language)} UTC)"
 
 
 def _section(text: str) -> dict:
@@ -199,14 +201,15 @@ def team_message(reply: Reply) -> tuple[str, list[dict]]:
     return text, [_section(text)]
 
 
-def home_view(home: Home) -> dict:
-    """A coach's Home tab: clients (at risk first), open escalations, today's sessions."""
+def home_view(home: Home, language: str = "en") -> dict:
+    """A coach's Home tab: clients (at risk first), open escalations, today's sessions;
+    days and times in the coach's `language`."""
     zone = ZoneInfo(home.zone)
     blocks: list[dict] = [{"type": "header",
                            "text": {"type": "plain_text", "text": "Your clients"}}]
     # Two blocks a client (the row, its buttons): 35 of them stay under Slack's 100.
     for client in sorted(home.clients, key=lambda c: (not c.at_risk, c.name))[:35]:
-        last = (f"last check-in {client.last_checkin.astimezone(zone):%a %d %b}"
+        last = (f"last check-in {format_day(client.last_checkin.astimezone(zone), language)}"
                 if client.last_checkin else "no check-in yet")
         parts = [f"{mrkdwn(client.stage)} ({client.status})", last]
         if client.main_metric:
@@ -221,10 +224,11 @@ def home_view(home: Home) -> dict:
     if not home.clients:
         blocks.append(_section("No clients yet."))
     cases = [f"• {mrkdwn(c.client)}: {mrkdwn(c.reason)} ({int(c.age.total_seconds() // 3600)}h "
-             f"old, SLA {c.sla_due_at.astimezone(zone):%a %d %b %H:%M}"
+             f"old, SLA {format_day_time(c.sla_due_at.astimezone(zone), language)}"
              f"{', acknowledged' if c.acknowledged else ', NOT acknowledged'})"
              for c in home.cases]
-    sessions = [f"• {at.astimezone(zone):%H:%M} {mrkdwn(name)}" for name, at in home.sessions]
+    sessions = [f"• {format_time(at.astimezone(zone), language)} {mrkdwn(name)}"
+                for name, at in home.sessions]
     blocks.append(_section("*Open escalations*\n" + ("\n".join(cases) or "None.")))
     waiting = [c for c in home.cases if not c.acknowledged][:25]  # 25 buttons a block
     if waiting:

@@ -63,11 +63,13 @@ class Chat:
     received: list[Reply] = field(default_factory=list)
     # The client's open action items, as storage would hand them in.
     action_items: tuple[AskedItem, ...] = ()
+    language: str = "en"
 
     @property
     def context(self) -> Context:
         return Context(program=self.program, status=self.status, flow_state=self.flow_state,
-                       now=NOW, today=TODAY, values=VALUES, action_items=self.action_items)
+                       now=NOW, today=TODAY, values=VALUES, action_items=self.action_items,
+                       language=self.language)
 
     def _apply(self, outcome: Step) -> list[str]:
         self.status, self.flow_state = outcome.status, outcome.flow_state

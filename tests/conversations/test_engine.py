@@ -402,6 +402,8 @@ def test_privacy_shows_the_program_s_statement():
     ("/schedule Friday 7", "fri", "07:00", "Fridays at 07:00"),
     ("/schedule sun 18h30", "sun", "18:30", "Sundays at 18:30"),
     ("/schedule wed 9.15", "wed", "09:15", "Wednesdays at 09:15"),
+    ("/schedule 18:30 tue", "tue", "18:30", "Tuesdays at 18:30"),  # the time first is fine
+    ("/schedule thurs 6:30pm", "thu", "18:30", "Thursdays at 18:30"),
 ])
 def test_schedule_changes_the_checkin_day_and_time(typed, day, at, said):
     chat = after_intake()
@@ -411,7 +413,8 @@ def test_schedule_changes_the_checkin_day_and_time(typed, day, at, said):
 
 
 @pytest.mark.parametrize("typed", ["/schedule", "/schedule someday", "/schedule tue 25:00",
-                                   "/schedule 18:30 tue", "/schedule tue 18:75"])
+                                   "/schedule tue", "/schedule tue 18:75", "/schedule 18:30",
+                                   "/schedule tue 13pm"])
 def test_a_bad_schedule_shows_the_current_one_and_an_example(typed):
     chat = after_intake()
     assert chat.says(typed) == ["Your check-in is on Monday at 09:00. To change it, send the "
