@@ -18,6 +18,7 @@ from conversations.program import (
     YesNoQuestion,
 )
 from conversations.render import accepted
+from conversations.translations import DEFAULT_LANGUAGE, Translator, translator
 
 # Longest message the engine reads at all; longer input is refused before any parsing.
 MAX_INPUT = 4000
@@ -48,29 +49,36 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def parse(question: Question, raw: str, today: date) -> AnswerValue | Invalid:
-    """Parse one answer to `question`; `today` is the client's local date."""
+def parse(question: Question, raw: str, today: date,
+          language: str = DEFAULT_LANGUAGE) -> AnswerValue | Invalid:
+    """Parse one answer to `question`; `today` is the client's local date. The reason of an
+    `Invalid` is in `language`."""
+    t = translator(language)
     text = clean_text(raw)
     if not text:
-        return Invalid(f"I need an answer here: {accepted(question)}.")
+        return Invalid(t.gettext("I need an answer here: {accepted}.").format(
+            accepted=accepted(question, t)))
     if len(text) > MAX_INPUT and not isinstance(question, TextQuestion):
-        return Invalid(f"That's longer than I can read. Please send {accepted(question)}.")
+        return Invalid(t.gettext("That's longer than I can read. Please send {accepted}.")
+                       .format(accepted=accepted(question, t)))
     match question:
         case TextQuestion():
             if len(text) > question.max_length:
-                return Invalid(f"That's {len(text)} characters; please keep it under "
-                               f"{question.max_length}.")
+                return Invalid(t.ngettext(
+                    "That's {count} character; please keep it under {limit}.",
+                    "That's {count} characters; please keep it under {limit}.",
+                    len(text)).format(count=len(text), limit=question.max_length))
             return text
         case ScaleQuestion():
-            return _scale(question, text)
+            return _scale(question, text, t)
         case NumberQuestion():
-            return _number(question, text)
+            return _number(question, text, t)
         case YesNoQuestion():
-            return _yes_no(text)
+            return _yes_no(text, t)
         case ChoiceQuestion():
-            return _choice(question, text)
+            return _choice(question, text, t)
         case DateQuestion():
-            return _date(text, today)
+            return _date(text, today, t)
     raise AssertionError(question)
 
 
@@ -94,51 +102,54 @@ def _k_suffix(match: re.Match[str]) -> str:
     return "#k" if match.group(0) == "k" else ""
 
 
-def _scale(question: ScaleQuestion, text: str) -> int | Invalid:
+def _scale(question: ScaleQuestion, text: str, t: Translator) -> int | Invalid:
     # "7/10" and "7 out of 10" mean 7.
     head = re.split(r"\s*(?:/|out of|of)\s*", text.lower(), maxsplit=1)[0]
     value = _to_number(head)
     if value is None or not value.is_integer() or not question.min <= value <= question.max:
-        return Invalid(f"Please answer with {accepted(question)}.")
+        return Invalid(t.gettext("Please answer with {accepted}.").format(
+            accepted=accepted(question, t)))
     return int(value)
 
 
-def _number(question: NumberQuestion, text: str) -> float | int | Invalid:
+def _number(question: NumberQuestion, text: str, t: Translator) -> float | int | Invalid:
     unit = (question.unit or "").lower()
     if unit and text.lower().endswith(unit):  # "10 hours" to a question asked in hours
         text = text[: -len(unit)].strip() or text
     value = _to_number(text)
     if value is None:
-        return Invalid(f"I couldn't read that as a number. Please send {accepted(question)}.")
+        return Invalid(t.gettext("I couldn't read that as a number. Please send {accepted}.")
+                       .format(accepted=accepted(question, t)))
     too_low = question.min is not None and value < question.min
     too_high = question.max is not None and value > question.max
     if too_low or too_high or (question.integer and not value.is_integer()):
-        return Invalid(f"Please send {accepted(question)}.")
+        return Invalid(t.gettext("Please send {accepted}.").format(
+            accepted=accepted(question, t)))
     return int(value) if value.is_integer() else value
 
 
-def _yes_no(text: str) -> bool | Invalid:
+def _yes_no(text: str, t: Translator) -> bool | Invalid:
     lowered = text.lower().strip(" .!")
     if lowered in _YES:
         return True
     if lowered in _NO:
         return False
-    return Invalid("Please answer yes or no.")
+    return Invalid(t.gettext("Please answer yes or no."))
 
 
-def _choice(question: ChoiceQuestion, text: str) -> str | Invalid:
+def _choice(question: ChoiceQuestion, text: str, t: Translator) -> str | Invalid:
     lowered = text.lower().strip(" .!")
     for index, option in enumerate(question.options, start=1):
         if lowered in (option.id, option.label.lower(), str(index)):
             return option.id
     numbered = ", ".join(f"{i}. {o.label}" for i, o in enumerate(question.options, start=1))
-    return Invalid(f"Please pick one of: {numbered}.")
+    return Invalid(t.gettext("Please pick one of: {options}.").format(options=numbered))
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%d.%m.%Y")
 
 
-def _date(text: str, today: date) -> date | Invalid:
+def _date(text: str, today: date, t: Translator) -> date | Invalid:
     lowered = text.lower().strip(" .")
     if lowered == "today":
         return today
@@ -153,4 +164,4 @@ def _date(text: str, today: date) -> date | Invalid:
             return datetime.strptime(cleaned, fmt).date()
         except ValueError:
             continue
-    return Invalid("Please send a date like 2026-03-02 (or 'today', 'tomorrow').")
+    return Invalid(t.gettext("Please send a date like 2026-03-02 (or 'today', 'tomorrow')."))

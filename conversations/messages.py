@@ -127,6 +127,7 @@ EventKind = Literal[
     "consent_given", "consent_declined", "flow_started", "flow_completed", "snoozed",
     "paused", "resumed", "progress_requested", "schedule_changed", "skipped",
     "checkin_requested", "data_requested", "privacy_requested", "erase_requested",
+    "language_changed",
 ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from conversations.translations import DEFAULT_LANGUAGE, Translator, translator
+
 _BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -22,18 +24,31 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:g}"
 
 
+def completed_text(checkins: int, t: Translator) -> str:
+    """How many check-ins the client completed, as a sentence."""
+    return t.ngettext("Check-ins completed: {count}.", "Check-ins completed: {count}.",
+                      checkins).format(count=checkins)
+
+
 def progress_text(*, title: str, values: Sequence[float], baseline: float | None,
-                  checkins: int, streak: int, milestones: Sequence[str] = ()) -> str:
-    """A short progress summary for the client."""
+                  checkins: int, streak: int, milestones: Sequence[str] = (),
+                  language: str = DEFAULT_LANGUAGE) -> str:
+    """A short progress summary for the client, in `language`."""
+    t = translator(language)
     if not values:
-        return (f"No check-ins yet, so nothing to chart. Send /checkin to record your first "
-                f"week. Check-ins completed: {checkins}.")
-    lines = [f"{title}: {sparkline(values)}  (latest {_number(values[-1])})"]
+        return t.gettext("No check-ins yet, so nothing to chart. Send /checkin to record "
+                         "your first week.") + " " + completed_text(checkins, t)
+    lines = [t.gettext("{title}: {sparkline}  (latest {latest})").format(
+        title=title, sparkline=sparkline(values), latest=_number(values[-1]))]
     if baseline is not None:
         change = values[-1] - baseline
-        lines.append(f"Baseline {_number(baseline)}, change {'+' if change >= 0 else ''}"
-                     f"{_number(change)}")
-    lines.append(f"Check-ins completed: {checkins}. Current streak: {streak} in a row.")
+        lines.append(t.gettext("Baseline {baseline}, change {change}").format(
+            baseline=_number(baseline),
+            change=("+" if change >= 0 else "") + _number(change)))
+    lines.append(completed_text(checkins, t) + " " + t.ngettext(
+        "Current streak: {count} in a row.", "Current streak: {count} in a row.",
+        streak).format(count=streak))
     if milestones:
-        lines.append("Milestones: " + "; ".join(milestones) + ".")
+        lines.append(t.gettext("Milestones: {milestones}.").format(
+            milestones="; ".join(milestones)))
     return "\n".join(lines)

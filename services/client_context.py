@@ -18,6 +18,7 @@ from conversations import engine as core
 from conversations.journey import conversation_status, program_week
 from conversations.messages import Event, Reply
 from conversations.program import Program
+from conversations.wording import day_name
 from storage import conversation_store as convs
 from storage.models import Consent, Conversation, Enrolment, Person
 
@@ -26,24 +27,32 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
             state: core.FlowState | None, now: datetime) -> core.Context:
     """The engine's view of a client: program, status, open flow, today, placeholders."""
     zone = ZoneInfo(person.timezone)
+    language = client_language(program, enrolment)
     coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     words = person.name.split()
     values = {
         "client.first_name": words[0] if words else person.name,
         "client.name": person.name,
-        "coach.name": coach.name if coach else "your coach",
+        # No coach: no value, and the text's own fallback reads ({coach.name|your coach}).
+        "coach.name": coach.name if coach else None,
         "program.name": program.name,
         "week": program_week(enrolment.enrolled_at, now, program.weeks),
         "weeks": program.weeks,
         "stage": enrolment.stage,
-        "checkin_day": core.DAY_NAMES.get(enrolment.checkin_day, enrolment.checkin_day),
+        "checkin_day": day_name(enrolment.checkin_day, language),
+        "checkin_day_id": enrolment.checkin_day,
         "checkin_time": enrolment.checkin_time,
         "booking_link": program.booking_link or "",
     }
     return core.Context(program=program,
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]
                         flow_state=state, now=now, today=now.astimezone(zone).date(),
-                        values=values)
+                        values=values, language=language)
+
+
+def client_language(program: Program, enrolment: Enrolment) -> str:
+    """The language a client is spoken to in: the one they chose, else the program's."""
+    return enrolment.language or program.language
 
 
 # --- what each engine event changes in the tables ---------------------------------------
@@ -73,7 +82,13 @@ def _flow_completed(session: Session, program: Program, enrolment: Enrolment, ev
         enrolment.stage_started_at = now
 
 
+def _language(session: Session, program: Program, enrolment: Enrolment, event: Event,
+              now: datetime) -> None:
+    enrolment.language = event.data["language"]
+
+
 EFFECTS: dict[str, Effect] = {
+    "language_changed": _language,
     "consent_given": _consent,
     "consent_declined": _consent,
     "schedule_changed": _schedule,

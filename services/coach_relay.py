@@ -16,7 +16,9 @@ from conversations.journey import is_current, may_receive, program_week
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import answer_title, shown_answer
+from conversations.translations import N_, translator
 from services import coach_home, keys
+from services.client_context import client_language
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import audit, dedupe, people, relay_store, staff
 from storage.models import Enrolment, Person
@@ -24,8 +26,9 @@ from storage.models import Enrolment, Person
 log = logging.getLogger("coachbot.coach_relay")
 
 SLACK = "slack"
-FROM_COACH = "From your coach: "
-SENT_TO_COACH = "Sent to your coach."
+# TRANSLATORS: {message} is the coach's own words, relayed to the client as written.
+FROM_COACH = N_("From your coach: {message}")
+SENT_TO_COACH = N_("Sent to your coach.")
 Relayed = Literal["duplicate", "not_a_card", "not_theirs", "erased", "paused", "ended",
                   "unreachable", "sent"]
 # What the coach is told, privately, when their reply cannot be delivered.
@@ -85,8 +88,9 @@ def from_coach(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str,
             return refused or "erased"
         row = relay_store.add(session, enrolment_id=enrolment.id or 0, coach_id=coach.id or 0,
                               direction="to_client", card_id=card.id, text=text, now=uow.now)
+        t = translator(client_language(rt.program(enrolment.program_id), enrolment))
         uow.queue_to_person(enrolment.person_id, keys.relay_message(row.id or 0),
-                            [Reply(text=FROM_COACH + text)])
+                            [Reply(text=t.gettext(FROM_COACH).format(message=text))])
         audit.record(session, at=uow.now, actor=f"person:{coach.id}",
                      action="coach_message_relayed", enrolment_id=enrolment.id,
                      message=row.id or 0)

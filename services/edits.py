@@ -19,7 +19,9 @@ from sqlmodel import Session, col, select
 from conversations.answers import Invalid, parse
 from conversations.messages import Inbound, Reply
 from conversations.program import Program
+from conversations.translations import N_, translator
 from services import keys
+from services.client_context import client_language
 from services.unit_of_work import UnitOfWork
 from storage import conversation_store as convs
 from storage import dedupe, enrolments
@@ -27,9 +29,9 @@ from storage.models import Answer, Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.edits")
 
-EDITED_TEXT = "Got it, I've updated that answer."
-NOT_LATEST_TEXT = ("Editing a message changes only your latest answer, so I kept this one "
-                   "as it was.")
+EDITED_TEXT = N_("Got it, I've updated that answer.")
+NOT_LATEST_TEXT = N_("Editing a message changes only your latest answer, so I kept this one "
+                     "as it was.")
 
 EditOutcome = Literal["duplicate", "updated", "invalid", "not_latest", "no_answer"]
 
@@ -58,10 +60,12 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
         return Edited("no_answer")
     enrolment, person, _ = found
 
+    t = translator(client_language(programs[enrolment.program_id], enrolment))
+
     def tell(text: str) -> None:
         uow.queue(key=keys.reply(message.channel, message.event_id, 0),
                   channel=message.channel, address=message.sender, person_id=person.id,
-                  reply=Reply(text))
+                  reply=Reply(t.gettext(text)))
 
     if _latest(session, answer.enrolment_id) != answer.id:
         tell(NOT_LATEST_TEXT)
@@ -71,7 +75,8 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     question = flow.question(answer.question_id) if flow is not None else None
     if question is None:
         return Edited("no_answer")
-    value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date())
+    value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date(),
+                  client_language(programs[enrolment.program_id], enrolment))
     if isinstance(value, Invalid):
         tell(f"I kept your earlier answer. {value.reason}")
         return Edited("invalid")
