@@ -13,6 +13,8 @@ import gettext
 from functools import cache
 from pathlib import Path
 
+from babel.messages.mofile import read_mo
+
 DOMAIN = "coachbot"
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "en"
@@ -53,8 +55,20 @@ def translator(language: str) -> Translator:
                                fallback=True)
 
 
-def has_catalog(language: str) -> bool:
-    """Whether a compiled catalog ships for `language`."""
+def _message_ids(language: str) -> set[str]:
+    path = LOCALE_DIR / catalog_name(language) / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not path.is_file():
+        return set()
+    with path.open("rb") as compiled:
+        catalog = read_mo(compiled)
+    return {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string
+            and all(m.string if isinstance(m.string, tuple) else (m.string,))}
+
+
+def catalog_complete(language: str) -> bool:
+    """Whether `language` has a compiled catalog translating every message English has."""
     supported = supported_language(language)
-    return supported is not None and (
-        LOCALE_DIR / catalog_name(supported) / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file()
+    if supported is None:
+        return False
+    english = _message_ids(DEFAULT_LANGUAGE)
+    return bool(english) and english <= _message_ids(supported)
