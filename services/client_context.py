@@ -18,6 +18,7 @@ from conversations import engine as core
 from conversations.journey import conversation_status, program_week
 from conversations.messages import Event, Reply
 from conversations.program import Program
+from conversations.translations import DEFAULT_LANGUAGE
 from conversations.wording import day_name
 from storage import conversation_store as convs
 from storage.models import Consent, Conversation, Enrolment, Person
@@ -53,6 +54,12 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
 def client_language(program: Program, enrolment: Enrolment) -> str:
     """The language a client is spoken to in: the one they chose, else the program's."""
     return enrolment.language or program.language
+
+
+def staff_language(session: Session, person_id: int) -> str:
+    """The language a coach or team member is written to in (`staff add --language`)."""
+    person = session.get(Person, person_id)
+    return (person.language if person is not None else None) or DEFAULT_LANGUAGE
 
 
 # --- what each engine event changes in the tables ---------------------------------------

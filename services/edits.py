@@ -30,6 +30,7 @@ from storage.models import Answer, Conversation, Enrolment, Person
 log = logging.getLogger("coachbot.edits")
 
 EDITED_TEXT = N_("Got it, I've updated that answer.")
+KEPT_TEXT = N_("I kept your earlier answer. {reason}")
 NOT_LATEST_TEXT = N_("Editing a message changes only your latest answer, so I kept this one "
                      "as it was.")
 
@@ -62,10 +63,10 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
 
     t = translator(client_language(programs[enrolment.program_id], enrolment))
 
-    def tell(text: str) -> None:
+    def tell(text: str, **params: str) -> None:
         uow.queue(key=keys.reply(message.channel, message.event_id, 0),
                   channel=message.channel, address=message.sender, person_id=person.id,
-                  reply=Reply(t.gettext(text)))
+                  reply=Reply(t.gettext(text).format(**params)))
 
     if _latest(session, answer.enrolment_id) != answer.id:
         tell(NOT_LATEST_TEXT)
@@ -78,7 +79,7 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date(),
                   client_language(programs[enrolment.program_id], enrolment))
     if isinstance(value, Invalid):
-        tell(f"I kept your earlier answer. {value.reason}")
+        tell(KEPT_TEXT, reason=value.reason)
         return Edited("invalid")
     conversation = session.get(Conversation, answer.conversation_id)
     stored = value.isoformat() if isinstance(value, date) else value

@@ -167,7 +167,8 @@ class InboundService:
             return self._erase(uow, message, person, list(result.replies))
         replies = list(result.replies)
         if "data_requested" in kinds:
-            replies.append(data_rights.export_reply(session, person, actor="client", now=now))
+            replies.append(data_rights.export_reply(session, person, actor="client", now=now,
+                                                    language=ctx.language))
         if "progress_requested" in kinds:
             replies.append(progress_reply(session, program, enrolment,
                                           channel=message.channel, language=ctx.language))
