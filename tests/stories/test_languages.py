@@ -10,7 +10,7 @@ until they are formatted per language.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -18,6 +18,7 @@ from bot.composition import build_app
 from bot.settings import BUNDLED_PROGRAMS, Settings
 from scheduler.clock import ManualClock
 from services.enrolment import enrol_client
+from services.touchpoints import TouchpointRunner
 from tests.conftest import START, Client
 
 PROGRAMS = {
@@ -487,3 +488,37 @@ def test_a_client_chooses_another_language_and_is_answered_in_it(client_in):
                                      "success for you?"]
     assert talk(client, "/language pt_br") == [
         "Pronto: a partir de agora falo com você em português."]
+
+
+def test_the_catch_up_line_and_the_reminder_come_in_the_programs_language(client_in):
+    client = client_in("de")
+    for typed in ["/start {code}", "!yes", "Umsatz verdoppeln", "12000", "6", "10", "/skip"]:
+        talk(client, typed)
+    runner = TouchpointRunner(client.app.rt, worker="test-worker")
+    clock = client.app.rt.clock
+    question = ("Wie zuversichtlich bist du diese Woche in Bezug auf dein Ziel? "
+                "(1-10: 1 = festgefahren, 10 = läuft super)")
+    clock.set(datetime(2026, 3, 9, 9, 0, tzinfo=UTC))  # an hour after the check-in was due
+    runner.tick(clock.now())
+    assert [r.text for r in client.flush()] == [
+        "Nachgereicht: Das hätte dich etwas früher erreichen sollen, entschuldige die "
+        "Verspätung.", "Check-in für Woche 2. Fünf kurze Fragen.", question]
+    clock.set(datetime(2026, 3, 10, 9, 5, tzinfo=UTC))
+    runner.tick(clock.now())
+    assert [r.text for r in client.flush()] == [
+        f"Eine kleine Erinnerung, Ana: Wochen-Check-in ist noch offen.\n{question}"]
+
+
+def test_a_stranger_and_a_flooding_client_hear_the_programs_language(client_in):
+    client = client_in("fr")
+    stranger = Client(app=client.app, address="who")
+    assert stranger.says("bonjour") == [
+        "Bonjour ! Je ne vous connais pas encore. coachbot est réservé aux clients d'un "
+        "programme de coaching : demandez à votre coach votre lien (ou code) d'invitation "
+        "personnel, puis envoyez /start suivi du code."]
+    talk(client, "/start {code}")
+    said = [text for _ in range(client.app.settings.flood_limit + 1)
+            for text in client.says("/help")]
+    assert said[-1] == ("Vous envoyez des messages plus vite que je ne peux les lire — "
+                        "ralentissez, s'il vous plaît ; je vous répondrai à nouveau dans une "
+                        "minute.")
