@@ -1,0 +1,39 @@
+"""A coach hears the bot in the language they were added with (`staff add --language`)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from services import staff_directory
+from storage.db import session
+from storage.models import OutboxMessage, Person
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    return sqlite_url  # the language is a column like any other: SQLite is enough
+
+
+def test_a_coach_is_told_of_an_erasure_in_their_own_language(app, enrol):
+    ana = enrol("Ana Lima")
+    staff_directory.add(app.rt, name="Casey Coach", slack_id="UCASEY", role="coach",
+                        timezone="Europe/Berlin", language="de")
+    ana.says("/delete confirm")
+    with session(app.db) as s:
+        [note] = s.exec(select(OutboxMessage).where(OutboxMessage.address == "UCASEY")).all()
+    assert note.payload["text"] == (
+        "Eine Person aus deinem Programm business_12w hat am 2026-03-02 die Löschung ihrer "
+        "Daten verlangt, und sie sind gelöscht. Check-ins und Erinnerungen sind beendet; das "
+        "Audit-Protokoll hält nur fest, dass es geschah.")
+
+
+def test_an_unsupported_staff_language_is_refused_with_the_list(app):
+    with pytest.raises(staff_directory.StaffError, match="'klingon' is not a supported "
+                       "language; use one of en, de, es, fr, pt-BR"):
+        staff_directory.add(app.rt, name="Dee Team", slack_id="UDEE", role="team",
+                            timezone="UTC", language="klingon")
+    staff_directory.add(app.rt, name="Dee Team", slack_id="UDEE", role="team",
+                        timezone="UTC", language="pt_BR")
+    with session(app.db) as s:
+        assert s.exec(select(Person.language).where(Person.name == "Dee Team")).one() == "pt-BR"
