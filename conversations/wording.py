@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 
 from babel import Locale
-from babel.dates import get_day_names
+from babel.dates import format_date, get_day_names
 
 from conversations.translations import catalog_name, supported_language
 
@@ -16,6 +17,11 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 @cache
 def _locale(language: str) -> Locale:
     return Locale.parse(catalog_name(supported_language(language) or "en"))
+
+
+def short_date(day: date | datetime, language: str) -> str:
+    """A day as a digest line names it: "Mon 02 Mar", "Mo. 02 März"."""
+    return str(format_date(day, "EEE dd MMM", locale=_locale(language)))
 
 
 def language_name(language: str) -> str:

@@ -26,6 +26,8 @@ from conversations.journey import CURRENT
 from conversations.messages import DigestView, Reply
 from conversations.program import Program, YesNoQuestion
 from conversations.render import answer_title, shown_answer
+from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
+from conversations.wording import short_date
 from services import keys
 from services.unit_of_work import Runtime
 from storage import escalation_store as escalations
@@ -92,7 +94,7 @@ class Digest:
 
 
 def _rule_part(programs: Mapping[str, Program], program_id: str,
-               rule_id: str) -> tuple[str, int]:
+               rule_id: str, t: Translator) -> tuple[str, int]:
     """How a fired rule reads in the digest (its title, never its evidence) and its urgency.
 
     The firing's stored values can hold a keyword the client wrote, so they stay out.
@@ -101,8 +103,9 @@ def _rule_part(programs: Mapping[str, Program], program_id: str,
     rule = next((r for r in program.rules if r.id == rule_id), None) if program else None
     title = (rule.title or rule.id) if rule else rule_id
     if rule is not None and rule.then.celebrate is not None:
-        return f"milestone: {title}", 0
-    return f"rule fired: {title}", 2 if rule is not None and rule.then.escalate else 1
+        return t.gettext("milestone: {title}").format(title=title), 0
+    return (t.gettext("rule fired: {title}").format(title=title),
+            2 if rule is not None and rule.then.escalate else 1)
 
 
 def _milestone_touchpoints(programs: Mapping[str, Program]) -> dict[str, str]:
@@ -146,13 +149,14 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
     """The digest of `coach` for the local day before `now`, and what today holds."""
     zone = ZoneInfo(coach.timezone)
     day = _Day.before(now, zone)
+    said = _Said(coach.language or DEFAULT_LANGUAGE)
     # Columns, not ORM rows: building 500 clients' objects costs more than the queries.
     rows = [_Client(*row) for row in session.exec(
         select(Enrolment.id, Enrolment.program_id, Enrolment.status, Enrolment.checkin_day,
                Person.name).join(Person, col(Person.id) == col(Enrolment.person_id))
         .where(Enrolment.coach_id == coach.id, col(Enrolment.status).in_(CURRENT)))]
     if not rows:
-        return _render(day.date, [], _footer(0, 0, 0))
+        return _render(day.date, [], _footer(0, 0, 0, said), said)
     window = _load(session, [client.id for client in rows], programs, day, now)
     lines: list[ClientLine] = []
     responded = 0
@@ -164,16 +168,35 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
         # The week is the seven days up to the end of yesterday; the eighth day loaded
         # before it is there only for "was".
         responded += any(a[3] >= week_start for a in mine)
-        line = _client_line(client, mine, window, program, day, now, zone, programs)
+        line = _client_line(client, mine, window, program, day, now, zone, programs, said)
         if line.parts:
             lines.append(line)
     missed = sum(len(days) for days in window.missed.values())
-    return _render(day.date, lines, _footer(responded, len(rows), missed))
+    return _render(day.date, lines, _footer(responded, len(rows), missed, said), said)
 
 
-def _footer(responded: int, clients: int, missed: int) -> str:
-    return (f"Check-ins this week: {responded} of {clients} clients checked in, "
-            f"{missed} missed.")
+class _Said(NamedTuple):
+    """The coach's language and its catalog: the digest is written in it."""
+
+    language: str
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.language)
+
+    def day(self, moment: date | datetime) -> str:
+        return short_date(moment, self.language)
+
+
+# The owner of an escalation named by role when they have no name (yet).
+_ROLES = {"coach": N_("the coach"), "team": N_("the team")}
+
+
+def _footer(responded: int, clients: int, missed: int, said: _Said) -> str:
+    return said.t.ngettext(
+        "Check-ins this week: {responded} of {clients} client checked in, {missed} missed.",
+        "Check-ins this week: {responded} of {clients} clients checked in, {missed} missed.",
+        clients).format(responded=responded, clients=clients, missed=missed)
 
 
 def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
@@ -244,34 +267,41 @@ def _load_missed_and_stuck(session: Session, ids: list[int], programs: Mapping[s
 
 def _client_line(client: _Client, mine: list[tuple], window: _Window,
                  program: Program | None, day: _Day, now: datetime, zone: ZoneInfo,
-                 programs: Mapping[str, Program]) -> ClientLine:
+                 programs: Mapping[str, Program], said: _Said) -> ClientLine:
     """One client's line: the check-in, fired rules, open cases, today's sessions."""
+    t = said.t
     line = ClientLine(name=client.name, urgency=0)
     if program is not None:
-        _checkin_part(line, mine, day.start, program)
+        _checkin_part(line, mine, day.start, program, t)
     for due_at in window.missed.get(client.id, ()):
-        line.add(f"missed the check-in of {due_at.astimezone(zone):%a %d %b}", 1)
+        line.add(t.gettext("missed the check-in of {day}").format(
+            day=said.day(due_at.astimezone(zone))), 1)
     if client.id in window.stuck:
-        line.add(f"stuck in intake since {window.stuck[client.id].astimezone(zone):%a %d %b}",
-                 1)
+        line.add(t.gettext("stuck in intake since {day}").format(
+            day=said.day(window.stuck[client.id].astimezone(zone))), 1)
     for rule_id in window.fired.get(client.id, ()):
-        line.add(*_rule_part(programs, client.program_id, rule_id))
+        line.add(*_rule_part(programs, client.program_id, rule_id, t))
     for case in window.cases.get(client.id, ()):
         hours = int((now - case.opened_at).total_seconds() // 3600)
-        owner = window.names.get(case.owner_id, f"the {case.owner_role}")
-        state = (f"acknowledged by {window.names.get(case.acknowledged_by_id, '?')}"
-                 if case.acknowledged_at else "NOT acknowledged")
-        line.add(f"open escalation: {case.reason} ({hours}h old, owner {owner}, {state})",
+        role = _ROLES.get(case.owner_role)
+        owner = window.names.get(case.owner_id,
+                                 t.gettext(role) if role else case.owner_role)
+        state = (t.gettext("acknowledged by {name}").format(
+            name=window.names.get(case.acknowledged_by_id, "?"))
+                 if case.acknowledged_at else t.gettext("NOT acknowledged"))
+        line.add(t.gettext("open escalation: {reason} ({hours}h old, owner {owner}, {state})")
+                 .format(reason=case.reason, hours=hours, owner=owner, state=state),
                  3 if case.acknowledged_at is None else 2)
     for at in window.sessions.get(client.id, ()):
-        line.add(f"session today at {at.astimezone(zone):%H:%M}")
+        line.add(t.gettext("session today at {time}").format(
+            time=f"{at.astimezone(zone):%H:%M}"))
     for title in window.milestones.get(client.id, ()):
-        line.add(f"milestone today: {title}")
+        line.add(t.gettext("milestone today: {title}").format(title=title))
     return line
 
 
 def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
-                  program: Program) -> None:
+                  program: Program, t: Translator) -> None:
     """Yesterday's answers as the program names them, each beside the one before it."""
     today = [a for a in mine if a[3] >= start]
     if not today:
@@ -287,11 +317,13 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
         shown = _shown(question, number)
         earlier = before.get(question_id)
         if earlier is not None:
-            shown += f", was {_shown(question, earlier)}"
+            shown = t.gettext("{now}, was {before}").format(now=shown,
+                                                            before=_shown(question, earlier))
             if number < earlier:
                 line.urgency = max(line.urgency, 2)
         scores.append(f"{answer_title(program, flow.id, question_id)} {shown}")
-    line.add("checked in: " + (" · ".join(scores) or "answered"))
+    line.add(t.gettext("checked in: {scores}").format(
+        scores=" · ".join(scores) or t.gettext("answered")))
 
 
 def _shown(question, number: float) -> str:
@@ -300,10 +332,12 @@ def _shown(question, number: float) -> str:
     return shown_answer(question, value)
 
 
-def _render(yesterday: date, lines: list[ClientLine], footer: str) -> Digest:
-    title = f"Your digest for {yesterday:%a %d %b}"
+def _render(yesterday: date, lines: list[ClientLine], footer: str, said: _Said) -> Digest:
+    title = said.t.gettext("Your digest for {day}").format(day=said.day(yesterday))
     if not lines:
-        return Digest(title=title, text=f"{title}: a quiet day, nothing needs you. {footer}",
+        return Digest(title=title, text=said.t.gettext(
+            "{title}: a quiet day, nothing needs you. {footer}").format(title=title,
+                                                                       footer=footer),
                       lines=[], footer=footer)
     lines.sort(key=lambda item: (-item.urgency, item.name))
     body = [f"{item.name}: " + "; ".join(item.parts) for item in lines]

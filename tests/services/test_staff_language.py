@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 
 from services import staff_directory
+from services.digest import build_digest
 from storage.db import session
 from storage.models import OutboxMessage, Person
+from tests.conftest import CHECKIN_GOOD, INTAKE
 
 
 @pytest.fixture
@@ -37,3 +41,20 @@ def test_an_unsupported_staff_language_is_refused_with_the_list(app):
                         timezone="UTC", language="pt_BR")
     with session(app.db) as s:
         assert s.exec(select(Person.language).where(Person.name == "Dee Team")).one() == "pt-BR"
+
+
+def test_a_coachs_digest_is_written_in_their_language(app, enrol, clock):
+    ana = enrol("Ana Lima")
+    staff_directory.add(app.rt, name="Casey Coach", slack_id="UCASEY", role="coach",
+                        timezone="Europe/Berlin", language="de")
+    for typed in [*INTAKE, "/checkin", *CHECKIN_GOOD]:
+        ana.says(typed)
+    clock.advance(timedelta(days=1))
+    with session(app.db) as s:
+        coach = s.exec(select(Person).where(Person.name == "Casey Coach")).one()
+        digest = build_digest(s, coach, app.rt.programs, clock.now())
+    assert digest.text == (
+        "Deine Übersicht für Mo. 02 März\n"
+        "Ana Lima: eingecheckt: Confidence 8/10 · Weekly revenue 2500 EUR · "
+        "Planned outreach done ✓\n"
+        "Check-ins diese Woche: 1 von 1 Klient:in hat eingecheckt, 0 verpasst.")
