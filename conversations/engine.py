@@ -134,7 +134,8 @@ class _Turn:
             text = f"{lead}\n{text}"
         self.replies.append(Reply(text=text, buttons=buttons(question, self.t),
                                   question=question.id, flow=self.state.flow,
-                                  commands=("skip",) if question.optional else ()))
+                                  commands=("skip",) if question.optional else (),
+                                  language=self.ctx.language))
 
     def done(self, *, stale: bool = False) -> Step:
         return Step(status=self.status, flow_state=self.state, replies=tuple(self.replies),

@@ -88,6 +88,8 @@ class Reply:
     digest: DigestView | None = None
     # Refresh the addressee's Home tab (a coach's): built from the database when sent.
     home: bool = False
+    # The language of what a channel adds on its own (Slack's command buttons), BCP 47.
+    language: str = "en"
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,8 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     commands += ("skip",) if question.optional else ()
     return [Reply(text=f"{lead}\n{prompt(question, ctx.values, t)}",
                   buttons=buttons(question, t),
-                  question=question.id, flow=flow.id, commands=commands)]
+                  question=question.id, flow=flow.id, commands=commands,
+                  language=ctx.language)]
 
 
 class TouchpointRunner:

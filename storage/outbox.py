@@ -34,6 +34,8 @@ def payload_of(reply: Reply) -> dict:
             payload[name] = getattr(reply, name)
     if reply.commands:
         payload["commands"] = list(reply.commands)
+    if reply.language != "en":
+        payload["language"] = reply.language
     if reply.digest is not None:
         payload["digest"] = asdict(reply.digest)
     if reply.attachment is not None:
@@ -57,7 +59,8 @@ def reply_of(payload: dict) -> Reply:
                  conversation=payload.get("conversation"),
                  commands=tuple(payload.get("commands", ())),
                  relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"),
-                 digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")))
+                 digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")),
+                 language=payload.get("language", "en"))
 
 
 def _digest_of(stored: dict | None) -> DigestView | None:

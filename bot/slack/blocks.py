@@ -12,14 +12,15 @@ from zoneinfo import ZoneInfo
 from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
 from conversations.messages import DigestView, EscalationCard, Reply
+from conversations.translations import N_, translator
 from services.coach_home import Home
 
 ACK_ACTION = "escalation_ack"
 RESOLVE_ACTION = "escalation_resolve"
 ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
 COMMAND_ACTION = "command"  # command_skip, command_checkin ...: a command as a button
-_COMMAND_LABELS = {"checkin": "Check in now", "skip": "Skip", "later": "Later",
-                   "back": "Back", "resume": "Resume"}
+_COMMAND_LABELS = {"checkin": N_("Check in now"), "skip": N_("Skip"), "later": N_("Later"),
+                   "back": N_("Back"), "resume": N_("Resume")}
 # "/skip" in a text becomes *skip*: in Slack a message starting with "/" is a slash command,
 # so a client types the plain word instead.
 _COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(sorted(WORD_COMMANDS)) + r")\b")
@@ -102,9 +103,11 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
                 block_id += f":{reply.conversation}"
             blocks.append({"type": "actions", "block_id": block_id, "elements": elements})
     if reply.commands:
+        t = translator(reply.language)
         blocks.append({"type": "actions", "block_id": "commands", "elements": [
-            _button(_COMMAND_LABELS.get(name, name.capitalize()), f"{COMMAND_ACTION}_{name}",
-                    name) for name in reply.commands]})
+            _button(t.gettext(_COMMAND_LABELS[name]) if name in _COMMAND_LABELS
+                    else name.capitalize(), f"{COMMAND_ACTION}_{name}", name)
+            for name in reply.commands]})
     return text, blocks
 
 
