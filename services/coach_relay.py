@@ -16,7 +16,7 @@ from conversations.journey import is_current, may_receive, program_week
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import answer_title, shown_answer
-from conversations.translations import N_, translator
+from conversations.translations import DEFAULT_LANGUAGE, N_, translator
 from services import coach_home, keys
 from services.client_context import client_language
 from services.unit_of_work import Runtime, UnitOfWork
@@ -59,10 +59,14 @@ def post_checkin(uow: UnitOfWork, program: Program, enrolment: Enrolment, client
     week = program_week(enrolment.enrolled_at, uow.now, program.weeks)
     lines = [f"{answer_title(program, flow.id, q.id)}: {shown_answer(q, answers[q.id])}"
              for q in flow.questions if q.id in answers]
-    text = "\n".join([f"Check-in: {client.name}, week {week}", *lines])
+    language = coach.language or DEFAULT_LANGUAGE
+    title = translator(language).gettext("Check-in: {client}, week {week}").format(
+        client=client.name, week=week)
+    text = "\n".join([title, *lines])
     # The client's id on the row: erasing them takes a card still waiting in the outbox.
     uow.queue(key=keys.relay_card(card.id or 0), channel=SLACK, address=address,
-              person_id=client.id, reply=Reply(text=text, relay_card=card.id))
+              person_id=client.id, reply=Reply(text=text, relay_card=card.id,
+                                               language=language))
     coach_home.refresh(uow, coach.id, f"card:{card.id}")
     return True
 

@@ -183,9 +183,10 @@ def checkin_card_message(reply: Reply) -> tuple[str, list[dict]]:
     """A completed check-in for the coach: a title, one line per answer, how to answer."""
     title, _, answers = mrkdwn(reply.text).partition("\n")
     blocks = [_section(f"*{title}*\n{answers}"),
-              {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-                  "Reply in this thread to answer: your words reach the client as "
-                  "\"From your coach: ...\", and their answer comes back here.")}]}]
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": translator(
+                  reply.language).gettext(
+                  "Reply in this thread to answer: your words reach the client as \"From your "
+                  "coach: ...\", and their answer comes back here.")}]}]
     return f"{title}\n{answers}", blocks
 
 
