@@ -16,6 +16,7 @@ import pytest
 
 from bot.composition import build_app
 from bot.settings import BUNDLED_PROGRAMS, Settings
+from conversations.engine import as_command
 from scheduler.clock import ManualClock
 from services.enrolment import enrol_client
 from services.touchpoints import TouchpointRunner
@@ -522,3 +523,8 @@ def test_a_stranger_and_a_flooding_client_hear_the_programs_language(client_in):
     assert said[-1] == ("Vous envoyez des messages plus vite que je ne peux les lire — "
                         "ralentissez, s'il vous plaît ; je vous répondrai à nouveau dans une "
                         "minute.")
+
+
+def test_in_slack_the_plain_word_language_chooses_one():
+    assert as_command("Language de") == "/language de"
+    assert as_command("language") == "/language"
