@@ -528,3 +528,14 @@ def test_a_stranger_and_a_flooding_client_hear_the_programs_language(client_in):
 def test_in_slack_the_plain_word_language_chooses_one():
     assert as_command("Language de") == "/language de"
     assert as_command("language") == "/language"
+
+
+def test_the_data_export_summary_comes_in_the_clients_language(client_in):
+    client = client_in("de")
+    talk(client, "/start {code}")
+    talk(client, "!yes")
+    [summary] = talk(client, "/mydata")
+    assert summary.startswith(
+        "Hier ist alles, was ich über dich speichere (als JSON angehängt): 1 Antwort, "
+        "1 Gespräch, 0 Fortschrittswerte, wie ich dich erreiche (test), dein Name und deine "
+        "Zeitzone. Du hast am 2026-03-02 zugestimmt.")
