@@ -5,6 +5,9 @@ Every string the bot sends on its own is a message id in the `coachbot` catalog
 `pybabel compile`). Code marks a message where it is written: `t.gettext("...")` or
 `t.ngettext(...)` where it is said, `N_("...")` for a constant translated later. Program
 texts are not in the catalog: a program file is written in its own `language:`.
+
+The catalogs are the package's own data, read once per language and cached: the one file
+read in the core, made at first use and never again, so the engine stays a pure step.
 """
 
 from __future__ import annotations
