@@ -25,6 +25,7 @@ from bot.program_files import LoadedProgram, across, load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
 from conversations.program import Touchpoint
+from conversations.translations import catalog_complete
 from scheduler.occurrences import plan
 from services.enrolment import EnrolError, check_zone, enrol_client
 
@@ -159,6 +160,10 @@ def validate(files: Annotated[list[Path], typer.Argument(help="program files or 
         out.print(f"{path}: ok: {p.id} ({p.name}), {len(p.stages)} stages, {len(p.flows)} "
                   f"flows, {len(p.touchpoints)} touchpoints, {len(p.metrics)} metrics, "
                   f"{len(p.rules)} rules", markup=False, soft_wrap=True)
+        if not catalog_complete(p.language):
+            out.print(f"{path}: warning: language {p.language}: the bot's own messages have "
+                      "no complete catalog, so some will be in English", markup=False,
+                      soft_wrap=True)
     if failed:
         raise typer.Exit(2)
 
@@ -381,6 +386,8 @@ def staff_add(
     checkins_to: Annotated[str | None, typer.Option(
         "--checkins-to", help="a Slack channel id (C123) for a coach's check-in cards "
         "(default: their DM)")] = None,
+    language: Annotated[str | None, typer.Option(
+        help="what the bot writes them in: en, de, es, fr or pt-BR (default en)")] = None,
 ) -> None:
     """Add a coach, team member or program owner reachable in Slack (again to update them)."""
     from services import staff_directory
@@ -393,7 +400,7 @@ def staff_add(
     try:
         staff_directory.add(application.rt, name=name, slack_id=slack_id, role=role,
                             timezone=tz, backup=backup, digest_time=digest_at,
-                            checkin_channel=checkins_to)
+                            checkin_channel=checkins_to, language=language)
     except staff_directory.StaffError as exc:
         raise _fail(str(exc)) from None
     except SQLAlchemyError as exc:

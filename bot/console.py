@@ -28,7 +28,8 @@ def render(reply: Reply) -> str:
     labels = [b.label for b in reply.buttons]
     if labels and not all(label.isdigit() for label in labels):
         if [b.value for b in reply.buttons] == ["yes", "no"]:
-            text += "\n  (yes / no)"
+            # The labels are the words of the client's language ("ja / nein").
+            text += f"\n  ({labels[0].lower()} / {labels[1].lower()})"
         else:
             text += "\n" + "\n".join(f"  {i}. {label}" for i, label in enumerate(labels, 1))
     return text

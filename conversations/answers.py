@@ -23,6 +23,7 @@ from conversations.program import (
     YesNoQuestion,
 )
 from conversations.render import accepted
+from conversations.translations import DEFAULT_LANGUAGE, Translator, translator
 
 # Longest message the engine reads at all; longer input is refused before any parsing.
 MAX_INPUT = 4000
@@ -46,34 +47,39 @@ def clean_text(text: str) -> str:
 
 
 def parse(question: Question, raw: str, today: date,
-          language: str = "en") -> AnswerValue | Invalid:
+          language: str = DEFAULT_LANGUAGE) -> AnswerValue | Invalid:
     """Parse one answer to `question` typed in `language`; `today` is the client's local date.
 
     Yes/no words, number words, separators and dates are read the language's way (English
-    words are understood in every language); an unknown language reads as English.
+    words are understood in every language); an unknown language reads as English. The
+    reason of an `Invalid` is in `language`.
     """
+    t = translator(language)
     text = clean_text(raw)
     if not text:
-        return Invalid(f"I need an answer here: {accepted(question, language)}.")
+        return Invalid(t.gettext("I need an answer here: {accepted}.").format(
+            accepted=accepted(question, t, language)))
     if len(text) > MAX_INPUT and not isinstance(question, TextQuestion):
-        return Invalid(f"That's longer than I can read. Please send "
-                       f"{accepted(question, language)}.")
+        return Invalid(t.gettext("That's longer than I can read. Please send {accepted}.")
+                       .format(accepted=accepted(question, t, language)))
     match question:
         case TextQuestion():
             if len(text) > question.max_length:
-                return Invalid(f"That's {len(text)} characters; please keep it under "
-                               f"{question.max_length}.")
+                return Invalid(t.ngettext(
+                    "That's {count} character; please keep it under {limit}.",
+                    "That's {count} characters; please keep it under {limit}.",
+                    len(text)).format(count=len(text), limit=question.max_length))
             return text
         case ScaleQuestion():
-            return _scale(question, text, language)
+            return _scale(question, text, t, language)
         case NumberQuestion():
-            return _number(question, text, language)
+            return _number(question, text, t, language)
         case YesNoQuestion():
-            return _yes_no(text, language)
+            return _yes_no(text, t, language)
         case ChoiceQuestion():
-            return _choice(question, text)
+            return _choice(question, text, t)
         case DateQuestion():
-            return _date(text, today, language)
+            return _date(text, today, t, language)
     raise AssertionError(question)
 
 
@@ -81,17 +87,19 @@ def parse(question: Question, raw: str, today: date,
 _OUT_OF = re.compile(r"\s*(?:/|out of|of|von|de|sur)\s+|\s*/\s*")
 
 
-def _scale(question: ScaleQuestion, text: str, language: str) -> int | Invalid:
+def _scale(question: ScaleQuestion, text: str, t: Translator,
+           language: str) -> int | Invalid:
     head = _OUT_OF.split(text.lower(), maxsplit=1)[0]
     value = parse_number(head, language)
     if value is None or not value.is_integer() or not question.min <= value <= question.max:
-        return Invalid(f"Please answer with {accepted(question, language)}.",
-                       str(accepted_forms("scale", language, low=question.min,
-                                          high=question.max)))
+        return Invalid(t.gettext("Please answer with {accepted}.").format(
+            accepted=accepted(question, t, language)),
+            str(accepted_forms("scale", language, low=question.min, high=question.max)))
     return int(value)
 
 
-def _number(question: NumberQuestion, text: str, language: str) -> float | int | Invalid:
+def _number(question: NumberQuestion, text: str, t: Translator,
+            language: str) -> float | int | Invalid:
     unit = (question.unit or "").lower()
     if unit and text.lower().endswith(unit):  # "10 hours" to a question asked in hours
         text = text[: -len(unit)].strip() or text
@@ -99,11 +107,11 @@ def _number(question: NumberQuestion, text: str, language: str) -> float | int |
     if value is not None and _within(question, value):
         return int(value) if value.is_integer() else value
     forms = str(accepted_forms("number", language, low=question.min, high=question.max))
+    shown = accepted(question, t, language)
     if value is None:
-        return Invalid(f"I couldn't read that as a number. Please send "
-                       f"{accepted(question, language)}.",
-                       forms)
-    return Invalid(f"Please send {accepted(question, language)}.", forms)
+        return Invalid(t.gettext("I couldn't read that as a number. Please send {accepted}.")
+                       .format(accepted=shown), forms)
+    return Invalid(t.gettext("Please send {accepted}.").format(accepted=shown), forms)
 
 
 def _within(question: NumberQuestion, value: float) -> bool:
@@ -113,28 +121,29 @@ def _within(question: NumberQuestion, value: float) -> bool:
     return not (too_low or too_high or (question.integer and not value.is_integer()))
 
 
-def _yes_no(text: str, language: str) -> bool | Invalid:
+def _yes_no(text: str, t: Translator, language: str) -> bool | Invalid:
     said = fold_word(text)
     vocabulary = words(language)
     if said in vocabulary.yes:
         return True
     if said in vocabulary.no:
         return False
-    return Invalid("Please answer yes or no.", str(accepted_forms("yes_no", language)))
+    return Invalid(t.gettext("Please answer yes or no."),
+                   str(accepted_forms("yes_no", language)))
 
 
-def _choice(question: ChoiceQuestion, text: str) -> str | Invalid:
+def _choice(question: ChoiceQuestion, text: str, t: Translator) -> str | Invalid:
     said = fold_word(text)  # "Operações" or "operacoes" both pick the label "Operações"
     for index, option in enumerate(question.options, start=1):
         if said in (option.id, fold_word(option.label), str(index)):
             return option.id
     numbered = ", ".join(f"{i}. {o.label}" for i, o in enumerate(question.options, start=1))
-    return Invalid(f"Please pick one of: {numbered}.")
+    return Invalid(t.gettext("Please pick one of: {options}.").format(options=numbered))
 
 
-def _date(text: str, today: date, language: str) -> date | Invalid:
+def _date(text: str, today: date, t: Translator, language: str) -> date | Invalid:
     found = parse_date(text, today, language)
     if found is None:
-        return Invalid("Please send a date like 2026-03-02 (or 'today', 'tomorrow').",
+        return Invalid(t.gettext("Please send a date like 2026-03-02 (or 'today', 'tomorrow')."),
                        str(accepted_forms("date", language)))
     return found

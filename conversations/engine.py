@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from conversations.action_items import AskedItem, with_items
 from conversations.answers import MAX_INPUT, Invalid, clean_text, parse
 from conversations.formatting import format_time, format_weekday
+from conversations.languages import language_name
 from conversations.messages import AcceptedAnswer, AnswerValue, Event, Inbound, Reply
 from conversations.program import (
     WEEKDAYS,
@@ -26,6 +27,14 @@ from conversations.program import (
 )
 from conversations.render import buttons, fill, prompt
 from conversations.schedule_input import parse_schedule
+from conversations.translations import (
+    DEFAULT_LANGUAGE,
+    N_,
+    SUPPORTED_LANGUAGES,
+    Translator,
+    supported_language,
+    translator,
+)
 
 Status = Literal["consent", "active", "paused", "declined", "graduated", "dropped"]
 
@@ -58,8 +67,9 @@ class Context:
     # The client's open action items: the next check-in asks about each (if the program
     # says so).
     action_items: tuple[AskedItem, ...] = ()
-    # The client's language (BCP 47): how answers are read and dates and numbers written.
-    language: str = "en"
+    # The language the client is spoken to in (BCP 47; the program's unless they chose one):
+    # how answers are read and dates and numbers written.
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,7 @@ class _Turn:
         self.replies: list[Reply] = []
         self.answers: list[AcceptedAnswer] = []
         self.events: list[Event] = []
+        self.t: Translator = translator(ctx.language)
 
     def say(self, text: str) -> None:
         self.replies.append(Reply(text=fill(text, self.ctx.values)))
@@ -124,14 +135,15 @@ class _Turn:
     def ask(self, question: Question, lead: str | None = None) -> None:
         assert self.state is not None
         self.state.asked = question.id
-        text = prompt(question, self.ctx.values)
+        text = prompt(question, self.ctx.values, self.t)
         if isinstance(question, YesNoQuestion) and question.consent:
             text = f"{self.ctx.program.privacy.statement.strip()}\n\n{text}"
         if lead:
             text = f"{lead}\n{text}"
-        self.replies.append(Reply(text=text, buttons=buttons(question), question=question.id,
-                                  flow=self.state.flow,
-                                  commands=("skip",) if question.optional else ()))
+        self.replies.append(Reply(text=text, buttons=buttons(question, self.t),
+                                  question=question.id, flow=self.state.flow,
+                                  commands=("skip",) if question.optional else (),
+                                  language=self.ctx.language))
 
     def done(self, *, stale: bool = False) -> Step:
         return Step(status=self.status, flow_state=self.state, replies=tuple(self.replies),
@@ -148,7 +160,8 @@ def flow_of(program: Program, state: FlowState) -> Flow | None:
 
 def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
     """Open `flow_id` for the client and ask its first question (a check-in asks about
-    the client's open action items first)."""
+    the client's open action items first); `lead` (a catalog message id, e.g. the catch-up
+    line) is said first, in the client's language."""
     turn = _Turn(ctx)
     turn.state = FlowState(flow=flow_id, started_at=ctx.now)
     if flow_id == ctx.program.checkin_flow and ctx.program.action_items.enabled:
@@ -157,7 +170,7 @@ def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
     assert flow is not None, "start_flow is given a flow of the program"
     turn.events.append(Event("flow_started", flow=flow_id))
     if lead:
-        turn.say(lead)
+        turn.say(turn.t.gettext(lead))
     if flow.intro:
         turn.say(flow.intro)
     first = next_question(flow, turn.state)
@@ -175,11 +188,11 @@ def step(ctx: Context, message: Inbound) -> Step:
         return _Turn(ctx).done(stale=True)  # a keyboard left over from a finished flow
     turn = _Turn(ctx)
     if ctx.status == "paused":
-        turn.say("You're on pause, so I'm not asking anything. Send /resume when you're "
-                 "ready to pick up again.")
+        turn.say(turn.t.gettext("You're on pause, so I'm not asking anything. Send /resume "
+                                "when you're ready to pick up again."))
         return turn.done()
     if ctx.status in ("declined", "graduated", "dropped"):
-        turn.say(_closed_text(ctx.status))
+        turn.say(_closed_text(ctx.status, turn.t))
         return turn.done()
     state = turn.state
     if state is None or state.asked is None:
@@ -194,13 +207,14 @@ def step(ctx: Context, message: Inbound) -> Step:
     if state.snoozed and message.button is None:
         state.snoozed = False
         turn.events.append(Event("resumed", flow=state.flow))
-        turn.ask(question, lead="Welcome back! Here's where we were:")
+        turn.ask(question, lead=turn.t.gettext("Welcome back! Here's where we were:"))
         return turn.done()
     state.snoozed = False
     raw = message.button if message.button is not None else message.text
     value = parse(question, raw, ctx.today, ctx.language)
     if isinstance(value, Invalid):
-        turn.ask(question, lead=f"Sorry, I didn't get that. {value.reason}")
+        turn.ask(question, lead=turn.t.gettext("Sorry, I didn't get that. {reason}").format(
+            reason=value.reason))
         return turn.done()
     _accept(turn, flow, question, value, raw)
     return turn.done()
@@ -224,9 +238,10 @@ def _accept(turn: _Turn, flow: Flow, question: Question, value: AnswerValue, raw
             turn.status = "declined"
             turn.state = None
             turn.events.append(Event("consent_declined", flow=flow.id))
-            turn.say("Understood, and thank you for telling me. I won't ask you anything "
-                     "else or keep anything beyond this answer. If you change your mind, "
-                     "ask your coach for a new link.")
+            turn.say(turn.t.gettext(
+                "Understood, and thank you for telling me. I won't ask you anything else or "
+                "keep anything beyond this answer. If you change your mind, ask your coach "
+                "for a new link."))
             return
         turn.status = "active"
         turn.events.append(Event("consent_given", flow=flow.id))
@@ -249,31 +264,36 @@ def _advance(turn: _Turn, flow: Flow) -> None:
 
 
 def _first_checkin_offer(ctx: Context) -> str:
-    when = _checkin_when(ctx)
-    return (f"Your first weekly check-in is ready: send /checkin to do it now "
-            f"(it takes about two minutes), or I'll ask you {when}.")
+    t = translator(ctx.language)
+    return t.gettext("Your first weekly check-in is ready: send /checkin to do it now (it "
+                     "takes about two minutes), or I'll ask you {when}.").format(
+        when=_checkin_when(ctx))
 
 
 def _checkin_when(ctx: Context) -> str:
-    day = ctx.values.get("checkin_day")
+    t = translator(ctx.language)
+    day = ctx.values.get("checkin_day_id") or ctx.values.get("checkin_day")
     hour = ctx.values.get("checkin_time")
     if day and hour:
-        return (f"on {format_weekday(str(day), ctx.language)} at "
-                f"{format_time(str(hour), ctx.language)}")
-    return "at the usual time"
+        # TRANSLATORS: when the next check-in comes, e.g. "on Tuesday at 18:30".
+        return t.gettext("on {day} at {time}").format(
+            day=format_weekday(str(day), ctx.language), time=format_time(str(hour), ctx.language))
+    return t.gettext("at the usual time")
 
 
 def _idle_text(ctx: Context) -> str:
-    return (f"There's nothing to answer right now. Your next check-in comes "
-            f"{_checkin_when(ctx)}; send /checkin to do it now, or /help to see what I can do.")
+    t = translator(ctx.language)
+    return t.gettext("There's nothing to answer right now. Your next check-in comes {when}; "
+                     "send /checkin to do it now, or /help to see what I can do.").format(
+        when=_checkin_when(ctx))
 
 
-def _closed_text(status: Status) -> str:
+def _closed_text(status: Status, t: Translator) -> str:
     if status == "declined":
-        return "You chose not to take part, so I'm not keeping anything. Ask your coach " \
-               "for a new link if you change your mind."
-    return "Your program has ended. Thank you for taking part! Ask your coach if you'd " \
-           "like to join again."
+        return t.gettext("You chose not to take part, so I'm not keeping anything. Ask your "
+                         "coach for a new link if you change your mind.")
+    return t.gettext("Your program has ended. Thank you for taking part! Ask your coach if "
+                     "you'd like to join again.")
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -284,11 +304,12 @@ def _command(ctx: Context, text: str) -> Step:
     handler = _COMMANDS.get(name)
     turn = _Turn(ctx)
     if handler is None:
-        turn.say(f"I don't know /{name[:30]}. " + help_text(ctx))
+        turn.say(turn.t.gettext("I don't know /{command}.").format(command=name[:30]) + " "
+                 + help_text(ctx))
         return turn.done()
-    if ctx.status in ("declined", "graduated", "dropped") and name not in ("help", "privacy",
-                                                                           "mydata", "delete"):
-        turn.say(_closed_text(ctx.status))
+    if ctx.status in ("declined", "graduated", "dropped") and name not in (
+            "help", "privacy", "mydata", "delete", "language"):
+        turn.say(_closed_text(ctx.status, turn.t))
         return turn.done()
     handler(turn, argument.strip())
     return turn.done()
@@ -303,9 +324,9 @@ def _current(turn: _Turn) -> tuple[Flow, Question] | None:
     return (flow, question) if flow is not None and question is not None else None
 
 
-MOVED_ON = "The program has changed since I asked that, so let's carry on from here:"
-FLOW_GONE = ("The program has changed and the conversation we were in is no longer part of "
-             "it, so there's nothing to answer now. Your answers so far are kept.")
+MOVED_ON = N_("The program has changed since I asked that, so let's carry on from here:")
+FLOW_GONE = N_("The program has changed and the conversation we were in is no longer part of "
+               "it, so there's nothing to answer now. Your answers so far are kept.")
 
 
 def _moved_forward(turn: _Turn) -> Step:
@@ -321,7 +342,7 @@ def _moved_forward(turn: _Turn) -> Step:
     if flow is None:
         turn.state = None
         turn.events.append(Event("flow_abandoned", flow=state.flow))
-        turn.say(FLOW_GONE)
+        turn.say(turn.t.gettext(FLOW_GONE))
         return turn.done()
     known = {q.id for q in flow.questions}
     state.answers = {k: v for k, v in state.answers.items() if k in known}
@@ -332,7 +353,7 @@ def _moved_forward(turn: _Turn) -> Step:
     if following is None:
         _advance(turn, flow)
     else:
-        turn.ask(following, lead=MOVED_ON)
+        turn.ask(following, lead=turn.t.gettext(MOVED_ON))
     return turn.done()
 
 
@@ -343,19 +364,20 @@ def _cmd_help(turn: _Turn, _: str) -> None:
 def _cmd_start(turn: _Turn, _: str) -> None:
     current = _current(turn)
     if current is not None:
-        turn.ask(current[1], lead="You're already with us. Here's where we were:")
+        turn.ask(current[1], lead=turn.t.gettext("You're already with us. Here's where we "
+                                                 "were:"))
     else:
-        turn.say("You're already with us. " + help_text(turn.ctx))
+        turn.say(turn.t.gettext("You're already with us.") + " " + help_text(turn.ctx))
 
 
 def _cmd_skip(turn: _Turn, _: str) -> None:
     current = _current(turn)
     if current is None:
-        turn.say("There's nothing to skip right now.")
+        turn.say(turn.t.gettext("There's nothing to skip right now."))
         return
     flow, question = current
     if not question.optional:
-        turn.ask(question, lead="This one can't be skipped, sorry.")
+        turn.ask(question, lead=turn.t.gettext("This one can't be skipped, sorry."))
         return
     state = turn.state
     assert state is not None
@@ -370,13 +392,13 @@ def _cmd_back(turn: _Turn, _: str) -> None:
     current = _current(turn)
     state = turn.state
     if current is None or state is None:
-        turn.say("/back changes your previous answer while we're in a conversation; "
-                 "there's none open right now.")
+        turn.say(turn.t.gettext("/back changes your previous answer while we're in a "
+                                "conversation; there's none open right now."))
         return
     flow, _question = current
     editable = [q for q in state.order if not _is_consent(flow.question(q))]
     if not editable:
-        turn.ask(current[1], lead="There's no earlier answer to change here.")
+        turn.ask(current[1], lead=turn.t.gettext("There's no earlier answer to change here."))
         return
     target = editable[-1]
     state.order.remove(target)
@@ -385,9 +407,10 @@ def _cmd_back(turn: _Turn, _: str) -> None:
     question = flow.question(target)
     assert question is not None
     if target in state.answers:
-        lead = f"Let's change that. You answered: {_shown(question, state.answers[target])}"
+        lead = turn.t.gettext("Let's change that. You answered: {answer}").format(
+            answer=_shown(question, state.answers[target], turn.t))
     else:
-        lead = "Let's go back to this one (you skipped it):"
+        lead = turn.t.gettext("Let's go back to this one (you skipped it):")
     turn.ask(question, lead=lead)
 
 
@@ -395,9 +418,9 @@ def _is_consent(question: Question | None) -> bool:
     return isinstance(question, YesNoQuestion) and question.consent
 
 
-def _shown(question: Question, value: object) -> str:
+def _shown(question: Question, value: object, t: Translator) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return t.gettext("yes") if value else t.gettext("no")
     options = getattr(question, "options", None)
     if options:
         return next((o.label for o in options if o.id == value), str(value))
@@ -407,11 +430,12 @@ def _shown(question: Question, value: object) -> str:
 def _cmd_later(turn: _Turn, _: str) -> None:
     state = turn.state
     if state is None or state.asked is None:
-        turn.say("Nothing is waiting for you right now.")
+        turn.say(turn.t.gettext("Nothing is waiting for you right now."))
         return
     state.snoozed = True
     turn.events.append(Event("snoozed", flow=state.flow))
-    turn.say("No problem, I'll check back later. Send /checkin whenever you're ready.")
+    turn.say(turn.t.gettext("No problem, I'll check back later. Send /checkin whenever you're "
+                            "ready."))
 
 
 def _cmd_checkin(turn: _Turn, _: str) -> None:
@@ -419,18 +443,18 @@ def _cmd_checkin(turn: _Turn, _: str) -> None:
     if ctx.status == "consent":
         current = _current(turn)
         if current is not None:
-            turn.ask(current[1], lead="First things first:")
+            turn.ask(current[1], lead=turn.t.gettext("First things first:"))
         return
     if ctx.status == "paused":
-        turn.say("You're on pause. Send /resume first, then /checkin.")
+        turn.say(turn.t.gettext("You're on pause. Send /resume first, then /checkin."))
         return
     current = _current(turn)
     if current is not None:
         flow, question = current
         assert turn.state is not None
         turn.state.snoozed = False
-        lead = ("Here's where we were:" if flow.id == ctx.program.checkin_flow
-                else f"Let's finish the {flow.title} first:")
+        lead = (turn.t.gettext("Here's where we were:") if flow.id == ctx.program.checkin_flow
+                else turn.t.gettext("Let's finish the {flow} first:").format(flow=flow.title))
         turn.ask(question, lead=lead)
         return
     started = start_flow(replace(ctx, flow_state=None), ctx.program.checkin_flow)
@@ -442,28 +466,29 @@ def _cmd_checkin(turn: _Turn, _: str) -> None:
 
 def _cmd_pause(turn: _Turn, _: str) -> None:
     if turn.ctx.status == "paused":
-        turn.say("You're already on pause. Send /resume when you're back.")
+        turn.say(turn.t.gettext("You're already on pause. Send /resume when you're back."))
         return
     if turn.ctx.status != "active":
-        turn.say("Let's finish getting you started first; you can pause after that.")
+        turn.say(turn.t.gettext("Let's finish getting you started first; you can pause after "
+                                "that."))
         return
     turn.status = "paused"
     turn.events.append(Event("paused"))
-    turn.say("Paused. I won't send check-ins or reminders until you send /resume. "
-             "Enjoy the break!")
+    turn.say(turn.t.gettext("Paused. I won't send check-ins or reminders until you send "
+                            "/resume. Enjoy the break!"))
 
 
 def _cmd_resume(turn: _Turn, _: str) -> None:
     if turn.ctx.status != "paused":
-        turn.say("You're not on pause, so nothing to resume.")
+        turn.say(turn.t.gettext("You're not on pause, so nothing to resume."))
         return
     turn.status = "active"
     turn.events.append(Event("resumed"))
     current = _current(turn)
     if current is not None:
-        turn.ask(current[1], lead="Welcome back! Here's where we were:")
+        turn.ask(current[1], lead=turn.t.gettext("Welcome back! Here's where we were:"))
     else:
-        turn.say("Welcome back! I'll pick up your check-ins from here.")
+        turn.say(turn.t.gettext("Welcome back! I'll pick up your check-ins from here."))
 
 
 def _cmd_progress(turn: _Turn, _: str) -> None:
@@ -472,11 +497,12 @@ def _cmd_progress(turn: _Turn, _: str) -> None:
 
 def _cmd_privacy(turn: _Turn, _: str) -> None:
     turn.events.append(Event("privacy_requested"))
-    turn.say(turn.ctx.program.privacy.statement.strip() + "\n\n" + PRIVACY_RIGHTS)
+    turn.say(turn.ctx.program.privacy.statement.strip() + "\n\n"
+             + turn.t.gettext(PRIVACY_RIGHTS))
 
 
-PRIVACY_RIGHTS = ("Send /mydata for a copy of everything I keep about you, or /delete to "
-                  "erase it.")
+PRIVACY_RIGHTS = N_("Send /mydata for a copy of everything I keep about you, or /delete to "
+                    "erase it.")
 
 
 def _cmd_mydata(turn: _Turn, _: str) -> None:
@@ -489,59 +515,87 @@ ERASE_CONFIRM = "confirm"
 
 def _cmd_delete(turn: _Turn, argument: str) -> None:
     if argument.lower() != ERASE_CONFIRM:
-        turn.say("This erases everything I keep about you: your answers, progress, "
-                 "conversations and how to reach you. It can't be undone, and your coach "
-                 "will be told. To go ahead, send: /delete confirm\n"
-                 "(Send /mydata first if you'd like a copy.)")
+        turn.say(turn.t.gettext(
+            "This erases everything I keep about you: your answers, progress, conversations "
+            "and how to reach you. It can't be undone, and your coach will be told. To go "
+            "ahead, send: /delete confirm\n(Send /mydata first if you'd like a copy.)"))
         return
     turn.status = "dropped"
     turn.state = None
     turn.events.append(Event("erase_requested"))
-    turn.say("Done: everything I kept about you is erased. Thank you for taking part, "
-             "and take care!")
+    turn.say(turn.t.gettext("Done: everything I kept about you is erased. Thank you for taking "
+                            "part, and take care!"))
 
 
 def _cmd_schedule(turn: _Turn, argument: str) -> None:
     language = turn.ctx.language
     choice = parse_schedule(argument, language)
     if choice is None:
-        turn.say(f"Your check-in is {_checkin_when(turn.ctx)}. To change it, send the day "
-                 "and time, for example: /schedule tue 18:30")
+        turn.say(turn.t.gettext("Your check-in is {when}. To change it, send the day and "
+                                "time, for example: /schedule tue 18:30").format(
+            when=_checkin_when(turn.ctx)))
         return
     assert choice.day in WEEKDAYS
     turn.events.append(Event("schedule_changed", data={"day": choice.day, "time": choice.time}))
-    turn.say(f"Done: your weekly check-in is now on {format_weekday(choice.day, language)}s "
-             f"at {format_time(choice.time, language)}.")
+    turn.say(turn.t.gettext("Done: your weekly check-in is now every {day} at {time}.").format(
+        day=format_weekday(choice.day, language), time=format_time(choice.time, language)))
+
+
+def _cmd_language(turn: _Turn, argument: str) -> None:
+    chosen = supported_language(argument) if argument else None
+    if chosen is None:
+        listed = ", ".join(SUPPORTED_LANGUAGES)
+        if argument:
+            turn.say(turn.t.gettext("I don't speak \"{language}\" yet. I can speak: {languages}. "
+                                    "Send, for example: /language de").format(
+                language=argument[:20], languages=listed))
+        else:
+            turn.say(turn.t.gettext("I speak {language} with you. I can speak: {languages}. To "
+                                    "change it, send, for example: /language de").format(
+                language=language_name(turn.ctx.language), languages=listed))
+        return
+    turn.events.append(Event("language_changed", data={"language": chosen}))
+    # The confirmation is already in the language chosen.
+    turn.replies.append(Reply(text=translator(chosen).gettext(
+        "Done: I'll speak English with you from now on.")))
 
 
 _COMMANDS = {
     "help": _cmd_help, "start": _cmd_start, "skip": _cmd_skip, "back": _cmd_back,
     "later": _cmd_later, "checkin": _cmd_checkin, "pause": _cmd_pause, "resume": _cmd_resume,
     "progress": _cmd_progress, "privacy": _cmd_privacy, "schedule": _cmd_schedule,
-    "mydata": _cmd_mydata, "delete": _cmd_delete,
+    "mydata": _cmd_mydata, "delete": _cmd_delete, "language": _cmd_language,
 }
 
+# English message ids; `command_descriptions(language)` has them translated.
 COMMAND_DESCRIPTIONS = {
-    "checkin": "start your weekly check-in now",
-    "skip": "skip an optional question",
-    "back": "change your previous answer",
-    "later": "snooze the open conversation",
-    "pause": "pause all check-ins (holidays)",
-    "resume": "pick up again after a pause",
-    "progress": "see your progress",
-    "schedule": "change your check-in day and time",
-    "privacy": "what we collect and why",
-    "mydata": "get a copy of your data",
-    "delete": "erase your data",
-    "help": "what you can do now",
+    "checkin": N_("start your weekly check-in now"),
+    "skip": N_("skip an optional question"),
+    "back": N_("change your previous answer"),
+    "later": N_("snooze the open conversation"),
+    "pause": N_("pause all check-ins (holidays)"),
+    "resume": N_("pick up again after a pause"),
+    "progress": N_("see your progress"),
+    "schedule": N_("change your check-in day and time"),
+    "language": N_("choose the language I speak"),
+    "privacy": N_("what we collect and why"),
+    "mydata": N_("get a copy of your data"),
+    "delete": N_("erase your data"),
+    "help": N_("what you can do now"),
 }
+
+
+def command_descriptions(language: str) -> dict[str, str]:
+    """Each command's description in `language` (Telegram's menu, /help)."""
+    t = translator(language)
+    return {name: t.gettext(text) for name, text in COMMAND_DESCRIPTIONS.items()}
 
 
 # Commands a client may also send as a plain word ("skip"), where a leading "/" is taken by
 # the platform (Slack reads any message starting with "/" as a slash command). A bare
 # "start" is more likely an answer than a request to join: only "start CODE" joins.
 WORD_COMMANDS = frozenset(COMMAND_DESCRIPTIONS)
-_TAKES_ARGUMENT = {"schedule", "delete"}
+_TAKES_ARGUMENT = {"schedule", "delete", "language"}
 
 
 def as_command(text: str) -> str | None:
@@ -562,13 +616,17 @@ def help_text(ctx: Context) -> str:
     state = ctx.flow_state
     open_question = state is not None and state.asked is not None
     if ctx.status == "paused":
-        names = ["resume", "progress", "privacy", "mydata", "delete", "help"]
+        names = ["resume", "progress", "language", "privacy", "mydata", "delete", "help"]
     elif ctx.status == "consent":
-        names = ["privacy", "help"]
+        names = ["language", "privacy", "help"]
     else:
-        names = ["checkin", "progress", "schedule", "pause", "privacy", "mydata", "delete", "help"]
+        names = ["checkin", "progress", "schedule", "pause", "language", "privacy", "mydata",
+                 "delete", "help"]
         if open_question:
             names = ["back", "skip", "later", *names]
-    lines = [f"/{name} - {COMMAND_DESCRIPTIONS[name]}" for name in names]
-    lead = "Just type your answer, or use:" if open_question else "Here's what you can do:"
+    t = translator(ctx.language)
+    described = command_descriptions(ctx.language)
+    lines = [f"/{name} - {described[name]}" for name in names]
+    lead = (t.gettext("Just type your answer, or use:") if open_question
+            else t.gettext("Here's what you can do:"))
     return lead + "\n" + "\n".join(lines)

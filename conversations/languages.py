@@ -15,23 +15,24 @@ from types import MappingProxyType
 from babel import Locale
 from babel.dates import get_day_names, get_month_names
 
-LANGUAGES = ("en", "de", "es", "fr", "pt_BR")
-DEFAULT_LANGUAGE = "en"
+from conversations.translations import (
+    DEFAULT_LANGUAGE,
+    SUPPORTED_LANGUAGES,
+    catalog_name,
+    supported_language,
+)
+
+# The languages as Babel and gettext spell them ("pt_BR").
+LANGUAGES = tuple(catalog_name(tag) for tag in SUPPORTED_LANGUAGES)
 
 # The engine's weekday codes, Monday first (Babel numbers the days the same way, 0 = Monday).
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def supported(language: str | None) -> str:
-    """The supported language a tag stands for: "de-AT" -> "de", "pt" -> "pt_BR", "xx" -> "en"."""
-    tag = (language or "").strip().replace("-", "_")
-    if tag in LANGUAGES:
-        return tag
-    base = tag.split("_", 1)[0].lower()
-    for known in LANGUAGES:
-        if known.split("_", 1)[0] == base:
-            return known
-    return DEFAULT_LANGUAGE
+    """The supported language a tag stands for, as Babel and gettext spell it: "de-AT" -> "de",
+    "pt" -> "pt_BR", "xx" -> "en" (the one rule is `translations.supported_language`)."""
+    return catalog_name(supported_language(language or "") or DEFAULT_LANGUAGE)
 
 
 @cache
@@ -84,10 +85,7 @@ def month_names(language: str) -> Mapping[str, int]:
     return MappingProxyType(names)
 
 
-def language_of(program: object) -> str:
-    """The language a program is written in (its `language:` field), English without one.
 
-    Read by attribute so this works before and after programs carry the field; a client's
-    own choice, where there is one, overrides it at the call site.
-    """
-    return supported(getattr(program, "language", None))
+def language_name(language: str) -> str:
+    """A language's name as it calls itself ("Deutsch", "português (Brasil)"), from CLDR."""
+    return str(locale(language).get_display_name(locale(language)))

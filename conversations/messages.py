@@ -90,6 +90,8 @@ class Reply:
     home: bool = False
     # A message to a coach offering to write session notes for this enrolment (a button).
     notes_for: int | None = None
+    # The language of what a channel adds on its own (Slack's command buttons), BCP 47.
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ EventKind = Literal[
     "consent_given", "consent_declined", "flow_started", "flow_completed", "snoozed",
     "paused", "resumed", "progress_requested", "schedule_changed", "skipped",
     "checkin_requested", "data_requested", "privacy_requested", "erase_requested",
+    "language_changed",
 ]
 
 

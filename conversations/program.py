@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from conversations.translations import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, supported_language
+
 _ID = r"^[a-z][a-z0-9_]*$"
 Identifier = Annotated[str, Field(pattern=_ID, max_length=64)]
 
@@ -66,6 +68,17 @@ ClockTime = Annotated[
     time, BeforeValidator(_parse_clock), PlainSerializer(lambda t: t.strftime("%H:%M"))
 ]
 TimeZone = Annotated[str, BeforeValidator(_check_zone)]
+
+
+def _check_language(value: object) -> str:
+    found = supported_language(str(value)) if isinstance(value, str) else None
+    if found is None:
+        raise ValueError(f"'{value}' is not a supported language; use one of "
+                         f"{', '.join(SUPPORTED_LANGUAGES)} (BCP 47)")
+    return found
+
+
+Language = Annotated[str, BeforeValidator(_check_language)]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -501,6 +514,8 @@ class Program(Strict):
     name: str = Field(min_length=1, max_length=120)
     weeks: int = Field(ge=1, le=104)
     timezone: TimeZone = "UTC"
+    # The language the program is written in and the bot speaks (BCP 47), see translations.
+    language: Language = DEFAULT_LANGUAGE
     privacy: Privacy
     checkin_flow: Identifier
     quiet_hours: QuietHours = QuietHours()

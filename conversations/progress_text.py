@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from conversations.action_items import shown
 from conversations.formatting import format_number
+from conversations.translations import DEFAULT_LANGUAGE, Translator, translator
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -26,24 +27,37 @@ def _number(value: float, language: str) -> str:
     return format_number(round(value) if abs(value) >= 100 else value, language, decimals=2)
 
 
+def completed_text(checkins: int, t: Translator) -> str:
+    """How many check-ins the client completed, as a sentence."""
+    return t.ngettext("Check-ins completed: {count}.", "Check-ins completed: {count}.",
+                      checkins).format(count=checkins)
+
+
 def progress_text(*, title: str, values: Sequence[float], baseline: float | None,
                   checkins: int, streak: int, milestones: Sequence[str] = (),
                   action_items: tuple[str, float] | None = None,
-                  language: str = "en") -> str:
-    """A short progress summary for the client, numbers written the language's way;
+                  language: str = DEFAULT_LANGUAGE) -> str:
+    """A short progress summary for the client in `language`, numbers written its way;
     `action_items`: the completion metric's title and its value at the last check-in
     that asked about them."""
+    t = translator(language)
     if not values:
-        return (f"No check-ins yet, so nothing to chart. Send /checkin to record your first "
-                f"week. Check-ins completed: {checkins}.")
-    lines = [f"{title}: {sparkline(values)}  (latest {_number(values[-1], language)})"]
+        return t.gettext("No check-ins yet, so nothing to chart. Send /checkin to record "
+                         "your first week.") + " " + completed_text(checkins, t)
+    lines = [t.gettext("{title}: {sparkline}  (latest {latest})").format(
+        title=title, sparkline=sparkline(values), latest=_number(values[-1], language))]
     if baseline is not None:
         change = values[-1] - baseline
-        lines.append(f"Baseline {_number(baseline, language)}, change "
-                     f"{'+' if change >= 0 else '-'}{_number(abs(change), language)}")
-    lines.append(f"Check-ins completed: {checkins}. Current streak: {streak} in a row.")
+        lines.append(t.gettext("Baseline {baseline}, change {change}").format(
+            baseline=_number(baseline, language),
+            change=("+" if change >= 0 else "-") + _number(abs(change), language)))
+    lines.append(completed_text(checkins, t) + " " + t.ngettext(
+        "Current streak: {count} in a row.", "Current streak: {count} in a row.",
+        streak).format(count=streak))
     if action_items is not None:
-        lines.append(f"{action_items[0]}: {shown(action_items[1])} at your last check-in.")
+        lines.append(t.gettext("{title}: {value} at your last check-in.").format(
+            title=action_items[0], value=shown(action_items[1])))
     if milestones:
-        lines.append("Milestones: " + "; ".join(milestones) + ".")
+        lines.append(t.gettext("Milestones: {milestones}.").format(
+            milestones="; ".join(milestones)))
     return "\n".join(lines)

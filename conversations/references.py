@@ -14,7 +14,7 @@ from conversations.program import (
     Threshold,
     YesNoQuestion,
 )
-from conversations.render import PLACEHOLDERS
+from conversations.render import MAY_BE_EMPTY, PLACEHOLDERS
 
 Problem = tuple[tuple[str | int, ...], str]
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -238,10 +238,15 @@ def _check_answer_ref(program: Program, ref: str, loc: tuple, *, numeric: bool =
 
 def _check_text(text: str, loc: tuple, extra: frozenset[str] = frozenset()) -> list[Problem]:
     names = PLACEHOLDERS | extra
-    unknown = [name for name in _PLACEHOLDER.findall(text) if name not in names]
+    used = [inside.partition("|") for inside in _PLACEHOLDER.findall(text)]
+    unknown = [name for name, _, _ in used if name not in names]
     if unknown:
         allowed = ", ".join("{" + p + "}" for p in sorted(names))
         return [(loc, f"unknown placeholder {{{unknown[0]}}}; use one of {allowed}")]
+    bare = [name for name, bar, _ in used if name in MAY_BE_EMPTY and not bar]
+    if bare:
+        return [(loc, f"{{{bare[0]}}} can be empty (a client without a coach): give it a "
+                 f"fallback that reads well in the sentence, e.g. {{{bare[0]}|your coach}}")]
     return []
 
 

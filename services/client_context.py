@@ -18,9 +18,9 @@ from conversations import engine as core
 from conversations.action_items import item_of
 from conversations.formatting import format_weekday
 from conversations.journey import conversation_status, program_week
-from conversations.languages import language_of
 from conversations.messages import Event, Reply
 from conversations.program import Program
+from conversations.translations import DEFAULT_LANGUAGE
 from storage import action_item_store
 from storage import conversation_store as convs
 from storage.models import Consent, Conversation, Enrolment, Person
@@ -30,18 +30,20 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
             state: core.FlowState | None, now: datetime) -> core.Context:
     """The engine's view of a client: program, status, open flow, today, placeholders."""
     zone = ZoneInfo(person.timezone)
+    language = client_language(program, enrolment)
     coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     words = person.name.split()
-    language = language_of(program)
     values = {
         "client.first_name": words[0] if words else person.name,
         "client.name": person.name,
-        "coach.name": coach.name if coach else "your coach",
+        # No coach: no value, and the text's own fallback reads ({coach.name|your coach}).
+        "coach.name": coach.name if coach else None,
         "program.name": program.name,
         "week": program_week(enrolment.enrolled_at, now, program.weeks),
         "weeks": program.weeks,
         "stage": enrolment.stage,
         "checkin_day": format_weekday(enrolment.checkin_day, language),
+        "checkin_day_id": enrolment.checkin_day,
         "checkin_time": enrolment.checkin_time,
         "booking_link": program.booking_link or "",
     }
@@ -52,6 +54,17 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]
                         flow_state=state, now=now, today=now.astimezone(zone).date(),
                         values=values, action_items=items, language=language)
+
+
+def client_language(program: Program, enrolment: Enrolment) -> str:
+    """The language a client is spoken to in: the one they chose, else the program's."""
+    return enrolment.language or program.language
+
+
+def staff_language(session: Session, person_id: int) -> str:
+    """The language a coach or team member is written to in (`staff add --language`)."""
+    person = session.get(Person, person_id)
+    return (person.language if person is not None else None) or DEFAULT_LANGUAGE
 
 
 # --- what each engine event changes in the tables ---------------------------------------
@@ -81,7 +94,13 @@ def _flow_completed(session: Session, program: Program, enrolment: Enrolment, ev
         enrolment.stage_started_at = now
 
 
+def _language(session: Session, program: Program, enrolment: Enrolment, event: Event,
+              now: datetime) -> None:
+    enrolment.language = event.data["language"]
+
+
 EFFECTS: dict[str, Effect] = {
+    "language_changed": _language,
     "consent_given": _consent,
     "consent_declined": _consent,
     "schedule_changed": _schedule,

@@ -17,7 +17,9 @@ from conversations.journey import is_current, may_receive, program_week
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import answer_title, shown_answer
+from conversations.translations import DEFAULT_LANGUAGE, N_, translator
 from services import coach_home, keys
+from services.client_context import client_language
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, people, relay_store, staff
 from storage.models import Enrolment, Person
@@ -25,8 +27,9 @@ from storage.models import Enrolment, Person
 log = logging.getLogger("coachbot.coach_relay")
 
 SLACK = "slack"
-FROM_COACH = "From your coach: "
-SENT_TO_COACH = "Sent to your coach."
+# TRANSLATORS: {message} is the coach's own words, relayed to the client as written.
+FROM_COACH = N_("From your coach: {message}")
+SENT_TO_COACH = N_("Sent to your coach.")
 Relayed = Literal["duplicate", "not_a_card", "not_theirs", "erased", "paused", "ended",
                   "unreachable", "sent"]
 # What the coach is told, privately, when their reply cannot be delivered.
@@ -57,14 +60,18 @@ def post_checkin(uow: UnitOfWork, program: Program, enrolment: Enrolment, client
     week = program_week(enrolment.enrolled_at, uow.now, program.weeks)
     items = {item_of(q): q for q in answers if item_of(q) is not None}
     named = action_item_store.texts(session, [i for i in items if i is not None])
-    lines = [f"Action item \"{named.get(item or 0, '?')}\": {label(answers[q])}"
-             for item, q in items.items()]
-    lines += [f"{answer_title(program, flow.id, q.id)}: {shown_answer(q, answers[q.id])}"
+    language = coach.language or DEFAULT_LANGUAGE
+    t = translator(language)
+    lines = [t.gettext("Action item \"{item}\": {answer}").format(
+        item=named.get(item or 0, "?"), answer=label(answers[q])) for item, q in items.items()]
+    lines += [f"{answer_title(program, flow.id, q.id)}: {shown_answer(q, answers[q.id], language)}"
               for q in flow.questions if q.id in answers]
-    text = "\n".join([f"Check-in: {client.name}, week {week}", *lines])
+    title = t.gettext("Check-in: {client}, week {week}").format(client=client.name, week=week)
+    text = "\n".join([title, *lines])
     # The client's id on the row: erasing them takes a card still waiting in the outbox.
     uow.queue(key=keys.relay_card(card.id or 0), channel=SLACK, address=address,
-              person_id=client.id, reply=Reply(text=text, relay_card=card.id))
+              person_id=client.id, reply=Reply(text=text, relay_card=card.id,
+                                               language=language))
     coach_home.refresh(uow, coach.id, f"card:{card.id}")
     return True
 
@@ -90,8 +97,9 @@ def from_coach(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str,
             return refused or "erased"
         row = relay_store.add(session, enrolment_id=enrolment.id or 0, coach_id=coach.id or 0,
                               direction="to_client", card_id=card.id, text=text, now=uow.now)
+        t = translator(client_language(rt.program(enrolment.program_id), enrolment))
         uow.queue_to_person(enrolment.person_id, keys.relay_message(row.id or 0),
-                            [Reply(text=FROM_COACH + text)])
+                            [Reply(text=t.gettext(FROM_COACH).format(message=text))])
         audit.record(session, at=uow.now, actor=f"person:{coach.id}",
                      action="coach_message_relayed", enrolment_id=enrolment.id,
                      message=row.id or 0)

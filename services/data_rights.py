@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from conversations.messages import Attachment, Reply
+from conversations.translations import DEFAULT_LANGUAGE, translator
 from services import keys
+from services.client_context import staff_language
 from services.escalations import TEAM_CHANNEL
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import audit, erasure, export, outbox
@@ -29,11 +31,13 @@ def export_json(session: Session, person: Person, *, now: datetime) -> tuple[dic
     return data, json.dumps(data, ensure_ascii=False, indent=2).encode()
 
 
-def export_reply(session: Session, person: Person, *, actor: str, now: datetime) -> Reply:
-    """The summary message with the JSON file attached; the read goes in the audit log."""
+def export_reply(session: Session, person: Person, *, actor: str, now: datetime,
+                 language: str = DEFAULT_LANGUAGE) -> Reply:
+    """The summary message (in `language`) with the JSON file attached; the read goes in the
+    audit log."""
     data, blob = export_json(session, person, now=now)
     audit_read(session, person, action="data_exported", actor=actor, now=now)
-    return Reply(text=export.summary(data),
+    return Reply(text=export.summary(data, language),
                  attachment=Attachment(EXPORT_FILENAME, "application/json", blob))
 
 
@@ -74,10 +78,12 @@ def erase_client(uow: UnitOfWork, person: Person, *, actor: str) -> erasure.Eras
     uow.after_commit.append(lambda: checkpoint(engine))
     for coach_id in erased.coach_ids:
         programs = ", ".join(erased.program_ids)
+        t = translator(staff_language(uow.session, coach_id))
         uow.queue_to_person(coach_id, keys.erased_notice(erased.enrolment_ids, coach_id), [
-            Reply(f"A client of yours in {programs} asked for their data to be erased, "
-                  f"and it was, on {now:%Y-%m-%d}. Their check-ins and reminders have "
-                  f"stopped; the audit log keeps only that it happened.")])
+            Reply(t.gettext("A client of yours in {programs} asked for their data to be "
+                            "erased, and it was, on {date}. Their check-ins and reminders have "
+                            "stopped; the audit log keeps only that it happened.").format(
+                programs=programs, date=f"{now:%Y-%m-%d}"))])
     return erased
 
 

@@ -29,6 +29,7 @@ from conversations.journey import CURRENT
 from conversations.messages import DigestView, Reply
 from conversations.program import Program, YesNoQuestion
 from conversations.render import answer_title, shown_answer
+from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
 from services import keys
 from services.unit_of_work import Runtime
 from storage import escalation_store as escalations
@@ -95,7 +96,7 @@ class Digest:
 
 
 def _rule_part(programs: Mapping[str, Program], program_id: str,
-               rule_id: str) -> tuple[str, int]:
+               rule_id: str, t: Translator) -> tuple[str, int]:
     """How a fired rule reads in the digest (its title, never its evidence) and its urgency.
 
     The firing's stored values can hold a keyword the client wrote, so they stay out.
@@ -104,8 +105,9 @@ def _rule_part(programs: Mapping[str, Program], program_id: str,
     rule = next((r for r in program.rules if r.id == rule_id), None) if program else None
     title = (rule.title or rule.id) if rule else rule_id
     if rule is not None and rule.then.celebrate is not None:
-        return f"milestone: {title}", 0
-    return f"rule fired: {title}", 2 if rule is not None and rule.then.escalate else 1
+        return t.gettext("milestone: {title}").format(title=title), 0
+    return (t.gettext("rule fired: {title}").format(title=title),
+            2 if rule is not None and rule.then.escalate else 1)
 
 
 def _milestone_touchpoints(programs: Mapping[str, Program]) -> dict[str, str]:
@@ -145,18 +147,19 @@ class _Window:
 
 
 def build_digest(session: Session, coach: Person, programs: Mapping[str, Program],
-                 now: datetime, language: str = "en") -> Digest:
+                 now: datetime, language: str | None = None) -> Digest:
     """The digest of `coach` for the local day before `now`, and what today holds; days and
     numbers written in the coach's `language`."""
     zone = ZoneInfo(coach.timezone)
     day = _Day.before(now, zone)
+    said = _Said(language or coach.language or DEFAULT_LANGUAGE)
     # Columns, not ORM rows: building 500 clients' objects costs more than the queries.
     rows = [_Client(*row) for row in session.exec(
         select(Enrolment.id, Enrolment.program_id, Enrolment.status, Enrolment.checkin_day,
                Person.name).join(Person, col(Person.id) == col(Enrolment.person_id))
         .where(Enrolment.coach_id == coach.id, col(Enrolment.status).in_(CURRENT)))]
     if not rows:
-        return _render(day.date, [], _footer(0, 0, 0), language)
+        return _render(day.date, [], _footer(0, 0, 0, said), said)
     window = _load(session, [client.id for client in rows], programs, day, now)
     lines: list[ClientLine] = []
     responded = 0
@@ -168,16 +171,35 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
         # The week is the seven days up to the end of yesterday; the eighth day loaded
         # before it is there only for "was".
         responded += any(a[3] >= week_start for a in mine)
-        line = _client_line(client, mine, window, program, day, now, zone, programs, language)
+        line = _client_line(client, mine, window, program, day, now, zone, programs, said)
         if line.parts:
             lines.append(line)
     missed = sum(len(days) for days in window.missed.values())
-    return _render(day.date, lines, _footer(responded, len(rows), missed), language)
+    return _render(day.date, lines, _footer(responded, len(rows), missed, said), said)
 
 
-def _footer(responded: int, clients: int, missed: int) -> str:
-    return (f"Check-ins this week: {responded} of {clients} clients checked in, "
-            f"{missed} missed.")
+class _Said(NamedTuple):
+    """The coach's language and its catalog: the digest is written in it."""
+
+    language: str
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.language)
+
+    def day(self, moment: date | datetime) -> str:
+        return format_day(moment, self.language)
+
+
+# The owner of an escalation named by role when they have no name (yet).
+_ROLES = {"coach": N_("the coach"), "team": N_("the team")}
+
+
+def _footer(responded: int, clients: int, missed: int, said: _Said) -> str:
+    return said.t.ngettext(
+        "Check-ins this week: {responded} of {clients} client checked in, {missed} missed.",
+        "Check-ins this week: {responded} of {clients} clients checked in, {missed} missed.",
+        clients).format(responded=responded, clients=clients, missed=missed)
 
 
 def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
@@ -248,35 +270,43 @@ def _load_missed_and_stuck(session: Session, ids: list[int], programs: Mapping[s
 
 def _client_line(client: _Client, mine: list[tuple], window: _Window,
                  program: Program | None, day: _Day, now: datetime, zone: ZoneInfo,
-                 programs: Mapping[str, Program], language: str) -> ClientLine:
+                 programs: Mapping[str, Program], said: _Said) -> ClientLine:
     """One client's line: the check-in, fired rules, open cases, today's sessions."""
+    t = said.t
     line = ClientLine(name=client.name, urgency=0)
     if program is not None:
-        _checkin_part(line, mine, day.start, program, language)
+        _checkin_part(line, mine, day.start, program, said)
     for due_at in window.missed.get(client.id, ()):
-        line.add(f"missed the check-in of {format_day(due_at.astimezone(zone), language)}", 1)
+        line.add(t.gettext("missed the check-in of {day}").format(
+            day=said.day(due_at.astimezone(zone))), 1)
     if client.id in window.stuck:
-        since = format_day(window.stuck[client.id].astimezone(zone), language)
-        line.add(f"stuck in intake since {since}", 1)
+        line.add(t.gettext("stuck in intake since {day}").format(
+            day=said.day(window.stuck[client.id].astimezone(zone))), 1)
     for rule_id in window.fired.get(client.id, ()):
-        line.add(*_rule_part(programs, client.program_id, rule_id))
+        line.add(*_rule_part(programs, client.program_id, rule_id, t))
     for case in window.cases.get(client.id, ()):
         hours = int((now - case.opened_at).total_seconds() // 3600)
-        owner = window.names.get(case.owner_id, f"the {case.owner_role}")
-        state = (f"acknowledged by {window.names.get(case.acknowledged_by_id, '?')}"
-                 if case.acknowledged_at else "NOT acknowledged")
-        line.add(f"open escalation: {case.reason} ({hours}h old, owner {owner}, {state})",
+        role = _ROLES.get(case.owner_role)
+        owner = window.names.get(case.owner_id,
+                                 t.gettext(role) if role else case.owner_role)
+        state = (t.gettext("acknowledged by {name}").format(
+            name=window.names.get(case.acknowledged_by_id, "?"))
+                 if case.acknowledged_at else t.gettext("NOT acknowledged"))
+        line.add(t.gettext("open escalation: {reason} ({hours}h old, owner {owner}, {state})")
+                 .format(reason=case.reason, hours=hours, owner=owner, state=state),
                  3 if case.acknowledged_at is None else 2)
     for at in window.sessions.get(client.id, ()):
-        line.add(f"session today at {format_time(at.astimezone(zone), language)}")
+        line.add(t.gettext("session today at {time}").format(
+            time=format_time(at.astimezone(zone), said.language)))
     for title in window.milestones.get(client.id, ()):
-        line.add(f"milestone today: {title}")
+        line.add(t.gettext("milestone today: {title}").format(title=title))
     return line
 
 
 def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
-                  program: Program, language: str) -> None:
+                  program: Program, said: _Said) -> None:
     """Yesterday's answers as the program names them, each beside the one before it."""
+    t = said.t
     today = [a for a in mine if a[3] >= start]
     if not today:
         return
@@ -290,24 +320,27 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
         if item_of(question_id) is not None:
             continue  # action items: one figure for all of them, below
         question = flow.question(question_id)
-        shown = _shown(question, number, language)
+        shown = _shown(question, number, said.language)
         earlier = before.get(question_id)
         if earlier is not None:
-            shown += f", was {_shown(question, earlier, language)}"
+            shown = t.gettext("{now}, was {before}").format(
+                now=shown, before=_shown(question, earlier, said.language))
             if number < earlier:
                 line.urgency = max(line.urgency, 2)
         scores.append(f"{answer_title(program, flow.id, question_id)} {shown}")
     done = completion(n for _, q, n, _ in today if item_of(q) is not None and n is not None)
     if done is not None:
         metric = metric_of(program)
-        shown = f"{metric.title if metric and metric.title else 'Action items done'} " \
-                f"{shown_completion(done)}"
+        title = metric.title if metric and metric.title else t.gettext("Action items done")
+        shown = f"{title} {shown_completion(done)}"
         earlier = completion(n for _, q, n, at in mine
                              if at < start and item_of(q) is not None and n is not None)
         if earlier is not None:
-            shown += f", was {shown_completion(earlier)}"
+            shown = t.gettext("{now}, was {before}").format(now=shown,
+                                                            before=shown_completion(earlier))
         scores.insert(0, shown)
-    line.add("checked in: " + (" · ".join(scores) or "answered"))
+    line.add(t.gettext("checked in: {scores}").format(
+        scores=" · ".join(scores) or t.gettext("answered")))
 
 
 def _shown(question, number: float, language: str) -> str:
@@ -316,10 +349,12 @@ def _shown(question, number: float, language: str) -> str:
     return shown_answer(question, value, language)
 
 
-def _render(yesterday: date, lines: list[ClientLine], footer: str, language: str) -> Digest:
-    title = f"Your digest for {format_day(yesterday, language)}"
+def _render(yesterday: date, lines: list[ClientLine], footer: str, said: _Said) -> Digest:
+    title = said.t.gettext("Your digest for {day}").format(day=said.day(yesterday))
     if not lines:
-        return Digest(title=title, text=f"{title}: a quiet day, nothing needs you. {footer}",
+        return Digest(title=title, text=said.t.gettext(
+            "{title}: a quiet day, nothing needs you. {footer}").format(title=title,
+                                                                       footer=footer),
                       lines=[], footer=footer)
     lines.sort(key=lambda item: (-item.urgency, item.name))
     body = [f"{item.name}: " + "; ".join(item.parts) for item in lines]

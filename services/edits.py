@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from conversations.answers import Invalid, parse
-from conversations.languages import language_of
 from conversations.messages import Inbound, Reply
 from conversations.program import Program
+from conversations.translations import N_, translator
 from services import keys
+from services.client_context import client_language
 from services.unit_of_work import UnitOfWork
 from storage import conversation_store as convs
 from storage import dedupe, enrolments
@@ -28,9 +29,10 @@ from storage.models import Answer, Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.edits")
 
-EDITED_TEXT = "Got it, I've updated that answer."
-NOT_LATEST_TEXT = ("Editing a message changes only your latest answer, so I kept this one "
-                   "as it was.")
+EDITED_TEXT = N_("Got it, I've updated that answer.")
+KEPT_TEXT = N_("I kept your earlier answer. {reason}")
+NOT_LATEST_TEXT = N_("Editing a message changes only your latest answer, so I kept this one "
+                     "as it was.")
 
 EditOutcome = Literal["duplicate", "updated", "invalid", "not_latest", "no_answer"]
 
@@ -59,10 +61,12 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
         return Edited("no_answer")
     enrolment, person, _ = found
 
-    def tell(text: str) -> None:
+    t = translator(client_language(programs[enrolment.program_id], enrolment))
+
+    def tell(text: str, **params: str) -> None:
         uow.queue(key=keys.reply(message.channel, message.event_id, 0),
                   channel=message.channel, address=message.sender, person_id=person.id,
-                  reply=Reply(text))
+                  reply=Reply(t.gettext(text).format(**params)))
 
     if _latest(session, answer.enrolment_id) != answer.id:
         tell(NOT_LATEST_TEXT)
@@ -74,9 +78,9 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     if question is None:
         return Edited("no_answer")
     value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date(),
-                  language_of(program))
+                  client_language(programs[enrolment.program_id], enrolment))
     if isinstance(value, Invalid):
-        tell(f"I kept your earlier answer. {value.reason}")
+        tell(KEPT_TEXT, reason=value.reason)
         return Edited("invalid")
     conversation = session.get(Conversation, answer.conversation_id)
     stored = value.isoformat() if isinstance(value, date) else value

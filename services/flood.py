@@ -12,9 +12,11 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Literal
 
+from conversations.translations import N_
+
 WINDOW = timedelta(minutes=1)
-SLOW_DOWN = ("You're sending messages faster than I can read them — please slow down; "
-             "I'll answer again in a minute.")
+SLOW_DOWN = N_("You're sending messages faster than I can read them — please slow down; "
+               "I'll answer again in a minute.")
 TALLY = "refused_flood"
 # Chats remembered at once; beyond it those quiet for a minute are forgotten (nothing to keep).
 CHATS = 10_000

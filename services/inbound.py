@@ -16,8 +16,15 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
+from conversations.translations import DEFAULT_LANGUAGE, N_, translator
 from services import coach_relay, data_rights, decisions, edits, invites, keys, next_offer
-from services.client_context import apply_step, begin_flow, context, in_conversation
+from services.client_context import (
+    apply_step,
+    begin_flow,
+    client_language,
+    context,
+    in_conversation,
+)
 from services.flood import SLOW_DOWN, FloodGate, Verdict
 from services.flood import TALLY as FLOOD_TALLY
 from services.program_versions import program_for
@@ -36,10 +43,10 @@ Outcome = Literal["duplicate", "stranger", "joined", "stale", "closed", "handled
 # surrogates (no UTF-8 encoding exists; a client's JSON may carry "\ud800").
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
-CLOSED_TEXT = "That check-in is closed."
-JOIN_TEXT = ("Hi! I don't know you yet. coachbot is for clients of a coaching program: "
-             "ask your coach for your personal invite link (or code), then send /start "
-             "followed by the code.")
+CLOSED_TEXT = N_("That check-in is closed.")
+JOIN_TEXT = N_("Hi! I don't know you yet. coachbot is for clients of a coaching program: ask "
+               "your coach for your personal invite link (or code), then send /start "
+               "followed by the code.")
 
 
 @dataclass(frozen=True)
@@ -82,24 +89,26 @@ class InboundService:
                 return Handled("duplicate")
             tallies.add(uow.session, FLOOD_TALLY, day=uow.now.date(),
                         count=self.flood.take_refused())
-            if flooded:
-                _reply(uow, message, None, [Reply(SLOW_DOWN)], keep=False)
-                log.info("flood channel=%s event=%s", message.channel, message.event_id)
-                return Handled("flooded", replies=1)
             found = enrolments.enrolment_at(uow.session, channel=message.channel,
                                             address=message.sender)
+            language = self._language(found[0] if found else None)
+            t = translator(language)
+            if flooded:
+                _reply(uow, message, None, [Reply(t.gettext(SLOW_DOWN))], keep=False)
+                log.info("flood channel=%s event=%s", message.channel, message.event_id)
+                return Handled("flooded", replies=1)
             bound = found is not None and has_joined(found[0].status)
             code = start_code(message.text) if message.button is None else None
             if code is not None:
-                handled = self._code(uow, message, code,
+                handled = self._code(uow, message, code, language,
                                      owner=found[1].id if found and bound else None)
                 if handled is not None:
                     return handled
             if found is None or not bound:
                 if found is None:  # a stranger: counted, and their reply forgotten once sent
                     tallies.add(uow.session, "stranger_message", day=uow.now.date())
-                _reply(uow, message, found[1].id if found else None, [Reply(JOIN_TEXT)],
-                       keep=found is not None)
+                _reply(uow, message, found[1].id if found else None,
+                       [Reply(t.gettext(JOIN_TEXT))], keep=found is not None)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
             enrolment, person, unreachable = found
@@ -111,25 +120,40 @@ class InboundService:
                 return self._next_step(uow, message, person)
             if message.button is not None and \
                     message.button_question == invites.SWITCH_QUESTION:
-                return self._switch(uow, message, person, message.button)
+                return self._switch(uow, message, person, message.button, language)
             return self._step(uow, message, enrolment, person)
+
+    def language_at(self, channel: str, address: str) -> str:
+        """The language the bot speaks in this chat (for what a channel says on its own)."""
+        with self.rt.transaction() as uow:
+            found = enrolments.enrolment_at(uow.session, channel=channel, address=address)
+            return self._language(found[0] if found else None)
+
+    def _language(self, enrolment: Enrolment | None) -> str:
+        """Whom the bot does not know yet hears the language every program speaks (else
+        English); a client, their own."""
+        if enrolment is not None and enrolment.program_id in self.rt.programs:
+            return client_language(self.rt.program(enrolment.program_id), enrolment)
+        spoken = {program.language for program in self.rt.programs.values()}
+        return spoken.pop() if len(spoken) == 1 else DEFAULT_LANGUAGE
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
               person: Person) -> Handled:
         session, now = uow.session, uow.now
         program = self.rt.program(enrolment.program_id)
+        t = translator(client_language(program, enrolment))
         conversation = convs.open_conversation(session, enrolment.id or 0)
         if message.button is not None and message.button_conversation is not None and (
                 conversation is None or conversation.id != message.button_conversation):
             # A keyboard of a conversation that has ended: its question may be asked again
             # in a new one, and this press must not answer (or rewrite) that.
-            _reply(uow, message, person.id, [Reply(CLOSED_TEXT)])
+            _reply(uow, message, person.id, [Reply(t.gettext(CLOSED_TEXT))])
             log.info("closed conversation's button enrolment=%s", enrolment.id)
             return Handled("closed", enrolment_id=enrolment.id, replies=1)
         state = convs.flow_state(conversation)
         if _free_message(message, state) and coach_relay.answer_coach(
                 uow, enrolment, person, message.text):
-            _reply(uow, message, person.id, [Reply(coach_relay.SENT_TO_COACH)])
+            _reply(uow, message, person.id, [Reply(t.gettext(coach_relay.SENT_TO_COACH))])
             return Handled("handled", enrolment_id=enrolment.id, replies=1)
         # The step runs on the version its conversation opened on; the rest on the running one.
         opened_on, version = program_for(self.rt, session, enrolment.program_id, conversation)
@@ -143,10 +167,11 @@ class InboundService:
             return self._erase(uow, message, person, list(result.replies))
         replies = list(result.replies)
         if "data_requested" in kinds:
-            replies.append(data_rights.export_reply(session, person, actor="client", now=now))
+            replies.append(data_rights.export_reply(session, person, actor="client", now=now,
+                                                    language=ctx.language))
         if "progress_requested" in kinds:
             replies.append(progress_reply(session, program, enrolment,
-                                          channel=message.channel))
+                                          channel=message.channel, language=ctx.language))
         raw = message.button if message.button is not None else message.text
         opened = apply_step(session, program, enrolment, conversation, result, now,
                             message_ref=message.message_ref, raw=raw, version=version)
@@ -213,13 +238,14 @@ class InboundService:
             if next_offer.good_review(program, event.flow, answers):
                 next_offer.offer(self.rt, uow, enrolment)
 
-    def _code(self, uow: UnitOfWork, message: Inbound, code: str, *,
+    def _code(self, uow: UnitOfWork, message: Inbound, code: str, language: str, *,
               owner: int | None) -> Handled | None:
         """'/start CODE': join, ask an enrolled chat before moving it, or count a wrong code."""
+        t = translator(language)
         # `owner`: the client the chat belongs to. None returned: handled as any message.
         if self.throttle.blocked(message.channel, message.sender, uow.now):
             tallies.add(uow.session, invites.THROTTLED_TALLY, day=uow.now.date())
-            _reply(uow, message, owner, [Reply(invites.THROTTLED_TEXT)],
+            _reply(uow, message, owner, [Reply(t.gettext(invites.THROTTLED_TEXT))],
                    keep=owner is not None)
             log.info("invite code throttled channel=%s event=%s", message.channel,
                      message.event_id)
@@ -231,21 +257,22 @@ class InboundService:
             return None
         if owner is not None:
             # Someone else's code (or a second enrolment) must not silently take this chat.
-            _reply(uow, message, owner, [invites.switch_question(code)])
+            _reply(uow, message, owner, [invites.switch_question(code, language)])
             log.info("switch asked channel=%s event=%s", message.channel, message.event_id)
             return Handled("handled", replies=1)
         return self._join(uow, message, code)
 
     def _switch(self, uow: UnitOfWork, message: Inbound, person: Person,
-                value: str) -> Handled:
+                value: str, language: str) -> Handled:
         """The answer to "switch this chat to the new enrolment?"."""
+        t = translator(language)
         code = invites.switch_code(value)
         if code is None:
-            _reply(uow, message, person.id, [Reply(invites.KEPT_TEXT)])
+            _reply(uow, message, person.id, [Reply(t.gettext(invites.KEPT_TEXT))])
             return Handled("handled", replies=1)
         joined = self._join(uow, message, code)
         if joined is None:
-            _reply(uow, message, person.id, [Reply(invites.EXPIRED_TEXT)])
+            _reply(uow, message, person.id, [Reply(t.gettext(invites.EXPIRED_TEXT))])
             return Handled("handled", replies=1)
         return joined
 

@@ -11,6 +11,7 @@ from collections import deque
 from datetime import datetime, timedelta
 
 from conversations.messages import Button, Reply
+from conversations.translations import N_, translator
 
 WINDOW = timedelta(hours=1)
 PER_CHAT = 5
@@ -20,23 +21,24 @@ OVERALL = 200
 CHATS = 10_000
 
 SWITCH_QUESTION = "switch_enrolment"
-SWITCH_YES = "Yes, switch this chat to the new enrolment"
-SWITCH_NO = "No"
-SWITCH_ASK = ("This chat already belongs to your current enrolment. Switch it to the new "
-              "one? Messages about your current program would stop coming here.")
-KEPT_TEXT = "OK, nothing changed: this chat stays with your current enrolment."
-EXPIRED_TEXT = "That invite code no longer works; ask your coach for a new one."
-THROTTLED_TEXT = ("That's too many invite codes that didn't work. Please check the code with "
-                  "your coach and try again in an hour.")
+SWITCH_YES = N_("Yes, switch this chat to the new enrolment")
+SWITCH_NO = N_("No")
+SWITCH_ASK = N_("This chat already belongs to your current enrolment. Switch it to the new "
+                "one? Messages about your current program would stop coming here.")
+KEPT_TEXT = N_("OK, nothing changed: this chat stays with your current enrolment.")
+EXPIRED_TEXT = N_("That invite code no longer works; ask your coach for a new one.")
+THROTTLED_TEXT = N_("That's too many invite codes that didn't work. Please check the code "
+                    "with your coach and try again in an hour.")
 WRONG_TALLY = "wrong_invite_code"
 THROTTLED_TALLY = "invite_throttled"
 
 
-def switch_question(code: str) -> Reply:
+def switch_question(code: str, language: str) -> Reply:
     """The question asked before an enrolled chat is moved to the enrolment of `code`."""
-    return Reply(SWITCH_ASK, question=SWITCH_QUESTION,
-                 buttons=(Button(SWITCH_YES, f"yes:{code.strip().upper()}"),
-                          Button(SWITCH_NO, "no")))
+    t = translator(language)
+    return Reply(t.gettext(SWITCH_ASK), question=SWITCH_QUESTION,
+                 buttons=(Button(t.gettext(SWITCH_YES), f"yes:{code.strip().upper()}"),
+                          Button(t.gettext(SWITCH_NO), "no")))
 
 
 def switch_code(value: str) -> str | None:

@@ -15,7 +15,9 @@ from conversations.journey import may_receive
 from conversations.messages import Button, Reply
 from conversations.program import Program
 from conversations.render import fill
+from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
 from services import keys, notices
+from services.client_context import client_language
 from services.new_clients import enrol_new
 from services.payments import NEXT_REFERENCE
 from services.unit_of_work import Runtime, UnitOfWork
@@ -27,7 +29,12 @@ log = logging.getLogger("coachbot.services.next_offer")
 # The offer's buttons name this question, so a press is told apart from a flow's answer.
 QUESTION = "next_offer"
 YES, NO = "yes", "no"
-BUTTONS = (Button("Yes, I'm in", YES), Button("No, thanks", NO))
+BUTTONS = ((N_("Yes, I'm in"), YES), (N_("No, thanks"), NO))
+
+
+def _buttons(language: str) -> tuple[Button, ...]:
+    t = translator(language)
+    return tuple(Button(t.gettext(label), value) for label, value in BUTTONS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,8 @@ def offer(runtime: Runtime, uow: UnitOfWork, enrolment: Enrolment) -> bool:
                                "program.name": program.name})
     text = text.replace("{next.name}", following.name)
     uow.queue_to_person(person.id or 0, keys.next_offer(enrolment.id or 0),
-                        [Reply(text, buttons=BUTTONS, question=QUESTION)])
+                        [Reply(text, buttons=_buttons(client_language(program, enrolment)),
+                               question=QUESTION)])
     log.info("next step offered enrolment=%s program=%s", enrolment.id, following.id)
     return True
 
@@ -86,17 +94,21 @@ def answer(runtime: Runtime, uow: UnitOfWork, person: Person, said: str) -> Answ
     made = next_offers.open_offer_of(uow.session, person.id or 0)
     previous = uow.session.get(Enrolment, made.enrolment_id) if made else None
     following = runtime.programs.get(made.program_id) if made else None
+    t = translator(client_language(runtime.programs[previous.program_id], previous)
+                   if previous is not None and previous.program_id in runtime.programs
+                   else DEFAULT_LANGUAGE)
     if made is None or previous is None or following is None:
-        return Answered([Reply("That offer is no longer open. Ask your coach about what "
-                               "comes next.")])
+        return Answered([Reply(t.gettext("That offer is no longer open. Ask your coach about "
+                                         "what comes next."))])
     key = keys.next_offer_answer(previous.id or 0, said)
     if said != YES:
         next_offers.answer(uow.session, made, said=NO, now=uow.now)
         notices.tell_coach(runtime, uow, previous, key=key,
                            text=f"{person.name} said no, thanks to {following.name}.")
-        return Answered([Reply("No problem. If you change your mind, tell your coach.")])
+        return Answered([Reply(t.gettext("No problem. If you change your mind, tell your "
+                                         "coach."))])
     if following.offer is not None and following.offer.stripe_price is not None:
-        return _pay_first(runtime, uow, person, previous, made, following, key)
+        return _pay_first(runtime, uow, person, previous, made, following, key, t)
     new = enrol_new(runtime, uow, program=following, person=person, name=person.name,
                     email=person.email, zone=person.timezone, coach=None)
     new.coach_id = previous.coach_id  # the coach they know goes on with them
@@ -105,11 +117,12 @@ def answer(runtime: Runtime, uow: UnitOfWork, person: Person, said: str) -> Answ
     notices.tell_coach(runtime, uow, previous, key=key,
                        text=f"{person.name} said yes to {following.name} and is enrolled.")
     log.info("next step taken enrolment=%s next=%s", previous.id, new.id)
-    return Answered([Reply(f"Wonderful, you're in {following.name}!")], started=new)
+    return Answered([Reply(t.gettext("Wonderful, you're in {program}!").format(
+        program=following.name))], started=new)
 
 
 def _pay_first(runtime: Runtime, uow: UnitOfWork, person: Person, previous: Enrolment,
-               made: NextOffer, following: Program, key: str) -> Answered:
+               made: NextOffer, following: Program, key: str, t: Translator) -> Answered:
     """A priced program: its payment link, marked so the payment enrols this client."""
     assert following.offer is not None
     next_offers.answer(uow.session, made, said=YES, now=uow.now)
@@ -118,8 +131,8 @@ def _pay_first(runtime: Runtime, uow: UnitOfWork, person: Person, previous: Enro
         notices.tell_coach(runtime, uow, previous, key=key, text=(
             f"{person.name} said yes to {following.name}; its offer has no payment_link, "
             "so please send them a way to pay."))
-        return Answered([Reply(f"Wonderful! Your coach will send you the details of "
-                               f"{following.name}.")])
+        return Answered([Reply(t.gettext("Wonderful! Your coach will send you the details of "
+                                         "{program}.").format(program=following.name))])
     query = {"client_reference_id": f"{NEXT_REFERENCE}{previous.id}"}
     if person.email:
         query["prefilled_email"] = person.email
@@ -127,4 +140,5 @@ def _pay_first(runtime: Runtime, uow: UnitOfWork, person: Person, previous: Enro
     notices.tell_coach(runtime, uow, previous, key=key, text=(
         f"{person.name} said yes to {following.name}; they have its payment link and are "
         "enrolled as soon as they pay."))
-    return Answered([Reply(f"Wonderful! Join {following.name} here: {url}")])
+    return Answered([Reply(t.gettext("Wonderful! Join {program} here: {link}").format(
+        program=following.name, link=url))])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from conversations.action_items import metric_of
-from conversations.languages import language_of
 from conversations.messages import Attachment, Reply
 from conversations.metrics import main_metric
 from conversations.program import Program
-from conversations.progress_text import progress_text
+from conversations.progress_text import completed_text, progress_text
+from conversations.translations import translator
 from services.charts import trend_png
 from storage import conversation_store as convs
 from storage import metric_store as metrics
@@ -22,13 +22,14 @@ CHART_CHANNELS = ("telegram", "slack")
 
 
 def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
-                   channel: str) -> Reply:
-    """The progress message; on channels that show pictures, with the trend as a PNG."""
+                   channel: str, language: str) -> Reply:
+    """The progress message in `language`; on channels that show pictures, with the trend
+    as a PNG."""
     enrolment_id = enrolment.id or 0
     checkins = convs.completed_count(session, enrolment_id, program.checkin_flow)
     main = main_metric(program)
     if main is None:
-        return Reply(f"Check-ins completed: {checkins}.")
+        return Reply(completed_text(checkins, translator(language)))
     values = [row.value for row in metrics.stored_series(session, enrolment_id, main.id)]
     latest = metrics.latest_values(session, enrolment_id)
     base = latest.get(metrics.baseline_id(main.id))
@@ -47,7 +48,7 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
                          checkins=checkins, streak=streak, milestones=reached,
                          action_items=(items.title or items.id, done[0])
                          if items is not None and done is not None else None,
-                         language=language_of(program))
+                         language=language)
     if channel not in CHART_CHANNELS or len(shown) < 2:
         return Reply(text)
     chart = trend_png(title, shown, base[0] if base else None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from conversations.messages import Reply
+from conversations.translations import translator
 from services import keys
+from services.client_context import staff_language
 from services.unit_of_work import Runtime
 from storage import enrolments, people
 from storage.models import AuditEntry, Person
@@ -33,9 +35,11 @@ def mark_unreachable(rt: Runtime, *, channel: str, address: str, reason: str) ->
         coach_id = enrolment.coach_id if enrolment else None
         notes = 0
         if coach_id is not None and client is not None:
-            note = Reply(f"{client.name} can't be reached on {channel.capitalize()} any more "
-                         "(they blocked the bot or deleted their account). Their check-ins "
-                         "are on hold there until they write to the bot again.")
+            t = translator(staff_language(session, coach_id))
+            note = Reply(t.gettext(
+                "{client} can't be reached on {channel} any more (they blocked the bot or "
+                "deleted their account). Their check-ins are on hold there until they write "
+                "to the bot again.").format(client=client.name, channel=channel.capitalize()))
             notes = uow.queue_to_person(coach_id, keys.unreachable_notice(identity.id or 0, now),
                                         [note])
         log.warning("client unreachable channel=%s enrolment=%s coach_notes=%d", channel,

@@ -17,9 +17,10 @@ def is_staff(rt: Runtime, slack_id: str) -> bool:
 
 def add(rt: Runtime, *, name: str, slack_id: str, role: str, timezone: str,
         backup: str | None = None, digest_time: str | None = None,
-        checkin_channel: str | None = None) -> None:
+        checkin_channel: str | None = None, language: str | None = None) -> None:
     """Add a coach or team member reachable in Slack (again to update them)."""
     with rt.transaction() as uow:
         staff.add_staff(uow.session, name=" ".join(name.split()), slack_id=slack_id.strip(),
                         role=role, timezone=timezone, backup=backup, now=uow.now,
-                        digest_time=digest_time, checkin_channel=checkin_channel)
+                        digest_time=digest_time, checkin_channel=checkin_channel,
+                        language=language)

@@ -20,6 +20,7 @@ from conversations import engine as core
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import buttons, fill, prompt
+from conversations.translations import N_, translator
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
 from scheduler.replanning import replan_stale
 from services import escalations, flows, keys, next_offer, program_versions, session_notes
@@ -29,7 +30,8 @@ from storage import touchpoint_rows as rows
 
 log = logging.getLogger("coachbot.touchpoints")
 
-CATCHING_UP = "Catching up: this should have reached you a little earlier, sorry for the delay."
+CATCHING_UP = N_("Catching up: this should have reached you a little earlier, sorry for the "
+                 "delay.")
 NO_ANSWER_SLA = timedelta(hours=24)
 
 
@@ -77,7 +79,8 @@ class TouchpointSender:
 
         def build(ctx: core.Context) -> list[Reply]:
             filled = fill(text, ctx.values)
-            return [Reply(f"{lead}\n{filled}" if lead else filled)]
+            said = translator(ctx.language).gettext(lead) if lead else None
+            return [Reply(f"{said}\n{filled}" if said else filled)]
 
         return flows.send_to_client(self.rt, uow, due.enrolment_id, key=key, build=build)
 
@@ -112,13 +115,17 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     if flow is None or question is None:
         return []  # a version without it: the client's next message carries on from there
     first = ctx.values.get("client.first_name", "")
-    lead = f"A gentle reminder, {first}: your {flow.title} is still open." if first else \
-        f"A gentle reminder: your {flow.title} is still open."
+    t = translator(ctx.language)
+    lead = (t.gettext("A gentle reminder, {name}: your {flow} is still open.") if first
+            else t.gettext("A gentle reminder: your {flow} is still open.")).format(
+        name=first, flow=flow.title)
     # A channel without a command menu (Slack) shows these as buttons.
     commands = ("checkin",) if flow.id == ctx.program.checkin_flow else ()
     commands += ("skip",) if question.optional else ()
-    return [Reply(text=f"{lead}\n{prompt(question, ctx.values)}", buttons=buttons(question),
-                  question=question.id, flow=flow.id, commands=commands)]
+    return [Reply(text=f"{lead}\n{prompt(question, ctx.values, t)}",
+                  buttons=buttons(question, t),
+                  question=question.id, flow=flow.id, commands=commands,
+                  language=ctx.language)]
 
 
 class TouchpointRunner:

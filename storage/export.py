@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from conversations.translations import DEFAULT_LANGUAGE, translator
 from storage.models import (
     ActionItem,
     Answer,
@@ -96,17 +97,28 @@ def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
     }
 
 
-def summary(data: dict[str, Any]) -> str:
-    """A short, readable account of an export, for the message that carries the file."""
+def summary(data: dict[str, Any], language: str = DEFAULT_LANGUAGE) -> str:
+    """A short, readable account of an export in `language`, for the message that carries
+    the file."""
+    t = translator(language)
     enrolments = data["enrolments"]
     answers = sum(len(e["answers"]) for e in enrolments)
     conversations = sum(len(e["conversations"]) for e in enrolments)
     metrics = sum(len(e["metrics"]) for e in enrolments)
     consent = next((c for e in enrolments for c in reversed(e["consents"])), None)
-    consent_line = (f"You {'agreed' if consent['given'] else 'declined'} on "
-                    f"{consent['at'][:10]}." if consent else "You haven't answered the consent "
-                    "question yet.")
-    channels = ", ".join(sorted({r["channel"] for r in data["reached_on"]})) or "none"
-    return (f"Here is everything I keep about you (attached as JSON): {answers} answers in "
-            f"{conversations} conversations, {metrics} progress values, how to reach you "
-            f"({channels}), your name and time zone. {consent_line} Send /delete to erase it.")
+    if consent is None:
+        consent_line = t.gettext("You haven't answered the consent question yet.")
+    elif consent["given"]:
+        consent_line = t.gettext("You agreed on {date}.").format(date=consent["at"][:10])
+    else:
+        consent_line = t.gettext("You declined on {date}.").format(date=consent["at"][:10])
+    channels = ", ".join(sorted({r["channel"] for r in data["reached_on"]})) or "-"
+    counts = [t.ngettext("{count} answer", "{count} answers", answers).format(count=answers),
+              t.ngettext("{count} conversation", "{count} conversations",
+                         conversations).format(count=conversations),
+              t.ngettext("{count} progress value", "{count} progress values",
+                         metrics).format(count=metrics)]
+    return t.gettext("Here is everything I keep about you (attached as JSON): {counts}, how "
+                     "to reach you ({channels}), your name and time zone. {consent} Send "
+                     "/delete to erase it.").format(counts=", ".join(counts),
+                                                    channels=channels, consent=consent_line)

@@ -59,6 +59,8 @@ class Person(SQLModel, table=True):
     checkin_channel: str | None = Field(default=None, max_length=32)
     # Lower-cased: payments and bookings find the client by it.
     email: str | None = Field(default=None, max_length=254, index=True)
+    # A coach's or team member's language for what the bot writes them (BCP 47); None: en.
+    language: str | None = Field(default=None, max_length=16)
 
 
 class Identity(SQLModel, table=True):
@@ -91,6 +93,8 @@ class Enrolment(SQLModel, table=True):
     joined_at: datetime | None = _utc(nullable=True)
     # The program's variant drawn at enrolment (None: the program as written).
     variant: str | None = Field(default=None, max_length=64)
+    # The language the client chose with /language (BCP 47); None: the program's.
+    language: str | None = Field(default=None, max_length=16)
 
 
 class Conversation(SQLModel, table=True):

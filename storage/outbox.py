@@ -34,6 +34,8 @@ def payload_of(reply: Reply) -> dict:
             payload[name] = getattr(reply, name)
     if reply.commands:
         payload["commands"] = list(reply.commands)
+    if reply.language != "en":
+        payload["language"] = reply.language
     if reply.digest is not None:
         payload["digest"] = asdict(reply.digest)
     if reply.attachment is not None:
@@ -58,7 +60,9 @@ def reply_of(payload: dict) -> Reply:
                  commands=tuple(payload.get("commands", ())),
                  relay_card=payload.get("relay_card"), thread_of=payload.get("thread_of"),
                  digest=_digest_of(payload.get("digest")), home=bool(payload.get("home")),
-                 notes_for=payload.get("notes_for"))
+                 notes_for=payload.get("notes_for"),
+
+                 language=payload.get("language", "en"))
 
 
 def _digest_of(stored: dict | None) -> DigestView | None:

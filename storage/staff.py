@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from conversations.translations import SUPPORTED_LANGUAGES, supported_language
 from storage import people
 from storage.models import Identity, Person
 
@@ -21,14 +22,22 @@ class StaffError(ValueError):
 
 def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone: str,
               now: datetime, backup: str | None = None,
-              digest_time: str | None = None, checkin_channel: str | None = None) -> Person:
+              digest_time: str | None = None, checkin_channel: str | None = None,
+              language: str | None = None) -> Person:
     """Add (or update) a coach or team member reached at `slack_id`.
 
     An existing person of that role and name is updated rather than duplicated, so running
     the command twice is harmless; the backup must already be listed. `digest_time`
     (HH:MM, their zone) is when a coach wants the digest, `checkin_channel` the channel id
-    their check-in cards go to (else their DM); None keeps what they had.
+    their check-in cards go to (else their DM), `language` what the bot writes them in (a
+    supported BCP 47 tag); None keeps what they had.
     """
+    if language is not None:
+        chosen = supported_language(language)
+        if chosen is None:
+            raise StaffError(f"'{language}' is not a supported language; use one of "
+                             f"{', '.join(SUPPORTED_LANGUAGES)}")
+        language = chosen
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}, not '{role}'")
     if digest_time is not None:
@@ -51,6 +60,7 @@ def add_staff(session: Session, *, name: str, slack_id: str, role: str, timezone
     person.backup_id = backup_person.id if backup_person else person.backup_id
     person.digest_time = digest_time or person.digest_time
     person.checkin_channel = checkin_channel or person.checkin_channel
+    person.language = language or person.language
     session.add(person)
     people.bind_identity(session, person_id=person.id or 0, channel=SLACK, address=slack_id)
     return person

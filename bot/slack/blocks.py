@@ -13,6 +13,7 @@ from bot.slack.escape import mrkdwn
 from conversations.engine import WORD_COMMANDS
 from conversations.formatting import format_day, format_day_time, format_time
 from conversations.messages import DigestView, EscalationCard, Reply
+from conversations.translations import N_, translator
 from services.coach_home import Home
 from services.session_notes import NotesForm
 
@@ -24,8 +25,8 @@ NOTES_VIEW = "session_notes"  # the notes modal's callback_id
 RESOLVE_ACTION = "escalation_resolve"
 ANSWER_ACTION = "answer"  # answer_0, answer_1 ... one action id per button, as Slack requires
 COMMAND_ACTION = "command"  # command_skip, command_checkin ...: a command as a button
-_COMMAND_LABELS = {"checkin": "Check in now", "skip": "Skip", "later": "Later",
-                   "back": "Back", "resume": "Resume"}
+_COMMAND_LABELS = {"checkin": N_("Check in now"), "skip": N_("Skip"), "later": N_("Later"),
+                   "back": N_("Back"), "resume": N_("Resume")}
 # "/skip" in a text becomes *skip*: in Slack a message starting with "/" is a slash command,
 # so a client types the plain word instead.
 _COMMAND_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(sorted(WORD_COMMANDS)) + r")\b")
@@ -109,9 +110,11 @@ def reply_message(reply: Reply) -> tuple[str, list[dict]]:
                 block_id += f":{reply.conversation}"
             blocks.append({"type": "actions", "block_id": block_id, "elements": elements})
     if reply.commands:
+        t = translator(reply.language)
         blocks.append({"type": "actions", "block_id": "commands", "elements": [
-            _button(_COMMAND_LABELS.get(name, name.capitalize()), f"{COMMAND_ACTION}_{name}",
-                    name) for name in reply.commands]})
+            _button(t.gettext(_COMMAND_LABELS[name]) if name in _COMMAND_LABELS
+                    else name.capitalize(), f"{COMMAND_ACTION}_{name}", name)
+            for name in reply.commands]})
     return text, blocks
 
 
@@ -187,9 +190,10 @@ def checkin_card_message(reply: Reply) -> tuple[str, list[dict]]:
     """A completed check-in for the coach: a title, one line per answer, how to answer."""
     title, _, answers = mrkdwn(reply.text).partition("\n")
     blocks = [_section(f"*{title}*\n{answers}"),
-              {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-                  "Reply in this thread to answer: your words reach the client as "
-                  "\"From your coach: ...\", and their answer comes back here.")}]}]
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": translator(
+                  reply.language).gettext(
+                  "Reply in this thread to answer: your words reach the client as \"From your "
+                  "coach: ...\", and their answer comes back here.")}]}]
     return f"{title}\n{answers}", blocks
 
 

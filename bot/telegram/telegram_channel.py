@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
@@ -25,7 +25,8 @@ from bot.telegram.telegram_sender import PER_CHAT_RATE, TelegramSender
 from bot.telegram.updates import TelegramAdapter
 from bot.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from bot.wakeup import Wakeup
-from conversations.engine import COMMAND_DESCRIPTIONS
+from conversations.engine import command_descriptions
+from conversations.translations import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 
 log = logging.getLogger("coachbot.telegram")
 
@@ -41,9 +42,29 @@ OVERLAPPING_DRAINS = 16
 DRAIN_GRACE = 2.0
 # Tries of the optional start-up calls (the command menu) before going on without.
 OPTIONAL_TRIES = 4
-MENU = [BotCommand(name, COMMAND_DESCRIPTIONS[name]) for name in (
-    "checkin", "skip", "back", "later", "pause", "resume", "progress", "schedule", "privacy",
-    "mydata", "delete", "help")]
+MENU_COMMANDS = ("checkin", "skip", "back", "later", "pause", "resume", "progress", "schedule",
+                 "language", "privacy", "mydata", "delete", "help")
+
+
+def menu(language: str) -> list[BotCommand]:
+    """The command menu with its descriptions in `language` (the names stay English)."""
+    described = command_descriptions(language)
+    return [BotCommand(name, described[name]) for name in MENU_COMMANDS]
+
+
+def menu_languages() -> list[tuple[str, str]]:
+    """(Telegram's language_code, our language) per menu: "" is the default (English).
+    Telegram's codes are ISO 639-1 only, so "pt" carries Brazilian Portuguese."""
+    return [("", DEFAULT_LANGUAGE)] + [(language.split("-")[0], language)
+                                      for language in SUPPORTED_LANGUAGES
+                                      if language != DEFAULT_LANGUAGE]
+
+
+async def set_menus(bot: Bot) -> bool:
+    """Register the command menu once per language."""
+    for code, language in menu_languages():
+        await bot.set_my_commands(menu(language), language_code=code or None)
+    return True
 
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:
@@ -154,7 +175,7 @@ class TelegramChannel:
         try:
             # The menu is a nicety: retried in the background, never a reason not to serve.
             menu = asyncio.create_task(_until_done(
-                lambda: bot.set_my_commands(MENU), "setMyCommands", tries=OPTIONAL_TRIES))
+                lambda: set_menus(bot), "setMyCommands", tries=OPTIONAL_TRIES))
             if self.webhook is not None and not self.shared_http:
                 await self.webhook.start()
             drain = asyncio.create_task(self._drain_loop(stop), name="telegram-outbox")

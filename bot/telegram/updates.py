@@ -20,13 +20,14 @@ from bot.composition import App
 from bot.telegram.keyboards import answered, read_press
 from conversations.messages import Inbound
 from conversations.render import buttons
+from conversations.translations import N_, Translator, translator
 from services import keys
 
 log = logging.getLogger("coachbot.telegram.inbound")
 
 CHANNEL = "telegram"
-NON_TEXT_TEXT = "I can only read text here. Please type your answer."
-STALE_TOAST = "That question is already answered"
+NON_TEXT_TEXT = N_("I can only read text here. Please type your answer.")
+STALE_TOAST = N_("That question is already answered")
 
 Kind = Literal["text", "press", "edit", "non_text", "ignored"]
 
@@ -107,6 +108,11 @@ class TelegramAdapter:
         return [(q.id, buttons(q)) for program in self.app.rt.programs.values()
                 for flow in program.flows for q in flow.questions]
 
+    async def _translator(self, sender: str) -> Translator:
+        """The catalog of the language this chat is spoken to in."""
+        language = await asyncio.to_thread(self.app.inbound.language_at, CHANNEL, sender)
+        return translator(language)
+
     async def handle(self, update: Update, bot: Bot) -> None:
         """React to one update."""
         got = translate(update)
@@ -115,8 +121,9 @@ class TelegramAdapter:
                 await _quietly(bot.answer_callback_query(got.callback_id))
             return
         if got.kind == "non_text":
+            t = await self._translator(got.message.sender)
             await _quietly(bot.send_message(chat_id=int(got.message.sender),
-                                            text=NON_TEXT_TEXT))
+                                            text=t.gettext(NON_TEXT_TEXT)))
         elif got.kind == "text":
             admitted = self.app.inbound.admit(got.message)
             if admitted != "refuse":  # a flood's refusals cost no thread and no database
@@ -139,7 +146,9 @@ class TelegramAdapter:
                               button_conversation=press.conversation)
             handled = await asyncio.to_thread(self.app.inbound.handle, message)
         if press is None or handled is None or handled.outcome == "stale":
-            await _quietly(bot.answer_callback_query(got.callback_id, text=STALE_TOAST))
+            t = await self._translator(got.message.sender)
+            await _quietly(bot.answer_callback_query(got.callback_id,
+                                                     text=t.gettext(STALE_TOAST)))
             return
         await _quietly(bot.answer_callback_query(got.callback_id))
         if handled.answered == press.question and got.question_message_id is not None \

@@ -231,7 +231,7 @@ def test_console_runs_intake_and_a_checkin_from_a_pipe(tmp_path):
         "How confident are you that you'll reach that goal?",
         "How many hours a week can you give to the program? (hours)",
         "When is your first coaching session booked?",
-        "Thank you, Sam. Your coach Casey Coach will read this",
+        "Thank you, Sam. Casey Coach will read this",
         "Your first weekly check-in is ready",
         "check-in. Five quick questions.",
         "How confident do you feel about your goal this week?",

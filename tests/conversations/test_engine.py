@@ -30,7 +30,7 @@ def test_whole_intake_and_first_checkin_as_a_dialogue():
                    "(1-10: 1 = not at all, 10 = completely)"),
         ("6", "How many hours a week can you give to the program? (hours)"),
         ("10", "When is your first coaching session booked?  /skip if you'd rather not say"),
-        ("/skip", "Thank you, Ana. Your coach Casey Coach will read this before your first "
+        ("/skip", "Thank you, Ana. Casey Coach will read this before your first "
                   "session."),
         ("/checkin", "Week 3 check-in. Five quick questions."),
         ("12", "Sorry, I didn't get that. Please answer with a number from 1 to 10."),
@@ -150,15 +150,16 @@ def test_help_before_consent_offers_only_privacy_and_help():
     chat = Chat()
     chat.start("intake")
     assert lines(chat.says("/help")[0]) == [
-        "Just type your answer, or use:", "/privacy - what we collect and why",
+        "Just type your answer, or use:", "/language - choose the language I speak",
+        "/privacy - what we collect and why",
         "/help - what you can do now"]
 
 
 def test_help_during_a_checkin_offers_back_skip_and_later_first():
     chat = in_checkin()
     assert [line.split(" - ")[0] for line in lines(chat.says("/help")[0])[1:]] == [
-        "/back", "/skip", "/later", "/checkin", "/progress", "/schedule", "/pause", "/privacy",
-        "/mydata", "/delete", "/help"]
+        "/back", "/skip", "/later", "/checkin", "/progress", "/schedule", "/pause",
+        "/language", "/privacy", "/mydata", "/delete", "/help"]
 
 
 def test_help_with_nothing_open_leaves_out_back_skip_and_later():
@@ -166,15 +167,15 @@ def test_help_with_nothing_open_leaves_out_back_skip_and_later():
     reply = lines(chat.says("/help")[0])
     assert reply[0] == "Here's what you can do:"
     assert [line.split(" - ")[0] for line in reply[1:]] == [
-        "/checkin", "/progress", "/schedule", "/pause", "/privacy", "/mydata", "/delete",
-        "/help"]
+        "/checkin", "/progress", "/schedule", "/pause", "/language", "/privacy", "/mydata",
+        "/delete", "/help"]
 
 
 def test_help_while_paused_offers_resume():
     chat = after_intake()
     chat.says("/pause")
     assert [line.split(" - ")[0] for line in lines(chat.says("/help")[0])[1:]] == [
-        "/resume", "/progress", "/privacy", "/mydata", "/delete", "/help"]
+        "/resume", "/progress", "/language", "/privacy", "/mydata", "/delete", "/help"]
 
 
 @pytest.mark.parametrize("typed", ["/help@coachbot", "/HELP", "  /help  "])
@@ -398,16 +399,16 @@ def test_privacy_shows_the_program_s_statement():
 
 
 @pytest.mark.parametrize(("typed", "day", "at", "said"), [
-    ("/schedule tue 18:30", "tue", "18:30", "Tuesdays at 18:30"),
-    ("/schedule Friday 7", "fri", "07:00", "Fridays at 07:00"),
-    ("/schedule sun 18h30", "sun", "18:30", "Sundays at 18:30"),
-    ("/schedule wed 9.15", "wed", "09:15", "Wednesdays at 09:15"),
-    ("/schedule 18:30 tue", "tue", "18:30", "Tuesdays at 18:30"),  # the time first is fine
-    ("/schedule thurs 6:30pm", "thu", "18:30", "Thursdays at 18:30"),
+    ("/schedule tue 18:30", "tue", "18:30", "every Tuesday at 18:30"),
+    ("/schedule Friday 7", "fri", "07:00", "every Friday at 07:00"),
+    ("/schedule sun 18h30", "sun", "18:30", "every Sunday at 18:30"),
+    ("/schedule wed 9.15", "wed", "09:15", "every Wednesday at 09:15"),
+    ("/schedule 18:30 tue", "tue", "18:30", "every Tuesday at 18:30"),  # the time first is fine
+    ("/schedule thurs 6:30pm", "thu", "18:30", "every Thursday at 18:30"),
 ])
 def test_schedule_changes_the_checkin_day_and_time(typed, day, at, said):
     chat = after_intake()
-    assert chat.says(typed) == [f"Done: your weekly check-in is now on {said}."]
+    assert chat.says(typed) == [f"Done: your weekly check-in is now {said}."]
     assert [(e.kind, e.data) for e in chat.last.events] == [
         ("schedule_changed", {"day": day, "time": at})]
 

@@ -1050,6 +1050,9 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
                 _reject("BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 _reject("command description is empty")
+        # Telegram takes a two-letter ISO 639-1 code or none at all ("pt", never "pt-BR").
+        if not re.fullmatch(r"(?:[a-z]{2})?", str(params.get("language_code") or "")):
+            _reject("LANGUAGE_CODE_INVALID")
         key = self._commands_key(params.get("scope"), params.get("language_code"))
         self._commands[key] = copy.deepcopy(commands)
         return _ok(True)

@@ -151,7 +151,7 @@ def test_schedule_command_moves_the_weekly_checkin(enrol, app):
     client = enrol()
     for typed in INTAKE:
         client.says(typed)
-    assert "Tuesdays at 18:30" in client.says("/schedule tue 18:30")[0]
+    assert "every Tuesday at 18:30" in client.says("/schedule tue 18:30")[0]
     (enrolment,) = rows(app, Enrolment)
     assert (enrolment.checkin_day, enrolment.checkin_time) == ("tue", "18:30")
     assert enrolment.stage == "onboarding"

@@ -56,7 +56,7 @@ next:
 def grow_text() -> str:
     """The sample program, sold, with its booking link in the intake's closing words."""
     return SAMPLE.read_text().replace(
-        'outro: "Thank you, {client.first_name}. Your coach {coach.name} will read this '
+        'outro: "Thank you, {client.first_name}. {coach.name|Your coach} will read this '
         'before your first session."',
         'outro: "Thank you, {client.first_name}. Book your first session here: '
         '{booking_link}"') + GROW_EXTRA

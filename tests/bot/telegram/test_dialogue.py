@@ -8,6 +8,7 @@ from sqlmodel import select
 from storage import conversation_store as convs
 from storage.db import session
 from storage.models import Answer, Consent, Enrolment, Identity, OutboxMessage
+from tests.bot.telegram.bot_process import until
 
 
 def test_client_joins_by_deep_link_then_does_intake_and_a_checkin(
@@ -70,9 +71,24 @@ def test_client_joins_by_deep_link_then_does_intake_and_a_checkin(
 def test_the_command_menu_is_registered(run_bot, telegram_api):
     run_bot()
     names = [c["command"] for c in telegram_api.commands()]
-    assert names[:9] == ["checkin", "skip", "back", "later", "pause", "resume", "progress",
-                         "schedule", "privacy"]
+    assert names[:10] == ["checkin", "skip", "back", "later", "pause", "resume", "progress",
+                          "schedule", "language", "privacy"]
     assert "help" in names
+
+
+def test_the_command_menu_is_registered_in_each_language(run_bot, telegram_api):
+    run_bot()
+    # The menus are set one language after another in the background; Portuguese is last.
+    until(lambda: telegram_api.commands(language_code="pt"), "the Portuguese menu")
+    menus = {code: {c["command"]: c["description"] for c in telegram_api.commands(
+        language_code=code)} for code in ("", "de", "es", "fr", "pt")}
+    assert menus[""]["pause"] == "pause all check-ins (holidays)"
+    assert menus["de"]["pause"] == "alle Check-ins pausieren (Urlaub)"
+    assert menus["es"]["language"] == "elegir el idioma en que te hablo"
+    assert menus["fr"]["progress"] == "voir votre progression"
+    assert menus["pt"]["delete"] == "apagar seus dados"
+    # The commands keep their English names in every language.
+    assert all(list(menu) == list(menus[""]) for menu in menus.values())
 
 
 def test_a_restart_in_the_middle_of_a_checkin_resumes_where_it_stopped(
