@@ -383,3 +383,18 @@ class RelayedMessage(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32, index=True)
     # A coach's message the client has not answered yet: their next free message answers it.
     answered_at: datetime | None = _utc(nullable=True)
+
+
+class SendSlot(SQLModel, table=True):
+    """One slot of a bot's send budget, shared by every worker of the bot (PostgreSQL).
+
+    A gate ("*" for the whole bot, or one address) has as many slots as sends it allows per
+    period; a slot is held while its request is in flight and free again one period after
+    the answer. Times are the database's own clock, the one every worker shares.
+    """
+
+    __tablename__ = "send_slot"
+    bot: str = Field(max_length=64, primary_key=True)
+    gate: str = Field(max_length=64, primary_key=True)
+    slot: int = Field(primary_key=True)
+    free_at: datetime = _utc(nullable=False)

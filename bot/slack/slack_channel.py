@@ -7,6 +7,7 @@ re-escalations are periodic jobs (scheduler/jobs.py); what they queue leaves her
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -19,6 +20,7 @@ from bot.slack.slack_http import SlackRoute
 from bot.slack.slack_sender import async_web_client, drain_slack, web_client
 from bot.wakeup import Wakeup
 from services.health import database_reachable
+from services.send_budget import SLACK, SendBudget, budget_for
 
 log = logging.getLogger("coachbot.slack.runner")
 
@@ -35,9 +37,13 @@ async def run_slack(app: App, *, route: SlackRoute | None = None) -> None:
     resolve_team_channel(app, client)
     bolt = build_bolt_app(app, client)
     wakeup = Wakeup.attach(app.rt)
+    # One budget per Slack app, named by a digest of its token (never the token itself):
+    # every worker of the app paces a channel's posts together (PostgreSQL).
+    app_key = hashlib.sha256(settings.slack_bot_token.encode()).hexdigest()[:16]
+    budget = budget_for(app.rt, bot=f"slack:{app_key}", limits=SLACK)
     stop = await _start_receiver(app, bolt, route)
     try:
-        await _outbox_loop(app, async_client, wakeup)
+        await _outbox_loop(app, async_client, wakeup, budget)
     finally:
         wakeup.detach()
         await stop()
@@ -73,10 +79,10 @@ async def _nothing() -> None:
     """The shared HTTP server is stopped by whoever started it (bot/serve.py)."""
 
 
-async def _outbox_loop(app: App, client, wakeup: Wakeup) -> None:
+async def _outbox_loop(app: App, client, wakeup: Wakeup, budget: SendBudget) -> None:
     while True:
         try:
-            while await drain_slack(app.rt, client):
+            while await drain_slack(app.rt, client, budget):
                 pass
         except Exception as exc:
             log.error("slack outbox drain failed: %s", type(exc).__name__)
