@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from conversations.messages import Reply
+from conversations.program import Program
 from services.ports import AsyncSend
 from services.unit_of_work import Runtime
 from storage import send_budget as slots
@@ -222,3 +223,30 @@ def duration_text(span: timedelta) -> str:
         return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+@dataclass(frozen=True)
+class Burst:
+    """Every client due at one moment (the check-in's weekly slot) and how long they take."""
+
+    day: str
+    at: str
+    clients: int
+    messages_each: int
+    at_limits: tuple[tuple[Limits, timedelta], ...]
+
+
+def checkin_burst(program: Program, clients: int) -> Burst | None:
+    """The weekly check-in of `clients` clients in one zone at once, at Telegram's free and
+    paid limits; None when the program has no weekly check-in."""
+    weekly = program.checkin_schedule
+    if weekly is None:
+        return None
+    flow = program.flow(program.checkin_flow)
+    # A flow opens with its intro (if any) and its first question (conversations/engine.py).
+    messages_each = 1 + (1 if flow.intro else 0)
+    return Burst(day=str(weekly.day), at=f"{weekly.time:%H:%M}", clients=clients,
+                 messages_each=messages_each,
+                 at_limits=tuple((limits, burst_duration(clients, limits,
+                                                         messages_each=messages_each))
+                                 for limits in (TELEGRAM, TELEGRAM_PAID)))
