@@ -132,18 +132,23 @@ class SharedBudget:
         if self._in_flight is None or self._asking is None:
             self._in_flight = asyncio.Semaphore(self.limits.overall or 1000)
             self._asking = asyncio.Lock()
-        async with self._in_flight:
-            held: list[tuple[str, int]] = []
-            try:
-                if paced and address is not None and self.limits.per_address is not None:
-                    held.append((address, await self._take(address)))
+        held: list[tuple[str, int]] = []
+        loop = asyncio.get_running_loop()
+        try:
+            # The address's turn first, outside the bot-wide queue: a chat waiting for its
+            # pause must not keep another chat's message from a free bot-wide slot.
+            if paced and address is not None and self.limits.per_address is not None:
+                held.append((address, await self._take(address)))
+            async with self._in_flight:
                 if self.limits.overall is not None:
                     async with self._asking:
                         held.append((OVERALL, await self._take(OVERALL)))
                 yield
-            finally:
-                if held:
-                    await asyncio.to_thread(self._give_back, held)
+        finally:
+            if held:
+                # Counted from the answer, not from when the database hears of it: the time
+                # in between (a busy thread pool) is taken off the pause.
+                await asyncio.to_thread(self._give_back, held, loop.time(), loop)
 
     async def _take(self, gate: str) -> int:
         """Wait until a slot of `gate` is free and hold it; its number."""
@@ -165,15 +170,18 @@ class SharedBudget:
             return slots.take(uow.session, bot=self.bot, gate=OVERALL,
                               slots=self.limits.overall, lease=self.lease)
 
-    def _give_back(self, held: list[tuple[str, int]]) -> None:
-        """Free the held slots: the bot's one period from now, the address's after its pace."""
+    def _give_back(self, held: list[tuple[str, int]], answered: float,
+                   loop: asyncio.AbstractEventLoop) -> None:
+        """Free the held slots: the bot's one period after the answer, the address's after
+        its pace (`answered`: the loop's monotonic time of the answer)."""
         try:
             with self.rt.transaction() as uow:
+                late = max(0.0, loop.time() - answered)
                 for gate, number in held:
                     period = (self.limits.period if gate == OVERALL
                               else self.limits.per_address or 0.0)
                     slots.give_back(uow.session, bot=self.bot, gate=gate, slot=number,
-                                    period=period)
+                                    period=max(0.0, period - late))
                 self._given_back += 1
                 if self._given_back % FORGET_EVERY == 0:
                     slots.forget_idle(uow.session, bot=self.bot, idle=IDLE)

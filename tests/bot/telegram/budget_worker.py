@@ -8,13 +8,14 @@ Telegram sender) draining one outbox that other workers drain too.
 It prints `ready` once connected, waits for `go` on stdin, then keeps up to `--drains`
 drains of `--batch` messages running (as the Telegram channel overlaps its drains, with a
 smaller batch so that every worker gets a share of a small outbox) until nothing is queued,
-and prints `sent N`.
+and prints `sent N peak_rss_mb M cpu_s S`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import sys
 
 from sqlmodel import func, select
@@ -78,7 +79,9 @@ async def serve(args: argparse.Namespace) -> None:
     finally:
         await application.shutdown()
         app.db.dispose()
-    print(f"sent {sent}", flush=True)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"sent {sent} peak_rss_mb {usage.ru_maxrss / 1024:.0f} cpu_s "
+          f"{usage.ru_utime + usage.ru_stime:.1f}", flush=True)
 
 
 def main() -> None:
