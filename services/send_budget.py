@@ -7,7 +7,7 @@ at the platform whatever the network did (a request delayed, the next not).
 
 On SQLite, one process sends, and its budget lives in memory (`LocalBudget`). On PostgreSQL
 every worker of a bot takes its slots from the same rows (`SharedBudget`,
-`storage/send_budget.py`), so N workers together stay within the limits instead of N times
+`storage/send_slots.py`), so N workers together stay within the limits instead of N times
 them.
 """
 
@@ -26,8 +26,8 @@ from conversations.messages import Reply
 from conversations.program import Program
 from services.ports import AsyncSend
 from services.unit_of_work import Runtime
-from storage import send_budget as slots
-from storage.send_budget import OVERALL
+from storage import send_slots as slots
+from storage.send_slots import OVERALL
 
 log = logging.getLogger("coachbot.budget")
 

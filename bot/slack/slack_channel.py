@@ -7,6 +7,7 @@ re-escalations are periodic jobs (scheduler/jobs.py); what they queue leaves her
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 
@@ -19,6 +20,7 @@ from bot.slack.listeners import build_bolt_app
 from bot.slack.slack_http import SlackRoute
 from bot.slack.slack_sender import async_web_client, drain_slack, web_client
 from bot.wakeup import Wakeup
+from services.delivery import keep_leases
 from services.health import database_reachable
 from services.send_budget import SLACK, SendBudget, budget_for
 
@@ -80,10 +82,15 @@ async def _nothing() -> None:
 
 
 async def _outbox_loop(app: App, client, wakeup: Wakeup, budget: SendBudget) -> None:
-    while True:
-        try:
-            while await drain_slack(app.rt, client, budget):
-                pass
-        except Exception as exc:
-            log.error("slack outbox drain failed: %s", type(exc).__name__)
-        await wakeup.wait(OUTBOX_EVERY)
+    # A channel's posts paced at 1/s may take longer than a lease: renewed meanwhile.
+    leases = asyncio.create_task(keep_leases(app.rt), name="slack-leases")
+    try:
+        while True:
+            try:
+                while await drain_slack(app.rt, client, budget):
+                    pass
+            except Exception as exc:
+                log.error("slack outbox drain failed: %s", type(exc).__name__)
+            await wakeup.wait(OUTBOX_EVERY)
+    finally:
+        leases.cancel()

@@ -26,6 +26,7 @@ from bot.telegram.updates import TelegramAdapter
 from bot.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from bot.wakeup import Wakeup
 from conversations.engine import COMMAND_DESCRIPTIONS
+from services.delivery import keep_leases
 from services.send_budget import TELEGRAM, TELEGRAM_PAID, SendBudget, budget_for
 from services.unit_of_work import Runtime
 
@@ -213,6 +214,7 @@ class TelegramChannel:
         # claims never overlap (a chat with a message in flight is left to the drain that
         # holds it), so each chat still gets its messages once and in order.
         running: set[asyncio.Task[None]] = set()
+        leases = asyncio.create_task(keep_leases(self.app.rt), name="telegram-leases")
         try:
             while not stop.is_set():
                 if len(running) < OVERLAPPING_DRAINS:
@@ -223,6 +225,7 @@ class TelegramChannel:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
         finally:
+            leases.cancel()
             for task in running:
                 task.cancel()
             if running:

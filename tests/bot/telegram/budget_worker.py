@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.telegram.telegram_channel import build_application, send_budget
 from bot.telegram.telegram_sender import CHANNEL, PER_CHAT_SHARE, TelegramSender
 from scheduler.clock import SystemClock
-from services.delivery import drain_async
+from services.delivery import drain_async, keep_leases
 from storage.db import session
 from storage.models import OutboxMessage
 from tests.conftest import SAMPLE
@@ -55,6 +55,7 @@ async def serve(args: argparse.Namespace) -> None:
         return
     sent, idle = 0, False
     running: set[asyncio.Task[int]] = set()
+    leases = asyncio.create_task(keep_leases(app.rt, worker=args.worker))
     try:
         while True:
             if not idle:
@@ -77,6 +78,7 @@ async def serve(args: argparse.Namespace) -> None:
             if done:
                 idle = not any(results)
     finally:
+        leases.cancel()
         await application.shutdown()
         app.db.dispose()
     usage = resource.getrusage(resource.RUSAGE_SELF)
