@@ -60,9 +60,11 @@ TELEGRAM_PAID = Limits(overall=1000, per_address=1.0,
 # no documented limit for the whole bot.
 SLACK = Limits(overall=None, per_address=1.0, label="Slack's 1/s per channel")
 
-# How long a slot stays held when its worker dies mid-send (SIGKILL): longer than any
-# request may take, short enough that the bot's full rate is back soon after.
-LEASE = 30.0
+# How long a slot stays held when its worker dies mid-send (SIGKILL): longer than a
+# request takes (PTB's timeouts are 5 s), and no longer than the shortest outbox lease, so
+# a crash delays the chat it was sending to no more than the crash does anyway. A request
+# outliving it risks one send too many in a second: a 429, retried.
+LEASE = 10.0
 # Waiting for a slot polls the database no faster than this, nor slower.
 SHORTEST_WAIT, LONGEST_WAIT = 0.002, 0.25
 # Address gates idle this long are deleted, every FORGET_EVERY give-backs.
