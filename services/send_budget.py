@@ -18,6 +18,7 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
@@ -127,6 +128,9 @@ class SharedBudget:
         self._asking: asyncio.Lock | None = None
         self._ensured = False
         self._given_back = 0
+        # The one request asking for a bot-wide slot asks on a thread of its own: behind the
+        # default pool's queue (every send's bookkeeping) it would leave freed slots unused.
+        self._asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="send-budget")
 
     @contextlib.asynccontextmanager
     async def slot(self, address: str | None, *, paced: bool = True) -> AsyncIterator[None]:
@@ -155,7 +159,11 @@ class SharedBudget:
     async def _take(self, gate: str) -> int:
         """Wait until a slot of `gate` is free and hold it; its number."""
         while True:
-            taken = await asyncio.to_thread(self._try, gate)
+            if gate == OVERALL:
+                taken = await asyncio.get_running_loop().run_in_executor(
+                    self._asker, self._try, gate)
+            else:
+                taken = await asyncio.to_thread(self._try, gate)
             if taken.slot is not None:
                 return taken.slot
             await asyncio.sleep(min(LONGEST_WAIT, max(SHORTEST_WAIT, taken.wait)))
