@@ -114,9 +114,10 @@ class LocalBudget:
 class SharedBudget:
     """The budget of a bot served by several workers: slots in PostgreSQL.
 
-    In one process at most `overall` requests wait for slots at once, and only one of them
-    asks the database for a bot-wide slot at a time, so a full budget costs one query per
-    slot that frees, not one per waiting request.
+    In one process at most `overall` requests hold or wait for a bot-wide slot at once, and
+    only one of them asks the database at a time, so a full budget costs about one query
+    per slot that frees, not one per waiting request. A request waiting for its address's
+    pause waits outside that queue.
     """
 
     def __init__(self, rt: Runtime, *, bot: str, limits: Limits, lease: float = LEASE) -> None:
@@ -176,9 +177,10 @@ class SharedBudget:
             if not self._ensured:
                 slots.ensure_slots(uow.session, bot=self.bot, gate=OVERALL,
                                    slots=self.limits.overall)
-                self._ensured = True
-            return slots.take(uow.session, bot=self.bot, gate=OVERALL,
-                              slots=self.limits.overall, lease=self.lease)
+            taken = slots.take(uow.session, bot=self.bot, gate=OVERALL,
+                               slots=self.limits.overall, lease=self.lease)
+        self._ensured = True  # committed: the slots are there
+        return taken
 
     def _give_back(self, held: list[tuple[str, int]], answered: float,
                    loop: asyncio.AbstractEventLoop) -> None:
