@@ -202,6 +202,9 @@ def preview(
     out_path: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
     variant: Annotated[str | None, typer.Option(help="preview one of the program's variants")
                        ] = None,
+    clients: Annotated[int, typer.Option(
+        min=1, help="clients in one zone sharing the check-in slot: how long they take")
+                       ] = 1000,
 ) -> None:
     """The delivery operations map: every touchpoint of a client enrolled on START."""
     if format_ not in ("table", "html"):
@@ -248,6 +251,8 @@ def preview(
             out.print(part)
             out.print()
         out.print(_retention_line(program, enrolled), markup=False)  # wrapped to the width
+        for line in _burst_lines(program, clients, tz):
+            out.print(line, markup=False)
         return
     table = Table(title=f"{program.name}: client enrolled {day} {at} ({tz})")
     for column in ("date", "local time", "stage", "touchpoint", "sends", "owner", "SLA",
@@ -270,6 +275,8 @@ def preview(
                           _no_answer(tp))
     out.print(table)
     out.print(_retention_line(program, enrolled), markup=False, soft_wrap=True)
+    for line in _burst_lines(program, clients, tz):
+        out.print(line, markup=False, soft_wrap=True)
 
 
 def _variant_lines(program, shown: str | None) -> list[str]:
@@ -289,6 +296,25 @@ def _variant_lines(program, shown: str | None) -> list[str]:
     lines.append(f"Shown: variant {shown}" if shown else
                  "Shown: the program as written (--variant ID shows a variant)")
     return lines
+
+
+DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+             "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+
+
+def _burst_lines(program, clients: int, tz: str) -> list[str]:
+    """How long the weekly check-in takes to reach `clients` clients due at once."""
+    from services.send_budget import checkin_burst, duration_text
+
+    burst = checkin_burst(program, clients)
+    if burst is None:
+        return []
+    each = "" if burst.messages_each == 1 else f" ({burst.messages_each} messages each)"
+    (free, free_time), (paid, paid_time) = burst.at_limits
+    return [f"{DAY_NAMES.get(burst.day, burst.day)} {burst.at} {tz}: {clients:,} check-ins due "
+            f"at once{each} -> about {duration_text(free_time)} at {free.label}; about "
+            f"{duration_text(paid_time)} at {paid.label} (COACHBOT_TELEGRAM_PAID_BROADCAST=1, "
+            f"paid in Stars). Several workers share one budget: more workers do not go faster."]
 
 
 def _retention_line(program, enrolled: datetime) -> str:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     # Its own port: Slack's HTTP mode listens on http_port, and both may run in one process.
     telegram_webhook_port: int = 8443
+    # Telegram's paid broadcasts: up to 1,000 messages a second instead of 30, each message
+    # above the free 30/s paid in Telegram Stars from the bot's balance (docs/telegram.md).
+    telegram_paid_broadcast: bool = False
 
     slack_bot_token: str | None = None
     slack_app_token: str | None = None

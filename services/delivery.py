@@ -125,6 +125,28 @@ def release_held(rt: Runtime, *, worker: str = WORKER) -> int:
     return released
 
 
+def renew_held(rt: Runtime, *, worker: str = WORKER) -> int:
+    """Extend this worker's leases: it is alive and still means to send what it holds."""
+    with rt.transaction() as uow:
+        return outbox.renew(uow.session, worker=worker, until=uow.now + rt.outbox_lease)
+
+
+async def keep_leases(rt: Runtime, *, worker: str = WORKER) -> None:
+    """Renew this worker's leases every third of a lease, until cancelled.
+
+    A shared send budget paces every worker of a bot together, so what one worker claimed
+    may take longer to go out than one lease; renewing keeps another worker from sending
+    it too, and a worker that dies stops renewing, so its messages are taken over as before.
+    """
+    every = rt.outbox_lease.total_seconds() / 3
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await asyncio.to_thread(renew_held, rt, worker=worker)
+        except Exception as exc:  # a database hiccup: the next renewal comes soon enough
+            log.warning("renewing outbox leases failed error=%s", type(exc).__name__)
+
+
 def _anchored(session, item: outbox.Claimed) -> outbox.Claimed:
     """An edit or thread reply of a team post or check-in card learns the post's id."""
     reply = item.reply

@@ -417,3 +417,18 @@ class ActionItem(SQLModel, table=True):
     last_answer: str | None = Field(default=None, max_length=16)
     answered_at: datetime | None = _utc(nullable=True)
     created_at: datetime = _utc(nullable=False)
+
+
+class SendSlot(SQLModel, table=True):
+    """One slot of a bot's send budget, shared by every worker of the bot (PostgreSQL).
+
+    A gate ("*" for the whole bot, or one address) has as many slots as sends it allows per
+    period; a slot is held while its request is in flight and free again one period after
+    the answer. Times are the database's own clock, the one every worker shares.
+    """
+
+    __tablename__ = "send_slot"
+    bot: str = Field(max_length=64, primary_key=True)
+    gate: str = Field(max_length=64, primary_key=True)
+    slot: int = Field(primary_key=True)
+    free_at: datetime = _utc(nullable=False)

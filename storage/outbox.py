@@ -271,6 +271,18 @@ def release(session: Session, *, worker: str) -> int:
     return result.rowcount or 0  # type: ignore[attr-defined]
 
 
+def renew(session: Session, *, worker: str, until: datetime) -> int:
+    """Extend the leases `worker` still holds to `until`; how many.
+
+    A message another worker took over (its lease ran out first) is no longer `worker`'s
+    and is left alone.
+    """
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == "queued", OutboxMessage.claimed_by == worker,
+        col(OutboxMessage.claimed_until).is_not(None)).values(claimed_until=until))
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def forget(session: Session, message_id: int) -> None:
     """Delete a message's row (a reply to a stranger, once sent or given up)."""
     session.execute(delete(OutboxMessage).where(col(OutboxMessage.id) == message_id))

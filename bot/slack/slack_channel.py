@@ -7,6 +7,8 @@ re-escalations are periodic jobs (scheduler/jobs.py); what they queue leaves her
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -18,7 +20,9 @@ from bot.slack.listeners import build_bolt_app
 from bot.slack.slack_http import SlackRoute
 from bot.slack.slack_sender import async_web_client, drain_slack, web_client
 from bot.wakeup import Wakeup
+from services.delivery import keep_leases
 from services.health import database_reachable
+from services.send_budget import SLACK, SendBudget, budget_for
 
 log = logging.getLogger("coachbot.slack.runner")
 
@@ -35,9 +39,13 @@ async def run_slack(app: App, *, route: SlackRoute | None = None) -> None:
     resolve_team_channel(app, client)
     bolt = build_bolt_app(app, client)
     wakeup = Wakeup.attach(app.rt)
+    # One budget per Slack app, named by a digest of its token (never the token itself):
+    # every worker of the app paces a channel's posts together (PostgreSQL).
+    app_key = hashlib.sha256(settings.slack_bot_token.encode()).hexdigest()[:16]
+    budget = budget_for(app.rt, bot=f"slack:{app_key}", limits=SLACK)
     stop = await _start_receiver(app, bolt, route)
     try:
-        await _outbox_loop(app, async_client, wakeup)
+        await _outbox_loop(app, async_client, wakeup, budget)
     finally:
         wakeup.detach()
         await stop()
@@ -73,11 +81,16 @@ async def _nothing() -> None:
     """The shared HTTP server is stopped by whoever started it (bot/serve.py)."""
 
 
-async def _outbox_loop(app: App, client, wakeup: Wakeup) -> None:
-    while True:
-        try:
-            while await drain_slack(app.rt, client):
-                pass
-        except Exception as exc:
-            log.error("slack outbox drain failed: %s", type(exc).__name__)
-        await wakeup.wait(OUTBOX_EVERY)
+async def _outbox_loop(app: App, client, wakeup: Wakeup, budget: SendBudget) -> None:
+    # A channel's posts paced at 1/s may take longer than a lease: renewed meanwhile.
+    leases = asyncio.create_task(keep_leases(app.rt), name="slack-leases")
+    try:
+        while True:
+            try:
+                while await drain_slack(app.rt, client, budget):
+                    pass
+            except Exception as exc:
+                log.error("slack outbox drain failed: %s", type(exc).__name__)
+            await wakeup.wait(OUTBOX_EVERY)
+    finally:
+        leases.cancel()

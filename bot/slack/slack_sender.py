@@ -35,6 +35,7 @@ from bot.slack.escape import mrkdwn
 from conversations.messages import Reply
 from services import coach_home
 from services.delivery import DeliveryError, drain_async
+from services.send_budget import SendBudget, within
 from services.unit_of_work import Runtime
 
 log = logging.getLogger("coachbot.slack.sender")
@@ -181,6 +182,8 @@ class SlackSender:
         return str(opened["channel"]["id"])
 
 
-async def drain_slack(rt: Runtime, client: AsyncWebClient) -> int:
-    """Send every due Slack message in the outbox once."""
-    return await drain_async(rt, CHANNEL, SlackSender(client, rt))
+async def drain_slack(rt: Runtime, client: AsyncWebClient,
+                      budget: SendBudget | None = None) -> int:
+    """Send every due Slack message in the outbox once, within `budget` when given."""
+    send = SlackSender(client, rt)
+    return await drain_async(rt, CHANNEL, send if budget is None else within(budget, send))

@@ -27,6 +27,9 @@ from bot.telegram.webhook import WebhookServer, webhook_path, webhook_secret
 from bot.wakeup import Wakeup
 from conversations.engine import command_descriptions
 from conversations.translations import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from services.delivery import keep_leases
+from services.send_budget import TELEGRAM, TELEGRAM_PAID, SendBudget, budget_for
+from services.unit_of_work import Runtime
 
 log = logging.getLogger("coachbot.telegram")
 
@@ -67,15 +70,27 @@ async def set_menus(bot: Bot) -> bool:
     return True
 
 
-def build_application(settings: Settings, *, webhook: bool) -> Application:
-    """PTB's Application pointed at the configured Bot API server, with its rate limiter."""
+def send_budget(rt: Runtime, settings: Settings, *,
+                per_chat_rate: float = PER_CHAT_RATE) -> SendBudget:
+    """The bot's send budget: one per bot (its id, the token's public part), shared by every
+    worker on PostgreSQL; Telegram's paid broadcast limit when the operator opted in."""
+    limits = TELEGRAM_PAID if settings.telegram_paid_broadcast else TELEGRAM
+    bot_id = (settings.telegram_token or "").split(":", 1)[0]
+    return budget_for(rt, bot=f"telegram:{bot_id}",
+                      limits=limits.paced_per_address(1.0 / per_chat_rate))
+
+
+def build_application(settings: Settings, *, webhook: bool,
+                      budget: SendBudget | None = None) -> Application:
+    """PTB's Application pointed at the configured Bot API server, its rate limiter holding
+    the bot's send budget (`send_budget`; without one, this process's own)."""
     # `webhook`: without PTB's Updater (the channel never uses it: polling.py polls).
     if not settings.telegram_token:
         raise RuntimeError("COACHBOT_TELEGRAM_TOKEN is not set")
     root = settings.telegram_api_url.rstrip("/")
     builder = (ApplicationBuilder().token(settings.telegram_token)
                .base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
-               .rate_limiter(FloodLimiter()))
+               .rate_limiter(FloodLimiter(budget)))
     if webhook:
         builder = builder.updater(None)
     return builder.build()
@@ -128,9 +143,12 @@ class TelegramChannel:
         settings = app.settings
         self.webhook_url = settings.telegram_webhook_url
         # No Updater in either mode: it would confirm updates before they are stored.
-        self.application = build_application(settings, webhook=True)
+        self.application = build_application(
+            settings, webhook=True,
+            budget=send_budget(app.rt, settings, per_chat_rate=per_chat_rate))
         bot = self.application.bot
-        self.sender = TelegramSender(bot, rt=app.rt, per_chat_rate=per_chat_rate)
+        self.sender = TelegramSender(bot, rt=app.rt, per_chat_rate=per_chat_rate,
+                                     paid_broadcast=settings.telegram_paid_broadcast)
         self.drain_every = drain_every
         self._wakeup: Wakeup | None = None
         self.adapter = TelegramAdapter(app)
@@ -217,6 +235,7 @@ class TelegramChannel:
         # claims never overlap (a chat with a message in flight is left to the drain that
         # holds it), so each chat still gets its messages once and in order.
         running: set[asyncio.Task[None]] = set()
+        leases = asyncio.create_task(keep_leases(self.app.rt), name="telegram-leases")
         try:
             while not stop.is_set():
                 if len(running) < OVERLAPPING_DRAINS:
@@ -227,6 +246,7 @@ class TelegramChannel:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
         finally:
+            leases.cancel()
             for task in running:
                 task.cancel()
             if running:

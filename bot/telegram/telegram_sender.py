@@ -66,8 +66,11 @@ class TelegramSender:
     """Sends replies, to many chats at once, and turns Telegram's errors into
     `DeliveryError`s."""
 
-    def __init__(self, bot: Bot, *, rt: Runtime, per_chat_rate: float = PER_CHAT_RATE) -> None:
+    def __init__(self, bot: Bot, *, rt: Runtime, per_chat_rate: float = PER_CHAT_RATE,
+                 paid_broadcast: bool = False) -> None:
         self.bot = bot
+        # Telegram's paid broadcast limit (1,000/s, paid in Stars); None leaves it out.
+        self.paid = True if paid_broadcast else None
         self.rt = rt
         self.clock = rt.clock
         self.pacer = ChatPacer(1.0 / per_chat_rate)
@@ -94,15 +97,17 @@ class TelegramSender:
                     # A chart goes as a photo with the text as its caption: one message.
                     message = await self.bot.send_photo(
                         chat_id=int(address), photo=reply.attachment.data,
-                        caption=reply.text, reply_markup=keyboard(reply))
+                        caption=reply.text, reply_markup=keyboard(reply),
+                        allow_paid_broadcast=self.paid)
                 else:  # a data export: a file to keep, under its own name
                     message = await self.bot.send_document(
                         chat_id=int(address), caption=reply.text, reply_markup=keyboard(reply),
-                        document=InputFile(reply.attachment.data,
+                        allow_paid_broadcast=self.paid, document=InputFile(reply.attachment.data,
                                            filename=reply.attachment.filename))
             else:
                 message = await self.bot.send_message(chat_id=int(address), text=reply.text,
-                                                      reply_markup=keyboard(reply))
+                                                      reply_markup=keyboard(reply),
+                                                      allow_paid_broadcast=self.paid)
         except RetryAfter as exc:
             seconds = _seconds(exc)
             self._quiet_until = self.clock.now() + timedelta(seconds=seconds)

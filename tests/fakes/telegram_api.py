@@ -133,22 +133,30 @@ _PACED_METHODS: frozenset[str] = frozenset(
 
 @dataclass
 class _FloodLimits:
-    """Telegram's flood limits as a sliding window over the fake's own monotonic clock."""
+    """Telegram's flood limits as a sliding window over the fake's own monotonic clock.
+
+    A message sent with ``allow_paid_broadcast`` may go while fewer than ``paid_overall``
+    were accepted in the window (Telegram's paid broadcasts, 1,000/s); the chat's own limit
+    stays.
+    """
 
     overall: int
     per_chat: int
     period: float
     accepted: deque[float]
     chats: dict[int | str, deque[float]]
+    paid_overall: int = 1000
 
-    def check(self, chat: int | str, now: float) -> float | None:
+    def check(self, chat: int | str, now: float, *, paid: bool = False) -> float | None:
         """Seconds until this call would be allowed, or None (and it counts) if it is now."""
         chat_times = self.chats.setdefault(chat, deque())
         for times in (self.accepted, chat_times):
             while times and times[0] <= now - self.period:
                 times.popleft()
-        waits = [times[0] + self.period - now
-                 for times, limit in ((self.accepted, self.overall), (chat_times, self.per_chat))
+        overall = self.paid_overall if paid else self.overall
+        # The oldest of the last `overall` accepted calls decides when one more may go.
+        waits = [times[-limit] + self.period - now
+                 for times, limit in ((self.accepted, overall), (chat_times, self.per_chat))
                  if len(times) >= limit]
         if waits:
             return max(waits)
@@ -449,7 +457,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
                 self._fail_chats.pop(_chat_key(chat_id), None)
 
     def enforce_flood_limits(
-        self, overall: int = 30, per_chat: int = 1, period: float = 1.0
+        self, overall: int = 30, per_chat: int = 1, period: float = 1.0,
+        paid_overall: int = 1000,
     ) -> None:
         """Answer 429 like Telegram when a message would exceed ``overall`` per ``period``
         for the whole bot or ``per_chat`` per ``period`` in one chat (on by default with
@@ -458,10 +467,11 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         Counted over a sliding window of arrival times (this server's ``time.monotonic()``);
         only accepted calls of the message-posting methods count. ``retry_after`` is the
         whole seconds until the call would have been accepted. :meth:`flood_errors` counts
-        the 429s given.
+        the 429s given. Messages sent with ``allow_paid_broadcast`` count against
+        ``paid_overall`` instead of ``overall`` (Telegram's paid broadcasts).
         """
         with self._lock:
-            self._limits = _FloodLimits(overall, per_chat, period, deque(), {})
+            self._limits = _FloodLimits(overall, per_chat, period, deque(), {}, paid_overall)
 
     def lift_flood_limits(self) -> None:
         """Turn the flood limits off; a test that does so says why it needs to."""
@@ -477,7 +487,8 @@ class FakeTelegramAPI(FakeServer[RecordedCall]):
         chat = params.get("chat_id")
         if self._limits is None or method not in _PACED_METHODS or chat is None:
             return None
-        wait = self._limits.check(_chat_key(chat), arrived)
+        paid = params.get("allow_paid_broadcast") is True
+        wait = self._limits.check(_chat_key(chat), arrived, paid=paid)
         if wait is None:
             return None
         retry_after = max(1, int(wait + 0.999))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from conversations.messages import Reply
-from services.delivery import PER_ADDRESS, Outbox, drain
+from services.delivery import PER_ADDRESS, Outbox, drain, renew_held
 from storage.db import session
 from storage.models import OutboxMessage
 
@@ -89,3 +89,20 @@ def test_an_address_waiting_for_a_retry_holds_its_later_messages_back(app, clock
     box.defer([first], until_delay=timedelta(seconds=30))
     claimed = box.claim(10, in_order=True)
     assert [(c.address, c.reply.text) for c in claimed] == [("ben", "0")]
+
+
+def test_a_worker_that_renews_its_leases_keeps_its_messages_and_one_that_stops_loses_them(
+        app, clock):
+    _queue(app, "slow-chat", 2)
+    slow = Outbox(app.rt, "test", worker="slow")
+    held = slow.claim(10)  # paced by a shared budget, they go out later than one lease
+    assert len(held) == 2
+    for _ in range(3):  # alive: renewed every third of a lease
+        clock.advance(app.rt.outbox_lease / 3)
+        assert renew_held(app.rt, worker="slow") == 2
+    assert Outbox(app.rt, "test", worker="other").claim(10) == []
+
+    clock.advance(app.rt.outbox_lease + timedelta(seconds=1))  # then it died: taken over
+    taken = Outbox(app.rt, "test", worker="other").claim(10)
+    assert [m.id for m in taken] == [m.id for m in held]
+    assert renew_held(app.rt, worker="slow") == 0  # no longer its to renew
