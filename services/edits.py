@@ -21,8 +21,8 @@ from conversations.messages import Inbound, Reply
 from conversations.program import Program
 from services import keys
 from services.unit_of_work import UnitOfWork
+from storage import aggregate_store, dedupe, enrolments
 from storage import conversation_store as convs
-from storage import dedupe, enrolments
 from storage.models import Answer, Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.edits")
@@ -91,6 +91,7 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     answer.raw_text = message.text[:4000]
     answer.edited_at = now
     session.add(answer)
+    aggregate_store.forget(session, [enrolment.id or 0])  # the metrics recompute the history
     tell(EDITED_TEXT)
     log.info("answer edited channel=%s enrolment=%s", message.channel, enrolment.id)
     return Edited("updated", enrolment, person, flow_done)

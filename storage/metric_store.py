@@ -4,22 +4,17 @@ values stored with a time whenever they change (reads take the latest stored val
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from conversations.metrics import AnswerPoint, CheckinRecord, History
+from conversations.journey import ANSWERED_EARLY
+from conversations.metrics import AnswerPoint, History
 from conversations.program import Program
 from conversations.program_diff import renamed_questions
+from conversations.running import ENDED, Aggregate, DueRow, Given, records
 from storage.models import Answer, Conversation, Enrolment, MetricValue, PlannedTouchpoint
-
-# A check-in completed this long before its due time counts as that week's (the scheduler
-# skips the send then, with reason "answered").
-EARLY = timedelta(hours=24)
-# Rows that say a check-in was due and what became of it; "done" means sent and answered
-# or still open, "missed" unanswered, "skipped"/"answered" answered ahead of time.
-_ENDED = ("done", "missed", "skipped")
 
 
 def baseline_id(metric_id: str) -> str:
@@ -34,77 +29,93 @@ def checkin_touchpoints(program: Program) -> list[str]:
 
 def load_history(session: Session, program: Program, enrolment: Enrolment,
                  now: datetime) -> History:
-    """What the metrics of one enrolment are computed from, as of `now`."""
-    enrolment_id = enrolment.id or 0
-    rows = list(session.exec(
-        select(PlannedTouchpoint.due_at, PlannedTouchpoint.status, PlannedTouchpoint.reason)
-        .where(PlannedTouchpoint.enrolment_id == enrolment_id, PlannedTouchpoint.kind == "send",
-               col(PlannedTouchpoint.touchpoint_id).in_(checkin_touchpoints(program)),
-               col(PlannedTouchpoint.status).in_(_ENDED), col(PlannedTouchpoint.due_at) <= now)
-        .order_by(col(PlannedTouchpoint.due_at))))
-    done = list(session.exec(
-        select(Conversation.started_at, Conversation.closed_at)
-        .where(Conversation.enrolment_id == enrolment_id,
-               Conversation.flow_id == program.checkin_flow, Conversation.outcome == "completed")
-        .order_by(col(Conversation.closed_at))))
-    sla = _checkin_sla(program)
-    checkins = _match(rows, done, sla)
-    refs = {m.source.answer for m in program.metrics if m.source.answer}
-    refs |= {m.baseline for m in program.metrics if m.baseline}
-    flows = {ref.split(".", 1)[0] for ref in refs if ref}
+    """What the metrics of one enrolment are computed from, as of `now` (the whole history)."""
+    rows, done, given = load_since(session, program, enrolment.id or 0, None, now)
+    ended = [r for r in rows if r.status in ENDED]
     answers: dict[str, list[AnswerPoint]] = {}
+    refs = answer_refs(program)
     last_reply: datetime | None = None
-    # Answers given under a question's earlier id count as the renamed question's.
-    aliases = renamed_questions(program)
-    flows |= {ref.split(".", 1)[0] for ref in aliases}
-    for flow_id, question_id, number, at, edited in session.exec(
-            select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
-                   Answer.edited_at)
-            .where(Answer.enrolment_id == enrolment_id)
-            .order_by(col(Answer.answered_at), col(Answer.id))):
-        latest = max(at, edited) if edited else at
-        last_reply = latest if last_reply is None else max(last_reply, latest)
-        ref = f"{flow_id}.{question_id}"
-        ref = aliases.get(ref, ref)
-        if flow_id in flows and ref in refs and number is not None:
-            answers.setdefault(ref, []).append(AnswerPoint(at=at, value=number))
-    return History(checkins=checkins, answers=answers, last_reply_at=last_reply,
+    for answer in given:
+        last_reply = answer.replied_at if last_reply is None else max(last_reply,
+                                                                       answer.replied_at)
+        if answer.ref in refs and answer.number is not None:
+            answers.setdefault(answer.ref, []).append(AnswerPoint(answer.at, answer.number))
+    return History(checkins=records(ended, done, checkin_sla(program)), answers=answers,
+                   last_reply_at=last_reply,
                    enrolled_at=enrolment.joined_at or enrolment.enrolled_at)
 
 
-def _checkin_sla(program: Program) -> float | None:
+def answer_refs(program: Program) -> set[str]:
+    """The answers ("flow.question") a metric or a baseline of the program reads."""
+    refs = {m.source.answer for m in program.metrics if m.source.answer}
+    return refs | {m.baseline for m in program.metrics if m.baseline}
+
+
+def load_since(session: Session, program: Program, enrolment_id: int,
+               aggregate: Aggregate | None, now: datetime
+               ) -> tuple[list[DueRow], list[tuple[datetime, datetime | None]], list[Given]]:
+    """The history not folded into `aggregate` yet (all of it without one), as of `now`:
+    the check-in rows due (any status), the completed check-ins, the answers given."""
+    checkins_from = aggregate.checkins_from if aggregate else None
+    answers_from = aggregate.answers_from if aggregate else None
+    rows_query = _ROWS.where(col(PlannedTouchpoint.due_at) <= now)
+    if checkins_from is not None:
+        rows_query = rows_query.where(col(PlannedTouchpoint.due_at) >= checkins_from)
+    rows = [DueRow(due_at, status) for due_at, status in session.execute(
+        rows_query, {"enrolment_id": enrolment_id,
+                     "touchpoints": checkin_touchpoints(program)})]
+    done_query = _DONE
+    if checkins_from is not None:
+        done_query = done_query.where(col(Conversation.closed_at) >= checkins_from - ANSWERED_EARLY)
+    done = [(start, closed) for start, closed in session.execute(
+        done_query, {"enrolment_id": enrolment_id, "flow": program.checkin_flow})]
+    answers_query = _ANSWERS
+    if answers_from is not None:
+        answers_query = answers_query.where(col(Answer.answered_at) >= answers_from)
+    # Answers given under a question's earlier id count as the renamed question's.
+    aliases = renamed_questions(program)
+    given = []
+    for flow_id, question_id, number, at, edited in session.execute(
+            answers_query, {"enrolment_id": enrolment_id}):
+        ref = f"{flow_id}.{question_id}"
+        given.append(Given(aliases.get(ref, ref), at, number, max(at, edited) if edited else at))
+    return rows, done, given
+
+
+_ROWS = (select(PlannedTouchpoint.due_at, PlannedTouchpoint.status)
+         .where(PlannedTouchpoint.enrolment_id == bindparam("enrolment_id"),
+                PlannedTouchpoint.kind == "send",
+                col(PlannedTouchpoint.touchpoint_id).in_(bindparam("touchpoints", expanding=True)))
+         .order_by(col(PlannedTouchpoint.due_at)))
+_DONE = (select(Conversation.started_at, Conversation.closed_at)
+         .where(Conversation.enrolment_id == bindparam("enrolment_id"),
+                Conversation.flow_id == bindparam("flow"), Conversation.outcome == "completed")
+         .order_by(col(Conversation.closed_at)))
+_ANSWERS = (select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
+                   Answer.edited_at)
+            .where(Answer.enrolment_id == bindparam("enrolment_id"))
+            .order_by(col(Answer.answered_at), col(Answer.id)))
+
+
+def checkin_sla(program: Program) -> float | None:
+    """The check-in's answer window in hours, if the program sets one."""
     for tp in program.touchpoints:
         if tp.send.flow == program.checkin_flow and tp.sla is not None:
             return tp.sla.total_seconds() / 3600
     return None
 
 
-def _match(rows: list, done: list, sla: float | None) -> list[CheckinRecord]:
-    """Pair each due check-in with the completed check-in that answered it.
-
-    A completed check-in belongs to the due row whose window (from a day before it was due
-    until a day before the next one) holds its completion; one that belongs to no row
-    (asked for with /checkin between weeks) is a record of its own.
-    """
-    completed = [(start, closed) for start, closed in done if closed is not None]
-    used = [False] * len(completed)
-    records: list[CheckinRecord] = []
-    k = 0  # both lists are in time order and the windows follow each other: one pass
-    for i, (due_at, status, _reason) in enumerate(rows):
-        end = rows[i + 1][0] - EARLY if i + 1 < len(rows) else None
-        while k < len(completed) and completed[k][1] < due_at - EARLY:
-            k += 1  # completed before this window: a record of its own (below)
-        if k < len(completed) and (end is None or completed[k][1] < end):
-            used[k] = True
-            records.append(CheckinRecord(due_at, completed[k][1], sla))
-            k += 1
-        elif status == "missed":
-            records.append(CheckinRecord(due_at, None, sla))
-        # A row sent and still open is neither answered nor missed yet: not counted.
-    for j, (start, closed) in enumerate(completed):
-        if not used[j]:
-            records.append(CheckinRecord(start, closed, sla))
-    return sorted(records, key=lambda r: r.due_at)
+def stored_since(session: Session, enrolment_id: int, metric_ids: list[str],
+                 since: datetime) -> dict[str, list[StoredPoint]]:
+    """The stored values of these metrics from `since` on, by metric id, oldest first."""
+    by_metric: dict[str, list[StoredPoint]] = {}
+    for row_id, metric_id, value, at in session.exec(
+            select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
+            .where(MetricValue.enrolment_id == enrolment_id,
+                   col(MetricValue.metric_id).in_(metric_ids), col(MetricValue.at) >= since)
+            .order_by(col(MetricValue.at), col(MetricValue.id))):
+        by_metric.setdefault(metric_id, []).append(StoredPoint(row_id or 0, value, at))
+    return by_metric
 
 
 def latest_values(session: Session, enrolment_id: int) -> dict[str, tuple[float, datetime]]:
