@@ -190,8 +190,9 @@ def _checkpoint(rows: Sequence[DueRow], ended: Sequence[DueRow],
                 start: datetime | None) -> datetime | None:
     """How far the settled part can reach: the due time of the first row not settled.
 
-    A row is settled when it is answered or missed and the next row (of any status) has
-    ended too, so its window is closed and computed as the whole history would. The
+    A row is settled when it is answered, missed or skipped (a final status) and the next
+    row (of any status) has ended too, so its window is closed and computed as the whole
+    history would. The
     checkpoint never passes a completed check-in of its own that is still to be folded.
     """
     record_of = {id(row): rec for row, rec in zip(ended, per_row, strict=True)}
@@ -199,8 +200,10 @@ def _checkpoint(rows: Sequence[DueRow], ended: Sequence[DueRow],
     for i, row in enumerate(rows[:-1]):
         nxt = rows[i + 1]
         rec = record_of.get(id(row))
-        if row.status not in ENDED or nxt.status not in ENDED or rec is None:
+        if row.status not in ENDED or nxt.status not in ENDED:
             break
+        if rec is None and row.status != "skipped":
+            break  # sent and still unanswered: it may yet be found missed
         candidate = nxt.due_at
         # A completion of its own stays in the new part only if it starts after the cut.
         if any(r.completed_at is not None and r.completed_at >= candidate - ANSWERED_EARLY

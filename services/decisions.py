@@ -134,13 +134,15 @@ def _store_metrics(session: Session, program: Program, enrolment: Enrolment, cur
             else stored.stored_since(session, enrolment_id, [m.id for m in answer_metrics],
                                      since))
     changed = 0
+    new_rows: list[dict] = []
     for metric in program.metrics:
         if metric.source.answer is not None:
             points = current.new_points.get(metric.source.answer, ())
             if points:
                 changed += stored.store_points(session, enrolment_id, metric.id,
                                                [(p.at, p.value) for p in points],
-                                               rows.get(metric.id, []), version=version)
+                                               rows.get(metric.id, []), new_rows,
+                                               version=version)
         else:
             value = behaviour_now(metric.source.behaviour or "", current,
                                   _enrolled_at(enrolment), now)
@@ -148,13 +150,14 @@ def _store_metrics(session: Session, program: Program, enrolment: Enrolment, cur
                 continue
             if metric.source.behaviour == "days_since_reply":
                 value = float(int(value))  # whole days: one row a day at most, not per read
-            changed += stored.store_if_changed(session, enrolment_id, metric.id, value, now,
-                                               latest, version=version)
+            changed += stored.store_if_changed(enrolment_id, metric.id, value, now, latest,
+                                               new_rows, version=version)
         base = current.firsts.get(metric.baseline or "")
         if base is not None:
-            changed += stored.store_if_changed(session, enrolment_id,
-                                               stored.baseline_id(metric.id), base.value,
-                                               base.at, latest, version=version)
+            changed += stored.store_if_changed(enrolment_id, stored.baseline_id(metric.id),
+                                               base.value, base.at, latest, new_rows,
+                                               version=version)
+    stored.insert_all(session, new_rows)
     return changed
 
 

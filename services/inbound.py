@@ -25,7 +25,7 @@ from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
 from storage import conversation_store as convs
 from storage import dedupe, enrolments, people, tallies
-from storage.models import Enrolment, Person
+from storage.models import Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.inbound")
 
@@ -86,8 +86,8 @@ class InboundService:
                 _reply(uow, message, None, [Reply(SLOW_DOWN)], keep=False)
                 log.info("flood channel=%s event=%s", message.channel, message.event_id)
                 return Handled("flooded", replies=1)
-            found = enrolments.enrolment_at(uow.session, channel=message.channel,
-                                            address=message.sender)
+            found = enrolments.enrolment_and_conversation_at(
+                uow.session, channel=message.channel, address=message.sender)
             bound = found is not None and has_joined(found[0].status)
             code = start_code(message.text) if message.button is None else None
             if code is not None:
@@ -102,7 +102,8 @@ class InboundService:
                        keep=found is not None)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
-            enrolment, person, unreachable = found
+            # The coach is held here so the session keeps it: the context reads its name.
+            enrolment, person, unreachable, conversation, _coach = found
             if unreachable:
                 # They wrote to us, so they can be reached again (they unblocked the bot).
                 people.mark_reachable(uow.session, channel=message.channel,
@@ -112,13 +113,12 @@ class InboundService:
             if message.button is not None and \
                     message.button_question == invites.SWITCH_QUESTION:
                 return self._switch(uow, message, person, message.button)
-            return self._step(uow, message, enrolment, person)
+            return self._step(uow, message, enrolment, person, conversation)
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
-              person: Person) -> Handled:
+              person: Person, conversation: Conversation | None) -> Handled:
         session, now = uow.session, uow.now
         program = self.rt.program(enrolment.program_id)
-        conversation = convs.open_conversation(session, enrolment.id or 0)
         if message.button is not None and message.button_conversation is not None and (
                 conversation is None or conversation.id != message.button_conversation):
             # A keyboard of a conversation that has ended: its question may be asked again

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from conversations.journey import ANSWERED_EARLY
@@ -158,18 +158,18 @@ def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoin
 
 
 def store_points(session: Session, enrolment_id: int, metric_id: str,
-                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint], *,
-                 version: str | None = None) -> int:
-    """Store an answer metric's points: new ones are added, corrected ones (an edited answer)
-    updated in place; each written by program `version`. `stored_rows` are the metric's rows
-    so far. Returns the rows changed."""
+                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint],
+                 new_rows: list[dict], *, version: str | None = None) -> int:
+    """Store an answer metric's points: new ones are added to `new_rows` (see `insert_all`),
+    corrected ones (an edited answer) updated in place; each written by program `version`.
+    `stored_rows` are the metric's rows so far. Returns the rows changed."""
     stored = {row.at: row for row in stored_rows}
     changed = 0
     for at, value in points:
         row = stored.get(at)
         if row is None:
-            session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id,
-                                    value=value, at=at, program_checksum=version))
+            new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id,
+                             "value": value, "at": at, "program_checksum": version})
             changed += 1
         elif row.value != value:
             session.execute(update(MetricValue).where(col(MetricValue.id) == row.id)
@@ -178,18 +178,25 @@ def store_points(session: Session, enrolment_id: int, metric_id: str,
     return changed
 
 
-def store_if_changed(session: Session, enrolment_id: int, metric_id: str, value: float,
-                     at: datetime, latest: dict[str, tuple[float, datetime]], *,
+def store_if_changed(enrolment_id: int, metric_id: str, value: float, at: datetime,
+                     latest: dict[str, tuple[float, datetime]], new_rows: list[dict], *,
                      version: str | None = None) -> bool:
-    """Store a value (computed by program `version`) unless it equals the latest stored one;
-    True if stored."""
+    """Add a value (computed by program `version`) to `new_rows` unless it equals the latest
+    stored one; True if added."""
     previous = latest.get(metric_id)
     if previous is not None and previous[0] == value:
         return False
-    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at,
-                            program_checksum=version))
+    new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id, "value": value,
+                     "at": at, "program_checksum": version})
     latest[metric_id] = (value, at)
     return True
+
+
+def insert_all(session: Session, new_rows: list[dict]) -> None:
+    """Insert the metric values collected by `store_points` and `store_if_changed` in one
+    statement."""
+    if new_rows:
+        session.execute(insert(MetricValue), new_rows)
 
 
 def latest_texts(session: Session, enrolment_id: int, refs: set[str],

@@ -1,8 +1,8 @@
 """The running aggregate gives the same metric inputs as the whole history, every time.
 
 A client's year is generated at random: weekly check-ins answered on time, late, early,
-twice, or missed (found missed some days later), some left open, /checkin between weeks,
-numeric and text answers. The bot evaluates at random moments; each evaluation folds what
+twice, or missed (found missed some days later), some left open, some never sent (held) or
+skipped (downtime), /checkin between weeks, numeric and text answers. The bot evaluates at random moments; each evaluation folds what
 came after the stored aggregate (read as the storage reads it: rows due from the
 checkpoint, completions from a day before it, answers from its answer mark) and must agree
 with `conversations.metrics` computed from the whole history as it stood then.
@@ -26,7 +26,7 @@ KINDS = ("streak", "response_rate", "on_time_rate", "days_since_reply")
 
 # What became of one week's check-in: (kind, hours after due it was answered or found missed)
 week = st.tuples(st.sampled_from(["on_time", "late", "early", "twice", "missed", "open",
-                                  "held", "between"]),
+                                  "held", "between", "downtime"]),
                  st.integers(min_value=1, max_value=150))
 
 
@@ -45,7 +45,7 @@ def _world(weeks: list[tuple[str, int]]):
         elif kind == "early":
             closed = due - timedelta(hours=hours % 23 + 1)
         missed_at = due + timedelta(hours=hours) if kind in ("missed", "between") else None
-        status = "skipped" if kind == "early" else "done"
+        status = "skipped" if kind in ("early", "downtime") else "done"
         rows.append((due, status, missed_at, closed))
         if closed is not None and kind != "between":
             done.append((closed - timedelta(minutes=20), closed))
