@@ -2,10 +2,11 @@
 
 A client's year is generated at random: weekly check-ins answered on time, late, early,
 twice, or missed (found missed some days later), some left open, some never sent (held) or
-skipped (downtime), /checkin between weeks, numeric and text answers. The bot evaluates at random moments; each evaluation folds what
-came after the stored aggregate (read as the storage reads it: rows due from the
-checkpoint, completions from a day before it, answers from its answer mark) and must agree
-with `conversations.metrics` computed from the whole history as it stood then.
+skipped (downtime), /checkin between weeks, numeric and text answers. The bot evaluates at
+random moments; each evaluation folds what came after the stored aggregate (read as the
+storage reads it: rows due from the checkpoint, completions from a day before it, answers
+from its answer mark) and must agree with `conversations.metrics` computed from the whole
+history as it stood then.
 """
 
 from __future__ import annotations
