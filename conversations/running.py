@@ -49,7 +49,7 @@ class Given:
     at: datetime
     number: float | None
     replied_at: datetime
-    conversation_id: int = 0
+    conversation_id: int
 
 
 class ItemScores(BaseModel):
