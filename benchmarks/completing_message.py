@@ -5,8 +5,9 @@
 Seeds one database by bulk insert (as benchmarks/digest.py does) with two groups of
 clients on the sample program: each client with their intake and 1 or 52 completed weekly
 check-ins (five answers each), the check-in touchpoint rows the scheduler leaves behind
-(status "done") and the metric values earlier evaluations stored, so that today's
-evaluation finds the steady state it would find in production. The seeded answers fire
+(status "done") and the metric values earlier evaluations stored; then each client is
+evaluated once as the daily sweep does (which stores their running aggregate), so that
+today's evaluation finds the steady state it would find in production. The seeded answers fire
 no rule (confidence 6-7 from a baseline of 6, revenue rising), and nor does today's.
 
 Every client then starts today's check-in through coachbot's Telegram update path and
@@ -162,6 +163,15 @@ def seed(engine: sa.Engine, groups: dict[int, list[int]]) -> None:
             c.execute(sa.text("ANALYZE"))
 
 
+def settle(app, groups: dict[int, list[int]]) -> None:
+    """The daily sweep's evaluation of every client (it keeps their running aggregates)."""
+    from services.decisions import reevaluate
+
+    for chats in groups.values():
+        for chat in chats:
+            reevaluate(app.rt, chat - FIRST_CHAT + 2)
+
+
 def stored_rows(engine: sa.Engine, chats: list[int]) -> tuple[int, int]:
     """Metric values and rule firings stored for these chats' enrolments."""
     from storage.models import MetricValue, RuleFiring
@@ -179,6 +189,7 @@ async def measure(db_url: str, clients: int) -> dict:
               for g, weeks in enumerate(HISTORIES)}
     app = coachbot_app("http://127.0.0.1:9", db_url)  # nothing is sent: no server needed
     seed(app.db, groups)
+    settle(app, groups)
     bot = Bot(TOKEN, base_url="http://127.0.0.1:9/bot")  # de_json only: never called
     handle = coachbot_path(app, bot)
     every = [chat for pair in zip(*groups.values(), strict=True) for chat in pair]

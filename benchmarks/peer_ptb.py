@@ -426,7 +426,10 @@ def main() -> None:
           f"interleaved, after one warm-up client; coachbot on {args.database}, "
           f"the naive build on SQLite; {load()}")
     results: dict[str, dict] = {}
-    with FakeTelegramAPI() as api:
+    # Both sides' tokens and chats, as Telegram would know them; no flood limits: this measures
+    # handling (benchmarks/telegram_send.py measures sending under them).
+    with FakeTelegramAPI(token=TOKEN, flood_limits=False,
+                         chats=(*warm, *chats, PROBE_CHAT)) as api:
         for settings, label in (("default", "naive PTB, SQLite defaults"),
                                 ("coachbot", "naive PTB, coachbot's SQLite settings")):
             api.clear_calls()

@@ -9,10 +9,11 @@ client's implementation is written here once (`SCORES`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel
 
+from conversations.metrics import AnswerPoint
 from conversations.program import ChoiceQuestion, Flow, Metric, Option, Program
 
 QUESTION_PREFIX = "action_item_"
@@ -54,6 +55,18 @@ def completion(scores: Iterable[float]) -> float | None:
     """The share of a check-in's action items done, 0..1 (None: none asked about)."""
     values = list(scores)
     return round(sum(values) / len(values), 4) if values else None
+
+
+def completions(scored: Iterable[tuple[int, datetime, float]]) -> list[AnswerPoint]:
+    """The completion metric over a history: one point per check-in that asked about items,
+    at its first answer about one, from (conversation id, answered at, score) in the order
+    given."""
+    by_checkin: dict[int, tuple[datetime, list[float]]] = {}
+    for conversation_id, at, value in scored:
+        by_checkin.setdefault(conversation_id, (at, []))[1].append(value)
+    points = [AnswerPoint(at, value) for at, scores in by_checkin.values()
+              if (value := completion(scores)) is not None]
+    return sorted(points, key=lambda p: p.at)
 
 
 def label(answer: object) -> str:

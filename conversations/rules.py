@@ -117,3 +117,14 @@ def decide(rules: Sequence[Rule], inputs: RuleInputs, open_firings: set[str]
         elif evidence is None and rule.id in open_firings:
             cleared.append(rule.id)
     return fired, cleared
+
+
+def lookback(rules: Sequence[Rule]) -> int:
+    """How many of a series' latest values the rules look at (at least the latest)."""
+    needs = [1]
+    for rule in rules:
+        if rule.when.threshold is not None:
+            needs.append(rule.when.threshold.for_checkins)
+        if rule.when.plateau is not None:
+            needs.append(rule.when.plateau.weeks + 1)
+    return max(needs)

@@ -17,14 +17,22 @@ from sqlmodel import Session
 from conversations.engine import Step
 from conversations.journey import rules_apply
 from conversations.messages import Reply
-from conversations.metrics import History, baseline, behaviour_value, points_of, series_of
 from conversations.program import Program, Rule
 from conversations.program_diff import renamed_questions
 from conversations.render import fill
-from conversations.rules import Decision, RuleInputs, decide
+from conversations.rules import Decision, RuleInputs, decide, lookback
+from conversations.running import (
+    Aggregate,
+    Current,
+    behaviour_now,
+    fold,
+    points_now,
+    points_to_store,
+)
 from services import escalations, keys
 from services.client_context import context
 from services.unit_of_work import Runtime, UnitOfWork
+from storage import aggregate_store as aggregates
 from storage import metric_store as stored
 from storage import rule_firings
 from storage.models import Enrolment, Person
@@ -64,12 +72,20 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
     session, now = uow.session, uow.now
     enrolment_id = enrolment.id or 0
     program = program.with_variant(enrolment.variant)  # its rules may differ
-    history = stored.load_history(session, program, enrolment, now)
-    outcome = Outcome(stored=_store_metrics(session, program, enrolment_id, history, now,
-                                            rt.catalog.checksum(program.id)))
+    version = rt.catalog.checksum(program.id)
+    key = f"{version}:{enrolment.variant}"
+    current, before, after = _fold(session, program, enrolment_id, key if version else None,
+                                   now)
+    latest = ({k: (v, now) for k, v in before.stored.items()} if before is not None
+              else _latest(stored.all_stored(session, enrolment_id)))
+    outcome = Outcome(stored=_store_metrics(session, program, enrolment, current, before,
+                                            latest, now, version))
+    if version is not None:  # a program outside the catalog is evaluated from scratch
+        aggregates.save(session, enrolment_id, after.model_copy(
+            update={"stored": {k: v for k, (v, _at) in latest.items()}}))
     if not rules_apply(enrolment.status):
         return outcome  # rules act on clients in the program, not on a pause or an intake
-    inputs = _inputs(session, program, enrolment_id, history, now)
+    inputs = _inputs(session, program, enrolment, current, now)
     open_ = rule_firings.open_firings(session, enrolment_id)
     fired, cleared = decide(program.rules, inputs, set(open_))
     # A rule this version removed no longer holds: its open firing is cleared.
@@ -89,44 +105,95 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
     return outcome
 
 
-def _store_metrics(session: Session, program: Program, enrolment_id: int, history: History,
+def _fold(session: Session, program: Program, enrolment_id: int, key: str | None,
+          now: datetime) -> tuple[Current, Aggregate | None, Aggregate]:
+    """The metrics' inputs now, from the stored aggregate and what came after it (or from
+    the whole history when there is none for this version, or the clock went back); the
+    aggregate it started from (None: the whole history) and the one moved forward."""
+    before = aggregates.load(session, enrolment_id, key) if key is not None else None
+    if before is not None and before.folded_at is not None and before.folded_at > now:
+        before = None
+    refs = stored.answer_refs(program)
+    while True:
+        rows, done, given = stored.load_since(session, program, enrolment_id, before, now)
+        folded = fold(before or Aggregate(key=key or ""), rows, done, given,
+                      sla=stored.checkin_sla(program), now=now, depth=lookback(program.rules),
+                      refs=refs)
+        if folded is not None:
+            return folded[0], before, folded[1]
+        before = None  # what came after cannot be appended: from the whole history
+
+
+def _latest(rows: dict[str, list[stored.StoredPoint]]) -> dict[str, tuple[float, datetime]]:
+    return {metric_id: (series[-1].value, series[-1].at) for metric_id, series in rows.items()}
+
+
+def _store_metrics(session: Session, program: Program, enrolment: Enrolment, current: Current,
+                   before: Aggregate | None, latest: dict[str, tuple[float, datetime]],
                    now: datetime, version: str | None) -> int:
-    rows = stored.all_stored(session, enrolment_id)
-    latest = {metric_id: (series[-1].value, series[-1].at) for metric_id, series in rows.items()}
+    """Store what changed: new (or, from the whole history, corrected) points of answers and
+    of action items, and behaviour values and baselines that differ from the latest stored."""
+    enrolment_id = enrolment.id or 0
+    new_points = {m.id: points for m in program.metrics
+                  if (points := points_to_store(m, current))}
+    # A check-in's completion of action items keeps the time of its first answer about one,
+    # which may come before the checkpoint: the stored rows are read from the earliest point.
+    rows = ({} if not new_points
+            else stored.all_stored(session, enrolment_id) if before is None
+            else stored.stored_since(session, enrolment_id, list(new_points),
+                                     min(p.at for points in new_points.values() for p in points)))
     changed = 0
+    new_rows: list[dict] = []
     for metric in program.metrics:
-        points = points_of(metric, history)
-        if points is not None:
+        points = points_to_store(metric, current)
+        if points:
             changed += stored.store_points(session, enrolment_id, metric.id,
                                            [(p.at, p.value) for p in points],
-                                           rows.get(metric.id, []), version=version)
-        else:
-            value = behaviour_value(metric.source.behaviour or "", history, now)
+                                           rows.get(metric.id, []), new_rows, version=version)
+        elif points is None:
+            value = behaviour_now(metric.source.behaviour or "", current,
+                                  _enrolled_at(enrolment), now)
             if value is None:
                 continue
             if metric.source.behaviour == "days_since_reply":
                 value = float(int(value))  # whole days: one row a day at most, not per read
-            changed += stored.store_if_changed(session, enrolment_id, metric.id, value, now,
-                                               latest, version=version)
-        base = history.answers.get(metric.baseline or "", ())
-        if base:
-            changed += stored.store_if_changed(session, enrolment_id,
-                                               stored.baseline_id(metric.id), base[0].value,
-                                               base[0].at, latest, version=version)
+            changed += stored.store_if_changed(enrolment_id, metric.id, value, now, latest,
+                                               new_rows, version=version)
+        base = current.firsts.get(metric.baseline or "")
+        if base is not None:
+            changed += stored.store_if_changed(enrolment_id, stored.baseline_id(metric.id),
+                                               base.value, base.at, latest, new_rows,
+                                               version=version)
+    stored.insert_all(session, new_rows)
     return changed
 
 
-def _inputs(session: Session, program: Program, enrolment_id: int, history: History,
+def _enrolled_at(enrolment: Enrolment) -> datetime:
+    return enrolment.joined_at or enrolment.enrolled_at
+
+
+def _inputs(session: Session, program: Program, enrolment: Enrolment, current: Current,
             now: datetime) -> RuleInputs:
     keyword_refs = {r.when.keyword.question for r in program.rules if r.when.keyword}
-    baselines = {m.id: b for m in program.metrics
-                 if (b := baseline(m, history)) is not None}
+    series: dict[str, list[float]] = {}
+    baselines: dict[str, float] = {}
+    for m in program.metrics:
+        kind = m.source.behaviour
+        points = points_now(m, current)
+        if points is not None:
+            series[m.id] = [p.value for p in points]
+        elif kind == "days_since_reply":
+            series[m.id] = [behaviour_now(kind, current, _enrolled_at(enrolment), now) or 0.0]
+        else:
+            series[m.id] = list(current.behaviour.get(kind or "", []))
+        if m.baseline is not None and m.baseline in current.firsts:
+            baselines[m.id] = current.firsts[m.baseline].value
     return RuleInputs(
-        series={m.id: series_of(m, history, now) for m in program.metrics},
-        baselines=baselines,
-        latest_text=stored.latest_texts(session, enrolment_id, keyword_refs,
+        series=series, baselines=baselines,
+        latest_text=stored.latest_texts(session, enrolment.id or 0, keyword_refs,
                                         renamed_questions(program)),
-        days_since_reply=behaviour_value("days_since_reply", history, now) or 0.0)
+        days_since_reply=behaviour_now("days_since_reply", current, _enrolled_at(enrolment),
+                                       now) or 0.0)
 
 
 def _act(rt: Runtime, uow: UnitOfWork, program: Program, decision: Decision,

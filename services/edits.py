@@ -23,8 +23,8 @@ from conversations.translations import N_, translator
 from services import keys
 from services.client_context import client_language
 from services.unit_of_work import UnitOfWork
+from storage import aggregate_store, dedupe, enrolments
 from storage import conversation_store as convs
-from storage import dedupe, enrolments
 from storage.models import Answer, Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.edits")
@@ -98,6 +98,7 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     answer.raw_text = message.text[:4000]
     answer.edited_at = now
     session.add(answer)
+    aggregate_store.forget(session, [enrolment.id or 0])  # the metrics recompute the history
     tell(EDITED_TEXT)
     log.info("answer edited channel=%s enrolment=%s", message.channel, enrolment.id)
     return Edited("updated", enrolment, person, flow_done)

@@ -32,7 +32,7 @@ from services.progress import progress_reply
 from services.unit_of_work import Runtime, UnitOfWork, retry_when_locked
 from storage import conversation_store as convs
 from storage import dedupe, enrolments, people, tallies
-from storage.models import Enrolment, Person
+from storage.models import Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.inbound")
 
@@ -89,8 +89,10 @@ class InboundService:
                 return Handled("duplicate")
             tallies.add(uow.session, FLOOD_TALLY, day=uow.now.date(),
                         count=self.flood.take_refused())
-            found = enrolments.enrolment_at(uow.session, channel=message.channel,
-                                            address=message.sender)
+            # One query finds the enrolment, the person, the coach and the open conversation;
+            # the enrolment says the language, which even the flood warning is in.
+            found = enrolments.enrolment_and_conversation_at(
+                uow.session, channel=message.channel, address=message.sender)
             language = self._language(found[0] if found else None)
             t = translator(language)
             if flooded:
@@ -111,7 +113,8 @@ class InboundService:
                        [Reply(t.gettext(JOIN_TEXT))], keep=found is not None)
                 log.info("stranger channel=%s event=%s", message.channel, message.event_id)
                 return Handled("stranger", replies=1)
-            enrolment, person, unreachable = found
+            # The coach is held here so the session keeps it: the context reads its name.
+            enrolment, person, unreachable, conversation, _coach = found
             if unreachable:
                 # They wrote to us, so they can be reached again (they unblocked the bot).
                 people.mark_reachable(uow.session, channel=message.channel,
@@ -121,7 +124,7 @@ class InboundService:
             if message.button is not None and \
                     message.button_question == invites.SWITCH_QUESTION:
                 return self._switch(uow, message, person, message.button, language)
-            return self._step(uow, message, enrolment, person)
+            return self._step(uow, message, enrolment, person, conversation)
 
     def language_at(self, channel: str, address: str) -> str:
         """The language the bot speaks in this chat (for what a channel says on its own)."""
@@ -138,11 +141,10 @@ class InboundService:
         return spoken.pop() if len(spoken) == 1 else DEFAULT_LANGUAGE
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
-              person: Person) -> Handled:
+              person: Person, conversation: Conversation | None) -> Handled:
         session, now = uow.session, uow.now
         program = self.rt.program(enrolment.program_id)
         t = translator(client_language(program, enrolment))
-        conversation = convs.open_conversation(session, enrolment.id or 0)
         if message.button is not None and message.button_conversation is not None and (
                 conversation is None or conversation.id != message.button_conversation):
             # A keyboard of a conversation that has ended: its question may be asked again

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from conversations.action_items import item_of, score
 from conversations.engine import FlowState
 from conversations.messages import AcceptedAnswer
+from storage import aggregate_store
 from storage.models import Answer, Conversation
 
 
@@ -89,6 +90,7 @@ def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
         row.source_ref = source_ref[:128]
     if existing is not None:
         row.edited_at = now
+        aggregate_store.forget(session, [enrolment_id])  # the metrics recompute the history
     session.add(row)
     return row
 

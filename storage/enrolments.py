@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import bindparam, func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from conversations.program import Program
 from conversations.variants import pick_variant
-from storage.models import Enrolment, Identity, Person
+from storage.models import Conversation, Enrolment, Identity, Person
 
 # No 0/O/1/I/L: codes get read aloud and typed on phones.
 _ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -74,12 +75,20 @@ def redeem_invite(session: Session, code: str, *, now: datetime) -> Enrolment | 
 @cache
 def _enrolment_at_statement():
     # Built once with bind parameters: building this join per message was the costliest
-    # part of handling one.
+    # part of handling one. The coach and the open conversation come along (outer joins),
+    # so the message's context needs no further round trip for them.
     latest = (select(func.max(Enrolment.id)).where(Enrolment.person_id == Identity.person_id)
               .correlate(Identity).scalar_subquery())
-    return (select(Enrolment, Person, Identity.unreachable_since)
+    coach = aliased(Person)
+    open_ = (select(func.max(Conversation.id))
+             .where(Conversation.enrolment_id == Enrolment.id,
+                    col(Conversation.closed_at).is_(None))
+             .correlate(Enrolment).scalar_subquery())
+    return (select(Enrolment, Person, Identity.unreachable_since, coach, Conversation)
             .join(Identity, Identity.person_id == Enrolment.person_id)
             .join(Person, Person.id == Enrolment.person_id)
+            .outerjoin(coach, coach.id == Enrolment.coach_id)
+            .outerjoin(Conversation, Conversation.id == open_)
             .where(Identity.channel == bindparam("channel"),
                    Identity.address == bindparam("address"), Enrolment.id == latest)
             .with_for_update(of=Enrolment))  # type: ignore[arg-type]
@@ -92,9 +101,18 @@ def enrolment_at(session: Session, *, channel: str, address: str
 
     One round trip for the inbound hot path: identity, person and enrolment together.
     """
+    found = enrolment_and_conversation_at(session, channel=channel, address=address)
+    return found[:3] if found else None
+
+
+def enrolment_and_conversation_at(
+        session: Session, *, channel: str, address: str
+) -> tuple[Enrolment, Person, bool, Conversation | None, Person | None] | None:
+    """As `enrolment_at`, with the enrolment's open conversation (None: none open) and its
+    coach (while the caller holds it, `session.get` finds it without a query)."""
     row = session.exec(_enrolment_at_statement(),
                        params={"channel": channel, "address": address}).first()
-    return (row[0], row[1], row[2] is not None) if row else None
+    return (row[0], row[1], row[2] is not None, row[4], row[3]) if row else None
 
 
 def current_enrolment(session: Session, person_id: int, *, lock: bool = False) -> Enrolment | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Text, cast, delete, or_, update
 from sqlmodel import Session, col, select
 
-from storage import action_item_store, audit, outbox, relay_store
+from storage import action_item_store, aggregate_store, audit, outbox, relay_store
 from storage.models import (
     Answer,
     AuditEntry,
@@ -158,6 +158,7 @@ def _erase_enrolment_rows(session: Session, ids: list[int]) -> None:
     session.execute(delete(Payment).where(col(Payment.enrolment_id).in_(ids)))
     session.execute(delete(NextOffer).where(or_(col(NextOffer.enrolment_id).in_(ids),
                                                 col(NextOffer.next_enrolment_id).in_(ids))))
+    aggregate_store.forget(session, ids)
     for model in (RuleFiring, MetricValue, Answer, Consent, Conversation, CoachingSession,
                   TouchpointPlan):
         session.execute(delete(model).where(col(model.enrolment_id).in_(ids)))
@@ -180,6 +181,7 @@ def erase_answers(session: Session, enrolment_id: int, *, actor: str, now: datet
     session.execute(delete(Escalation).where(col(Escalation.enrolment_id) == enrolment_id))
     # A coach's session notes and action items are the client's content too.
     action_item_store.erase(session, [enrolment_id])
+    aggregate_store.forget(session, [enrolment_id])
     for model in (RuleFiring, MetricValue, Answer):
         session.execute(delete(model).where(col(model.enrolment_id) == enrolment_id))
     # Conversation state holds answers too (the engine's working copy).

@@ -4,23 +4,18 @@ values stored with a time whenever they change (reads take the latest stored val
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
-from conversations.action_items import completion, item_of
-from conversations.metrics import AnswerPoint, CheckinRecord, History
+from conversations.action_items import completions, item_of
+from conversations.journey import ANSWERED_EARLY
+from conversations.metrics import AnswerPoint, History
 from conversations.program import Program
 from conversations.program_diff import renamed_questions
+from conversations.running import ENDED, Aggregate, DueRow, Given, records
 from storage.models import Answer, Conversation, Enrolment, MetricValue, PlannedTouchpoint
-
-# A check-in completed this long before its due time counts as that week's (the scheduler
-# skips the send then, with reason "answered").
-EARLY = timedelta(hours=24)
-# Rows that say a check-in was due and what became of it; "done" means sent and answered
-# or still open, "missed" unanswered, "skipped"/"answered" answered ahead of time.
-_ENDED = ("done", "missed", "skipped")
 
 
 def baseline_id(metric_id: str) -> str:
@@ -35,85 +30,101 @@ def checkin_touchpoints(program: Program) -> list[str]:
 
 def load_history(session: Session, program: Program, enrolment: Enrolment,
                  now: datetime) -> History:
-    """What the metrics of one enrolment are computed from, as of `now`."""
-    enrolment_id = enrolment.id or 0
-    rows = list(session.exec(
-        select(PlannedTouchpoint.due_at, PlannedTouchpoint.status, PlannedTouchpoint.reason)
-        .where(PlannedTouchpoint.enrolment_id == enrolment_id, PlannedTouchpoint.kind == "send",
-               col(PlannedTouchpoint.touchpoint_id).in_(checkin_touchpoints(program)),
-               col(PlannedTouchpoint.status).in_(_ENDED), col(PlannedTouchpoint.due_at) <= now)
-        .order_by(col(PlannedTouchpoint.due_at))))
-    done = list(session.exec(
-        select(Conversation.started_at, Conversation.closed_at)
-        .where(Conversation.enrolment_id == enrolment_id,
-               Conversation.flow_id == program.checkin_flow, Conversation.outcome == "completed")
-        .order_by(col(Conversation.closed_at))))
-    sla = _checkin_sla(program)
-    checkins = _match(rows, done, sla)
-    refs = {m.source.answer for m in program.metrics if m.source.answer}
-    refs |= {m.baseline for m in program.metrics if m.baseline}
-    flows = {ref.split(".", 1)[0] for ref in refs if ref}
+    """What the metrics of one enrolment are computed from, as of `now` (the whole history)."""
+    rows, done, given = load_since(session, program, enrolment.id or 0, None, now)
+    ended = [r for r in rows if r.status in ENDED]
     answers: dict[str, list[AnswerPoint]] = {}
+    refs = answer_refs(program)
     last_reply: datetime | None = None
+    scored: list[tuple[int, datetime, float]] = []  # answers about action items
+    for answer in given:
+        last_reply = answer.replied_at if last_reply is None else max(last_reply,
+                                                                       answer.replied_at)
+        if answer.number is None:
+            continue
+        if item_of(answer.ref.partition(".")[2]) is not None:
+            scored.append((answer.conversation_id, answer.at, answer.number))
+        elif answer.ref in refs:
+            answers.setdefault(answer.ref, []).append(AnswerPoint(answer.at, answer.number))
+    return History(checkins=records(ended, done, checkin_sla(program)), answers=answers,
+                   last_reply_at=last_reply,
+                   enrolled_at=enrolment.joined_at or enrolment.enrolled_at,
+                   action_items=completions(scored))
+
+
+def answer_refs(program: Program) -> set[str]:
+    """The answers ("flow.question") a metric or a baseline of the program reads."""
+    refs = {m.source.answer for m in program.metrics if m.source.answer}
+    return refs | {m.baseline for m in program.metrics if m.baseline}
+
+
+def load_since(session: Session, program: Program, enrolment_id: int,
+               aggregate: Aggregate | None, now: datetime
+               ) -> tuple[list[DueRow], list[tuple[datetime, datetime | None]], list[Given]]:
+    """The history not folded into `aggregate` yet (all of it without one), as of `now`:
+    the check-in rows due (any status), the completed check-ins, the answers given (the
+    answers about action items among them)."""
+    checkins_from = aggregate.checkins_from if aggregate else None
+    answers_from = aggregate.answers_from if aggregate else None
+    rows_query = _ROWS.where(col(PlannedTouchpoint.due_at) <= now)
+    if checkins_from is not None:
+        rows_query = rows_query.where(col(PlannedTouchpoint.due_at) >= checkins_from)
+    rows = [DueRow(due_at, status) for due_at, status in session.execute(
+        rows_query, {"enrolment_id": enrolment_id,
+                     "touchpoints": checkin_touchpoints(program)})]
+    done_query = _DONE
+    if checkins_from is not None:
+        done_query = done_query.where(col(Conversation.closed_at) >= checkins_from - ANSWERED_EARLY)
+    done = [(start, closed) for start, closed in session.execute(
+        done_query, {"enrolment_id": enrolment_id, "flow": program.checkin_flow})]
+    answers_query = _ANSWERS
+    if answers_from is not None:
+        answers_query = answers_query.where(col(Answer.answered_at) >= answers_from)
     # Answers given under a question's earlier id count as the renamed question's.
     aliases = renamed_questions(program)
-    flows |= {ref.split(".", 1)[0] for ref in aliases}
-    # Each check-in's answers about action items, by conversation: (first answer, scores).
-    items: dict[int, tuple[datetime, list[float]]] = {}
-    for flow_id, question_id, number, at, edited, conversation_id in session.exec(
-            select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
-                   Answer.edited_at, Answer.conversation_id)
-            .where(Answer.enrolment_id == enrolment_id)
-            .order_by(col(Answer.answered_at), col(Answer.id))):
-        latest = max(at, edited) if edited else at
-        last_reply = latest if last_reply is None else max(last_reply, latest)
-        if item_of(question_id) is not None and number is not None:
-            items.setdefault(conversation_id, (at, []))[1].append(number)
-            continue
+    given = []
+    for flow_id, question_id, number, at, edited, conversation_id in session.execute(
+            answers_query, {"enrolment_id": enrolment_id}):
         ref = f"{flow_id}.{question_id}"
-        ref = aliases.get(ref, ref)
-        if flow_id in flows and ref in refs and number is not None:
-            answers.setdefault(ref, []).append(AnswerPoint(at=at, value=number))
-    done = [AnswerPoint(at=at, value=value) for at, scores in items.values()
-            if (value := completion(scores)) is not None]
-    return History(checkins=checkins, answers=answers, last_reply_at=last_reply,
-                   enrolled_at=enrolment.joined_at or enrolment.enrolled_at,
-                   action_items=sorted(done, key=lambda p: p.at))
+        given.append(Given(aliases.get(ref, ref), at, number, max(at, edited) if edited else at,
+                           conversation_id))
+    return rows, done, given
 
 
-def _checkin_sla(program: Program) -> float | None:
+_ROWS = (select(PlannedTouchpoint.due_at, PlannedTouchpoint.status)
+         .where(PlannedTouchpoint.enrolment_id == bindparam("enrolment_id"),
+                PlannedTouchpoint.kind == "send",
+                col(PlannedTouchpoint.touchpoint_id).in_(bindparam("touchpoints", expanding=True)))
+         .order_by(col(PlannedTouchpoint.due_at)))
+_DONE = (select(Conversation.started_at, Conversation.closed_at)
+         .where(Conversation.enrolment_id == bindparam("enrolment_id"),
+                Conversation.flow_id == bindparam("flow"), Conversation.outcome == "completed")
+         .order_by(col(Conversation.closed_at)))
+_ANSWERS = (select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
+                   Answer.edited_at, Answer.conversation_id)
+            .where(Answer.enrolment_id == bindparam("enrolment_id"))
+            .order_by(col(Answer.answered_at), col(Answer.id)))
+
+
+def checkin_sla(program: Program) -> float | None:
+    """The check-in's answer window in hours, if the program sets one."""
     for tp in program.touchpoints:
         if tp.send.flow == program.checkin_flow and tp.sla is not None:
             return tp.sla.total_seconds() / 3600
     return None
 
 
-def _match(rows: list, done: list, sla: float | None) -> list[CheckinRecord]:
-    """Pair each due check-in with the completed check-in that answered it.
-
-    A completed check-in belongs to the due row whose window (from a day before it was due
-    until a day before the next one) holds its completion; one that belongs to no row
-    (asked for with /checkin between weeks) is a record of its own.
-    """
-    completed = [(start, closed) for start, closed in done if closed is not None]
-    used = [False] * len(completed)
-    records: list[CheckinRecord] = []
-    k = 0  # both lists are in time order and the windows follow each other: one pass
-    for i, (due_at, status, _reason) in enumerate(rows):
-        end = rows[i + 1][0] - EARLY if i + 1 < len(rows) else None
-        while k < len(completed) and completed[k][1] < due_at - EARLY:
-            k += 1  # completed before this window: a record of its own (below)
-        if k < len(completed) and (end is None or completed[k][1] < end):
-            used[k] = True
-            records.append(CheckinRecord(due_at, completed[k][1], sla))
-            k += 1
-        elif status == "missed":
-            records.append(CheckinRecord(due_at, None, sla))
-        # A row sent and still open is neither answered nor missed yet: not counted.
-    for j, (start, closed) in enumerate(completed):
-        if not used[j]:
-            records.append(CheckinRecord(start, closed, sla))
-    return sorted(records, key=lambda r: r.due_at)
+def stored_since(session: Session, enrolment_id: int, metric_ids: list[str],
+                 since: datetime) -> dict[str, list[StoredPoint]]:
+    """The stored values of these metrics from `since` on, by metric id, oldest first."""
+    by_metric: dict[str, list[StoredPoint]] = {}
+    for row_id, metric_id, value, at in session.exec(
+            select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
+            .where(MetricValue.enrolment_id == enrolment_id,
+                   col(MetricValue.metric_id).in_(metric_ids), col(MetricValue.at) >= since)
+            .order_by(col(MetricValue.at), col(MetricValue.id))):
+        by_metric.setdefault(metric_id, []).append(StoredPoint(row_id or 0, value, at))
+    return by_metric
 
 
 def latest_values(session: Session, enrolment_id: int) -> dict[str, tuple[float, datetime]]:
@@ -156,18 +167,18 @@ def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoin
 
 
 def store_points(session: Session, enrolment_id: int, metric_id: str,
-                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint], *,
-                 version: str | None = None) -> int:
-    """Store an answer metric's points: new ones are added, corrected ones (an edited answer)
-    updated in place; each written by program `version`. `stored_rows` are the metric's rows
-    so far. Returns the rows changed."""
+                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint],
+                 new_rows: list[dict], *, version: str | None = None) -> int:
+    """Store an answer metric's points: new ones are added to `new_rows` (see `insert_all`),
+    corrected ones (an edited answer) updated in place; each written by program `version`.
+    `stored_rows` are the metric's rows so far. Returns the rows changed."""
     stored = {row.at: row for row in stored_rows}
     changed = 0
     for at, value in points:
         row = stored.get(at)
         if row is None:
-            session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id,
-                                    value=value, at=at, program_checksum=version))
+            new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id,
+                             "value": value, "at": at, "program_checksum": version})
             changed += 1
         elif row.value != value:
             session.execute(update(MetricValue).where(col(MetricValue.id) == row.id)
@@ -176,18 +187,25 @@ def store_points(session: Session, enrolment_id: int, metric_id: str,
     return changed
 
 
-def store_if_changed(session: Session, enrolment_id: int, metric_id: str, value: float,
-                     at: datetime, latest: dict[str, tuple[float, datetime]], *,
+def store_if_changed(enrolment_id: int, metric_id: str, value: float, at: datetime,
+                     latest: dict[str, tuple[float, datetime]], new_rows: list[dict], *,
                      version: str | None = None) -> bool:
-    """Store a value (computed by program `version`) unless it equals the latest stored one;
-    True if stored."""
+    """Add a value (computed by program `version`) to `new_rows` unless it equals the latest
+    stored one; True if added."""
     previous = latest.get(metric_id)
     if previous is not None and previous[0] == value:
         return False
-    session.add(MetricValue(enrolment_id=enrolment_id, metric_id=metric_id, value=value, at=at,
-                            program_checksum=version))
+    new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id, "value": value,
+                     "at": at, "program_checksum": version})
     latest[metric_id] = (value, at)
     return True
+
+
+def insert_all(session: Session, new_rows: list[dict]) -> None:
+    """Insert the metric values collected by `store_points` and `store_if_changed` in one
+    statement."""
+    if new_rows:
+        session.execute(insert(MetricValue), new_rows)
 
 
 def latest_texts(session: Session, enrolment_id: int, refs: set[str],

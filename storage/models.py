@@ -160,6 +160,15 @@ class MetricValue(SQLModel, table=True):
     program_checksum: str | None = Field(default=None, max_length=64)
 
 
+class MetricAggregate(SQLModel, table=True):
+    """The settled part of an enrolment's history as its metrics need it (running counts,
+    the last values a rule looks at), so an evaluation reads only what came after it."""
+
+    __tablename__ = "metric_aggregate"
+    enrolment_id: int = Field(primary_key=True, foreign_key="enrolment.id")
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
 class RuleFiring(SQLModel, table=True):
     """A rule that fired, with the values that made it fire; cleared when it stops holding."""
 
