@@ -1,0 +1,393 @@
+"""The mutation score of the code that carries the README's promises, and its survivors.
+
+    python benchmarks/mutation.py [--module NAME ...] [--cache FILE] [--keep]
+
+Copies the committed code (HEAD, nothing uncommitted) to a temporary directory and runs
+mutmut there, one module at a time, each against a small test selection that exercises it
+(SQLite only: PostgreSQL is not asked for). Only the functions named below are mutated; log
+lines are left alone (their wording is no promise). The figures, the surviving mutants and
+the reason each equivalent one cannot change behaviour go to benchmarks/MUTATION.md.
+
+Each mutant's tests run in a process forked from one that has the libraries imported
+already (pytest, SQLAlchemy, PTB, Bolt ...), so a mutant costs its tests, not 2 s of imports.
+`--cache FILE` keeps mutmut's results between runs: killed mutants stay killed, survivors are
+tried again against the new tests. Not part of CI: it takes minutes, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql"]
+# A forked test run that takes longer than this is stuck (a mutant made a loop endless).
+CHILD_LIMIT_S = 120
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module, the functions of it that carry a promise (None: all), and its tests."""
+
+    name: str
+    path: str
+    tests: tuple[str, ...]
+    functions: tuple[str, ...] | None = None
+
+
+TARGETS = (
+    Target("backoff", "services/backoff.py",
+           ("tests/services/sending/test_poison_messages.py",)),
+    Target("flood", "services/flood.py", ("tests/services/guards/test_flood_limit.py",)),
+    Target("telegram_limits", "bot/telegram/limits.py",
+           ("tests/bot/telegram/test_flood_limits.py",)),
+    Target("dedupe", "storage/dedupe.py", ("tests/services/test_dedupe_window.py",
+                                          "tests/storage/test_inbound_path.py")),
+    Target("inbound_dedupe", "services/inbound.py",
+           ("tests/storage/test_inbound_path.py", "tests/services/test_dedupe_window.py",
+            "tests/services/guards/test_flood_limit.py"),
+           ("InboundService.admit", "InboundService.handle", "InboundService._handle",
+            "_reply", "storable")),
+    Target("outbox", "storage/outbox.py",
+           ("tests/services/sending", "tests/storage/test_inbound_path.py"),
+           ("enqueue", "claim", "_first_waiting", "mark_sent", "mark_retry", "defer",
+            "mark_failed", "forget_sent", "release")),
+    Target("delivery", "services/delivery.py",
+           ("tests/services/sending", "tests/storage/test_inbound_path.py",
+            "tests/bot/telegram/test_bot_wide_pause.py")),
+    Target("rules", "conversations/rules.py",
+           ("tests/conversations/test_rules.py", "tests/services/decisions/test_rules_fire.py")),
+    Target("erasure", "storage/erasure.py",
+           ("tests/services/trust/test_erasure_leaves_nothing.py",
+            "tests/services/trust/test_data_rights.py",
+            "tests/services/trust/test_retention.py")),
+    Target("data_rights", "services/data_rights.py",
+           ("tests/services/trust/test_erasure_leaves_nothing.py",
+            "tests/services/trust/test_data_rights.py"),
+           ("erase_client", "_coach_posts_about", "_team_posts_about", "erase_by_staff")),
+    Target("retention", "services/retention.py", ("tests/services/trust/test_retention.py",
+                                                 "tests/services/test_dedupe_window.py")),
+    Target("planner_quiet_hours", "scheduler/occurrences.py",
+           ("tests/scheduler/test_calendar.py",),
+           ("quiet_adjusted", "_quiet_adjusted", "next_local_time")),
+    Target("slack_ack", "bot/slack/slack_http.py",
+           ("tests/bot/slack/test_slack_ack_first.py",
+            "tests/bot/slack/test_slack_http_requests.py")),
+)
+
+# Mutants that cannot change behaviour, by (module, line as written, line as mutated): why.
+EQUIVALENT: dict[tuple[str, str, str], str] = {}
+
+
+# --- the fork server: libraries imported once, each test run a fresh fork ------------------
+
+PRELOAD = ("pytest", "_pytest.config", "hypothesis", "_hypothesis_pytestplugin", "sqlalchemy",
+           "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql", "sqlmodel",
+           "alembic.command", "alembic.config", "pydantic", "pydantic_settings", "yaml",
+           "telegram", "telegram.ext", "slack_bolt", "slack_sdk", "slack_sdk.web",
+           "aiohttp", "aiohttp.web", "apscheduler.triggers.cron",
+           "apscheduler.schedulers.background", "typer", "rich", "stripe", "psycopg",
+           "typer.testing", "zoneinfo", "asyncio")
+
+
+def serve(sock_path: str, root: str) -> None:
+    """Answer each connection (pytest's arguments as JSON) with the exit code of a forked
+    pytest run; a connection closed early (mutmut's timeout) kills that run."""
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    os.chdir(root)
+    sys.path.insert(0, root)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(8)
+    while True:
+        conn, _ = listener.accept()
+        args = json.loads(conn.makefile("r").readline())
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            signal.alarm(CHILD_LIMIT_S)
+            log = os.open(os.path.join(root, ".mutation-last.log"),
+                          os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            import pytest
+
+            code = pytest.main(args)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(int(code))
+        code = _wait(pid, conn)
+        try:
+            conn.sendall(f"{code}\n".encode())
+        except OSError:
+            pass
+        conn.close()
+
+
+def _wait(pid: int, conn: socket.socket) -> int:
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        readable, _, _ = select.select([conn], [], [], 0.05)
+        if readable and not conn.recv(1, socket.MSG_PEEK):  # the asker is gone
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return -9
+
+
+def ask(sock_path: str, args: list[str]) -> int:
+    """mutmut's runner: 0 when the tests pass, 1 otherwise (mutmut reads only exit code 1 as
+    a failure: a mutant that breaks collection would otherwise count as survived)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(sock_path)
+        conn.sendall((json.dumps(args) + "\n").encode())
+        answer = conn.makefile("r").readline().strip()
+    return 0 if answer == "0" else 1
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def scope_lines(path: Path, functions: tuple[str, ...] | None) -> list[int]:
+    """The line numbers mutmut may mutate: the named functions' lines, less log calls."""
+    tree = ast.parse(path.read_text())
+    wanted: set[int] = set()
+    logged: set[int] = set()
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                if functions is not None and name in functions and \
+                        not isinstance(child, ast.ClassDef):
+                    start = min([child.lineno] + [d.lineno for d in child.decorator_list])
+                    wanted.update(range(start, (child.end_lineno or start) + 1))
+                visit(child, f"{name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    if functions is None:
+        wanted = set(range(1, len(path.read_text().splitlines()) + 1))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and node.func.value.id == "log":
+            logged.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return sorted(wanted - logged)
+
+
+MUTMUT_CONFIG = '''
+import json
+import os
+SCOPE = json.load(open(os.path.join(os.path.dirname(__file__), "mutation_scope.json")))
+
+def pre_mutation(context):
+    lines = SCOPE.get(context.filename)
+    if lines is not None and context.mutation_id.line_number + 1 not in lines:
+        context.skip = True
+'''
+
+
+def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
+    """Mutate each target in a copy of HEAD; each mutant's status and diff."""
+    work = Path(tempfile.mkdtemp(prefix="coachbot-mutation-"))
+    server = None
+    try:
+        archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+        scope = {t.path: scope_lines(work / t.path, t.functions) for t in TARGETS}
+        (work / "mutation_scope.json").write_text(json.dumps(scope))
+        (work / "mutmut_config.py").write_text(MUTMUT_CONFIG)
+        if cache is not None and cache.exists():
+            shutil.copy(cache, work / ".mutmut-cache")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COACHBOT_")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        sock = str(work / ".mutation.sock")
+        server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve",
+                                   sock, str(work)], env=env, cwd=work)
+        while not os.path.exists(sock):
+            time.sleep(0.1)
+        results = {}
+        for target in TARGETS:
+            if target not in targets and (work / ".mutmut-cache").exists():
+                # Not run this time: its figures as the cache holds them.
+                mutants = _mutants(work, target)
+                if mutants:
+                    results[target.name] = {"seconds": None, "mutants": mutants}
+        for target in targets:
+            started = time.monotonic()
+            args = PYTEST + list(target.tests)
+            runner = " ".join([sys.executable, str(Path(__file__).resolve()), "--ask", sock,
+                               "--", *[_quoted(a) for a in args]])
+            print(f"== {target.name}: {target.path}", flush=True)
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--paths-to-mutate",
+                            target.path, "--tests-dir", "tests", "--runner", runner,
+                            "--no-progress", "--simple-output"], cwd=work, env=env)
+            results[target.name] = {"seconds": round(time.monotonic() - started),
+                                    "mutants": _mutants(work, target)}
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(work / ".mutmut-cache", cache)
+        return {t.name: results[t.name] for t in TARGETS if t.name in results}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait()
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _quoted(arg: str) -> str:
+    return f'"{arg}"' if " " in arg else arg
+
+
+def _mutants(work: Path, target: Target) -> list[dict]:
+    """Every in-scope mutant of the target: line, status, the line before and after."""
+    sys.path.insert(0, str(work))
+    import mutmut
+
+    db = sqlite3.connect(work / ".mutmut-cache")
+    rows = db.execute(
+        "SELECT l.line, l.line_number, m.'index', m.status FROM Mutant m "
+        "JOIN Line l ON m.line = l.id JOIN SourceFile s ON l.sourcefile = s.id "
+        "WHERE s.filename = ? ORDER BY l.line_number, m.'index'", (target.path,)).fetchall()
+    db.close()
+    source = (work / target.path).read_text()
+    found = []
+    for line, line_number, index, status in rows:
+        if status == "skipped" or source.split("\n")[line_number] != line:
+            continue  # out of scope, or a line of an older version of the file
+        context = mutmut.Context(
+            source=source, filename=target.path,
+            mutation_id=mutmut.RelativeMutationID(line, index, line_number))
+        mutated, _ = mutmut.mutate(context)
+        after = mutated.split("\n")[line_number]
+        found.append({"line": line_number + 1, "status": status, "before": line.strip(),
+                      "after": after.strip(),
+                      "equivalent": EQUIVALENT.get((target.path, line.strip(), after.strip()))})
+    return found
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+def tally(mutants: list[dict]) -> dict[str, int]:
+    """Counts per outcome; an equivalent survivor is counted apart, not against the score."""
+    counts = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0, "untested": 0}
+    for m in mutants:
+        if m["status"] in ("ok_killed", "ok_suspicious"):
+            counts["killed"] += 1
+        elif m["status"] == "bad_timeout":
+            counts["timeout"] += 1
+        elif m["status"] == "bad_survived":
+            counts["equivalent" if m["equivalent"] else "survived"] += 1
+        else:
+            counts["untested"] += 1
+    return counts
+
+
+def score(counts: dict[str, int]) -> float | None:
+    """Killed (a timeout is a kill) over every mutant that could be killed."""
+    caught = counts["killed"] + counts["timeout"]
+    total = caught + counts["survived"]
+    return 100 * caught / total if total else None
+
+
+def report(results: dict, load: tuple[float, float, float], machine_line: str) -> str:
+    lines = ["# Mutation score", "",
+             "Made by `python benchmarks/mutation.py` (mutmut 2.5.1, committed code only) on "
+             f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine_line}; load average "
+             f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the start.", "",
+             "Score = killed (a timeout counts as killed) / (killed + survived); equivalent "
+             "mutants (no test can tell them apart: reason given) are listed, not counted. "
+             "Only the functions named in the script's TARGETS are mutated, log lines never.",
+             "", "| module | file | killed | timeout | survived | equivalent | score | "
+             "tests | run |", "|---|---|---|---|---|---|---|---|---|"]
+    total = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0, "untested": 0}
+    by_name = {t.name: t for t in TARGETS}
+    for name, result in results.items():
+        counts = tally(result["mutants"])
+        for k in total:
+            total[k] += counts[k]
+        s = score(counts)
+        target = by_name[name]
+        lines.append(f"| {name} | `{target.path}` | {counts['killed']} | {counts['timeout']} | "
+                     f"{counts['survived']} | {counts['equivalent']} | "
+                     f"{'-' if s is None else f'{s:.0f}%'} | {len(target.tests)} | "
+                     f"{'-' if result['seconds'] is None else result['seconds']} s |")
+    s = score(total)
+    lines += [f"| **all** | | {total['killed']} | {total['timeout']} | {total['survived']} | "
+              f"{total['equivalent']} | **{'-' if s is None else f'{s:.1f}%'}** | | |", ""]
+    for title, wanted in (("Surviving mutants", False), ("Equivalent mutants", True)):
+        lines += [f"## {title}", ""]
+        listed = False
+        for name, result in results.items():
+            path = by_name[name].path
+            for m in result["mutants"]:
+                if m["status"] != "bad_survived" or bool(m["equivalent"]) != wanted:
+                    continue
+                listed = True
+                lines.append(f"- `{path}:{m['line']}` `{m['before']}` -> `{m['after']}`"
+                             + (f": {m['equivalent']}" if wanted else ""))
+        if not listed:
+            lines.append("None.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--module", action="append", help="a target name (default: all)")
+    parser.add_argument("--cache", type=Path, help="keep mutmut's results in this file")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "MUTATION.md")
+    parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--ask", help=argparse.SUPPRESS)
+    parser.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.serve:
+        serve(*options.serve)
+        return
+    if options.ask:
+        sys.exit(ask(options.ask, options.pytest_args))
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.machine import machine
+
+    names = {t.name for t in TARGETS}
+    unknown = set(options.module or ()) - names
+    if unknown:
+        parser.error(f"unknown module {sorted(unknown)}; known: {sorted(names)}")
+    targets = [t for t in TARGETS if not options.module or t.name in options.module]
+    load = os.getloadavg()
+    results = run(targets, options.cache, options.keep)
+    text = report(results, load, machine())
+    options.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
