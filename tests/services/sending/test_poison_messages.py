@@ -4,6 +4,7 @@ earliest, and never blocks its chat for good; the operator sees it in the log.""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import select
 
@@ -13,6 +14,8 @@ from services.delivery import drain
 from storage.db import session
 from storage.models import OutboxMessage
 from storage.outbox import GIVE_UP_AFTER, MAX_ATTEMPTS
+
+SECOND = timedelta(seconds=1)
 
 
 class Platform:
@@ -53,6 +56,16 @@ def test_a_library_error_counts_as_a_try_with_backoff_and_a_stored_reason(app, c
     assert (after.status, after.attempts) == ("queued", 0)
     assert drain(app.rt, "test", platform) == 0  # nothing resent before the backoff
     assert platform.tries == 1
+
+
+def test_a_failing_message_waits_5_then_10_then_20_seconds_and_never_over_ten_minutes():
+    waits = [backoff(attempt) for attempt in range(1, 10)]
+    assert waits == [5 * SECOND, 10 * SECOND, 20 * SECOND, 40 * SECOND, 80 * SECOND,
+                     160 * SECOND, 320 * SECOND, 600 * SECOND, 600 * SECOND]
+    # Before any try (a message deferred unsent) the wait is the first step, not less.
+    assert backoff(0) == 5 * SECOND
+    # A day of retries reaches ~150 tries; twice the cap's exponent still waits ten minutes.
+    assert backoff(18) == backoff(10_000) == 600 * SECOND
 
 
 def test_eight_quick_failures_within_a_day_stay_queued(app, clock):
