@@ -235,8 +235,9 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
                         str(template)], cwd=work, env=env, check=True)
         env["COACHBOT_TEST_SQLITE_TEMPLATE"] = str(template)
         sock = str(work / ".mutation.sock")
+        # Its own process group: stopping it stops the test run it has forked too.
         server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve",
-                                   sock, str(work)], env=env, cwd=work)
+                                   sock, str(work)], env=env, cwd=work, start_new_session=True)
         while not os.path.exists(sock):
             time.sleep(0.1)
         results = {}
@@ -252,9 +253,11 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
             runner = " ".join([sys.executable, str(Path(__file__).resolve()), "--ask", sock,
                                "--", *[_quoted(a) for a in args]])
             print(f"== {target.name}: {target.path}", flush=True)
+            _forget_baseline(work)
             subprocess.run([sys.executable, "-m", "mutmut", "run", "--paths-to-mutate",
                             target.path, "--tests-dir", "tests", "--runner", runner,
-                            "--no-progress", "--simple-output"], cwd=work, env=env)
+                            "--no-progress", "--simple-output"], cwd=work, env=env,
+                           check=False)
             results[target.name] = {"seconds": round(time.monotonic() - started),
                                     "mutants": _mutants(work, target)}
             if cache is not None:
@@ -263,12 +266,20 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
         return {t.name: results[t.name] for t in TARGETS if t.name in results}
     finally:
         if server is not None:
-            server.terminate()
+            os.killpg(server.pid, signal.SIGTERM)
             server.wait()
         if keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _forget_baseline(work: Path) -> None:
+    """mutmut keeps one baseline time per cache; each module's tests need their own (the
+    timeout is ten times it)."""
+    if (work / ".mutmut-cache").exists():
+        with sqlite3.connect(work / ".mutmut-cache") as db:
+            db.execute("DELETE FROM MiscData WHERE key = 'baseline_time_elapsed'")
 
 
 def _quoted(arg: str) -> str:
@@ -392,6 +403,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown module {sorted(unknown)}; known: {sorted(names)}")
     targets = [t for t in TARGETS if not options.module or t.name in options.module]
+    # A stop (SIGTERM) still puts the source back and stops the forked runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     load = os.getloadavg()
     results = run(targets, options.cache, options.keep)
     text = report(results, load, machine())

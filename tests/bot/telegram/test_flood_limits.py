@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.telegram.limits import FloodLimiter
 from bot.telegram.telegram_channel import build_application
 from bot.telegram.telegram_sender import TelegramSender
 from conversations.messages import Reply
@@ -102,3 +103,32 @@ def test_when_a_message_must_be_retried_the_rest_of_that_chat_waits_behind_it(
     assert _drain(app, settings, per_chat_rate=1000) == 4
     assert _texts(telegram_api, 1) == ["first", "second", "third", "fourth"]
     assert telegram_api.flood_errors() == 0
+
+
+def test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates():
+    """Telegram's 30 a second overall: the 31st message waits for the first slot to come back;
+    requests to no chat (getUpdates, answerCallbackQuery) never wait."""
+    limiter = FloodLimiter()
+    assert (limiter.overall, limiter.period) == (30, 1.0)  # Telegram's documented limit
+
+    async def run() -> tuple[list[int], bool]:
+        held = FloodLimiter(overall=2, period=3600.0)  # slots come back only after an hour
+        await held.initialize()
+        started: list[int] = []
+
+        async def request(n: int) -> bool:
+            started.append(n)
+            return True
+
+        messages = [asyncio.create_task(held.process_request(
+            request, (n,), {}, "sendMessage", {"chat_id": n}, None)) for n in range(3)]
+        for _ in range(5):
+            await asyncio.sleep(0)  # let every task run as far as it can
+        updates = await held.process_request(request, (99,), {}, "getUpdates", {}, None)
+        for task in messages:
+            task.cancel()
+        return started, updates
+
+    started, updates = asyncio.run(run())
+    assert started[:2] == [0, 1] and 2 not in started
+    assert updates is True and 99 in started
