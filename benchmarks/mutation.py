@@ -53,14 +53,24 @@ class Target:
 TARGETS = (
     Target("backoff", "services/backoff.py",
            ("tests/services/sending/test_poison_messages.py",)),
-    Target("flood", "services/flood.py", ("tests/services/guards/test_flood_limit.py",)),
+    Target("flood", "services/flood.py", (
+        "tests/services/guards/test_flood_limit.py::"
+        "test_a_chat_warned_then_quiet_for_a_minute_is_warned_again_the_next_time_it_floods",
+        "tests/services/guards/test_flood_limit.py::"
+        "test_one_chat_at_its_limit_stays_held_while_ten_thousand_others_write_that_minute",
+        "tests/services/guards/test_flood_limit.py::"
+        "test_past_twenty_a_minute_a_client_is_told_once_to_slow_down_and_the_rest_go_unanswered",
+        "tests/services/guards/test_flood_limit.py::test_the_flood_limit_is_a_setting")),
     Target("telegram_limits", "bot/telegram/limits.py",
            ("tests/bot/telegram/test_flood_limits.py",)),
     Target("dedupe", "storage/dedupe.py", ("tests/services/test_dedupe_window.py",
                                           "tests/storage/test_inbound_path.py")),
     Target("inbound_dedupe", "services/inbound.py",
            ("tests/storage/test_inbound_path.py", "tests/services/test_dedupe_window.py",
-            "tests/services/guards/test_flood_limit.py"),
+            "tests/services/trust/test_hostile_input.py",
+            "tests/services/guards/test_flood_limit.py::"
+            "test_past_twenty_a_minute_a_client_is_told_once_to_slow_down_and_the_rest_go_unanswered",
+            "tests/services/guards/test_flood_limit.py::test_the_flood_limit_is_a_setting"),
            ("InboundService.admit", "InboundService.handle", "InboundService._handle",
             "_reply", "storable")),
     Target("outbox", "storage/outbox.py",
@@ -85,9 +95,13 @@ TARGETS = (
     Target("planner_quiet_hours", "scheduler/occurrences.py",
            ("tests/scheduler/test_calendar.py",),
            ("quiet_adjusted", "_quiet_adjusted", "next_local_time")),
-    Target("slack_ack", "bot/slack/slack_http.py",
+    Target("slack_http", "bot/slack/slack_http.py",
            ("tests/bot/slack/test_slack_ack_first.py",
             "tests/bot/slack/test_slack_http_requests.py")),
+    Target("slack_ack", "bot/slack/listeners.py",
+           ("tests/bot/slack/test_slack_ack_first.py",
+            "tests/bot/slack/test_slack_http_requests.py"),
+           ("build_bolt_app",)),
 )
 
 # Mutants that cannot change behaviour, by (module, line as written, line as mutated): why.
