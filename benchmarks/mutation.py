@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import difflib
 import json
 import os
 import select
@@ -73,13 +74,12 @@ TARGETS = (
             "tests/services/guards/test_flood_limit.py::test_the_flood_limit_is_a_setting"),
            ("InboundService.admit", "InboundService.handle", "InboundService._handle",
             "_reply", "storable")),
-    Target("outbox", "storage/outbox.py",
-           ("tests/services/sending", "tests/storage/test_inbound_path.py"),
-           ("enqueue", "claim", "_first_waiting", "mark_sent", "mark_retry", "defer",
-            "mark_failed", "forget_sent", "release")),
+    Target("outbox", "storage/outbox.py", ("tests/services/sending",),
+           ("claim", "_first_waiting", "mark_retry", "defer", "forget_sent", "release")),
     Target("delivery", "services/delivery.py",
-           ("tests/services/sending", "tests/storage/test_inbound_path.py",
-            "tests/bot/telegram/test_bot_wide_pause.py")),
+           ("tests/services/sending", "tests/bot/telegram/test_bot_wide_pause.py"),
+           ("Outbox.claim", "Outbox.failed", "Outbox.defer", "release_held", "retry_delay",
+            "_as_delivery_error", "drain", "drain_async", "_group", "_send_in_order")),
     Target("rules", "conversations/rules.py",
            ("tests/conversations/test_rules.py", "tests/services/decisions/test_rules_fire.py")),
     Target("erasure", "storage/erasure.py",
@@ -97,20 +97,35 @@ TARGETS = (
            ("quiet_adjusted", "_quiet_adjusted", "next_local_time")),
     Target("slack_http", "bot/slack/slack_http.py",
            ("tests/bot/slack/test_slack_ack_first.py",
-            "tests/bot/slack/test_slack_http_requests.py")),
+            "tests/bot/slack/test_slack_http_requests.py"), ("SlackRoute.post",)),
     Target("slack_ack", "bot/slack/listeners.py",
            ("tests/bot/slack/test_slack_ack_first.py",
             "tests/bot/slack/test_slack_http_requests.py"),
            ("build_bolt_app",)),
 )
 
-# Mutants that cannot change behaviour, by (module, line as written, line as mutated): why.
-EQUIVALENT: dict[tuple[str, str, str], str] = {
+# Mutants that cannot change behaviour, by (module, the mutated line(s)): why.
+_WORDING = "the wording of a message, not a behaviour (tests compare with the constant)"
+_TYPE_ONLY = "a type annotation: never checked at run time"
+_MEMORY = "how many quiet chats the gate remembers, which only bounds memory: verdicts are the same"
+EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/backoff.py",
-     "return min(LONGEST, FIRST * 2 ** min(max(0, attempts - 1), 16))",
      "return min(LONGEST, FIRST * 2 ** min(max(0, attempts - 1), 17))"):
         "the exponent's cap only keeps timedelta from overflowing; 5 s x 2**16 and 2**17 are "
         "both far over the 10-minute LONGEST that min() returns",
+    ("services/flood.py", 'SLOW_DOWN = ("XXYou\'re sending messages faster than I can read them '
+     '— please slow down; XX"'): _WORDING,
+    ("services/flood.py", '"XXI\'ll answer again in a minute.XX")'): _WORDING,
+    ("services/flood.py", "CHATS = 10001"): _MEMORY,
+    ("services/flood.py", "if len(self._admitted) < CHATS:"): _MEMORY,
+    ("services/flood.py", "if times and times[-1] >= now - WINDOW}"): _MEMORY,
+    ("services/flood.py", "if times or times[-1] > now - WINDOW}"):
+        _MEMORY + "; a remembered chat never has an empty deque (it is appended to right "
+        "after it is emptied), so times[-1] never fails",
+    ("services/flood.py", 'Verdict = Literal["XXadmitXX", "warn", "refuse"]'): _TYPE_ONLY,
+    ("services/flood.py", 'Verdict = Literal["admit", "XXwarnXX", "refuse"]'): _TYPE_ONLY,
+    ("services/flood.py", 'Verdict = Literal["admit", "warn", "XXrefuseXX"]'): _TYPE_ONLY,
+    ("services/flood.py", "Verdict = None"): _TYPE_ONLY,
 }
 
 
@@ -320,11 +335,23 @@ def _mutants(work: Path, target: Target) -> list[dict]:
             source=source, filename=target.path,
             mutation_id=mutmut.RelativeMutationID(line, index, line_number))
         mutated, _ = mutmut.mutate(context)
-        after = mutated.split("\n")[line_number]
-        found.append({"line": line_number + 1, "status": status, "before": line.strip(),
-                      "after": after.strip(),
-                      "equivalent": EQUIVALENT.get((target.path, line.strip(), after.strip()))})
+        before, after = _changed(source, mutated)
+        found.append({"line": line_number + 1, "status": status, "before": before,
+                      "after": after,
+                      "equivalent": EQUIVALENT.get((target.path, after))})
     return found
+
+
+def _changed(source: str, mutated: str) -> tuple[str, str]:
+    """The lines a mutant changed, as written and as mutated (several joined by " / ")."""
+    removed, added = [], []
+    for line in difflib.unified_diff(source.split("\n"), mutated.split("\n"), n=0,
+                                     lineterm=""):
+        if line.startswith("-") and not line.startswith("---"):
+            removed.append(line[1:].strip())
+        elif line.startswith("+") and not line.startswith("+++"):
+            added.append(line[1:].strip())
+    return " / ".join(removed), " / ".join(added)
 
 
 # --- the report -------------------------------------------------------------------------
