@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from conversations.messages import Reply
-from services.delivery import PER_ADDRESS, Outbox, drain
+from services.delivery import PER_ADDRESS, Outbox, drain, release_held
 from storage.db import session
 from storage.models import OutboxMessage
 
@@ -89,3 +89,20 @@ def test_an_address_waiting_for_a_retry_holds_its_later_messages_back(app, clock
     box.defer([first], until_delay=timedelta(seconds=30))
     claimed = box.claim(10, in_order=True)
     assert [(c.address, c.reply.text) for c in claimed] == [("ben", "0")]
+
+
+def test_a_worker_stopping_cleanly_hands_its_leases_back_at_once_without_spending_a_try(
+        app, clock):
+    _queue(app, "ana", 2)
+    assert len(Outbox(app.rt, "test", worker="stopping").claim(10)) == 2
+    _queue(app, "ben", 1)
+    assert len(Outbox(app.rt, "test", worker="busy").claim(10)) == 1  # another's: kept
+    assert release_held(app.rt, worker="stopping") == 2
+    assert release_held(app.rt, worker="stopping") == 0
+    inbox = Inbox()
+    assert drain(app.rt, "test", inbox, worker="next") == 2  # at once, not after the lease
+    assert inbox.chats == {"ana": ["0", "1"]}
+    with session(app.db) as s:
+        rows = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(r.status, r.claimed_by, r.attempts) for r in rows] == [
+        ("sent", "next", 1), ("sent", "next", 1), ("queued", "busy", 1)]

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from conversations.messages import Reply
 from services.backoff import backoff
-from services.delivery import drain
+from services.delivery import DeliveryError, drain
 from storage.db import session
 from storage.models import OutboxMessage
 from storage.outbox import GIVE_UP_AFTER, MAX_ATTEMPTS
@@ -99,3 +99,28 @@ def test_after_a_day_of_failures_the_message_is_set_aside_and_the_chat_goes_on(
     assert (after.status, platform.received) == ("sent", ["after"])
     [line] = [r.getMessage() for r in caplog.records if "set aside" in r.getMessage()]
     assert f"outbox={poison.id}" in line and "reason=TypeError" in line
+
+
+def test_a_message_whose_eighth_try_fails_after_a_day_is_set_aside_on_that_try(app, clock):
+    _queue(app, "poison")
+    platform = Platform()
+    for attempt in range(1, MAX_ATTEMPTS):
+        drain(app.rt, "test", platform)
+        clock.advance(backoff(attempt))
+    assert _rows(app)[0].status == "queued"
+    clock.advance(GIVE_UP_AFTER)
+    drain(app.rt, "test", platform)
+    [poison] = _rows(app)
+    assert (poison.status, poison.attempts, platform.tries) == ("failed", MAX_ATTEMPTS,
+                                                                 MAX_ATTEMPTS)
+
+
+def test_a_long_error_is_stored_as_its_first_300_characters(app, clock):
+    _queue(app, "poison")
+
+    def verbose(address: str, reply: Reply) -> str:
+        raise DeliveryError("E" * 1000)
+
+    drain(app.rt, "test", verbose)
+    [row] = _rows(app)
+    assert (row.status, row.error) == ("queued", "E" * 300)
