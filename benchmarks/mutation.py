@@ -64,7 +64,9 @@ TARGETS = (
         "tests/services/guards/test_flood_limit.py::test_the_flood_limit_is_a_setting")),
     Target("telegram_limits", "bot/telegram/limits.py", (
         "tests/bot/telegram/test_flood_limits.py::"
-        "test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",)),
+        "test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
+        "tests/bot/telegram/test_flood_limits.py::"
+        "test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message")),
     Target("dedupe", "storage/dedupe.py", ("tests/services/test_dedupe_window.py",
                                           "tests/storage/test_inbound_path.py")),
     Target("rules", "conversations/rules.py",
@@ -134,6 +136,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/flood.py", 'Verdict = Literal["admit", "XXwarnXX", "refuse"]'): _TYPE_ONLY,
     ("services/flood.py", 'Verdict = Literal["admit", "warn", "XXrefuseXX"]'): _TYPE_ONLY,
     ("services/flood.py", "Verdict = None"): _TYPE_ONLY,
+    ("bot/telegram/limits.py", "Result = None"): _TYPE_ONLY,
+    ("bot/telegram/limits.py", "self._slots = None"):
+        "initialize()'s semaphore and the one process_request makes when it finds none are "
+        "the same: either way the slots are made on the running loop before the first wait",
+    ("bot/telegram/limits.py", "self._slots: asyncio.Semaphore & None = None"):
+        _TYPE_ONLY + " (annotations are not evaluated: `from __future__ import annotations`)",
 }
 
 

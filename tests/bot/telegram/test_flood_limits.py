@@ -132,3 +132,23 @@ def test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates():
     started, updates = asyncio.run(run())
     assert started[:2] == [0, 1] and 2 not in started
     assert updates is True and 99 in started
+
+
+def test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message():
+    async def run() -> list[int]:
+        held = FloodLimiter(overall=1, period=3600.0)
+        started: list[int] = []
+
+        async def request(n: int) -> bool:
+            started.append(n)
+            return True
+
+        messages = [asyncio.create_task(held.process_request(
+            request, (n,), {}, "sendMessage", {"chat_id": n}, None)) for n in range(2)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        for task in messages:
+            task.cancel()
+        return started
+
+    assert asyncio.run(run()) == [0]
