@@ -137,6 +137,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/flood.py", 'Verdict = Literal["admit", "warn", "XXrefuseXX"]'): _TYPE_ONLY,
     ("services/flood.py", "Verdict = None"): _TYPE_ONLY,
     ("bot/telegram/limits.py", "Result = None"): _TYPE_ONLY,
+    ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
+    ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
+    ("conversations/rules.py", "@dataclass(frozen=False)"):
+        "nothing assigns to, or hashes, a RuleInputs or a Decision: frozen only guards",
+    ("conversations/rules.py",
+     'raise AssertionError("XXvalidated to have one conditionXX")'):
+        "unreachable: the program's validation gives every condition exactly one kind",
     ("bot/telegram/limits.py", "self._slots = None"):
         "initialize()'s semaphore and the one process_request makes when it finds none are "
         "the same: either way the slots are made on the running loop before the first wait",

@@ -161,3 +161,9 @@ def test_up_three_from_baseline_says_the_baseline_and_the_change_and_needs_a_bas
     assert evidence(up, RuleInputs(series={"confidence": [9]}, baselines={"confidence": 6})) \
         == {"metric": "confidence", "value": 9, "baseline": 6, "change": 3}
     assert evidence(up, RuleInputs(series={"confidence": [9]})) is None
+
+
+def test_a_client_with_no_text_answer_and_no_reply_gap_yet_fires_nothing():
+    fresh = RuleInputs(series={})  # nothing answered, nothing measured yet
+    assert evidence({"no_reply_days": 1}, fresh) is None
+    assert fires("churn_words", fresh) == ([], [])
