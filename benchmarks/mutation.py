@@ -280,18 +280,20 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
         # No PostgreSQL: the selections run on SQLite alone.
         env = {k: v for k, v in os.environ.items() if not k.startswith("COACHBOT_")}
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        # One migrated SQLite file for every test run (the fixture copies it per test).
-        template = work / ".mutation-template.db"
-        subprocess.run([sys.executable, "-c", "import sys; from storage.db import make_engine, "
-                        "upgrade; upgrade(make_engine(f'sqlite:///{sys.argv[1]}'))",
-                        str(template)], cwd=work, env=env, check=True)
-        env["COACHBOT_TEST_SQLITE_TEMPLATE"] = str(template)
         sock = str(work / ".mutation.sock")
-        # Its own process group: stopping it stops the test run it has forked too.
-        server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve",
-                                   sock, str(work)], env=env, cwd=work, start_new_session=True)
-        while not os.path.exists(sock):
-            time.sleep(0.1)
+        if targets:
+            # One migrated SQLite file for every test run (the fixture copies it per test).
+            template = work / ".mutation-template.db"
+            subprocess.run([sys.executable, "-c", "import sys; from storage.db import "
+                            "make_engine, upgrade; upgrade(make_engine(f'sqlite:///{sys.argv[1]}'))",
+                            str(template)], cwd=work, env=env, check=True)
+            env["COACHBOT_TEST_SQLITE_TEMPLATE"] = str(template)
+            # Its own process group: stopping it stops the test run it has forked too.
+            server = subprocess.Popen([sys.executable, str(Path(__file__).resolve()),
+                                       "--serve", sock, str(work)], env=env, cwd=work,
+                                      start_new_session=True)
+            while not os.path.exists(sock):
+                time.sleep(0.1)
         results = {}
         for target in TARGETS:
             if target not in targets and (work / ".mutmut-cache").exists():
@@ -410,8 +412,8 @@ def report(results: dict, load: tuple[float, float, float], machine_line: str) -
              "Score = killed (a timeout counts as killed) / (killed + survived); equivalent "
              "mutants (no test can tell them apart: reason given) are listed, not counted. "
              "Only the functions named in the script's TARGETS are mutated, log lines never.",
-             "", "| module | file | killed | timeout | survived | equivalent | score | "
-             "tests | run |", "|---|---|---|---|---|---|---|---|---|"]
+             "", "| module | file | killed | timeout | survived | equivalent | not run | score | "
+             "tests | run |", "|---|---|---|---|---|---|---|---|---|---|"]
     total = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0, "untested": 0}
     by_name = {t.name: t for t in TARGETS}
     for name, result in results.items():
@@ -421,12 +423,13 @@ def report(results: dict, load: tuple[float, float, float], machine_line: str) -
         s = score(counts)
         target = by_name[name]
         lines.append(f"| {name} | `{target.path}` | {counts['killed']} | {counts['timeout']} | "
-                     f"{counts['survived']} | {counts['equivalent']} | "
+                     f"{counts['survived']} | {counts['equivalent']} | {counts['untested']} | "
                      f"{'-' if s is None else f'{s:.0f}%'} | {len(target.tests)} | "
-                     f"{'-' if result['seconds'] is None else result['seconds']} s |")
+                     f"{'-' if result['seconds'] is None else str(result['seconds']) + ' s'} |")
     s = score(total)
     lines += [f"| **all** | | {total['killed']} | {total['timeout']} | {total['survived']} | "
-              f"{total['equivalent']} | **{'-' if s is None else f'{s:.1f}%'}** | | |", ""]
+              f"{total['equivalent']} | {total['untested']} | "
+              f"**{'-' if s is None else f'{s:.1f}%'}** | | |", ""]
     for title, wanted in (("Surviving mutants", False), ("Equivalent mutants", True)):
         lines += [f"## {title}", ""]
         listed = False
@@ -449,6 +452,8 @@ def main() -> None:
     parser.add_argument("--module", action="append", help="a target name (default: all)")
     parser.add_argument("--cache", type=Path, help="keep mutmut's results in this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
+    parser.add_argument("--report", action="store_true",
+                        help="run nothing: write the report from --cache")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "MUTATION.md")
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--ask", help=argparse.SUPPRESS)
@@ -467,6 +472,10 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown module {sorted(unknown)}; known: {sorted(names)}")
     targets = [t for t in TARGETS if not options.module or t.name in options.module]
+    if options.report:
+        if options.cache is None:
+            parser.error("--report reads --cache FILE")
+        targets = []
     # A stop (SIGTERM) still puts the source back and stops the forked runs.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     load = os.getloadavg()
