@@ -117,6 +117,8 @@ TARGETS = (
 # Mutants that cannot change behaviour, by (module, the mutated line(s)): why.
 _WORDING = "the wording of a message, not a behaviour (tests compare with the constant)"
 _TYPE_ONLY = "a type annotation: never checked at run time"
+_UNUSED_DEFAULT = ("a default no caller uses: the outbox's one caller (services/delivery.py) "
+                   "passes lease, limit, per_address and in_order")
 _MEMORY = "how many quiet chats the gate remembers, which only bounds memory: verdicts are the same"
 EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/backoff.py",
@@ -137,6 +139,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/flood.py", 'Verdict = Literal["admit", "warn", "XXrefuseXX"]'): _TYPE_ONLY,
     ("services/flood.py", "Verdict = None"): _TYPE_ONLY,
     ("bot/telegram/limits.py", "Result = None"): _TYPE_ONLY,
+    ("storage/outbox.py", "lease: timedelta = timedelta(seconds=61), limit: int = 50,"):
+        _UNUSED_DEFAULT,
+    ("storage/outbox.py", "lease: timedelta = timedelta(seconds=60), limit: int = 51,"):
+        _UNUSED_DEFAULT,
+    ("storage/outbox.py", "per_address: int = 11, in_order: bool = False) -> list[Claimed]:"):
+        _UNUSED_DEFAULT,
+    ("storage/outbox.py", "per_address: int = 10, in_order: bool = True) -> list[Claimed]:"):
+        _UNUSED_DEFAULT,
     ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
     ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
     ("conversations/rules.py", "@dataclass(frozen=False)"):
