@@ -43,6 +43,14 @@ def test_a_chat_with_a_thousand_queued_does_not_delay_another_chats_reply(app):
     assert inbox.chats["busy"] == [str(n) for n in range(PER_ADDRESS)]
 
 
+def test_a_chat_with_fifteen_queued_gets_ten_in_one_drain_and_the_rest_in_the_next(app):
+    _queue(app, "busy", PER_ADDRESS + 5)
+    inbox = Inbox()
+    assert drain(app.rt, "test", inbox) == PER_ADDRESS
+    assert drain(app.rt, "test", inbox) == 5
+    assert inbox.chats["busy"] == [str(n) for n in range(PER_ADDRESS + 5)]
+
+
 def test_every_chat_gets_its_first_message_before_any_chat_its_second(app):
     for chat in ("a", "b", "c"):
         _queue(app, chat, 3)

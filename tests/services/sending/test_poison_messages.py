@@ -101,18 +101,21 @@ def test_after_a_day_of_failures_the_message_is_set_aside_and_the_chat_goes_on(
     assert f"outbox={poison.id}" in line and "reason=TypeError" in line
 
 
-def test_a_message_whose_eighth_try_fails_after_a_day_is_set_aside_on_that_try(app, clock):
-    _queue(app, "poison")
+def test_a_message_whose_eighth_try_fails_a_day_after_it_was_queued_is_set_aside_then(
+        app, clock):
+    queued = clock.now()
+    _queue(app, "poison", "after")
     platform = Platform()
     for attempt in range(1, MAX_ATTEMPTS):
         drain(app.rt, "test", platform)
         clock.advance(backoff(attempt))
-    assert _rows(app)[0].status == "queued"
-    clock.advance(GIVE_UP_AFTER)
-    drain(app.rt, "test", platform)
-    [poison] = _rows(app)
+    assert [r.status for r in _rows(app)] == ["queued", "queued"]
+    clock.set(queued + GIVE_UP_AFTER)  # exactly a day: "after a day at the earliest"
+    assert drain(app.rt, "test", platform) == 1  # the chat goes on in the same drain
+    poison, after = _rows(app)
     assert (poison.status, poison.attempts, platform.tries) == ("failed", MAX_ATTEMPTS,
                                                                  MAX_ATTEMPTS)
+    assert (after.status, platform.received) == ("sent", ["after"])
 
 
 def test_a_long_error_is_stored_as_its_first_300_characters(app, clock):
