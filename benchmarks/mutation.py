@@ -97,7 +97,12 @@ TARGETS = (
     Target("outbox", "storage/outbox.py", OUTBOX_TESTS,
            ("claim", "mark_retry", "defer", "release")),
     Target("delivery", "services/delivery.py",
-           (*OUTBOX_TESTS, "tests/bot/telegram/test_bot_wide_pause.py"),
+           (*OUTBOX_TESTS,
+            *(f"tests/services/sending/test_poison_messages.py::test_{name}" for name in (
+                "a_client_who_blocked_the_bot_has_the_message_set_aside_at_once_and_the_next_goes",
+                "over_async_channels_a_blocked_chat_is_reported_unreachable_and_the_next_goes",
+                "a_strangers_reply_that_cannot_be_delivered_leaves_no_row")),
+            "tests/bot/telegram/test_bot_wide_pause.py"),
            ("Outbox.claim", "Outbox.failed", "Outbox.defer", "release_held", "retry_delay",
             "_as_delivery_error", "drain", "drain_async", "_group", "_send_in_order")),
     Target("slack_ack", "bot/slack/listeners.py",

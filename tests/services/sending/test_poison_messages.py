@@ -3,6 +3,7 @@ earliest, and never blocks its chat for good; the operator sees it in the log.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -10,7 +11,8 @@ from sqlmodel import select
 
 from conversations.messages import Reply
 from services.backoff import backoff
-from services.delivery import DeliveryError, drain
+from services.delivery import DeliveryError, drain, drain_async
+from services.keys import passing_reply
 from storage.db import session
 from storage.models import OutboxMessage
 from storage.outbox import GIVE_UP_AFTER, MAX_ATTEMPTS
@@ -127,3 +129,50 @@ def test_a_long_error_is_stored_as_its_first_300_characters(app, clock):
     drain(app.rt, "test", verbose)
     [row] = _rows(app)
     assert (row.status, row.error) == ("queued", "E" * 300)
+
+
+def test_a_client_who_blocked_the_bot_has_the_message_set_aside_at_once_and_the_next_goes(
+        app, clock):
+    _queue(app, "blocked", "after")
+    sent: list[str] = []
+
+    def platform(address: str, reply: Reply) -> str:
+        if reply.text == "blocked":
+            raise DeliveryError("Forbidden: bot was blocked by the user", permanent=True)
+        sent.append(reply.text)
+        return "1"
+
+    assert drain(app.rt, "test", platform) == 1
+    blocked, after = _rows(app)
+    assert (blocked.status, blocked.attempts) == ("failed", 1)  # no retry can help
+    assert (after.status, sent) == ("sent", ["after"])
+
+
+def test_over_async_channels_a_blocked_chat_is_reported_unreachable_and_the_next_goes(
+        app, clock):
+    _queue(app, "blocked", "after")
+    sent: list[str] = []
+    unreachable: list[tuple[str, str]] = []
+
+    async def platform(address: str, reply: Reply) -> str:
+        if reply.text == "blocked":
+            raise DeliveryError("Forbidden: bot was blocked by the user", permanent=True)
+        sent.append(reply.text)
+        return "1"
+
+    count = asyncio.run(drain_async(app.rt, "test", platform,
+                                    unreachable=lambda *chat: unreachable.append(chat)))
+    assert (count, sent, unreachable) == (1, ["after"], [("test", "ana")])
+    assert [r.status for r in _rows(app)] == ["failed", "sent"]
+
+
+def test_a_strangers_reply_that_cannot_be_delivered_leaves_no_row(app, clock):
+    with app.rt.transaction() as uow:
+        uow.queue(key=passing_reply("test", "e1", 0), channel="test", address="stranger",
+                  person_id=None, reply=Reply("How to join"))
+
+    def platform(address: str, reply: Reply) -> str:
+        raise DeliveryError("Forbidden: bot was blocked by the user", permanent=True)
+
+    drain(app.rt, "test", platform)
+    assert _rows(app) == []
