@@ -59,6 +59,7 @@ OUTBOX_TESTS = (
         "every_chat_gets_its_first_message_before_any_chat_its_second",
         "a_second_drain_in_the_middle_of_a_lease_gets_nothing",
         "an_address_waiting_for_a_retry_holds_its_later_messages_back",
+        "a_chat_waiting_for_a_retry_takes_no_other_chats_place_in_a_small_drain",
         "a_worker_stopping_cleanly_hands_its_leases_back_at_once_without_spending_a_try",
         "a_busy_chat_still_receives_every_message_in_order_over_many_drains")),
     *(f"tests/services/sending/test_poison_messages.py::test_{name}" for name in (
@@ -166,6 +167,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _UNUSED_DEFAULT,
     ("storage/outbox.py", "per_address: int = 10, in_order: bool = True) -> list[Claimed]:"):
         _UNUSED_DEFAULT,
+    ("storage/outbox.py",
+     'blocked = func.sum(case((claimable, 0), else_=2)).over(**per).label("blocked")'):
+        "only `blocked == 0` is asked: a running sum of 2s is zero exactly when one of 1s is",
     ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
     ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
     ("conversations/rules.py", "@dataclass(frozen=False)"):

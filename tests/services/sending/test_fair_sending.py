@@ -114,3 +114,13 @@ def test_a_worker_stopping_cleanly_hands_its_leases_back_at_once_without_spendin
         rows = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
     assert [(r.status, r.claimed_by, r.attempts) for r in rows] == [
         ("sent", "next", 1), ("sent", "next", 1), ("queued", "busy", 1)]
+
+
+def test_a_chat_waiting_for_a_retry_takes_no_other_chats_place_in_a_small_drain(app, clock):
+    _queue(app, "ana", 3)
+    box = Outbox(app.rt, "test", worker="w")
+    [first] = box.claim(1, in_order=True)
+    box.defer([first], until_delay=timedelta(seconds=30))  # ana waits for her retry
+    _queue(app, "ben", 2)
+    claimed = box.claim(2, in_order=True)
+    assert [(c.address, c.reply.text) for c in claimed] == [("ben", "0"), ("ben", "1")]
