@@ -66,7 +66,8 @@ OUTBOX_TESTS = (
         "a_library_error_counts_as_a_try_with_backoff_and_a_stored_reason",
         "eight_quick_failures_within_a_day_stay_queued",
         "a_message_whose_eighth_try_fails_a_day_after_it_was_queued_is_set_aside_then",
-        "a_long_error_is_stored_as_its_first_300_characters")),
+        "a_long_error_is_stored_as_its_first_300_characters",
+        "a_young_message_failing_eight_times_is_not_aged_by_an_older_one")),
 )
 
 TARGETS = (
@@ -179,6 +180,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
      "(r.id and 0) < waiting[r.address]]"): _SECOND_LINE,
     ("storage/outbox.py", "rows = [r for r in rows if r.address not in waiting or "
      "(r.id or 0) <= waiting[r.address]]"): _SECOND_LINE,
+    ("storage/outbox.py", "claimed.append(Claimed(id=row.id or 1, channel=row.channel, "
+     "address=row.address,"): "a stored row always has an id: `or` never applies",
     ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
     ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
     ("conversations/rules.py", "@dataclass(frozen=False)"):

@@ -176,3 +176,18 @@ def test_a_strangers_reply_that_cannot_be_delivered_leaves_no_row(app, clock):
 
     drain(app.rt, "test", platform)
     assert _rows(app) == []
+
+
+def test_a_young_message_failing_eight_times_is_not_aged_by_an_older_one(app, clock):
+    with app.rt.transaction() as uow:
+        uow.queue(key="test:old", channel="test", address="ben", person_id=None,
+                  reply=Reply("old news"))
+    clock.advance(GIVE_UP_AFTER * 2)
+    _queue(app, "poison")
+    platform = Platform()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        drain(app.rt, "test", platform)
+        clock.advance(backoff(attempt))
+    old, poison = _rows(app)
+    assert (poison.status, poison.attempts) == ("queued", MAX_ATTEMPTS)  # a day not yet gone
+    assert old.status == "sent"
