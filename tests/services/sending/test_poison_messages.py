@@ -191,3 +191,23 @@ def test_a_young_message_failing_eight_times_is_not_aged_by_an_older_one(app, cl
     old, poison = _rows(app)
     assert (poison.status, poison.attempts) == ("queued", MAX_ATTEMPTS)  # a day not yet gone
     assert old.status == "sent"
+
+
+def test_a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_chat(app, clock):
+    _queue(app, "held", "after")
+    sent: list[str] = []
+
+    def paused(address: str, reply: Reply) -> str:
+        if not sent and clock.now() < pause_ends:
+            raise DeliveryError("paused", retry_after=5, tried=False)
+        sent.append(reply.text)
+        return "1"
+
+    pause_ends = clock.now() + timedelta(seconds=5)
+    assert drain(app.rt, "test", paused) == 0
+    held, after = _rows(app)
+    assert (held.attempts, held.next_attempt_at) == (0, pause_ends)  # no try was spent
+    assert (after.status, after.attempts, sent) == ("queued", 0, [])  # its chat waits too
+    clock.set(pause_ends)
+    assert drain(app.rt, "test", paused) == 2
+    assert sent == ["held", "after"]
