@@ -104,7 +104,8 @@ TARGETS = (
                 "a_client_who_blocked_the_bot_has_the_message_set_aside_at_once_and_the_next_goes",
                 "over_async_channels_a_blocked_chat_is_reported_unreachable_and_the_next_goes",
                 "a_strangers_reply_that_cannot_be_delivered_leaves_no_row",
-                "a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_chat")),
+                "a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_chat",
+                "a_strangers_reply_is_kept_while_it_is_retried_and_deleted_when_given_up")),
             "tests/bot/telegram/test_bot_wide_pause.py"),
            ("Outbox.claim", "Outbox.failed", "Outbox.defer", "release_held", "retry_delay",
             "_as_delivery_error", "drain", "drain_async", "_group", "_send_in_order")),
@@ -204,6 +205,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/delivery.py", 'return "XXfailedXX"'):
         "a permanent failure's status is asked only whether it is \"queued\"; it is not, "
         "whatever its spelling (and _send_in_order moves on before asking)",
+    ("services/delivery.py", "limit: int = 100) -> int:"):
+        "the batch size of a synchronous drain: its callers (the console, the simulation, the "
+        "tests) drain again until nothing is due, so 100 or 101 a batch sends the same",
     ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
     ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
     ("conversations/rules.py", "@dataclass(frozen=False)"):

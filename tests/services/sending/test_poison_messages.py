@@ -48,14 +48,15 @@ def _rows(app) -> list[OutboxMessage]:
 
 
 def test_a_library_error_counts_as_a_try_with_backoff_and_a_stored_reason(app, clock):
-    _queue(app, "poison", "after")
+    _queue(app, "poison", "after", "later")
     platform = Platform()
     assert drain(app.rt, "test", platform) == 0
-    poison, after = _rows(app)
+    poison, *rest = _rows(app)
     assert (poison.status, poison.attempts, poison.error) == ("queued", 1, "TypeError")
     assert poison.next_attempt_at == clock.now() + backoff(1)
-    # The next message waits for the same retry, so the chat never reads them out of order.
-    assert (after.status, after.attempts) == ("queued", 0)
+    # The next messages wait for the same retry, so the chat never reads them out of order.
+    assert [(r.status, r.attempts, r.claimed_by) for r in rest] == [("queued", 0, None)] * 2
+    assert {r.next_attempt_at for r in rest} == {poison.next_attempt_at}
     assert drain(app.rt, "test", platform) == 0  # nothing resent before the backoff
     assert platform.tries == 1
 
@@ -211,3 +212,19 @@ def test_a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_cha
     clock.set(pause_ends)
     assert drain(app.rt, "test", paused) == 2
     assert sent == ["held", "after"]
+
+
+def test_a_strangers_reply_is_kept_while_it_is_retried_and_deleted_when_given_up(app, clock):
+    with app.rt.transaction() as uow:
+        uow.queue(key=passing_reply("test", "e1", 0), channel="test", address="stranger",
+                  person_id=None, reply=Reply("poison"))
+    queued = clock.now()
+    platform = Platform()
+    drain(app.rt, "test", platform)
+    assert [r.status for r in _rows(app)] == ["queued"]  # a retry may still reach them
+    for attempt in range(1, MAX_ATTEMPTS):
+        clock.advance(backoff(attempt))
+        drain(app.rt, "test", platform)
+    clock.set(queued + GIVE_UP_AFTER)
+    drain(app.rt, "test", platform)
+    assert _rows(app) == []  # given up: nothing of the stranger stays
