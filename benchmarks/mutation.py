@@ -105,7 +105,8 @@ TARGETS = (
                 "over_async_channels_a_blocked_chat_is_reported_unreachable_and_the_next_goes",
                 "a_strangers_reply_that_cannot_be_delivered_leaves_no_row",
                 "a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_chat",
-                "a_strangers_reply_is_kept_while_it_is_retried_and_deleted_when_given_up")),
+                "a_strangers_reply_is_kept_while_it_is_retried_and_deleted_when_given_up",
+                "an_async_drain_one_chat_after_another_counts_every_message_sent")),
             "tests/bot/telegram/test_bot_wide_pause.py"),
            ("Outbox.claim", "Outbox.failed", "Outbox.defer", "release_held", "retry_delay",
             "_as_delivery_error", "drain", "drain_async", "_group", "_send_in_order")),
@@ -208,6 +209,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/delivery.py", "limit: int = 100) -> int:"):
         "the batch size of a synchronous drain: its callers (the console, the simulation, the "
         "tests) drain again until nothing is due, so 100 or 101 a batch sends the same",
+    ("services/delivery.py", "worker: str = WORKER, limit: int = 101,"):
+        "the batch size of Slack's drain, which runs again until nothing is due",
     ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
     ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
     ("conversations/rules.py", "@dataclass(frozen=False)"):
@@ -233,6 +236,9 @@ NOTES: dict[tuple[str, str], str] = {
         "only the synchronous drain (console, tests) uses the default; in order it would hold "
         "a message queued behind one waiting for a retry, which the async channels already "
         "do (they pass in_order): a finding, not pinned by a test",
+    ("services/delivery.py", "chats_concurrently: bool = True,"):
+        "Slack's drain uses the default (one chat after another, claimed without in_order): "
+        "the same finding as the synchronous drain's, not pinned by a test",
 }
 
 

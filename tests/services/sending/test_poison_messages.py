@@ -228,3 +228,18 @@ def test_a_strangers_reply_is_kept_while_it_is_retried_and_deleted_when_given_up
     clock.set(queued + GIVE_UP_AFTER)
     drain(app.rt, "test", platform)
     assert _rows(app) == []  # given up: nothing of the stranger stays
+
+
+def test_an_async_drain_one_chat_after_another_counts_every_message_sent(app, clock):
+    for address in ("ana", "ben"):
+        with app.rt.transaction() as uow:
+            uow.queue(key=f"test:{address}", channel="test", address=address, person_id=None,
+                      reply=Reply(f"hello {address}"))
+    sent: list[str] = []
+
+    async def platform(address: str, reply: Reply) -> str:
+        sent.append(reply.text)
+        return str(len(sent))
+
+    assert asyncio.run(drain_async(app.rt, "test", platform)) == 2  # Slack's way
+    assert sorted(sent) == ["hello ana", "hello ben"]
