@@ -506,7 +506,7 @@ def report(results: dict, load: tuple[float, float, float], machine_line: str) -
              "mutants (no test can tell them apart: reason given) are listed, not counted. "
              "Only the functions named in the script's TARGETS are mutated, log lines never.",
              "", "| module | file | killed | timeout | survived | equivalent | not run | score | "
-             "tests | run |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "test selection | run |", "|---|---|---|---|---|---|---|---|---|---|"]
     total = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0, "untested": 0}
     by_name = {t.name: t for t in TARGETS}
     for name, result in results.items():
