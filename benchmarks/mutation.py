@@ -106,7 +106,9 @@ TARGETS = (
                 "a_strangers_reply_that_cannot_be_delivered_leaves_no_row",
                 "a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_chat",
                 "a_strangers_reply_is_kept_while_it_is_retried_and_deleted_when_given_up",
-                "an_async_drain_one_chat_after_another_counts_every_message_sent")),
+                "an_async_drain_one_chat_after_another_counts_every_message_sent",
+                "over_async_channels_a_failed_message_holds_its_chat_and_one_given_up_lets_it_"
+                "go_on")),
             "tests/bot/telegram/test_bot_wide_pause.py"),
            ("Outbox.claim", "Outbox.failed", "Outbox.defer", "release_held", "retry_delay",
             "_as_delivery_error", "drain", "drain_async", "_group", "_send_in_order")),

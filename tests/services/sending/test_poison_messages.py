@@ -198,8 +198,11 @@ def test_a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_cha
     _queue(app, "held", "after")
     sent: list[str] = []
 
+    asked: list[str] = []
+
     def paused(address: str, reply: Reply) -> str:
-        if not sent and clock.now() < pause_ends:
+        asked.append(reply.text)
+        if clock.now() < pause_ends:
             raise DeliveryError("paused", retry_after=5, tried=False)
         sent.append(reply.text)
         return "1"
@@ -208,7 +211,8 @@ def test_a_message_held_by_a_bot_wide_pause_spends_no_try_and_waits_with_its_cha
     assert drain(app.rt, "test", paused) == 0
     held, after = _rows(app)
     assert (held.attempts, held.next_attempt_at) == (0, pause_ends)  # no try was spent
-    assert (after.status, after.attempts, sent) == ("queued", 0, [])  # its chat waits too
+    # Its chat waits too, without the next message being tried at all.
+    assert (after.status, after.attempts, sent, asked) == ("queued", 0, [], ["held"])
     clock.set(pause_ends)
     assert drain(app.rt, "test", paused) == 2
     assert sent == ["held", "after"]
@@ -243,3 +247,28 @@ def test_an_async_drain_one_chat_after_another_counts_every_message_sent(app, cl
 
     assert asyncio.run(drain_async(app.rt, "test", platform)) == 2  # Slack's way
     assert sorted(sent) == ["hello ana", "hello ben"]
+
+
+def test_over_async_channels_a_failed_message_holds_its_chat_and_one_given_up_lets_it_go_on(
+        app, clock):
+    queued = clock.now()
+    _queue(app, "poison", "after", "later")
+    tried: list[str] = []
+
+    async def platform(address: str, reply: Reply) -> str:
+        tried.append(reply.text)
+        if reply.text == "poison":
+            raise TypeError("Object of type Decimal is not JSON serializable")
+        return str(len(tried))
+
+    assert asyncio.run(drain_async(app.rt, "test", platform)) == 0
+    _, *rest = _rows(app)
+    assert tried == ["poison"]  # the rest of the chat waits for the same retry
+    assert [(r.status, r.attempts) for r in rest] == [("queued", 0)] * 2
+    for attempt in range(1, MAX_ATTEMPTS):
+        clock.advance(backoff(attempt))
+        asyncio.run(drain_async(app.rt, "test", platform))
+    clock.set(queued + GIVE_UP_AFTER)
+    assert asyncio.run(drain_async(app.rt, "test", platform)) == 2  # set aside: the chat goes on
+    assert [r.status for r in _rows(app)] == ["failed", "sent", "sent"]
+    assert tried[-2:] == ["after", "later"]
