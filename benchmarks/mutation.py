@@ -208,7 +208,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/delivery.py", 'return "XXfailedXX"'):
         "a permanent failure's status is asked only whether it is \"queued\"; it is not, "
         "whatever its spelling (and _send_in_order moves on before asking)",
-    ("services/delivery.py", "limit: int = 100) -> int:"):
+    ("services/delivery.py", "limit: int = 101) -> int:"):
         "the batch size of a synchronous drain: its callers (the console, the simulation, the "
         "tests) drain again until nothing is due, so 100 or 101 a batch sends the same",
     ("services/delivery.py", "worker: str = WORKER, limit: int = 101,"):
