@@ -213,6 +213,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "tests) drain again until nothing is due, so 100 or 101 a batch sends the same",
     ("services/delivery.py", "worker: str = WORKER, limit: int = 101,"):
         "the batch size of Slack's drain, which runs again until nothing is due",
+    ("services/retention.py", 'log = logging.getLogger("XXcoachbot.retentionXX")'):
+        "the logger's name: where the one log line goes, not what retention does",
+    ("services/retention.py", 'erase_answers(session, enrolment_id or 1, actor="retention", '
+     'now=now,'): "a stored enrolment always has an id: `or` never applies",
+    ("services/retention.py", "if erased and forgotten:"):
+        "the second `if erased or forgotten` guards only the log line",
     ("conversations/rules.py", "Evidence = dict[str, object] & None"): _TYPE_ONLY,
     ("conversations/rules.py", "Evidence = None"): _TYPE_ONLY,
     ("conversations/rules.py", "@dataclass(frozen=False)"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ def test_answers_are_kept_until_365_days_after_the_12_weeks_then_erased(enrol, a
         detail = connection.execute(sa.text(
             "SELECT action, actor, detail FROM audit_log WHERE action = 'answers_erased'")).all()
     assert [tuple(row[:2]) for row in detail] == [("answers_erased", "retention")]
-    assert "365 days after the end" in str(detail[0][2])
+    assert json.loads(detail[0][2])["reason"] == "365 days after the end"
     assert "There's nothing to answer right now" in client.says("hello")[-1]
 
 
