@@ -32,6 +32,10 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (migrating once is the slow part)."""
+    # The mutation run (benchmarks/mutation.py) migrates once for its thousand test runs.
+    given = os.environ.get("COACHBOT_TEST_SQLITE_TEMPLATE")
+    if given:
+        return Path(given)
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)

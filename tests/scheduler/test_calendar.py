@@ -129,3 +129,14 @@ def test_a_nudge_due_at_the_end_of_a_persons_quiet_hours_goes_out_at_that_minute
     starting = QuietHours(start=time(9, 0), end=time(11, 0))
     times = checkins("Europe/Berlin", start, quiet=starting)[:2]
     assert [t.astimezone(BERLIN).strftime("%a %H:%M") for t in times] == ["Mon 11:00"] * 2
+
+
+@pytest.mark.parametrize("quiet, local", [
+    (QuietHours(), "2026-03-04 08:00:30"),
+    (QuietHours(start=time(12, 0), end=time(14, 0)), "2026-03-04 14:00:30"),
+])
+def test_a_nudge_due_seconds_into_the_last_quiet_minute_goes_at_once_not_the_next_day(
+        quiet, local):
+    """Ten minutes after an enrolment at 07:50:30 is 08:00:30: the quiet hours are over."""
+    moment = datetime.fromisoformat(local).replace(tzinfo=BERLIN).astimezone(UTC)
+    assert quiet_adjusted(moment, BERLIN, quiet) == moment

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from bot.serve import periodic_work
 from conversations.messages import Inbound
 from scheduler.jobs import RETENTION
+from services.retention import forget_old_events
 
 
 def events(app) -> int:
@@ -37,3 +38,16 @@ def test_a_redelivery_within_the_window_is_refused_and_old_events_are_dropped_da
         kept = connection.execute(sa.text(
             "SELECT count(*) FROM inboundevent WHERE event_id = 'tg:m:first'")).scalar_one()
     assert kept == 0
+
+
+def test_a_redelivery_at_exactly_the_end_of_the_window_is_still_refused(enrol, app, clock):
+    ana = enrol("Ana Lima")
+    hello = Inbound(channel="test", sender=ana.address, event_id="tg:m:edge", text="yes")
+    assert app.inbound.handle(hello).outcome == "handled"
+    clock.advance(timedelta(days=7))
+    assert forget_old_events(app.rt, 7) == 0
+    assert app.inbound.handle(hello).outcome == "duplicate"
+    clock.advance(timedelta(seconds=1))
+    before = events(app)  # the join's and the answer's, all of that first moment
+    assert forget_old_events(app.rt, 7) == before >= 2
+    assert events(app) == 0

@@ -14,9 +14,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.telegram.limits import FloodLimiter
 from bot.telegram.telegram_channel import build_application
 from bot.telegram.telegram_sender import TelegramSender
 from conversations.messages import Reply
+from services.send_budget import Limits, LocalBudget
 from storage import outbox
 from storage.db import session
 from storage.models import OutboxMessage
@@ -102,3 +104,58 @@ def test_when_a_message_must_be_retried_the_rest_of_that_chat_waits_behind_it(
     assert _drain(app, settings, per_chat_rate=1000) == 4
     assert _texts(telegram_api, 1) == ["first", "second", "third", "fourth"]
     assert telegram_api.flood_errors() == 0
+
+
+def _held_for_an_hour(overall: int) -> FloodLimiter:
+    """A limiter whose slots come back only an hour after each request."""
+    return FloodLimiter(LocalBudget(Limits(overall=overall, per_address=None, label="test",
+                                           period=3600.0)))
+
+
+def test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates():
+    """Telegram's 30 a second overall: the 31st message waits for the first slot to come back;
+    requests to no chat (getUpdates, answerCallbackQuery) never wait."""
+    limiter = FloodLimiter()
+    assert (limiter.budget.limits.overall, limiter.budget.limits.period) == (30, 1.0)  # documented
+
+    async def run() -> tuple[list[int], bool]:
+        held = _held_for_an_hour(2)  # slots come back only after an hour
+        await held.initialize()
+        started: list[int] = []
+
+        async def request(n: int) -> bool:
+            started.append(n)
+            return True
+
+        messages = [asyncio.create_task(held.process_request(
+            request, (n,), {}, "sendMessage", {"chat_id": n}, None)) for n in range(3)]
+        for _ in range(5):
+            await asyncio.sleep(0)  # let every task run as far as it can
+        updates = await held.process_request(request, (99,), {}, "getUpdates", {}, None)
+        for task in messages:
+            task.cancel()
+        return started, updates
+
+    started, updates = asyncio.run(run())
+    assert started[:2] == [0, 1] and 2 not in started
+    assert updates is True and 99 in started
+
+
+def test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message():
+    async def run() -> list[int]:
+        held = _held_for_an_hour(1)
+        started: list[int] = []
+
+        async def request(n: int) -> bool:
+            started.append(n)
+            return True
+
+        messages = [asyncio.create_task(held.process_request(
+            request, (n,), {}, "sendMessage", {"chat_id": n}, None)) for n in range(2)]
+        for _ in range(5):
+            await asyncio.sleep(0)
+        for task in messages:
+            task.cancel()
+        return started
+
+    assert asyncio.run(run()) == [0]

@@ -11,11 +11,11 @@ from bot.composition import build_app
 from bot.settings import Settings
 from conversations.messages import Inbound, Reply
 from services.delivery import drain
-from services.flood import SLOW_DOWN
+from services.flood import CHATS, SLOW_DOWN, WINDOW, FloodGate
 from storage import tallies
 from storage.db import session
 from storage.models import Answer, OutboxMessage
-from tests.conftest import INTAKE, SAMPLE
+from tests.conftest import INTAKE, SAMPLE, START
 
 
 def _queued(app, address: str) -> int:
@@ -43,7 +43,8 @@ def test_past_twenty_a_minute_a_client_is_told_once_to_slow_down_and_the_rest_go
     before = _answers(app)
     for n in range(20 - 2 - len(INTAKE[1:])):
         assert ana.says(f"hello {n}")
-    assert ana.says("one too many") == [SLOW_DOWN]
+    [warning] = ana.says("one too many")
+    assert warning == SLOW_DOWN and "please slow down" in warning
     for n in range(9):
         assert ana.says(f"still typing {n}") == []
     assert _answers(app) == before >= 4  # nothing refused was stored as an answer
@@ -90,3 +91,24 @@ def test_a_burst_of_ten_thousand_from_one_chat_does_not_delay_another_clients_re
     assert inbox["flooder"].count(SLOW_DOWN) <= 1
     # Twenty answered, one "slow down": all the burst ever queued.
     assert len(inbox["flooder"]) + _queued(app, "flooder") == app.rt.flood_limit + 1
+
+
+def test_a_chat_warned_then_quiet_for_a_minute_is_warned_again_the_next_time_it_floods():
+    gate = FloodGate(limit=2)
+    now = START
+    assert [gate.check("test", "ana", now) for _ in range(4)] == [
+        "admit", "admit", "warn", "refuse"]
+    later = now + WINDOW
+    assert [gate.check("test", "ana", later) for _ in range(3)] == ["admit", "admit", "warn"]
+    assert gate.take_refused() == 3
+    assert gate.take_refused() == 0  # counted once for the daily tally
+
+
+def test_one_chat_at_its_limit_stays_held_while_ten_thousand_others_write_that_minute():
+    gate = FloodGate(limit=2)
+    assert [gate.check("test", "flooder", START) for _ in range(2)] == ["admit", "admit"]
+    for n in range(CHATS + 1):
+        assert gate.check("test", f"chat{n}", START) == "admit"
+    assert gate.check("test", "flooder", START) == "warn"
+    # Two chats of one address on different channels are different chats.
+    assert gate.check("slack", "flooder", START) == "admit"

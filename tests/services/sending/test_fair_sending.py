@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from conversations.messages import Reply
-from services.delivery import PER_ADDRESS, Outbox, drain, renew_held
+from services.delivery import PER_ADDRESS, Outbox, drain, release_held, renew_held
 from storage.db import session
 from storage.models import OutboxMessage
 
@@ -43,6 +43,14 @@ def test_a_chat_with_a_thousand_queued_does_not_delay_another_chats_reply(app):
     assert inbox.chats["busy"] == [str(n) for n in range(PER_ADDRESS)]
 
 
+def test_a_chat_with_fifteen_queued_gets_ten_in_one_drain_and_the_rest_in_the_next(app):
+    _queue(app, "busy", PER_ADDRESS + 5)
+    inbox = Inbox()
+    assert drain(app.rt, "test", inbox) == PER_ADDRESS
+    assert drain(app.rt, "test", inbox) == 5
+    assert inbox.chats["busy"] == [str(n) for n in range(PER_ADDRESS + 5)]
+
+
 def test_every_chat_gets_its_first_message_before_any_chat_its_second(app):
     for chat in ("a", "b", "c"):
         _queue(app, chat, 3)
@@ -66,7 +74,7 @@ def test_a_second_drain_in_the_middle_of_a_lease_gets_nothing(app, clock):
     first = Outbox(app.rt, "test", worker="first").claim(10)
     assert len(first) == 2  # the first worker dies holding them (kill -9)
     inbox = Inbox()
-    for seconds in (1, 10, 30, 59):
+    for seconds in (1, 10, 30, 59, 60):  # the lease holds to its last instant
         clock.set(clock.now().replace(second=0) + timedelta(seconds=seconds))
         assert drain(app.rt, "test", inbox, worker="second") == 0
         assert Outbox(app.rt, "test", worker="third").claim(10, in_order=True) == []
@@ -106,3 +114,30 @@ def test_a_worker_that_renews_its_leases_keeps_its_messages_and_one_that_stops_l
     taken = Outbox(app.rt, "test", worker="other").claim(10)
     assert [m.id for m in taken] == [m.id for m in held]
     assert renew_held(app.rt, worker="slow") == 0  # no longer its to renew
+
+
+def test_a_worker_stopping_cleanly_hands_its_leases_back_at_once_without_spending_a_try(
+        app, clock):
+    _queue(app, "ana", 2)
+    assert len(Outbox(app.rt, "test", worker="stopping").claim(10)) == 2
+    _queue(app, "ben", 1)
+    assert len(Outbox(app.rt, "test", worker="busy").claim(10)) == 1  # another's: kept
+    assert release_held(app.rt, worker="stopping") == 2
+    assert release_held(app.rt, worker="stopping") == 0
+    inbox = Inbox()
+    assert drain(app.rt, "test", inbox, worker="next") == 2  # at once, not after the lease
+    assert inbox.chats == {"ana": ["0", "1"]}
+    with session(app.db) as s:
+        rows = list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert [(r.status, r.claimed_by, r.attempts) for r in rows] == [
+        ("sent", "next", 1), ("sent", "next", 1), ("queued", "busy", 1)]
+
+
+def test_a_chat_waiting_for_a_retry_takes_no_other_chats_place_in_a_small_drain(app, clock):
+    _queue(app, "ana", 3)
+    box = Outbox(app.rt, "test", worker="w")
+    [first] = box.claim(1, in_order=True)
+    box.defer([first], until_delay=timedelta(seconds=30))  # ana waits for her retry
+    _queue(app, "ben", 2)
+    claimed = box.claim(2, in_order=True)
+    assert [(c.address, c.reply.text) for c in claimed] == [("ben", "0"), ("ben", "1")]

@@ -52,3 +52,13 @@ def test_control_characters_in_a_text_answer_are_dropped_before_storing(enrol, a
     [(_, stored)] = [a for a in answers(app) if a[0] == "goal"]
     assert "\x00" not in stored and "\x1b" not in stored
     assert stored.startswith("Double my revenue")
+
+
+def test_a_lone_surrogate_in_an_answer_is_stored_as_a_replacement_character(enrol, app):
+    client = enrol()
+    client.says("yes")
+    # A client's JSON may carry "\ud800", which no database can store: the answer still is.
+    replies = client.says("Double \ud800 my\x00 revenue")
+    assert "monthly revenue today" in replies[-1]
+    [(_, stored)] = [a for a in answers(app) if a[0] == "goal"]
+    assert stored == "Double \ufffd my revenue"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -31,9 +32,22 @@ def test_answers_are_kept_until_365_days_after_the_12_weeks_then_erased(enrol, a
     assert apply_retention(app.rt) == 0
     with app.db.connect() as connection:
         detail = connection.execute(sa.text(
-            "SELECT action, actor FROM audit_log WHERE action = 'answers_erased'")).all()
-    assert [tuple(row) for row in detail] == [("answers_erased", "retention")]
+            "SELECT action, actor, detail FROM audit_log WHERE action = 'answers_erased'")).all()
+    assert [tuple(row[:2]) for row in detail] == [("answers_erased", "retention")]
+    stored = detail[0][2]  # JSON: text on SQLite, already a dict on PostgreSQL
+    reason = (json.loads(stored) if isinstance(stored, str) else stored)["reason"]
+    assert reason == "365 days after the end"
     assert "There's nothing to answer right now" in client.says("hello")[-1]
+
+
+def test_two_clients_past_their_date_are_both_erased_in_one_pass(enrol, app, clock):
+    for name in ("Ana Lima", "Ben Ode"):
+        client = enrol(name)
+        for typed in INTAKE:
+            client.says(typed)
+    clock.advance(timedelta(weeks=12, days=365))
+    assert apply_retention(app.rt) == 2
+    assert answers(app) == 0
 
 
 def test_preview_lists_the_retention_date(cli):  # noqa: F811
