@@ -39,6 +39,7 @@ from services.program_versions import record_running
 from services.report import Row, build
 from services.touchpoints import TouchpointRunner
 from services.unit_of_work import Runtime
+from storage import plans
 from storage import touchpoint_rows as touchpoints
 from storage.models import (
     Conversation,
@@ -142,7 +143,10 @@ class Simulation:
     def _next(self, end: datetime) -> datetime:
         with self.rt.reading() as s:
             due = touchpoints.next_due(s)
-        candidates = [end] + ([due] if due else []) + ([self.queue[0][0]] if self.queue else [])
+            # The rest of a journey is planned when it comes near: that is a moment too.
+            planning = plans.next_planning(s)
+        candidates = ([end] + [d for d in (due, planning) if d is not None]
+                      + ([self.queue[0][0]] if self.queue else []))
         return min(candidates)
 
     def _deliver(self) -> None:

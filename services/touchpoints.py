@@ -21,7 +21,7 @@ from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import buttons, fill, prompt
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
-from scheduler.replanning import replan_stale
+from scheduler.replanning import replan_drifted, replan_due
 from services import escalations, flows, keys, next_offer, program_versions
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
@@ -123,7 +123,8 @@ class TouchpointRunner:
     def __init__(self, rt: Runtime, deliver: Deliver | None = None, *,
                  worker: str | None = None, lease: timedelta = timedelta(minutes=2),
                  batch: int = 100, replan_batch: int = 50,
-                 sweep_every: timedelta = timedelta(minutes=1)) -> None:
+                 sweep_every: timedelta = timedelta(minutes=1),
+                 drift_every: timedelta = timedelta(days=1)) -> None:
         self.rt = rt
         self.deliver: Deliver = deliver or TouchpointSender(rt)
         self.due = DueRows(rt.programs)
@@ -132,7 +133,9 @@ class TouchpointRunner:
         self.batch = batch
         self.replan_batch = replan_batch
         self.sweep_every = sweep_every
+        self.drift_every = drift_every
         self._swept_at: datetime | None = None
+        self._drift_checked_at: datetime | None = None
 
     def __call__(self) -> TickReport:
         """One tick at the runtime clock's now (the periodic job)."""
@@ -149,15 +152,24 @@ class TouchpointRunner:
         report = TickReport()
         if self._swept_at is None or now - self._swept_at >= self.sweep_every \
                 or now < self._swept_at:
-            # Finding what changed compares every enrolment with its plan: it grows with
-            # the number of clients, so it runs once a minute (again at once while a full
-            # batch suggests more), not on every tick.
+            # What changed or comes near is found through an index (its cost follows them,
+            # not the number of clients); once a minute is soon enough, again at once
+            # while a full batch suggests more.
             # A version applied by another process runs here from now on (`program apply`).
             program_versions.refresh(self.rt)
             with self.rt.transaction() as uow:
-                report.replanned = replan_stale(uow.session, self.rt.programs, now=now,
-                                                limit=self.replan_batch)
+                report.replanned = replan_due(uow.session, self.rt.programs, now=now,
+                                              limit=self.replan_batch)
             self._swept_at = None if report.replanned >= self.replan_batch else now
+        if self._drift_checked_at is None or now - self._drift_checked_at >= self.drift_every \
+                or now < self._drift_checked_at:
+            # The backstop for a change made outside the ORM: compares every enrolment's
+            # plan inputs, so once a day.
+            with self.rt.transaction() as uow:
+                drifted = replan_drifted(uow.session, self.rt.programs, now=now,
+                                         limit=self.replan_batch)
+            report.replanned += drifted
+            self._drift_checked_at = None if drifted >= self.replan_batch else now
         with self.rt.transaction() as uow:
             claimed = rows.claim(uow.session, worker=self.worker, now=now, lease=self.lease,
                                  limit=self.batch)
