@@ -204,3 +204,26 @@ def replan_drifted(session: Session, programs: Mapping[str, Program], *, now: da
     the ORM did not see); how many were. Compares every enrolment: the daily backstop."""
     return len(replan_many(session, programs, plans.drifted_enrolments(session, limit=limit),
                            now=now))
+
+
+def not_yet_stored(session: Session, programs: Mapping[str, Program], *, now: datetime,
+                   ) -> dict[tuple[str, str], int]:
+    """How many occurrences beyond the horizon each (touchpoint, kind) still has, over
+    every planned enrolment: what the whole plan would hold as rows (a simulation's
+    summary counts them as planned, as when the whole journey was stored)."""
+    found: dict[tuple[str, str], int] = {}
+    loaded = [(e, p, s) for e, p, s in plans.planning_inputs(session, plans.planned_ids(session))
+              if e.program_id in programs and is_planned(e.status)]
+    ids = [e.id or 0 for e, _, _ in loaded]
+    existing_of = rows.of_enrolments(session, ids)
+    sessions_of = plans.sessions_of_many(session, ids)
+    for enrolment, person, state in loaded:
+        own = programs[enrolment.program_id].with_variant(enrolment.variant)
+        stored = {(r.touchpoint_id, r.occurrence) for r in existing_of.get(enrolment.id or 0, ())}
+        since = state.planned_at if state else now
+        target = wanted(own, enrolment, person, tuple(sessions_of.get(enrolment.id or 0, ())),
+                        now)
+        for key, (due, kind) in target.items():
+            if key not in stored and due >= since:
+                found[(key[0], kind)] = found.get((key[0], kind), 0) + 1
+    return found

@@ -31,6 +31,7 @@ from conversations.program import (
     YesNoQuestion,
 )
 from scheduler.clock import ManualClock
+from scheduler.replanning import not_yet_stored
 from services.database import open_database
 from services.delivery import drain
 from services.enrolment import enrol_client
@@ -223,6 +224,11 @@ class Simulation:
                           answers=sum(c.answered for c in self.clients.values()))
         with self.rt.reading() as s:
             summary.rows.update(touchpoints.counts(s))
+            # The rest of each journey is planned as it comes near: counted as planned, as
+            # the rows it will be.
+            summary.rows.update({(tp, kind, "planned", None): count for (tp, kind), count
+                                 in not_yet_stored(s, self.rt.programs,
+                                                   now=self.clock.now()).items()})
             for flow_id, outcome in s.exec(select(Conversation.flow_id, Conversation.outcome)):
                 if outcome == "completed":
                     summary.completed[flow_id] += 1

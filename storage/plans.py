@@ -45,6 +45,12 @@ def postpone(session: Session, enrolment_ids: list[int], *, until: datetime) -> 
                         .execution_options(synchronize_session=False))
 
 
+def planned_ids(session: Session) -> list[int]:
+    """Ids of every enrolment whose touchpoints are planned (a summary's whole-plan count)."""
+    return [i or 0 for i in session.exec(select(Enrolment.id).where(
+        col(Enrolment.status).in_(PLANNED)).order_by(col(Enrolment.id)))]
+
+
 def next_planning(session: Session) -> datetime | None:
     """When the next enrolment is due for planning (a simulation jumps there)."""
     return session.exec(select(func.min(Enrolment.replan_at))).one()
