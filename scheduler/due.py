@@ -237,7 +237,7 @@ class DueRows:
         if policy is None or tp.send.flow is None:
             return
         if row.kind == "send":
-            if answering.open_of_flow(session, row.enrolment_id, tp.send.flow) is None:
+            if answering.open_flow_id(session, row.enrolment_id) != tp.send.flow:
                 return  # nothing open to answer (already answered, or never opened)
             parent_id, occurrence, step = row.id, row.occurrence, 1
         else:

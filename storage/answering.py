@@ -91,6 +91,15 @@ def _aware(moment: datetime | str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def open_flow_id(session: Session, enrolment_id: int) -> str | None:
+    """The flow of the enrolment's open conversation, if one is open (one column, no
+    object: the tick asks it after every row it sends)."""
+    return session.exec(
+        select(Conversation.flow_id)
+        .where(Conversation.enrolment_id == enrolment_id, col(Conversation.closed_at).is_(None))
+        .order_by(col(Conversation.id).desc()).limit(1)).first()
+
+
 def close_unanswered(session: Session, conversation: Conversation, *, outcome: str,
                      now: datetime) -> None:
     """Close a conversation nobody finished (missed, or expired by the next occurrence)."""

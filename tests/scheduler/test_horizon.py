@@ -1,4 +1,5 @@
-"""A client holds the next days of the journey, not all of it; what changed is found by index."""
+"""A client holds the next days of the journey, not all of it; what changed is found by
+index; due rows run in batches, and a bad row costs only itself."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import pytest
 from sqlalchemy import event, text
 
 from scheduler.replanning import HORIZON, REPLAN_LEAD, wanted
+from services.delivery import drain
+from services.touchpoints import TouchpointRunner, TouchpointSender
 from storage import plans
 from storage.db import session
 from storage.models import Enrolment, Person
@@ -45,7 +48,7 @@ def test_the_journey_is_stored_a_few_days_ahead_and_lands_where_the_whole_plan_s
     assert len(ahead) < len(whole) / 3  # a few rows, not the twelve weeks
     # Sixteen weeks on, through every stage to the alumni: each occurrence was planned
     # when it came near, at the time the whole plan gave it.
-    travel(timedelta(weeks=16), step=timedelta(hours=12))
+    travel(timedelta(weeks=16), step=timedelta(days=1))
     assert stored(app) == {k: due for k, due in whole.items()
                            if due < clock.now() + REPLAN_LEAD}
 
@@ -91,3 +94,27 @@ def test_a_change_made_by_hand_in_sql_is_caught_by_the_daily_comparison(app, enr
     week = [r for r in rows(app, "weekly_checkin") if r.status == "planned" and r.kind == "send"]
     assert [f"{r.due_at:%a}" for r in week] == ["Tue"]
     assert ana.enrolled is not None
+
+
+def test_a_row_that_fails_in_a_batch_costs_only_itself(app, enrol, clock):
+    clients = [onboarded(enrol, name) for name in ("Ana Lima", "Ben Ode", "Cleo Park")]
+    broken = clients[1].enrolled.enrolment_id
+    real = TouchpointSender(app.rt)
+
+    def deliver(uow, due):
+        if due.enrolment_id == broken:
+            raise RuntimeError("a bad row")
+        return real(uow, due)
+
+    report = TouchpointRunner(app.rt, deliver, worker="w").tick(clock.now())
+    assert report.errors == 1 and report.claimed == 3
+    checkins = {r.enrolment_id: r for r in rows(app, "weekly_checkin") if r.kind == "send"
+                and r.occurrence == "2026-W10"}
+    assert checkins[broken].status == "planned"  # handed back, tried again after a backoff
+    assert {r.status for e, r in checkins.items() if e != broken} == {"done"}
+    inbox: dict[str, list[str]] = {}
+    while drain(app.rt, "test", lambda address, reply: inbox.setdefault(
+            address, []).append(reply.text) or f"m{len(inbox[address])}"):
+        pass
+    week_one = "Week 1 check-in. Five quick questions."
+    assert [inbox.get(c.address, []).count(week_one) for c in clients] == [1, 0, 1]
