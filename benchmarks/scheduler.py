@@ -273,7 +273,7 @@ def drop(handle) -> None:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def once(database: str, size: int) -> dict:
+def once(database: str, size: int, ours_only: bool = False) -> dict:
     """One run of every step at one size: ours, then APScheduler's."""
     url, handle = fresh(database, f"ours{size}")
     in_child(seed, url, 0, size)
@@ -283,6 +283,8 @@ def once(database: str, size: int) -> dict:
     out["real"] = in_child(tick, copy_url, True)
     drop(copy_handle)
     drop(handle)
+    if ours_only:
+        return out
     url, handle = fresh(database, f"aps{size}")
     out["aps"] = in_child(aps_add, url, size)
     out["aps_tick"] = in_child(aps_tick, url, out["tick"]["claimed"])
@@ -290,12 +292,12 @@ def once(database: str, size: int) -> dict:
     return out
 
 
-def run(database: str, n: int, runs: int) -> None:
+def run(database: str, n: int, runs: int, ours_only: bool, sizes: list[int]) -> None:
     print(f"\n{database}:", flush=True)
-    for size in sorted({max(1, n // 10), n}):
+    for size in sizes:
         results = []
         for number in range(runs):
-            one = once(database, size)
+            one = once(database, size, ours_only)
             results.append(one)
             print(f"  run {number + 1}, {size:,}: " + describe(size, one), flush=True)
         print(f"  MEDIAN of {runs}, {size:,}: " + describe(size, median(results)), flush=True)
@@ -308,8 +310,8 @@ def median(results: list[dict]) -> dict:
 
 
 def describe(size: int, r: dict) -> str:
-    p, o, t, q, a, d = r["plan"], r["roll"], r["tick"], r["real"], r["aps"], r["aps_tick"]
-    return (
+    p, o, t, q = r["plan"], r["roll"], r["tick"], r["real"]
+    ours = (
         f"planning {p['seconds']:.1f} s ({p['enrolments'] / p['seconds']:,.0f}/s, "
         f"{p['rows'] / p['enrolments']:.1f} rows and {p['bytes']:,.0f} bytes of database "
         f"per enrolment, touchpoint table {p['touchpoint_bytes']:,.0f}; peak RSS "
@@ -318,11 +320,16 @@ def describe(size: int, r: dict) -> str:
         f"{t['claimed']:,.0f} due at Monday 09:00 decided in {t['seconds']:.2f} s "
         f"({t['seconds'] * 1000 / max(t['claimed'], 1):.3f} ms/row), opened and queued for "
         f"real in {q['seconds']:.2f} s ({q['seconds'] * 1000 / max(q['claimed'], 1):.3f} "
-        f"ms/row, {q['queued']:,.0f} queued; peak RSS {q['rss']:.0f} MB) || APScheduler: "
-        f"adding {a['seconds']:.1f} s ({size / a['seconds']:,.0f} jobs/s, {a['bytes']:,.0f} "
-        f"bytes per client, peak RSS {a['rss']:.0f} MB); {d['claimed']:,.0f} due found in "
-        f"{d['find'] * 1000:,.0f} ms, found and rescheduled in {d['seconds']:.2f} s; "
-        f"planning {a['seconds'] / p['seconds']:.1f}x faster than adding the jobs")
+        f"ms/row, {q['queued']:,.0f} queued; peak RSS {q['rss']:.0f} MB)")
+    if "aps" not in r:
+        return ours
+    a, d = r["aps"], r["aps_tick"]
+    return (
+        f"{ours} || APScheduler: adding {a['seconds']:.1f} s ({size / a['seconds']:,.0f} "
+        f"jobs/s, {a['bytes']:,.0f} bytes per client, peak RSS {a['rss']:.0f} MB); "
+        f"{d['claimed']:,.0f} due found in {d['find'] * 1000:,.0f} ms, found and "
+        f"rescheduled in {d['seconds']:.2f} s; planning {a['seconds'] / p['seconds']:.1f}x "
+        f"faster than adding the jobs")
 
 
 def main() -> None:
@@ -330,13 +337,19 @@ def main() -> None:
     parser.add_argument("--enrolments", type=int, default=100_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="sqlite")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ours-only", action="store_true",
+                        help="skip the APScheduler build (it takes longest)")
+    parser.add_argument("--only-full-size", action="store_true",
+                        help="run at --enrolments only, not also at a tenth of it")
     args = parser.parse_args()
+    n = args.enrolments
+    sizes = [n] if args.only_full_size else sorted({max(1, n // 10), n})
     print(f"machine: {machine()}; load average {os.getloadavg()}")
     print(f"{args.enrolments:,} enrolments (and a tenth of it), sample 12-week program, "
           f"{len(ZONES)} zones, 60% on the default check-in slot, the rest on 196 others")
     os.environ.setdefault("COACHBOT_LOG_LEVEL", "WARNING")
     for database in (["sqlite", "postgresql"] if args.database == "both" else [args.database]):
-        run(database, args.enrolments, args.runs)
+        run(database, n, args.runs, args.ours_only, sizes)
     print(f"load average at the end {os.getloadavg()}")
 
 
