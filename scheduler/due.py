@@ -72,6 +72,16 @@ class TickReport:
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
+    def add(self, other: TickReport) -> None:
+        """Count what a committed batch did (a batch rolled back counts nothing)."""
+        self.replanned += other.replanned
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.missed += other.missed
+        self.errors += other.errors
+        for reason, count in other.skipped.items():
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
 
 @dataclass(frozen=True)
 class Finish:
@@ -86,15 +96,45 @@ class DueRows:
 
     def __init__(self, programs: Mapping[str, Program]) -> None:
         self.programs = programs
+        self.flows: answering.FlowsOf | None = None
+
+    def prefetch(self, session: Session, enrolment_ids: list[int]) -> None:
+        """Read what a batch of rows will ask about its enrolments' conversations at once
+        (until `forget`); decisions are the same as asking row by row."""
+        self.flows = answering.flows_of(session, enrolment_ids)
+
+    def forget(self, enrolment_id: int | None = None) -> None:
+        """An enrolment's row has run (or, with no id, the batch is over): ask afresh."""
+        if self.flows is not None:
+            if enrolment_id is None:
+                self.flows = None
+            else:
+                self.flows.forget(enrolment_id)
+
+    def _completed_since(self, session: Session, enrolment_id: int, flow_id: str,
+                         since: datetime) -> bool:
+        flows = self.flows
+        if flows is not None and flows.knows(enrolment_id):
+            last = flows.completed.get((enrolment_id, flow_id))
+            return last is not None and last >= since
+        return answering.completed_since(session, enrolment_id, flow_id, since)
+
+    def _open_of_flow(self, session: Session, enrolment_id: int, flow_id: str):
+        flows = self.flows
+        if flows is not None and flows.knows(enrolment_id):
+            found = flows.open.get(enrolment_id)
+            return found if found is not None and found.flow_id == flow_id else None
+        return answering.open_of_flow(session, enrolment_id, flow_id)
 
     def decide(self, session: Session, row: rows.Claimed, now: datetime,
                report: TickReport) -> DueTouchpoint | Finish:
-        """What the claimed `row` calls for at `now`."""
+        """What the claimed `row` calls for at `now`. The caller has locked the row's
+        enrolment in this transaction (`touchpoint_rows.lock_enrolments`)."""
         return self._decide(session, row, now, report)
 
     def _decide(self, session: Session, row: rows.Claimed, now: datetime,
                 report: TickReport) -> DueTouchpoint | Finish:
-        enrolment = session.get(Enrolment, row.enrolment_id, with_for_update=True)
+        enrolment = session.get(Enrolment, row.enrolment_id)
         program = self.programs.get(enrolment.program_id) if enrolment else None
         if enrolment is None or program is None:
             return Finish("skipped", "unknown")
@@ -138,10 +178,9 @@ class DueRows:
         if tp.send.flow is not None:
             since = ((enrolment.joined_at or enrolment.enrolled_at) if one_off
                      else row.due_at - ANSWERED_EARLY)
-            state = answering.flow_state_since(session, enrolment.id or 0, tp.send.flow, since)
-            if state == "completed":
+            if self._completed_since(session, enrolment.id or 0, tp.send.flow, since):
                 return Finish("skipped", "answered")
-            stale = answering.open_of_flow(session, enrolment.id or 0, tp.send.flow)
+            stale = self._open_of_flow(session, enrolment.id or 0, tp.send.flow)
             if stale is not None and stale.started_at < since:
                 # Left open from an earlier occurrence: it gives way to this one.
                 answering.close_unanswered(session, stale, outcome="expired", now=now)
@@ -198,7 +237,7 @@ class DueRows:
         if policy is None or tp.send.flow is None:
             return
         if row.kind == "send":
-            if answering.open_of_flow(session, row.enrolment_id, tp.send.flow) is None:
+            if answering.open_flow_id(session, row.enrolment_id) != tp.send.flow:
                 return  # nothing open to answer (already answered, or never opened)
             parent_id, occurrence, step = row.id, row.occurrence, 1
         else:

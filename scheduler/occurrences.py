@@ -187,20 +187,22 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
          stage_started: datetime | None = None, checkin: Weekly | None = None,
          sessions: tuple[datetime, ...] = (), quiet: QuietHours | None = None,
          wait_for_flows: bool = False, checkin_chosen: bool = False,
-         ) -> list[Occurrence]:
+         until: datetime | None = None) -> list[Occurrence]:
     """Every occurrence of every touchpoint for one client, in time order.
 
     `checkin` is the client's own check-in slot; it applies to the check-in flow only.
     `wait_for_flows` plans nothing past a stage that ends when a flow is done (the real
     journey; the preview instead assumes each such flow is done at once).
     `checkin_chosen`: the client picked the slot, so quiet hours do not move it.
+    `until`: a recurring touchpoint is listed up to its first occurrence at or after it
+    (the planner stores rows up to a horizon and needs only to know what comes next).
     Occurrence keys stay the same when the zone or the slot changes (weekly touchpoints
     are keyed by the local ISO week), so replanning moves an occurrence, never adds one.
     """
     spans = stage_spans(program, stage or program.stages[0].id, stage_started or enrolled_at,
                         wait_for_flows=wait_for_flows)
     planner = _Planner(program, zone, enrolled_at, spans, quiet or program.quiet_hours,
-                       checkin, checkin_chosen)
+                       checkin, checkin_chosen, until)
     for tp in program.touchpoints:
         when = tp.when
         windows = [planner.by_stage[s] for s in (when.stages or []) if s in planner.by_stage]
@@ -221,8 +223,9 @@ class _Planner:
 
     def __init__(self, program: Program, zone: str, enrolled_at: datetime,
                  spans: list[StageSpan], quiet: QuietHours | None, checkin: Weekly | None,
-                 checkin_chosen: bool) -> None:
+                 checkin_chosen: bool, until: datetime | None = None) -> None:
         self.program, self.zone, self.tz = program, zone, ZoneInfo(zone)
+        self.until = until
         self.enrolled_at, self.spans, self.quiet = enrolled_at, spans, quiet
         self.checkin, self.checkin_chosen = checkin, checkin_chosen
         self.by_stage = {s.stage: s for s in spans}
@@ -272,7 +275,11 @@ class _Planner:
         ranges = ([(w.start, w.end or self.horizon) for w in windows]
                   or [(self.enrolled_at, self.horizon)])
         for start, end in ranges:
-            for fire in _fires(trigger, max(start, self.enrolled_at), end):
+            fires = _fires(trigger, max(start, self.enrolled_at), end)
+            if self.until is not None:
+                # Up to the first one at or after `until` (quiet hours only delay a fire).
+                fires = fires[:bisect_left(fires, self.until) + 1]
+            for fire in fires:
                 local = fire.astimezone(self.tz)
                 if when.weekly is not None:
                     year, week, _ = local.isocalendar()

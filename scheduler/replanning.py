@@ -1,5 +1,11 @@
 """Planning one enrolment's touchpoints into rows, idempotently, from its current state.
 
+A rolling horizon: rows are stored for what falls due before `now + HORIZON` (and what
+fell due since the last plan: the runner's catch-up policy decides about it); the rest of
+the journey is computed again when it comes near. The enrolment's `replan_at` says when:
+REPLAN_LEAD before its first occurrence not stored. So a client holds a few rows ahead
+(this week's check-in, a stage move, a milestone), not the whole journey.
+
 Re-running it changes nothing. When the inputs changed (a new check-in slot, another
 zone, a new stage, a booked session) future rows are moved to their new time, new
 occurrences are added and occurrences that no longer exist are skipped as replanned.
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -28,6 +34,13 @@ log = logging.getLogger("coachbot.scheduler")
 # Which rows planning owns (reminders belong to the runner).
 PLANNED_KINDS = ("send", "stage")
 STAGE_PREFIX = "stage:"
+# How far ahead rows are stored, and how long before its first occurrence not stored an
+# enrolment is planned again. The lead covers what reads rows ahead (tomorrow's
+# milestones in a coach's digest) and a sweep that runs late; the gap between the two
+# makes each client planned again about once a week, not on every tick.
+HORIZON = timedelta(days=8)
+REPLAN_LEAD = timedelta(days=3)
+UNKNOWN_PROGRAM_RETRY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -58,8 +71,10 @@ def _chosen(program: Program, slot: Weekly) -> bool:
 
 
 def wanted(program: Program, enrolment: Enrolment, person: Person,
-           sessions: tuple[datetime, ...], now: datetime) -> dict[tuple[str, str], Any]:
-    """Every row the enrolment should have now: (touchpoint id, occurrence) -> (due, kind)."""
+           sessions: tuple[datetime, ...], now: datetime, *, until: datetime | None = None,
+           ) -> dict[tuple[str, str], Any]:
+    """Every row the enrolment should have now: (touchpoint id, occurrence) -> (due, kind).
+    `until`: recurring touchpoints only up to their first occurrence at or after it."""
     anchor = enrolment.joined_at or enrolment.enrolled_at
     slot = checkin_slot(enrolment)
     found: dict[tuple[str, str], Any] = {}
@@ -67,7 +82,7 @@ def wanted(program: Program, enrolment: Enrolment, person: Person,
         program, enrolled_at=anchor, zone=person.timezone, stage=enrolment.stage,
         stage_started=enrolment.stage_started_at, checkin=slot, sessions=sessions,
         quiet=quiet_hours(program, person), wait_for_flows=True,
-        checkin_chosen=_chosen(program, slot))
+        checkin_chosen=_chosen(program, slot), until=until)
     for occurrence in occurrences:
         due = occurrence.due
         offset = occurrence.touchpoint.when.before_session
@@ -109,7 +124,7 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
                                                   for e, _, _ in loaded})
     changes: dict[int, tuple[int, int]] = {}
     new: list[tuple[int, str, str, datetime, str]] = []
-    states: list[tuple[Enrolment, Person, Any, str]] = []
+    states: list[tuple[Enrolment, Person, Any, str, datetime | None]] = []
     for enrolment, person, previous in loaded:
         enrolment_id = enrolment.id or 0
         own = (program or programs[enrolment.program_id]).with_variant(enrolment.variant)
@@ -117,16 +132,20 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
         # decides what is still worth sending). Later plans: only what lies ahead.
         since = previous.planned_at if previous else (enrolment.joined_at
                                                       or enrolment.enrolled_at)
+        existing = {(r.touchpoint_id, r.occurrence): r
+                    for r in existing_of.get(enrolment_id, ())}
+        # Every row still planned lies before the horizon, so none is mistaken for gone.
+        until = max([now + HORIZON] + [r.due_at for r in existing.values()
+                                       if r.status == "planned" and r.kind in PLANNED_KINDS])
         target: Mapping[tuple[str, str], Any] = {}
         if is_planned(enrolment.status):
             sessions = tuple(sessions_of.get(enrolment_id, ()))
-            target = wanted(own, enrolment, person, sessions, now)
-        existing = {(r.touchpoint_id, r.occurrence): r
-                    for r in existing_of.get(enrolment_id, ())}
-        moved, dropped = _reconcile(session, enrolment, target, existing, since=since,
-                                    now=now, new=new)
+            target = wanted(own, enrolment, person, sessions, now, until=until)
+        moved, dropped, beyond = _reconcile(session, enrolment, target, existing,
+                                            since=since, until=until, now=now, new=new)
         changes[enrolment_id] = (moved, dropped)
-        states.append((enrolment, person, previous, checksums[own.id]))
+        replan_at = beyond - REPLAN_LEAD if beyond is not None else None
+        states.append((enrolment, person, previous, checksums[own.id], replan_at))
     added = rows.add_for_many(session, new)
     plans.save_plan_states(session, states, now=now)
     done: dict[int, Replanned] = {}
@@ -139,16 +158,21 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
 
 
 def _reconcile(session: Session, enrolment: Enrolment, target: Mapping[tuple[str, str], Any],
-               existing: Mapping[tuple[str, str], Any], *, since: datetime, now: datetime,
-               new: list[tuple[int, str, str, datetime, str]]) -> tuple[int, int]:
+               existing: Mapping[tuple[str, str], Any], *, since: datetime, until: datetime,
+               now: datetime, new: list[tuple[int, str, str, datetime, str]],
+               ) -> tuple[int, int, datetime | None]:
     """Move planned rows whose time changed, drop those no longer wanted, and add (to `new`)
-    the missing ones due since `since`; returns how many were moved and dropped."""
+    the missing ones due from `since` to `until`; returns how many were moved and dropped,
+    and when the first occurrence left for later is due (None: nothing is)."""
     enrolment_id = enrolment.id or 0
     moved = dropped = 0
+    beyond: datetime | None = None
     for key, (due, kind) in target.items():
         row = existing.get(key)
         if row is None:
-            if due >= since:
+            if due >= until:
+                beyond = due if beyond is None else min(beyond, due)
+            elif due >= since:
                 new.append((enrolment_id, key[0], key[1], due, kind))
         elif row.status == "planned" and row.due_at != due and row.due_at > now:
             moved += rows.move(session, row.id or 0, due_at=max(due, now), now=now)
@@ -158,12 +182,48 @@ def _reconcile(session: Session, enrolment: Enrolment, target: Mapping[tuple[str
                 and row.due_at > now):
             dropped += rows.finish(session, row.id or 0, status="skipped", now=now,
                                    reason=reason)
-    return moved, dropped
+    return moved, dropped, beyond
 
 
-def replan_stale(session: Session, programs: Mapping[str, Program], *, now: datetime,
-                 limit: int = 200) -> int:
-    """Replan enrolments whose inputs changed since they were planned; how many were.
+def replan_due(session: Session, programs: Mapping[str, Program], *, now: datetime,
+               limit: int = 200) -> int:
+    """Plan enrolments whose inputs changed or whose horizon runs short; how many were.
     They are planned together (`replan_many`): a few statements for the whole batch."""
-    return len(replan_many(session, programs, plans.stale_enrolments(session, limit=limit),
+    due = plans.due_for_planning(session, now=now, limit=limit)
+    # A program this process does not run (another worker's, or one removed): looked at
+    # again tomorrow, so it never holds up the others. A version loaded stamps them anew.
+    plans.postpone(session, [i for i, program_id in due if program_id not in programs],
+                   until=now + UNKNOWN_PROGRAM_RETRY)
+    return len(replan_many(session, programs, [i for i, p in due if p in programs],
                            now=now))
+
+
+def replan_drifted(session: Session, programs: Mapping[str, Program], *, now: datetime,
+                   limit: int = 200) -> int:
+    """Plan enrolments whose stored plan inputs differ from their current ones (a change
+    the ORM did not see); how many were. Compares every enrolment: the daily backstop."""
+    return len(replan_many(session, programs, plans.drifted_enrolments(session, limit=limit),
+                           now=now))
+
+
+def not_yet_stored(session: Session, programs: Mapping[str, Program], *, now: datetime,
+                   ) -> dict[tuple[str, str], int]:
+    """How many occurrences beyond the horizon each (touchpoint, kind) still has, over
+    every planned enrolment: what the whole plan would hold as rows (a simulation's
+    summary counts them as planned, as when the whole journey was stored)."""
+    found: dict[tuple[str, str], int] = {}
+    loaded = [(e, p, s) for e, p, s in plans.planning_inputs(session, plans.planned_ids(session))
+              if e.program_id in programs and is_planned(e.status)]
+    ids = [e.id or 0 for e, _, _ in loaded]
+    existing_of = rows.of_enrolments(session, ids)
+    sessions_of = plans.sessions_of_many(session, ids)
+    for enrolment, person, state in loaded:
+        own = programs[enrolment.program_id].with_variant(enrolment.variant)
+        stored = {(r.touchpoint_id, r.occurrence) for r in existing_of.get(enrolment.id or 0, ())}
+        since = state.planned_at if state else now
+        target = wanted(own, enrolment, person, tuple(sessions_of.get(enrolment.id or 0, ())),
+                        now)
+        for key, (due, kind) in target.items():
+            if key not in stored and due >= since:
+                found[(key[0], kind)] = found.get((key[0], kind), 0) + 1
+    return found

@@ -31,6 +31,7 @@ from conversations.program import (
     YesNoQuestion,
 )
 from scheduler.clock import ManualClock
+from scheduler.replanning import not_yet_stored
 from services.database import open_database
 from services.delivery import drain
 from services.enrolment import enrol_client
@@ -39,6 +40,7 @@ from services.program_versions import record_running
 from services.report import Row, build
 from services.touchpoints import TouchpointRunner
 from services.unit_of_work import Runtime
+from storage import plans
 from storage import touchpoint_rows as touchpoints
 from storage.models import (
     Conversation,
@@ -142,7 +144,10 @@ class Simulation:
     def _next(self, end: datetime) -> datetime:
         with self.rt.reading() as s:
             due = touchpoints.next_due(s)
-        candidates = [end] + ([due] if due else []) + ([self.queue[0][0]] if self.queue else [])
+            # The rest of a journey is planned when it comes near: that is a moment too.
+            planning = plans.next_planning(s)
+        candidates = ([end] + [d for d in (due, planning) if d is not None]
+                      + ([self.queue[0][0]] if self.queue else []))
         return min(candidates)
 
     def _deliver(self) -> None:
@@ -219,6 +224,11 @@ class Simulation:
                           answers=sum(c.answered for c in self.clients.values()))
         with self.rt.reading() as s:
             summary.rows.update(touchpoints.counts(s))
+            # The rest of each journey is planned as it comes near: counted as planned, as
+            # the rows it will be.
+            summary.rows.update({(tp, kind, "planned", None): count for (tp, kind), count
+                                 in not_yet_stored(s, self.rt.programs,
+                                                   now=self.clock.now()).items()})
             for flow_id, outcome in s.exec(select(Conversation.flow_id, Conversation.outcome)):
                 if outcome == "completed":
                     summary.completed[flow_id] += 1

@@ -22,7 +22,7 @@ from conversations.program import Program
 from conversations.render import buttons, fill, prompt
 from conversations.translations import N_, translator
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
-from scheduler.replanning import replan_stale
+from scheduler.replanning import replan_drifted, replan_due
 from services import escalations, flows, keys, next_offer, program_versions, session_notes
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
@@ -133,17 +133,23 @@ class TouchpointRunner:
 
     def __init__(self, rt: Runtime, deliver: Deliver | None = None, *,
                  worker: str | None = None, lease: timedelta = timedelta(minutes=2),
-                 batch: int = 100, replan_batch: int = 50,
-                 sweep_every: timedelta = timedelta(minutes=1)) -> None:
+                 batch: int = 500, replan_batch: int = 200, max_batches: int = 100,
+                 sweep_every: timedelta = timedelta(minutes=1),
+                 drift_every: timedelta = timedelta(days=1)) -> None:
         self.rt = rt
         self.deliver: Deliver = deliver or TouchpointSender(rt)
         self.due = DueRows(rt.programs)
         self.worker = worker or f"{socket.gethostname()}:{id(self):x}"
         self.lease = lease
         self.batch = batch
+        # A tick runs batches until the due rows are done (a Monday 09:00 of many clients
+        # in one zone), up to this many; the next tick carries on.
+        self.max_batches = max_batches
         self.replan_batch = replan_batch
         self.sweep_every = sweep_every
+        self.drift_every = drift_every
         self._swept_at: datetime | None = None
+        self._drift_checked_at: datetime | None = None
 
     def __call__(self) -> TickReport:
         """One tick at the runtime clock's now (the periodic job)."""
@@ -156,26 +162,74 @@ class TouchpointRunner:
         return report
 
     def tick(self, now: datetime) -> TickReport:
-        """Replan what changed, then run every row due at `now` (one batch)."""
+        """Plan what changed or comes near, then run the rows due at `now`, batch by batch."""
         report = TickReport()
         if self._swept_at is None or now - self._swept_at >= self.sweep_every \
                 or now < self._swept_at:
-            # Finding what changed compares every enrolment with its plan: it grows with
-            # the number of clients, so it runs once a minute (again at once while a full
-            # batch suggests more), not on every tick.
+            # What changed or comes near is found through an index (its cost follows them,
+            # not the number of clients); once a minute is soon enough, again at once
+            # while a full batch suggests more.
             # A version applied by another process runs here from now on (`program apply`).
             program_versions.refresh(self.rt)
             with self.rt.transaction() as uow:
-                report.replanned = replan_stale(uow.session, self.rt.programs, now=now,
-                                                limit=self.replan_batch)
+                report.replanned = replan_due(uow.session, self.rt.programs, now=now,
+                                              limit=self.replan_batch)
             self._swept_at = None if report.replanned >= self.replan_batch else now
+        if self._drift_checked_at is None or now - self._drift_checked_at >= self.drift_every \
+                or now < self._drift_checked_at:
+            # The backstop for a change made outside the ORM: compares every enrolment's
+            # plan inputs, so once a day.
+            with self.rt.transaction() as uow:
+                drifted = replan_drifted(uow.session, self.rt.programs, now=now,
+                                         limit=self.replan_batch)
+            report.replanned += drifted
+            self._drift_checked_at = None if drifted >= self.replan_batch else now
+        for _ in range(self.max_batches):
+            claimed = self._claim(now)
+            report.claimed += len(claimed)
+            if claimed:
+                self._run_batch(claimed, now, report)
+            if len(claimed) < self.batch:
+                break
+        return report
+
+    def _claim(self, now: datetime) -> list[rows.Claimed]:
+        """Take the lease on the next batch of due rows (committed: a worker killed later
+        leaves them to the others once the lease runs out)."""
         with self.rt.transaction() as uow:
-            claimed = rows.claim(uow.session, worker=self.worker, now=now, lease=self.lease,
-                                 limit=self.batch)
-        report.claimed = len(claimed)
+            return rows.claim(uow.session, worker=self.worker, now=now, lease=self.lease,
+                              limit=self.batch)
+
+    def _run_batch(self, claimed: list[rows.Claimed], now: datetime,
+                   report: TickReport) -> None:
+        """Decide, do and record a batch of rows in ONE transaction (their messages queued
+        in it), so the cost of a commit and of loading their enrolments is shared. A row
+        that fails rolls the batch back; it is then run row by row, so one bad row costs
+        only itself."""
+        done = TickReport()
+        try:
+            with self.rt.transaction() as uow:
+                held = rows.lock_enrolments(uow.session, [r.enrolment_id for r in claimed])
+                self.due.prefetch(uow.session, [r.enrolment_id for r in claimed])
+                for row in claimed:
+                    self._do(uow, row, now, done)
+                del held
+        except Exception:
+            log.warning("a touchpoint batch failed; running its %d rows one by one",
+                        len(claimed))
+        else:
+            report.add(done)
+            return
+        finally:
+            self.due.forget()
         for row in claimed:
             try:
-                self._run(row, now, report)
+                one = TickReport()
+                with self.rt.transaction() as uow:
+                    held = rows.lock_enrolments(uow.session, [row.enrolment_id])
+                    self._do(uow, row, now, one)
+                    del held
+                report.add(one)
             except Exception:
                 # One bad row must not stop the others; it is tried again after a backoff.
                 log.exception("touchpoint failed row=%s kind=%s", row.id, row.kind)
@@ -183,21 +237,21 @@ class TouchpointRunner:
                 with self.rt.transaction() as uow:
                     rows.release(uow.session, row.id, retry_at=now + backoff(row.attempts),
                                  attempts=row.attempts, now=now, reason="error")
-        return report
 
-    def _run(self, row: rows.Claimed, now: datetime, report: TickReport) -> None:
-        """Decide, do and record one row, all in one transaction."""
-        with self.rt.transaction() as uow:
-            decision = self.due.decide(uow.session, row, now, report)
-            if isinstance(decision, Finish):
-                if rows.finish(uow.session, row.id, status=decision.status, now=now,
-                               reason=decision.reason) and decision.status == "skipped":
-                    report.skip(decision.reason or "skipped")
-                return
-            outcome = self.deliver(uow, decision)
-            rows.finish(uow.session, row.id, status="done", now=now,
-                        reason=None if outcome == "sent" else outcome)
-            if decision.action in ("send", "remind"):
-                report.sent += outcome == "sent"
-                self.due.follow_up(uow.session, row, decision.touchpoint, now)
+    def _do(self, uow: UnitOfWork, row: rows.Claimed, now: datetime,
+            report: TickReport) -> None:
+        """Decide, do and record one row inside the batch's transaction."""
+        decision = self.due.decide(uow.session, row, now, report)
+        self.due.forget(row.enrolment_id)  # what it does next may change its conversations
+        if isinstance(decision, Finish):
+            if rows.finish(uow.session, row.id, status=decision.status, now=now,
+                           reason=decision.reason) and decision.status == "skipped":
+                report.skip(decision.reason or "skipped")
+            return
+        outcome = self.deliver(uow, decision)
+        rows.finish(uow.session, row.id, status="done", now=now,
+                    reason=None if outcome == "sent" else outcome)
+        if decision.action in ("send", "remind"):
+            report.sent += outcome == "sent"
+            self.due.follow_up(uow.session, row, decision.touchpoint, now)
 

@@ -12,6 +12,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
+# Registers the session event that stamps enrolments whose plan inputs changed.
+import storage.plan_changes  # noqa: F401  (imported for its effect)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("coachbot.db")
 

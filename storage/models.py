@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
+
+# An enrolment's `replan_at` when its plan inputs changed: the earliest time there is, so
+# the next sweep plans it first.
+PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _utc(**kwargs) -> object:
@@ -95,6 +99,12 @@ class Enrolment(SQLModel, table=True):
     variant: str | None = Field(default=None, max_length=64)
     # The language the client chose with /language (BCP 47); None: the program's.
     language: str | None = Field(default=None, max_length=16)
+    # When its touchpoints must next be planned (storage/plan_changes.py): PLAN_NOW once
+    # an input changed, else a little before its first occurrence beyond the rows stored;
+    # None: nothing ahead. Indexed, so finding what to plan costs what is due, not the
+    # number of clients.
+    replan_at: datetime | None = Field(default=PLAN_NOW, sa_column=Column(
+        UTCDateTime(), nullable=True, index=True, default=PLAN_NOW))
 
 
 class Conversation(SQLModel, table=True):

@@ -1,16 +1,20 @@
-"""What each enrolment's touchpoints were planned from, and which enrolments need replanning.
+"""What each enrolment's touchpoints were planned from, and which enrolments need planning.
 
-The inputs of a plan (program version, zone, quiet hours, stage, status, check-in slot) are
-kept beside it; an enrolment whose inputs differ from its stored ones, or that has none,
-is stale. Comparing columns in SQL finds them in one query, whatever changed them (a
-/schedule command, a coach moving a client's zone, a new program file).
+An enrolment is due for planning when its `replan_at` has come: an input changed (stamped
+by storage/plan_changes.py) or its stored rows run short of the horizon. Finding them reads
+the index on that column, so the sweep costs what changed or is about to fall due.
+
+The inputs of each plan (program version, zone, quiet hours, stage, status, check-in slot)
+are kept beside it too: `drifted_enrolments` compares them with the current ones in one
+query over every enrolment, a daily backstop for a change made outside the ORM (by hand
+in SQL, say).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_
+from sqlalchemy import and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from conversations.journey import PLANNED
@@ -18,8 +22,43 @@ from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
 
 
-def stale_enrolments(session: Session, *, limit: int = 200) -> list[int]:
-    """Ids of enrolments whose touchpoints must be (re)planned, oldest first."""
+def due_for_planning(session: Session, *, now: datetime,
+                     limit: int = 200) -> list[tuple[int, str]]:
+    """(id, program id) of enrolments whose plan is due at `now`, the most overdue first
+    (changed ones first of all). A range of the index on `replan_at`: no other condition,
+    so the database cannot prefer a scan of a program's every enrolment."""
+    query = (
+        select(Enrolment.id, Enrolment.program_id)
+        .where(col(Enrolment.replan_at) <= now)
+        .order_by(col(Enrolment.replan_at), col(Enrolment.id))
+        .limit(limit)
+        # Several workers sweep at once: each takes enrolments no other one is planning.
+        .with_for_update(skip_locked=True))
+    return [(i or 0, program_id) for i, program_id in session.exec(query)]
+
+
+def postpone(session: Session, enrolment_ids: list[int], *, until: datetime) -> None:
+    """Look at these enrolments' plans again at `until` (their program is not loaded here)."""
+    if enrolment_ids:
+        session.execute(update(Enrolment).where(col(Enrolment.id).in_(enrolment_ids))
+                        .values(replan_at=until)
+                        .execution_options(synchronize_session=False))
+
+
+def planned_ids(session: Session) -> list[int]:
+    """Ids of every enrolment whose touchpoints are planned (a summary's whole-plan count)."""
+    return [i or 0 for i in session.exec(select(Enrolment.id).where(
+        col(Enrolment.status).in_(PLANNED)).order_by(col(Enrolment.id)))]
+
+
+def next_planning(session: Session) -> datetime | None:
+    """When the next enrolment is due for planning (a simulation jumps there)."""
+    return session.exec(select(func.min(Enrolment.replan_at))).one()
+
+
+def drifted_enrolments(session: Session, *, limit: int = 200) -> list[int]:
+    """Ids of enrolments whose stored plan inputs differ from their current ones (or that
+    have none yet), oldest first: a full comparison, for the daily backstop."""
     plan = TouchpointPlan
     changed = or_(
         col(plan.program_checksum).is_distinct_from(ProgramRow.checksum),
@@ -63,12 +102,16 @@ def planning_inputs(session: Session, enrolment_ids: list[int],
 
 
 def save_plan_states(session: Session, planned: list[tuple[Enrolment, Person,
-                                                           TouchpointPlan | None, str]],
+                                                           TouchpointPlan | None, str,
+                                                           datetime | None]],
                      *, now: datetime) -> None:
-    """`save_plan_state` for many enrolments (enrolment, person, stored state or None,
-    checksum): new states in one multi-row INSERT, changed ones flushed together."""
+    """Record what many enrolments were planned from and when each must be planned again
+    (enrolment, person, stored state or None, checksum, replan at): new states in one
+    multi-row INSERT, changed ones flushed together."""
     fresh = []
-    for enrolment, person, state, checksum in planned:
+    for enrolment, person, state, checksum, replan_at in planned:
+        enrolment.replan_at = replan_at
+        session.add(enrolment)
         values = {"program_checksum": checksum, "timezone": person.timezone,
                   "quiet_start": person.quiet_start, "quiet_end": person.quiet_end,
                   "stage": enrolment.stage, "stage_started_at": enrolment.stage_started_at,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select, update
 
 from conversations.journey import PLANNED, STATUSES, is_open
-from storage.models import Conversation, Enrolment, RuleFiring
+from storage.models import PLAN_NOW, Conversation, Enrolment, RuleFiring
 
 OPEN = tuple(s for s in STATUSES if is_open(s))
 
@@ -70,5 +70,6 @@ def move_slot(session: Session, program_id: str, *, before: tuple[str, str],
         .where(col(Enrolment.program_id) == program_id, col(Enrolment.status).in_(PLANNED),
                col(Enrolment.checkin_day) == before[0],
                col(Enrolment.checkin_time) == before[1])
-        .values(checkin_day=after[0], checkin_time=after[1]))
+        # A statement, not the ORM: it stamps the enrolments for replanning itself.
+        .values(checkin_day=after[0], checkin_time=after[1], replan_at=PLAN_NOW))
     return result.rowcount or 0

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.models import Program as ProgramRow
 from storage.models import ProgramVersion
+from storage.plan_changes import stamp_program
 
 
 def set_running(session: Session, *, program_id: str, name: str, source_path: str,
@@ -17,6 +18,8 @@ def set_running(session: Session, *, program_id: str, name: str, source_path: st
     row = session.get(ProgramRow, program_id)
     if row is not None and row.checksum == checksum:
         return
+    if row is not None:
+        stamp_program(session, program_id)  # a new version: its clients are planned again
     row = row or ProgramRow(id=program_id, name=name, source_path=source_path,
                             checksum=checksum, loaded_at=now)
     row.name, row.source_path, row.checksum, row.loaded_at = name, source_path, checksum, now

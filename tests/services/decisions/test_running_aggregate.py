@@ -13,7 +13,7 @@ from services.decisions import Sweep, reevaluate
 from services.touchpoints import TouchpointRunner
 from storage import aggregate_store
 from storage.db import session
-from storage.models import MetricAggregate, MetricValue, PlannedTouchpoint
+from storage.models import Enrolment, MetricAggregate, MetricValue, PlannedTouchpoint
 from tests.conftest import CHECKIN_GOOD
 
 
@@ -25,10 +25,15 @@ def stored_values(app, enrolment_id: int) -> list[tuple[str, float]]:
 
 
 def next_due(app) -> datetime | None:
+    """The next moment the tick has work: a stored row due, or the plan's next stretch
+    (rows are stored only a few days ahead)."""
     with session(app.db) as s:
-        return s.exec(select(PlannedTouchpoint.due_at)
-                      .where(PlannedTouchpoint.status == "planned")
-                      .order_by(col(PlannedTouchpoint.due_at)).limit(1)).first()
+        row = s.exec(select(PlannedTouchpoint.due_at)
+                     .where(PlannedTouchpoint.status == "planned")
+                     .order_by(col(PlannedTouchpoint.due_at)).limit(1)).first()
+        replan = s.exec(select(Enrolment.replan_at).where(col(Enrolment.replan_at).is_not(None))
+                        .order_by(col(Enrolment.replan_at)).limit(1)).first()
+    return min((m for m in (row, replan) if m is not None), default=None)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
