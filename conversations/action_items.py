@@ -13,13 +13,21 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 
+from conversations.formatting import format_day
 from conversations.metrics import AnswerPoint
 from conversations.program import ChoiceQuestion, Flow, Metric, Option, Program
+from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
 
 QUESTION_PREFIX = "action_item_"
 SCORES: dict[str, float] = {"done": 1.0, "partly": 0.5, "not_yet": 0.0}
-_OPTIONS = [Option(id="done", label="Done"), Option(id="partly", label="Partly"),
-            Option(id="not_yet", label="Not yet")]
+# English message ids; the client reads (and may type) them in their own language.
+_LABELS: dict[str, str] = {"done": N_("Done"), "partly": N_("Partly"),
+                           "not_yet": N_("Not yet")}
+# What the completion is called where the program's metric has no title of its own.
+DONE_TITLE = N_("Action items done")
+# TRANSLATORS: how a check-in asks about an action item; {item} is the coach's words for it,
+# {due} its due date ("Fri 06 Mar") or "no date".
+DEFAULT_QUESTION = N_("From your last session: \"{item}\" (due {due}). How did it go?")
 MAX_ITEMS = 5
 MAX_TEXT = 300
 
@@ -69,9 +77,15 @@ def completions(scored: Iterable[tuple[int, datetime, float]]) -> list[AnswerPoi
     return sorted(points, key=lambda p: p.at)
 
 
-def label(answer: object) -> str:
-    """An answer about an action item as the client saw it: Done, Partly, Not yet."""
-    return next((o.label for o in _OPTIONS if o.id == answer), str(answer))
+def options(t: Translator) -> list[Option]:
+    """Done / Partly / Not yet in `t`'s language (the ids the same in every language)."""
+    return [Option(id=key, label=t.gettext(text)) for key, text in _LABELS.items()]
+
+
+def label(answer: object, t: Translator | None = None) -> str:
+    """An answer about an action item as a reader of `t`'s language calls it: Done, Erledigt."""
+    text = _LABELS.get(str(answer))
+    return (t or translator(DEFAULT_LANGUAGE)).gettext(text) if text else str(answer)
 
 
 def shown(value: float) -> str:
@@ -84,18 +98,23 @@ def metric_of(program: Program) -> Metric | None:
     return next((m for m in program.metrics if m.source.behaviour == "action_items"), None)
 
 
-def question_for(item: AskedItem, wording: str) -> ChoiceQuestion:
-    """The question about one item, in the program's words ({item}, {due})."""
-    due = f"{item.due:%a %d %b}" if item.due else "no date"
+def question_for(item: AskedItem, wording: str | None,
+                 language: str = DEFAULT_LANGUAGE) -> ChoiceQuestion:
+    """The question about one item, in the program's words ({item}, {due}) or, when the
+    program has none, the catalog's in the client's `language`."""
+    t = translator(language)
+    due = format_day(item.due, language) if item.due else t.gettext("no date")
+    text = wording if wording is not None else t.gettext(DEFAULT_QUESTION)
     # Replaced here, not by the placeholder sandbox: the item's own words are not a template.
-    text = wording.replace("{due}", due).replace("{item}", item.text[:MAX_TEXT])
+    text = text.replace("{due}", due).replace("{item}", item.text[:MAX_TEXT])
     return ChoiceQuestion(id=question_id(item.id), type="choice", prompt=text[:1000],
-                          options=_OPTIONS)
+                          options=options(t))
 
 
-def with_items(flow: Flow, items: Sequence[AskedItem], wording: str) -> Flow:
+def with_items(flow: Flow, items: Sequence[AskedItem], wording: str | None,
+               language: str = DEFAULT_LANGUAGE) -> Flow:
     """The check-in flow asking about each item first, then its own questions."""
     if not items:
         return flow
-    asked = [question_for(item, wording) for item in items]
+    asked = [question_for(item, wording, language) for item in items]
     return flow.model_copy(update={"questions": [*asked, *flow.questions]})

@@ -109,8 +109,10 @@ def _number(question: NumberQuestion, text: str, t: Translator,
     forms = str(accepted_forms("number", language, low=question.min, high=question.max))
     shown = accepted(question, t, language)
     if value is None:
-        return Invalid(t.gettext("I couldn't read that as a number. Please send {accepted}.")
-                       .format(accepted=shown), forms)
+        # TRANSLATORS: {forms} are examples in the language, e.g. "1.200,5 / sieben".
+        return Invalid(t.gettext("I couldn't read that as a number. Please send {accepted}, "
+                                 "for example {forms}.").format(accepted=shown, forms=forms),
+                       forms)
     return Invalid(t.gettext("Please send {accepted}.").format(accepted=shown), forms)
 
 
@@ -128,8 +130,9 @@ def _yes_no(text: str, t: Translator, language: str) -> bool | Invalid:
         return True
     if said in vocabulary.no:
         return False
-    return Invalid(t.gettext("Please answer yes or no."),
-                   str(accepted_forms("yes_no", language)))
+    forms = str(accepted_forms("yes_no", language))
+    # TRANSLATORS: {forms} are the language's own yes and no words, e.g. "ja / nein".
+    return Invalid(t.gettext("Please answer {forms}.").format(forms=forms), forms)
 
 
 def _choice(question: ChoiceQuestion, text: str, t: Translator) -> str | Invalid:
@@ -144,6 +147,8 @@ def _choice(question: ChoiceQuestion, text: str, t: Translator) -> str | Invalid
 def _date(text: str, today: date, t: Translator, language: str) -> date | Invalid:
     found = parse_date(text, today, language)
     if found is None:
-        return Invalid(t.gettext("Please send a date like 2026-03-02 (or 'today', 'tomorrow')."),
-                       str(accepted_forms("date", language)))
+        forms = str(accepted_forms("date", language))
+        # TRANSLATORS: {forms} are examples in the language, e.g. "heute / morgen / 02.03.2026".
+        return Invalid(t.gettext("Please send a date, for example {forms}.").format(forms=forms),
+                       forms)
     return found

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from conversations.action_items import AskedItem, with_items
+from conversations.answer_forms import accepted_forms
 from conversations.answers import MAX_INPUT, Invalid, clean_text, parse
 from conversations.formatting import format_time, format_weekday
 from conversations.languages import language_name
@@ -150,12 +151,14 @@ class _Turn:
                     answers=tuple(self.answers), events=tuple(self.events), stale=stale)
 
 
-def flow_of(program: Program, state: FlowState) -> Flow | None:
-    """The flow a conversation runs: the program's, with its action items in front."""
+def flow_of(program: Program, state: FlowState,
+            language: str = DEFAULT_LANGUAGE) -> Flow | None:
+    """The flow a conversation runs: the program's, with its action items in front (asked,
+    and their answers read, in the client's `language`)."""
     flow = program.flows_by_id().get(state.flow)
     if flow is None or not state.items:
         return flow
-    return with_items(flow, state.items, program.action_items.question)
+    return with_items(flow, state.items, program.action_items.question, language)
 
 
 def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
@@ -166,7 +169,7 @@ def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
     turn.state = FlowState(flow=flow_id, started_at=ctx.now)
     if flow_id == ctx.program.checkin_flow and ctx.program.action_items.enabled:
         turn.state.items = list(ctx.action_items)
-    flow = flow_of(ctx.program, turn.state)
+    flow = flow_of(ctx.program, turn.state, ctx.language)
     assert flow is not None, "start_flow is given a flow of the program"
     turn.events.append(Event("flow_started", flow=flow_id))
     if lead:
@@ -319,7 +322,7 @@ def _current(turn: _Turn) -> tuple[Flow, Question] | None:
     state = turn.state
     if state is None or state.asked is None:
         return None
-    flow = flow_of(turn.ctx.program, state)
+    flow = flow_of(turn.ctx.program, state, turn.ctx.language)
     question = flow.question(state.asked) if flow is not None else None
     return (flow, question) if flow is not None and question is not None else None
 
@@ -338,7 +341,7 @@ def _moved_forward(turn: _Turn) -> Step:
     """
     state = turn.state
     assert state is not None
-    flow = flow_of(turn.ctx.program, state)
+    flow = flow_of(turn.ctx.program, state, turn.ctx.language)
     if flow is None:
         turn.state = None
         turn.events.append(Event("flow_abandoned", flow=state.flow))
@@ -531,9 +534,10 @@ def _cmd_schedule(turn: _Turn, argument: str) -> None:
     language = turn.ctx.language
     choice = parse_schedule(argument, language)
     if choice is None:
+        # TRANSLATORS: {example} is a day and time the language's way, e.g. "Di. 18:30".
         turn.say(turn.t.gettext("Your check-in is {when}. To change it, send the day and "
-                                "time, for example: /schedule tue 18:30").format(
-            when=_checkin_when(turn.ctx)))
+                                "time, for example: /schedule {example}").format(
+            when=_checkin_when(turn.ctx), example=accepted_forms("schedule", language)))
         return
     assert choice.day in WEEKDAYS
     turn.events.append(Event("schedule_changed", data={"day": choice.day, "time": choice.time}))

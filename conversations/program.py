@@ -473,12 +473,12 @@ class NextStep(Strict):
 
 class ActionItemSettings(Strict):
     """Whether the weekly check-in first asks about each open action item a coach set after
-    a session, and in what words ({item}: the action item, {due}: its due date)."""
+    a session, and in what words ({item}: the action item, {due}: its due date; without
+    `question`, the bot's own words in the client's language)."""
 
     enabled: bool = True
-    question: str = Field(
-        default="From your last session: \"{item}\" (due {due}). How did it go?",
-        min_length=1, max_length=500)
+    # None: the bot's own words, from the catalog in the client's language.
+    question: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class Privacy(Strict):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from conversations.action_items import shown
-from conversations.formatting import format_number
+from conversations.formatting import format_number, format_percent_value
 from conversations.translations import DEFAULT_LANGUAGE, Translator, translator
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -56,7 +55,7 @@ def progress_text(*, title: str, values: Sequence[float], baseline: float | None
         streak).format(count=streak))
     if action_items is not None:
         lines.append(t.gettext("{title}: {value} at your last check-in.").format(
-            title=action_items[0], value=shown(action_items[1])))
+            title=action_items[0], value=format_percent_value(action_items[1], language)))
     if milestones:
         lines.append(t.gettext("Milestones: {milestones}.").format(
             milestones="; ".join(milestones)))

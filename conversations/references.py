@@ -148,8 +148,9 @@ def check_references(program: Program) -> list[Problem]:
             if text:
                 problems += _check_text(text, ("rules", i, "then", field))
     problems += _check_next_step(program)
-    problems += _check_text(program.action_items.question, ("action_items", "question"),
-                            extra=ITEM_PLACEHOLDERS)
+    if program.action_items.question is not None:
+        problems += _check_text(program.action_items.question, ("action_items", "question"),
+                                extra=ITEM_PLACEHOLDERS)
     if program.booking_link is None:
         problems += [(loc, "{booking_link} is used but the program sets no booking_link")
                      for loc, text in _texts(program) if "{booking_link}" in text]

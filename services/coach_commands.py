@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from conversations.action_items import QUESTION_PREFIX
 from conversations.formatting import format_day, format_number
 from conversations.journey import program_week
+from conversations.translations import DEFAULT_LANGUAGE
 from services import escalations as cases
 from services import keys
 from services.digest import Digest, build_digest
@@ -140,8 +141,9 @@ def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
         col(Answer.question_id).not_like(f"{QUESTION_PREFIX}%"))
         .order_by(col(Answer.answered_at).desc()).limit(12)))
     items = action_item_store.open_items(session, enrolment.id or 0)
-    scores = ", ".join(f"{a.question_id} {format_number(a.number or 0, grouping=False)} "
-                       f"({format_day(a.answered_at, weekday=False)})"
+    language = coach.language or DEFAULT_LANGUAGE  # numbers and days the coach's way
+    scores = ", ".join(f"{a.question_id} {format_number(a.number or 0, language, grouping=False)} "
+                       f"({format_day(a.answered_at, language, weekday=False)})"
                        for a in reversed(answers)) or "no scores yet"
     cases = escalations.open_for(session, [enrolment.id or 0])
     lines = [f"{client.name}: {program.name if program else enrolment.program_id}, "

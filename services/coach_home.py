@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from conversations.formatting import format_number
 from conversations.journey import STATUSES, is_open
 from conversations.messages import Reply
+from conversations.translations import DEFAULT_LANGUAGE
 from services import keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import escalation_store, staff
@@ -63,6 +64,8 @@ class Home:
     clients: tuple[HomeClient, ...]
     cases: tuple[HomeCase, ...]
     sessions: tuple[tuple[str, datetime], ...]
+    # The coach's language (`staff add --language`): its days, times and numbers.
+    language: str = DEFAULT_LANGUAGE
 
 
 def home_of(rt: Runtime, slack_id: str) -> Home | None:
@@ -72,6 +75,7 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
         coach = staff.staff_at(session, slack_id)
         if coach is None or coach.role != "coach":
             return None
+        language = coach.language or DEFAULT_LANGUAGE
         rows = list(session.exec(
             select(Enrolment, Person).join(Person, col(Person.id) == col(Enrolment.person_id))
             .where(Enrolment.coach_id == coach.id,
@@ -100,9 +104,10 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
             main = next((m for m in program.metrics if m.main), None) if program else None
             shown = None
             if main is not None and (series := values.get((enrolment.id or 0, main.id))):
-                shown = f"{main.title or main.id} {format_number(series[0], grouping=False)}"
+                latest = format_number(series[0], language, grouping=False)
+                shown = f"{main.title or main.id} {latest}"
                 if len(series) > 1:
-                    shown += f", was {format_number(series[1], grouping=False)}"
+                    shown += f", was {format_number(series[1], language, grouping=False)}"
             rules = {r.id: r.title or r.id for r in program.rules} if program else {}
             clients.append(HomeClient(
                 enrolment_id=enrolment.id or 0, name=person.name, stage=enrolment.stage,
@@ -122,7 +127,7 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
                 col(CoachingSession.at) < start + timedelta(days=1),
                 col(CoachingSession.cancelled_at).is_(None)).order_by(col(CoachingSession.at))))
         return Home(zone=coach.timezone, clients=tuple(clients), cases=cases,
-                    sessions=sessions)
+                    sessions=sessions, language=language)
 
 
 def refresh(uow: UnitOfWork, coach_id: int | None, cause: str) -> None:

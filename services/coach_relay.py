@@ -63,7 +63,7 @@ def post_checkin(uow: UnitOfWork, program: Program, enrolment: Enrolment, client
     language = coach.language or DEFAULT_LANGUAGE
     t = translator(language)
     lines = [t.gettext("Action item \"{item}\": {answer}").format(
-        item=named.get(item or 0, "?"), answer=label(answers[q])) for item, q in items.items()]
+        item=named.get(item or 0, "?"), answer=label(answers[q], t)) for item, q in items.items()]
     lines += [f"{answer_title(program, flow.id, q.id)}: {shown_answer(q, answers[q.id], language)}"
               for q in flow.questions if q.id in answers]
     title = t.gettext("Check-in: {client}, week {week}").format(client=client.name, week=week)

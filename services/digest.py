@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from conversations.action_items import completion, item_of, metric_of
+from conversations.action_items import DONE_TITLE, completion, item_of, metric_of
 from conversations.action_items import shown as shown_completion
 from conversations.formatting import format_day, format_time
 from conversations.journey import CURRENT
@@ -331,7 +331,7 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
     done = completion(n for _, q, n, _ in today if item_of(q) is not None and n is not None)
     if done is not None:
         metric = metric_of(program)
-        title = metric.title if metric and metric.title else t.gettext("Action items done")
+        title = metric.title if metric and metric.title else t.gettext(DONE_TITLE)
         shown = f"{title} {shown_completion(done)}"
         earlier = completion(n for _, q, n, at in mine
                              if at < start and item_of(q) is not None and n is not None)

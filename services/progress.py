@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from conversations.action_items import metric_of
+from conversations.action_items import DONE_TITLE, metric_of
 from conversations.messages import Attachment, Reply
 from conversations.metrics import main_metric
 from conversations.program import Program
@@ -44,10 +44,10 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
     shown = values[-SHOWN:]
     items = metric_of(program)
     done = latest.get(items.id) if items is not None else None
+    named = items.title or translator(language).gettext(DONE_TITLE) if items else ""
     text = progress_text(title=title, values=shown, baseline=base[0] if base else None,
                          checkins=checkins, streak=streak, milestones=reached,
-                         action_items=(items.title or items.id, done[0])
-                         if items is not None and done is not None else None,
+                         action_items=(named, done[0]) if done is not None else None,
                          language=language)
     if channel not in CHART_CHANNELS or len(shown) < 2:
         return Reply(text)

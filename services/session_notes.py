@@ -13,8 +13,11 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from conversations.action_items import MAX_ITEMS, MAX_TEXT
+from conversations.formatting import format_day
 from conversations.messages import Reply
+from conversations.translations import DEFAULT_LANGUAGE, translator
 from services import coach_home, keys
+from services.client_context import client_language, staff_language
 from services.coach_relay import REFUSALS, refusal
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, staff
@@ -122,8 +125,10 @@ def save(rt: Runtime, *, slack_id: str, enrolment_id: int, draft: Draft,
             items=items, next_checkpoint=draft.next_checkpoint,
             session_id=action_item_store.last_session(session, enrolment_id, uow.now),
             now=uow.now)
+        program = rt.program(enrolment.program_id)
         text = client_text(coach.name, draft.notes.strip(), items, draft.next_checkpoint,
-                           asks=rt.program(enrolment.program_id).action_items.enabled)
+                           asks=program.action_items.enabled,
+                           language=client_language(program, enrolment))
         uow.queue_to_person(client.id or 0, keys.session_notes(note.id or 0), [Reply(text)])
         audit.record(session, at=uow.now, actor=f"person:{coach.id}",
                      action="session_notes_sent", enrolment_id=enrolment_id,
@@ -135,19 +140,26 @@ def save(rt: Runtime, *, slack_id: str, enrolment_id: int, draft: Draft,
 
 
 def client_text(coach: str, notes: str, items: list[tuple[str, date | None]],
-                next_checkpoint: date | None, *, asks: bool) -> str:
-    """The message the client gets: the notes, the numbered items, the next checkpoint."""
-    parts = [f"Notes from your session with {coach}:"]
+                next_checkpoint: date | None, *, asks: bool,
+                language: str = DEFAULT_LANGUAGE) -> str:
+    """The message the client gets, in their `language`: the notes, the numbered items, the
+    next checkpoint."""
+    t = translator(language)
+    parts = [t.gettext("Notes from your session with {coach}:").format(coach=coach)]
     if notes:
         parts.append(notes)
     if items:
-        lines = [f"{n}. {text}" + (f" (by {due:%a %d %b})" if due else "")
+        # TRANSLATORS: one numbered action item, e.g. "1. Call five clients (by Fri 06 Mar)".
+        lines = [(t.gettext("{number}. {item} (by {due})") if due else
+                  t.gettext("{number}. {item}")).format(
+            number=n, item=text, due=format_day(due, language) if due else "")
                  for n, (text, due) in enumerate(items, start=1)]
-        parts.append("Your action items:\n" + "\n".join(lines))
+        parts.append(t.gettext("Your action items:") + "\n" + "\n".join(lines))
     if next_checkpoint is not None:
-        parts.append(f"Next checkpoint: {next_checkpoint:%a %d %b}.")
+        parts.append(t.gettext("Next checkpoint: {day}.").format(
+            day=format_day(next_checkpoint, language)))
     if items and asks:
-        parts.append("I'll ask how they went at your next check-in.")
+        parts.append(t.gettext("I'll ask how they went at your next check-in."))
     return "\n\n".join(parts)
 
 
@@ -159,8 +171,10 @@ def offer_to_coach(uow: UnitOfWork, enrolment_id: int, *, key: str) -> bool:
     address = staff.slack_id_of(session, enrolment.coach_id) if enrolment else None
     if enrolment is None or client is None or address is None:
         return False
+    language = staff_language(session, enrolment.coach_id or 0)
+    text = translator(language).gettext(
+        "How did the session with {client} go? Send them your notes and action items; the "
+        "next check-in asks about each.").format(client=client.name)
     # The client's id on the row: erasing them takes the offer too, sent or not.
     return uow.queue(key=key, channel="slack", address=address, person_id=client.id,
-                     reply=Reply(text=f"How did the session with {client.name} go? Send "
-                                 "them your notes and action items; the next check-in "
-                                 "asks about each.", notes_for=enrolment_id))
+                     reply=Reply(text=text, notes_for=enrolment_id, language=language))

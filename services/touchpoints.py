@@ -110,7 +110,7 @@ def _reminder(ctx: core.Context, due: DueTouchpoint) -> list[Reply]:
     state = ctx.flow_state
     if state is None or state.asked is None or state.flow != due.touchpoint.send.flow:
         return []
-    flow = core.flow_of(ctx.program, state)
+    flow = core.flow_of(ctx.program, state, ctx.language)
     question = flow.question(state.asked) if flow is not None else None
     if flow is None or question is None:
         return []  # a version without it: the client's next message carries on from there

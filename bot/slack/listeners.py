@@ -144,7 +144,7 @@ class SlackListeners:
         if home is None:
             return  # the tab is for coaches; anyone else keeps Slack's empty one
         try:
-            self.client.views_publish(user_id=event["user"], view=home_view(home))
+            self.client.views_publish(user_id=event["user"], view=home_view(home, home.language))
         except SlackApiError as exc:
             log.error("could not publish a Home tab: %s", explain(exc, None))
 

@@ -162,7 +162,7 @@ class SlackSender:
             return None
         home = await asyncio.to_thread(coach_home.home_of, self.rt, address)
         if home is not None:
-            await self.client.views_publish(user_id=address, view=home_view(home))
+            await self.client.views_publish(user_id=address, view=home_view(home, home.language))
         return None
 
     async def _upload(self, address: str, reply: Reply) -> str | None:

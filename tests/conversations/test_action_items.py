@@ -60,3 +60,23 @@ def test_the_action_items_setting_is_checked_like_the_rest_of_the_file():
     error = the_error(unknown)
     assert error.field == "action_items.question"
     assert "unknown placeholder {thing}" in str(error)
+
+
+def test_without_its_own_wording_the_checkin_asks_in_the_clients_language():
+    text = sample_text().replace(
+        '  question: "From your last session: \\"{item}\\" (due {due}). How did it go?"\n', "")
+    chat = after_intake()
+    chat.program = parse_program(text, FILE)
+    chat.language = "de"
+    chat.action_items = (CALL, DRAFT)
+    assert chat.says("/checkin")[-1] == ("Aus deiner letzten Session: „Call five past clients“ "
+                                         "(fällig Fr., 6. März). Wie ist es gelaufen?")
+    assert [b.label for b in chat.received[-1].buttons] == ["Erledigt", "Teilweise",
+                                                            "Noch nicht"]
+    assert [b.value for b in chat.received[-1].buttons] == ["done", "partly", "not_yet"]
+    # The German words are read like the buttons; the next item has no due date.
+    assert chat.says("teilweise") == ['Aus deiner letzten Session: „Draft the offer“ '
+                                      '(fällig ohne Datum). Wie ist es gelaufen?']
+    chat.says("Noch nicht")
+    assert [(a.question, a.value) for a in chat.answers[-2:]] == [
+        ("action_item_7", "partly"), ("action_item_9", "not_yet")]

@@ -104,7 +104,7 @@ def test_number_out_of_bounds_is_re_asked_with_the_bounds_and_unit(typed):
 @pytest.mark.parametrize("typed", ["lots", "about 2k?", "2500 dollars and change", "1.2.3"])
 def test_number_that_cannot_be_read_is_re_asked(typed):
     assert reason(REVENUE, typed) == ("I couldn't read that as a number. Please send a number "
-                                      "from 0 to 100000000 (EUR).")
+                                      "from 0 to 100000000 (EUR), for example 1,200.5 / seven.")
 
 
 def test_number_with_its_own_unit_written_after_it_is_accepted():
@@ -123,7 +123,8 @@ def test_number_with_one_bound_or_none_says_so():
     free = NumberQuestion(id="n", type="number", prompt="?")
     assert reason(at_least, "0") == "Please send a number of at least 1."
     assert reason(up_to, "6") == "Please send a number up to 5 (kg)."
-    assert reason(free, "many") == "I couldn't read that as a number. Please send a number."
+    assert reason(free, "many") == ("I couldn't read that as a number. Please send a number, "
+                                    "for example 1,200.5 / seven.")
     assert parse(free, "-3.25", TODAY) == -3.25
 
 
@@ -165,7 +166,7 @@ def test_no_forms(typed):
 
 @pytest.mark.parametrize("typed", ["maybe", "yes and no", "42", "yess"])
 def test_anything_else_is_re_asked_as_yes_or_no(typed):
-    assert reason(OUTREACH, typed) == "Please answer yes or no."
+    assert reason(OUTREACH, typed) == "Please answer yes / no."
 
 
 def test_yes_no_button_values_are_accepted():
@@ -208,8 +209,8 @@ def test_date_forms(typed, stored):
 
 @pytest.mark.parametrize("typed", ["2026-02-30", "next week sometime", "31/31/2026", "13.13.2026"])
 def test_a_bad_date_is_re_asked_with_an_example(typed):
-    assert reason(SESSION, typed) == ("Please send a date like 2026-03-02 "
-                                      "(or 'today', 'tomorrow').")
+    assert reason(SESSION, typed) == ("Please send a date, for example today / tomorrow / "
+                                      "Mar 2, 2026.")
 
 
 # --- any type -------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def test_whole_intake_and_first_checkin_as_a_dialogue():
         ("yes", "In your own words: what would make these 12 weeks a success for you?"),
         ("Double my revenue", "Roughly what is your monthly revenue today? (EUR per month)"),
         ("lots", "Sorry, I didn't get that. I couldn't read that as a number. Please send a "
-                 "number from 0 to 100000000 (EUR per month)."),
+                 "number from 0 to 100000000 (EUR per month), for example 1,200.5 / seven."),
         ("12,000", "How confident are you that you'll reach that goal? "
                    "(1-10: 1 = not at all, 10 = completely)"),
         ("6", "How many hours a week can you give to the program? (hours)"),
@@ -135,7 +135,7 @@ def test_an_unclear_consent_answer_is_re_asked():
     chat = Chat()
     chat.start("intake")
     replies = chat.says("what data?")
-    assert replies[0].startswith("Sorry, I didn't get that. Please answer yes or no.\n")
+    assert replies[0].startswith("Sorry, I didn't get that. Please answer yes / no.\n")
     assert chat.status == "consent" and chat.asked == "consent"
 
 
@@ -419,7 +419,7 @@ def test_schedule_changes_the_checkin_day_and_time(typed, day, at, said):
 def test_a_bad_schedule_shows_the_current_one_and_an_example(typed):
     chat = after_intake()
     assert chat.says(typed) == ["Your check-in is on Monday at 09:00. To change it, send the "
-                                "day and time, for example: /schedule tue 18:30"]
+                                "day and time, for example: /schedule Tue 18:30"]
     assert chat.last.events == ()
 
 

@@ -86,8 +86,8 @@ def test_signed_and_fixed_figures():
 
 @pytest.mark.parametrize(("language", "latest", "baseline"), [
     ("en", "(latest 2,500)", "Baseline 1,000, change +1,500"),
-    ("de", "(latest 2.500)", "Baseline 1.000, change +1.500"),
-    ("fr", f"(latest 2{NNBSP}500)", f"Baseline 1{NNBSP}000, change +1{NNBSP}500"),
+    ("de", "(zuletzt 2.500)", "Ausgangswert 1.000, Veränderung +1.500"),
+    ("fr", f"(dernier 2{NNBSP}500)", f"Point de départ 1{NNBSP}000, évolution +1{NNBSP}500"),
 ])
 def test_progress_numbers_in_the_clients_language(language, latest, baseline):
     text = progress_text(title="Weekly revenue", values=[1000, 2500], baseline=1000,
@@ -98,7 +98,13 @@ def test_progress_numbers_in_the_clients_language(language, latest, baseline):
 def test_progress_below_a_hundred_keeps_two_decimals_at_most():
     text = progress_text(title="Confidence", values=[7.25, 7.333333], baseline=6.5,
                          checkins=2, streak=2, language="de")
-    assert "(latest 7,33)" in text and "Baseline 6,5, change +0,83" in text
+    assert "(zuletzt 7,33)" in text and "Ausgangswert 6,5, Veränderung +0,83" in text
+
+
+def test_progress_names_the_action_items_done_in_the_clients_language():
+    text = progress_text(title="Umsatz", values=[1000], baseline=None, checkins=1, streak=1,
+                         action_items=("Erledigte Aufgaben", 0.75), language="de")
+    assert text.endswith("Erledigte Aufgaben: 75\u00a0% beim letzten Check-in.")
 
 
 # --- what is written is read back -----------------------------------------------------------

@@ -54,15 +54,20 @@ def test_yes_and_no_in_each_language(language, typed, stored):
     assert parse(OUTREACH, typed, TODAY, language) is stored
 
 
-@pytest.mark.parametrize(("language", "forms"), [
-    ("en", "yes / no"), ("de", "ja / nein"), ("es", "sí / no"), ("fr", "oui / non"),
-    ("pt_BR", "sim / não"),
+@pytest.mark.parametrize(("language", "forms", "re_asked"), [
+    ("en", "yes / no", "Please answer yes / no."),
+    ("de", "ja / nein", "Bitte antworte mit ja / nein."),
+    ("es", "sí / no", "Por favor, responde sí / no."),
+    ("fr", "oui / non", "Merci de répondre par oui / non."),
+    ("pt_BR", "sim / não", "Por favor, responda sim / não."),
 ])
-def test_a_wrong_yes_no_answer_is_re_asked_naming_the_languages_words(language, forms):
+def test_a_wrong_yes_no_answer_is_re_asked_naming_the_languages_words(language, forms,
+                                                                      re_asked):
     outcome = parse(OUTREACH, "vielleicht peut-être", TODAY, language)
     assert isinstance(outcome, Invalid)
     assert outcome.forms == forms
-    assert outcome.reason == "Please answer yes or no."  # the sentence is the catalog's
+    # The sentence is the catalog's, in the language; the words it names are the parser's.
+    assert outcome.reason == re_asked
 
 
 # --- number words ---------------------------------------------------------------------------
@@ -138,6 +143,7 @@ def test_a_number_question_in_german_stores_the_value_and_re_asks_with_a_german_
     assert parse(REVENUE, "1.200", TODAY, "de") == 1200
     outcome = parse(REVENUE, "viel", TODAY, "de")
     assert isinstance(outcome, Invalid) and outcome.forms == "1.200,5 / sieben"
+    assert outcome.reason.endswith("zum Beispiel 1.200,5 / sieben.")
 
 
 # --- dates ----------------------------------------------------------------------------------

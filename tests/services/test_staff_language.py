@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from services import staff_directory
+from bot.slack.blocks import home_view
+from services import coach_home, staff_directory
 from services.digest import build_digest
 from storage.db import session
 from storage.models import OutboxMessage, Person
@@ -54,7 +55,21 @@ def test_a_coachs_digest_is_written_in_their_language(app, enrol, clock):
         coach = s.exec(select(Person).where(Person.name == "Casey Coach")).one()
         digest = build_digest(s, coach, app.rt.programs, clock.now())
     assert digest.text == (
-        "Deine Übersicht für Mo. 02 März\n"
+        "Deine Übersicht für Mo., 2. März\n"
         "Ana Lima: eingecheckt: Confidence 8/10 · Weekly revenue 2500 EUR · "
         "Planned outreach done ✓\n"
         "Check-ins diese Woche: 1 von 1 Klient:in hat eingecheckt, 0 verpasst.")
+
+
+def test_a_coachs_home_tab_writes_days_their_way(app, enrol):
+    ana = enrol("Ana Lima")
+    staff_directory.add(app.rt, name="Casey Coach", slack_id="UCASEY", role="coach",
+                        timezone="Europe/Berlin", language="de")
+    for typed in [*INTAKE, "/checkin", *CHECKIN_GOOD]:
+        ana.says(typed)
+    home = coach_home.home_of(app.rt, "UCASEY")
+    assert home is not None and home.language == "de"
+    rows = [b["text"]["text"] for b in home_view(home, home.language)["blocks"]
+            if b.get("type") == "section" and "Ana Lima" in b["text"]["text"]]
+    assert rows == ["*Ana Lima*  onboarding (active) · last check-in Mo., 2. März · "
+                    "Weekly revenue 2500"]

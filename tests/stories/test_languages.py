@@ -2,10 +2,12 @@
 
 Each language runs its sample program (bot/programs/, bot/programs/languages/): join,
 consent, intake, a check-in with a wrong answer re-asked, /schedule, /pause, /progress,
-/language, /delete. Yes/no is pressed (a button's value is the same in every language) and
-numbers are typed as digits, which every language reads; the words each language accepts
-are the parsing tests'. Numbers in /progress are still written the English way ("2,500")
-until they are formatted per language.
+/language, /delete. English presses the yes/no buttons (a button's value is the same in
+every language) and types digits; the other languages answer in their own words (consent
+"ja", the confidence "sieben", revenue "2.500", an unclear "vielleicht" re-asked naming
+"ja / nein", then "ja"), so parsing and the catalogs are proven together; /progress
+writes the number the language's way ("2.500"). The full tables of words each language
+accepts are the parsing tests'.
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ JOURNEYS = {
             'noch einmal.\n\nBist du damit einverstanden, auf dieser Grundlage '
             'weiterzumachen?',
         ]),
-        ('!yes', [
+        ('ja', [
             'In deinen eigenen Worten: Was würde diese 12 Wochen für dich zu '
             'einem Erfolg machen?',
         ]),
@@ -196,13 +198,17 @@ JOURNEYS = {
             'eine Zahl von 1 bis 10.\nWie zuversichtlich bist du diese Woche in '
             'Bezug auf dein Ziel? (1-10: 1 = festgefahren, 10 = läuft super)',
         ]),
-        ('7', [
+        ('sieben', [
             'Wie viel Umsatz hast du diese Woche gemacht? (EUR)',
         ]),
-        ('2500', [
+        ('2.500', [
             'Hast du die geplante Akquise gemacht?',
         ]),
-        ('!yes', [
+        ('vielleicht', [
+            'Entschuldige, das habe ich nicht verstanden. Bitte antworte mit ja / '
+            'nein.\nHast du die geplante Akquise gemacht?',
+        ]),
+        ('ja', [
             'Worauf willst du nächste Woche die meiste Energie richten?',
         ]),
         ('1', [
@@ -220,7 +226,7 @@ JOURNEYS = {
             'du /resume sendest. Genieß die Pause!',
         ]),
         ('/progress', [
-            'Wochenumsatz: ▄  (zuletzt 2,500)\nAbgeschlossene Check-ins: 1. '
+            'Wochenumsatz: ▄  (zuletzt 2.500)\nAbgeschlossene Check-ins: 1. '
             'Aktuelle Serie: 1 in Folge.',
         ]),
         ('/language', [
@@ -253,7 +259,7 @@ JOURNEYS = {
             'Puedes pedir verlas o borrarlas en cualquier momento; /privacy '
             'muestra esta nota de nuevo.\n\n¿Te parece bien seguir adelante así?',
         ]),
-        ('!yes', [
+        ('sí', [
             'Con tus palabras: ¿qué haría que estas 8 semanas fueran un éxito para ti?',
         ]),
         ('Duplicar mi facturación', [
@@ -276,13 +282,17 @@ JOURNEYS = {
             'Perdona, no lo he entendido. Por favor, responde con un número '
             'del 1 al 10.\n¿Qué confianza tienes esta semana en tu objetivo? (1-10)',
         ]),
-        ('7', [
+        ('siete', [
             '¿Cuánto has facturado esta semana? (EUR)',
         ]),
-        ('2500', [
+        ('2.500', [
             '¿Hiciste la prospección que tenías planeada?',
         ]),
-        ('!yes', [
+        ('quizás', [
+            'Perdona, no lo he entendido. Por favor, responde sí / no.\n'
+            '¿Hiciste la prospección que tenías planeada?',
+        ]),
+        ('sí', [
             '¡Gracias, Ana! Tu coach lo verá mañana.',
         ]),
         ('/schedule tue 18:30', [
@@ -293,7 +303,7 @@ JOURNEYS = {
             'envíes /resume. ¡Disfruta del descanso!',
         ]),
         ('/progress', [
-            'Facturación semanal: ▄  (último 2,500)\nCheck-ins completados: 1. '
+            'Facturación semanal: ▄  (último 2.500)\nCheck-ins completados: 1. '
             'Racha actual: 1 seguido.',
         ]),
         ('/language', [
@@ -327,7 +337,7 @@ JOURNEYS = {
             "/privacy affiche de nouveau cette note.\n\nÊtes-vous d'accord pour "
             'continuer sur cette base ?',
         ]),
-        ('!yes', [
+        ('oui', [
             "Avec vos mots : qu'est-ce qui ferait de ces 8 semaines une "
             'réussite pour vous ?',
         ]),
@@ -354,13 +364,17 @@ JOURNEYS = {
             'à 10.\nÀ quel point vous sentez-vous confiant pour votre objectif '
             'cette semaine ? (1-10)',
         ]),
-        ('7', [
+        ('sept', [
             "Quel chiffre d'affaires avez-vous réalisé cette semaine ? (EUR)",
         ]),
-        ('2500', [
+        ('2 500', [
             'Avez-vous fait la prospection prévue ?',
         ]),
-        ('!yes', [
+        ('peut-être', [
+            "Désolé, je n'ai pas compris. Merci de répondre par oui / non.\n"
+            'Avez-vous fait la prospection prévue ?',
+        ]),
+        ('oui', [
             'Merci, Ana ! Votre coach le verra demain.',
         ]),
         ('/schedule tue 18:30', [
@@ -372,7 +386,7 @@ JOURNEYS = {
             'envoyiez /resume. Profitez de la pause !',
         ]),
         ('/progress', [
-            "Chiffre d'affaires hebdomadaire : ▄  (dernier 2,500)\nBilans "
+            "Chiffre d'affaires hebdomadaire : ▄  (dernier 2\u202f500)\nBilans "
             "terminés : 1. Série en cours : 1 d'affilée.",
         ]),
         ('/language', [
@@ -406,7 +420,7 @@ JOURNEYS = {
             'qualquer momento; /privacy mostra esta nota de novo.\n\nVocê '
             'concorda em seguir nessas condições?',
         ]),
-        ('!yes', [
+        ('sim', [
             'Com suas palavras: o que faria destas 8 semanas um sucesso para você?',
         ]),
         ('Dobrar meu faturamento', [
@@ -429,13 +443,17 @@ JOURNEYS = {
             'Desculpe, não entendi. Por favor, responda com um número de 1 a '
             '10.\nQuão confiante você se sente sobre o seu objetivo esta semana? (1-10)',
         ]),
-        ('7', [
+        ('sete', [
             'Quanto você faturou esta semana? (BRL)',
         ]),
-        ('2500', [
+        ('2.500', [
             'Você fez a prospecção que tinha planejado?',
         ]),
-        ('!yes', [
+        ('talvez', [
+            'Desculpe, não entendi. Por favor, responda sim / não.\n'
+            'Você fez a prospecção que tinha planejado?',
+        ]),
+        ('sim', [
             'Obrigado, Ana! Seu coach vai ver isto amanhã.',
         ]),
         ('/schedule tue 18:30', [
@@ -447,7 +465,7 @@ JOURNEYS = {
             '/resume. Aproveite a pausa!',
         ]),
         ('/progress', [
-            'Faturamento semanal: ▄  (último 2,500)\nCheck-ins concluídos: 1. '
+            'Faturamento semanal: ▄  (último 2.500)\nCheck-ins concluídos: 1. '
             'Sequência atual: 1 seguido.',
         ]),
         ('/language', [
