@@ -7,6 +7,7 @@ from typing import Literal
 
 from sqlmodel import Session, col, select
 
+from storage.conversation_store import close_row
 from storage.models import Conversation
 
 FlowState = Literal["completed", "open", "gone"]
@@ -38,8 +39,5 @@ def open_of_flow(session: Session, enrolment_id: int, flow_id: str) -> Conversat
 def close_unanswered(session: Session, conversation: Conversation, *, outcome: str,
                      now: datetime) -> None:
     """Close a conversation nobody finished (missed, or expired by the next occurrence)."""
-    conversation.closed_at = now
-    conversation.outcome = outcome
-    conversation.updated_at = now
-    session.add(conversation)
+    close_row(session, conversation, outcome=outcome, now=now)
     session.flush()
