@@ -12,7 +12,15 @@ from conversations.messages import Inbound
 from services.delivery import DeliveryError, drain
 from services.inbound import JOIN_TEXT
 from storage.db import session
-from storage.models import Answer, Consent, Conversation, Enrolment, InboundEvent, OutboxMessage, Person
+from storage.models import (
+    Answer,
+    Consent,
+    Conversation,
+    Enrolment,
+    InboundEvent,
+    OutboxMessage,
+    Person,
+)
 from tests.conftest import CHECKIN_GOOD, INTAKE
 
 
