@@ -132,3 +132,28 @@ def main_metric(program: Program) -> Metric | None:
     outcome metric from an answer (/progress charts it; the review follows it by week)."""
     return next((m for m in program.metrics if m.main), None) or next(
         (m for m in program.metrics if m.bucket == "outcome" and m.source.answer), None)
+
+
+def quiet_marks(program: Program, metric_id: str) -> set[float]:
+    """The day counts a rule of the program compares days since the last reply to (its
+    no-reply rules, thresholds on `metric_id`): where a stored value tells something."""
+    marks: set[float] = set()
+    for rule in program.rules:
+        if rule.when.no_reply_days is not None:
+            marks.add(float(rule.when.no_reply_days))
+        threshold = rule.when.threshold
+        if threshold is not None and threshold.metric == metric_id:
+            marks.update(v for v in (threshold.below, threshold.above) if v is not None)
+    return marks
+
+
+def quiet_days_worth_storing(days: float, previous: float | None, marks: set[float]) -> bool:
+    """Whether days since the last reply (whole days) is worth a stored value: the first
+    one, a fall (a reply came: the count started again), or a mark of `quiet_marks` reached.
+
+    In between, the count only grows by a day a day and is derivable from the last reply
+    (rules compute it from there, never from stored rows): stored every day, it was most
+    of an enrolment's stored values."""
+    if previous is None:
+        return True
+    return days < previous or any(previous < mark <= days for mark in marks)

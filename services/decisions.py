@@ -17,6 +17,7 @@ from sqlmodel import Session
 from conversations.engine import Step
 from conversations.journey import rules_apply
 from conversations.messages import Reply
+from conversations.metrics import quiet_days_worth_storing, quiet_marks
 from conversations.program import Program, Rule
 from conversations.program_diff import renamed_questions
 from conversations.render import fill
@@ -157,6 +158,10 @@ def _store_metrics(session: Session, program: Program, enrolment: Enrolment, cur
                 continue
             if metric.source.behaviour == "days_since_reply":
                 value = float(int(value))  # whole days: one row a day at most, not per read
+                previous = latest.get(metric.id)
+                if not quiet_days_worth_storing(value, previous[0] if previous else None,
+                                                quiet_marks(program, metric.id)):
+                    continue
             changed += stored.store_if_changed(enrolment_id, metric.id, value, now, latest,
                                                new_rows, version=version)
         base = current.firsts.get(metric.baseline or "")

@@ -46,6 +46,20 @@ def forgotten_once_sent(key: str) -> bool:
     return key.startswith("passing:")
 
 
+# The keys of messages whose cause never queues them again once the dedupe window is past
+# (a planned row, an inbound delivery, a firing, a day, a note, an unreachable moment)
+# and that nothing edits later: their sent rows are deleted after that window.
+# The rest stay (blanked): the coach's and the team's posts, which erasure edits, and the
+# once-per-enrolment notices (joining, the next program, payments, bookings) whose key is
+# their only guard.
+_ONE_SHOT = ("tp:", "in:", "rule:", "digest:", "notes:", "unreachable:")
+
+
+def one_shot_prefixes() -> tuple[str, ...]:
+    """The key prefixes of sent messages deleted, not kept, after the retention window."""
+    return _ONE_SHOT
+
+
 def touchpoint(row_id: int) -> str:
     """Whatever one planned touchpoint row queues (a flow's first question, a message)."""
     return f"tp:{row_id}"

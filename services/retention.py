@@ -1,5 +1,6 @@
 """Retention: a client's answers are erased a program-set number of days after the end, and
-the text of every sent message a week after it was sent.
+the text of every sent message a week after it was sent (the row itself, for a message
+nothing edits or guards any more: `keys.one_shot_prefixes`).
 
 The end is the program's planned end (enrolment + the program's weeks). The daily job is
 idempotent: an enrolment whose answers are gone has nothing left to erase.
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 
 from conversations.program import Program
+from services import keys
 from services.unit_of_work import Runtime
 from storage import outbox
 from storage.db import checkpoint
@@ -56,12 +58,15 @@ def apply_retention(rt: Runtime) -> int:
                               reason=f"{days} days after the end")
                 erased += 1
     with rt.transaction() as uow:
+        # Past the window, a one-shot message's row goes; the others keep a blank payload.
+        dropped = outbox.drop_sent(uow.session, sent_before=now - SENT_TEXT_KEPT,
+                                   prefixes=keys.one_shot_prefixes())
         forgotten = outbox.forget_sent(uow.session, sent_before=now - SENT_TEXT_KEPT)
-    if erased or forgotten:
+    if erased or forgotten or dropped:
         # The old versions of the changed pages must leave SQLite's files too.
         checkpoint(rt.db)
-    if erased or forgotten:
-        log.info("retention erased_enrolments=%d sent_texts_blanked=%d", erased, forgotten)
+        log.info("retention erased_enrolments=%d sent_texts_blanked=%d sent_rows_dropped=%d",
+                 erased, forgotten, dropped)
     return erased
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from sqlmodel import Session, col, func, select
 
+from storage.conversation_store import close_row
 from storage.models import Conversation
 
 FlowState = Literal["completed", "open", "gone"]
@@ -103,8 +104,5 @@ def open_flow_id(session: Session, enrolment_id: int) -> str | None:
 def close_unanswered(session: Session, conversation: Conversation, *, outcome: str,
                      now: datetime) -> None:
     """Close a conversation nobody finished (missed, or expired by the next occurrence)."""
-    conversation.closed_at = now
-    conversation.outcome = outcome
-    conversation.updated_at = now
-    session.add(conversation)
+    close_row(session, conversation, outcome=outcome, now=now)
     session.flush()

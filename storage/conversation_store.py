@@ -41,10 +41,7 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
     """Store the engine's new state: open (on program `version`), update or close the row."""
     if current is not None and (state is None or state.flow != current.flow_id
                                 or state.started_at != _started(current)):
-        current.closed_at = now
-        current.outcome = outcome
-        current.updated_at = now
-        session.add(current)
+        close_row(session, current, outcome=outcome, now=now)
         current = None
     if state is None:
         session.flush()
@@ -58,6 +55,17 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
     session.add(current)
     session.flush()
     return current
+
+
+def close_row(session: Session, conversation: Conversation, *, outcome: str,
+              now: datetime) -> None:
+    """Close a conversation with `outcome`. Its engine state is cleared: its answers are
+    in their own rows and nothing resumes a closed flow, so it would only repeat them."""
+    conversation.closed_at = now
+    conversation.outcome = outcome
+    conversation.updated_at = now
+    conversation.state = {}
+    session.add(conversation)
 
 
 def _started(conversation: Conversation) -> datetime | None:

@@ -108,7 +108,8 @@ class Enrolment(SQLModel, table=True):
 
 
 class Conversation(SQLModel, table=True):
-    """One run of a flow with a client; `state` is the engine's FlowState as JSON."""
+    """One run of a flow with a client; `state` is the engine's FlowState as JSON while it is
+    open, empty once closed (its answers are rows of their own)."""
 
     __table_args__ = (Index("ix_conversation_open", "enrolment_id", "closed_at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -133,7 +134,8 @@ class Answer(SQLModel, table=True):
         Index("ix_answer_window", "enrolment_id", "answered_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    enrolment_id: int = Field(foreign_key="enrolment.id", index=True)
+    # No index of its own: ix_answer_window's first column serves every query by enrolment.
+    enrolment_id: int = Field(foreign_key="enrolment.id")
     conversation_id: int = Field(foreign_key="conversation.id")
     flow_id: str = Field(max_length=64)
     question_id: str = Field(max_length=64)

@@ -239,6 +239,18 @@ def forget_sent(session: Session, *, sent_before: datetime,
     return session.execute(query).rowcount or 0  # type: ignore[attr-defined]
 
 
+def drop_sent(session: Session, *, sent_before: datetime, prefixes: tuple[str, ...]) -> int:
+    """Delete the messages sent before `sent_before` whose key starts with one of
+    `prefixes`; how many. Their recipients have them, and their keys guard nothing any more."""
+    if not prefixes:
+        return 0
+    query = (delete(OutboxMessage)
+             .where(OutboxMessage.status == "sent", col(OutboxMessage.sent_at) < sent_before,
+                    or_(*[col(OutboxMessage.idempotency_key).startswith(p, autoescape=True)
+                          for p in prefixes])))
+    return session.execute(query).rowcount or 0  # type: ignore[attr-defined]
+
+
 def json_text(value: object) -> str:
     """`value` as the JSON column stores it (SQLAlchemy's json.dumps, ASCII-escaped)."""
     return json.dumps(value)

@@ -12,7 +12,15 @@ from conversations.messages import Inbound
 from services.delivery import DeliveryError, drain
 from services.inbound import JOIN_TEXT
 from storage.db import session
-from storage.models import Answer, Consent, Enrolment, InboundEvent, OutboxMessage, Person
+from storage.models import (
+    Answer,
+    Consent,
+    Conversation,
+    Enrolment,
+    InboundEvent,
+    OutboxMessage,
+    Person,
+)
 from tests.conftest import CHECKIN_GOOD, INTAKE
 
 
@@ -28,6 +36,15 @@ def test_every_answer_is_stored_the_moment_it_is_accepted(enrol, app):
     stored = {a.question_id: a.value["v"] for a in rows(app, Answer)}
     assert stored == {"consent": True, "goal": "Double my revenue"}
     assert [c.given for c in rows(app, Consent)] == [True]
+
+
+def test_a_finished_intake_keeps_its_answers_in_rows_and_no_state(enrol, app):
+    client = enrol()
+    for typed in INTAKE:
+        client.says(typed)
+    [intake] = rows(app, Conversation, Conversation.flow_id == "intake")
+    assert intake.outcome == "completed" and intake.state == {}
+    assert len(rows(app, Answer)) == 5
 
 
 def test_a_retried_platform_event_changes_nothing(enrol, app):

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from conversations.messages import Reply
+from services import keys
 from services.retention import apply_retention
 from tests.bot.test_cli import cli  # noqa: F401  (fixture)
 from tests.conftest import INTAKE
@@ -57,3 +59,32 @@ def test_preview_lists_the_retention_date(cli):  # noqa: F811
     assert result.exit_code == 0
     assert "Retention: answers erased 365 days after the program ends, on Tue 2027-03-30" \
         in result.stdout
+
+
+def sent_keys(app) -> dict[str, str]:
+    """Every outbox row's idempotency key and its payload as stored."""
+    with app.db.connect() as connection:
+        return {key: str(payload) for key, payload in connection.execute(sa.text(
+            "SELECT idempotency_key, payload FROM outbox WHERE status = 'sent'"))}
+
+
+def test_a_week_after_sending_the_replies_go_and_an_escalation_post_stays_blank(
+        enrol, app, clock):
+    client = enrol("Ana Lima")
+    for typed in INTAKE:
+        client.says(typed)
+    # A post about an escalation stays: erasing the client edits it later.
+    with app.rt.transaction() as uow:
+        uow.queue(key=keys.escalation_post(1), channel=client.channel, address=client.address,
+                  person_id=None, reply=Reply("Ana Lima has gone quiet"))
+    client.flush()
+    before = sent_keys(app)
+    assert {k for k in before if not k.startswith("in:")} == {keys.escalation_post(1)}
+    clock.advance(timedelta(days=6))
+    apply_retention(app.rt)
+    assert sent_keys(app) == before  # within the week, kept as sent
+    clock.advance(timedelta(days=2))
+    apply_retention(app.rt)
+    after = sent_keys(app)
+    assert list(after) == [keys.escalation_post(1)]
+    assert "Ana" not in after[keys.escalation_post(1)]
