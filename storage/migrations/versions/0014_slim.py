@@ -3,14 +3,14 @@
 The index on answer.enrolment_id alone is the first column of ix_answer_window
 (enrolment_id, answered_at), which serves every query by enrolment as well.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 from alembic import op
 
 
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
