@@ -176,10 +176,10 @@ class SlackListeners:
 
     def on_summary_button(self, body: dict, action: dict) -> None:
         """"Summary" on the Home tab: what `/coachbot client` shows, in a modal."""
-        text = coach_commands.client_summary(self.app.rt, body["user"]["id"],
-                                             _int(action.get("value")) or 0)
-        if text is not None:
-            self._open(body.get("trigger_id", ""), summary_modal(text))
+        summary = coach_commands.client_summary(self.app.rt, body["user"]["id"],
+                                                _int(action.get("value")) or 0)
+        if summary is not None:
+            self._open(body.get("trigger_id", ""), summary_modal(summary.text, summary.language))
 
     def _open(self, trigger_id: str, view: dict) -> None:
         try:
