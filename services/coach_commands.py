@@ -12,9 +12,10 @@ from sqlmodel import Session, col, select
 from conversations.action_items import QUESTION_PREFIX
 from conversations.formatting import format_day, format_number
 from conversations.journey import program_week
-from conversations.translations import DEFAULT_LANGUAGE, N_, translator
+from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
 from services import escalations as cases
 from services import keys
+from services.client_context import shared_language
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, staff
@@ -181,6 +182,11 @@ def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
     return "\n".join(lines)
 
 
+def _team_words(rt: Runtime) -> Translator:
+    """The team channel's catalog: its post is read there, not by the asker."""
+    return translator(shared_language(rt.programs.values()))
+
+
 def _escalate(rt: Runtime, uow: UnitOfWork, person: Person, words: str) -> CommandAnswer:
     found, reason = _find_clients(uow.session, words,
                                   person.id if person.role == "coach" else None)
@@ -193,7 +199,7 @@ def _escalate(rt: Runtime, uow: UnitOfWork, person: Person, words: str) -> Comma
         return _answer(person, N_("Say why: `/coachbot escalate NAME reason`."))
     case = cases.open_case(rt, uow, enrolment_id=enrolment.id or 0, reason=reason,
                            owner_role="team", sla=ESCALATE_SLA, actor=f"person:{person.id}",
-                           evidence=(("raised by", person.name),))
+                           evidence=((_team_words(rt).gettext("raised by"), person.name),))
     if case is None:
         return _answer(person, N_("{client} already has an open escalation for that reason."),
                        client=client.name)

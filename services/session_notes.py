@@ -119,10 +119,11 @@ def save(rt: Runtime, *, slack_id: str, enrolment_id: int, draft: Draft,
                 "Only this client's coach can write their notes.")})
         coach, enrolment, client = found
         today = uow.now.astimezone(ZoneInfo(client.timezone)).date()
+        t = translator(coach.language or DEFAULT_LANGUAGE)
         errors = problems(draft, today, coach.language or DEFAULT_LANGUAGE)
         refused = refusal(session, enrolment)
         if refused is not None:
-            errors.setdefault("notes", REFUSALS.get(refused, "Not sent."))
+            errors.setdefault("notes", t.gettext(REFUSALS[refused]))
         if errors:
             return Saved(errors=errors)
         if not dedupe.first_delivery(session, channel="slack", event_id=f"view:{submission}",
