@@ -66,7 +66,7 @@ def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnsw
         if verb == "escalate" and rest:
             return _escalate(rt, uow, person, rest)
         return CommandAnswer(t.gettext(HELP), language=language)
-    return CommandAnswer(HELP)  # a replay never gets here: kept for the type checker
+    return CommandAnswer(HELP)  # not reached (every branch above answers): for the type checker
 
 
 NO_SUCH_CLIENT = N_("You have no client by that name.")
