@@ -45,6 +45,8 @@ class EscalationCard:
     coach: str | None = None
     # The owner's IANA zone: the SLA is shown in their own time.
     owner_zone: str | None = None
+    # The team channel's language (it has no person: the one all programs share, else en).
+    language: str = "en"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ result. Engine events map to their effects in one table, `EFFECTS`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -65,6 +65,13 @@ def staff_language(session: Session, person_id: int) -> str:
     """The language a coach or team member is written to in (`staff add --language`)."""
     person = session.get(Person, person_id)
     return (person.language if person is not None else None) or DEFAULT_LANGUAGE
+
+
+def shared_language(programs: Iterable[Program]) -> str:
+    """The language of whoever has no language of their own (someone the bot does not know
+    yet, the team channel): the one every running program speaks, else English."""
+    spoken = {program.language for program in programs}
+    return spoken.pop() if len(spoken) == 1 else DEFAULT_LANGUAGE
 
 
 # --- what each engine event changes in the tables ---------------------------------------

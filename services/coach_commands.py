@@ -12,17 +12,18 @@ from sqlmodel import Session, col, select
 from conversations.action_items import QUESTION_PREFIX
 from conversations.formatting import format_day, format_number
 from conversations.journey import program_week
-from conversations.translations import DEFAULT_LANGUAGE
+from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
 from services import escalations as cases
 from services import keys
+from services.client_context import shared_language
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, staff
 from storage import escalation_store as escalations
 from storage.models import Answer, Enrolment, Person
 
-HELP = ("Usage: `/coachbot digest` (your daily digest now), `/coachbot client NAME` "
-        "(one of your clients), `/coachbot escalate NAME reason` (open an escalation).")
+HELP = N_("Usage: `/coachbot digest` (your daily digest now), `/coachbot client NAME` "
+          "(one of your clients), `/coachbot escalate NAME reason` (open an escalation).")
 ESCALATE_SLA = timedelta(hours=24)
 
 
@@ -33,6 +34,7 @@ class CommandAnswer:
     text: str
     digest: Digest | None = None
     escalated: bool = False
+    language: str = DEFAULT_LANGUAGE  # the asker's, for the words around the answer
 
 
 def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnswer | None:
@@ -48,20 +50,26 @@ def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnsw
             return None
         person = staff.staff_at(session, user_id)
         if person is None:
-            return CommandAnswer("Only listed coaches and team members can use /coachbot.")
+            # A stranger: nobody whose language we know.
+            return CommandAnswer(translator(DEFAULT_LANGUAGE).gettext(
+                "Only listed coaches and team members can use /coachbot."))
+        language = person.language or DEFAULT_LANGUAGE
+        t = translator(language)
         if verb == "digest":
             if person.role != "coach":
-                return CommandAnswer("The digest is for coaches: it covers your own clients.")
+                return CommandAnswer(t.gettext(
+                    "The digest is for coaches: it covers your own clients."), language=language)
             digest = build_digest(session, person, rt.programs, now)
-            return CommandAnswer(digest.text, digest=digest)
+            return CommandAnswer(digest.text, digest=digest, language=language)
         if verb == "client" and rest:
             return _client(rt, uow, person, rest)
         if verb == "escalate" and rest:
             return _escalate(rt, uow, person, rest)
-    return CommandAnswer(HELP)
+        return CommandAnswer(t.gettext(HELP), language=language)
+    return CommandAnswer(HELP)  # not reached (every branch above answers): for the type checker
 
 
-NO_SUCH_CLIENT = "You have no client by that name."
+NO_SUCH_CLIENT = N_("You have no client by that name.")
 _PICKED = re.compile(r"#(\d+)")
 
 
@@ -92,13 +100,27 @@ def _find_clients(session: Session, words: str, coach_id: int | None
     return [], words
 
 
-def _choice(found: list[tuple[Enrolment, Person]], command: str) -> CommandAnswer:
-    """Two clients of one name: say how to pick each."""
-    options = [f"`/coachbot {command} #{e.id}` for the one in {e.program_id}, enrolled "
-               f"{format_day(e.enrolled_at, weekday=False, year=True)} ({e.status})"
+def _answer(person: Person, message: str, **values: object) -> CommandAnswer:
+    """One of the catalog's answers, in the asker's language."""
+    language = person.language or DEFAULT_LANGUAGE
+    return CommandAnswer(translator(language).gettext(message).format(**values),
+                         language=language)
+
+
+def _choice(asker: Person, found: list[tuple[Enrolment, Person]], command: str
+            ) -> CommandAnswer:
+    """Two clients of one name: say how to pick each, in the asker's language."""
+    language = asker.language or DEFAULT_LANGUAGE
+    t = translator(language)
+    options = [t.gettext("`{command}` for the one in {program}, enrolled {day} ({status})"
+                         ).format(command=f"/coachbot {command} #{e.id}", program=e.program_id,
+                                  day=format_day(e.enrolled_at, language, weekday=False,
+                                                 year=True), status=e.status)
                for e, _ in found]
-    return CommandAnswer(f"{len(found)} clients are called {found[0][1].name}. "
-                         "Which one?\n" + "\n".join(options))
+    head = t.ngettext("{count} client is called {name}. Which one?",
+                      "{count} clients are called {name}. Which one?", len(found)
+                      ).format(count=len(found), name=found[0][1].name)
+    return CommandAnswer(head + "\n" + "\n".join(options), language=language)
 
 
 def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAnswer:
@@ -107,16 +129,17 @@ def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAn
     # the same: a coach cannot probe for names.
     found, _ = _find_clients(session, name, coach.id)
     if not found:
-        return CommandAnswer(NO_SUCH_CLIENT)
+        return _answer(coach, NO_SUCH_CLIENT)
     if len(found) > 1:
-        return _choice(found, "client")
+        return _choice(coach, found, "client")
     [(enrolment, client)] = found
-    return CommandAnswer(_summary(rt, uow, coach, enrolment, client))
+    return CommandAnswer(_summary(rt, uow, coach, enrolment, client),
+                         language=coach.language or DEFAULT_LANGUAGE)
 
 
-def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> str | None:
+def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> CommandAnswer | None:
     """What `/coachbot client NAME` shows, for one of the asking coach's own clients (the
-    Home tab's "Summary"); None for anyone else."""
+    Home tab's "Summary"), in the coach's language; None for anyone else."""
     with rt.transaction() as uow:
         coach = staff.staff_at(uow.session, slack_id)
         enrolment = uow.session.get(Enrolment, enrolment_id)
@@ -124,7 +147,8 @@ def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> str | None:
         if coach is None or enrolment is None or client is None \
                 or enrolment.coach_id != coach.id:
             return None
-        return _summary(rt, uow, coach, enrolment, client)
+        return CommandAnswer(_summary(rt, uow, coach, enrolment, client),
+                             language=coach.language or DEFAULT_LANGUAGE)
 
 
 def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
@@ -141,33 +165,44 @@ def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
         col(Answer.question_id).not_like(f"{QUESTION_PREFIX}%"))
         .order_by(col(Answer.answered_at).desc()).limit(12)))
     items = action_item_store.open_items(session, enrolment.id or 0)
-    language = coach.language or DEFAULT_LANGUAGE  # numbers and days the coach's way
+    language = coach.language or DEFAULT_LANGUAGE  # words, numbers and days the coach's way
+    t = translator(language)
     scores = ", ".join(f"{a.question_id} {format_number(a.number or 0, language, grouping=False)} "
                        f"({format_day(a.answered_at, language, weekday=False)})"
-                       for a in reversed(answers)) or "no scores yet"
+                       for a in reversed(answers)) or t.gettext("no scores yet")
     cases = escalations.open_for(session, [enrolment.id or 0])
-    lines = [f"{client.name}: {program.name if program else enrolment.program_id}, "
-             f"week {week}, {enrolment.status}, stage {enrolment.stage}",
-             f"Recent scores: {scores}",
-             f"Open action items: {len(items)}" + "".join(f"\n- {i.text}" for i in items),
-             f"Open escalations: {len(cases)}" + "".join(f"\n- {c.reason}" for c in cases)]
+    lines = [t.gettext("{client}: {program}, week {week}, {status}, stage {stage}").format(
+                 client=client.name, program=program.name if program else enrolment.program_id,
+                 week=week, status=enrolment.status, stage=enrolment.stage),
+             t.gettext("Recent scores: {scores}").format(scores=scores),
+             t.gettext("Open action items: {count}").format(count=len(items))
+             + "".join(f"\n- {i.text}" for i in items),
+             t.gettext("Open escalations: {count}").format(count=len(cases))
+             + "".join(f"\n- {c.reason}" for c in cases)]
     return "\n".join(lines)
+
+
+def _team_words(rt: Runtime) -> Translator:
+    """The team channel's catalog: its post is read there, not by the asker."""
+    return translator(shared_language(rt.programs.values()))
 
 
 def _escalate(rt: Runtime, uow: UnitOfWork, person: Person, words: str) -> CommandAnswer:
     found, reason = _find_clients(uow.session, words,
                                   person.id if person.role == "coach" else None)
     if not found:
-        return CommandAnswer(NO_SUCH_CLIENT)
+        return _answer(person, NO_SUCH_CLIENT)
     if len(found) > 1:
-        return _choice(found, "escalate")
+        return _choice(person, found, "escalate")
     [(enrolment, client)] = found
     if not reason:
-        return CommandAnswer("Say why: `/coachbot escalate NAME reason`.")
+        return _answer(person, N_("Say why: `/coachbot escalate NAME reason`."))
     case = cases.open_case(rt, uow, enrolment_id=enrolment.id or 0, reason=reason,
                            owner_role="team", sla=ESCALATE_SLA, actor=f"person:{person.id}",
-                           evidence=(("raised by", person.name),))
+                           evidence=((_team_words(rt).gettext("raised by"), person.name),))
     if case is None:
-        return CommandAnswer(f"{client.name} already has an open escalation for that reason.")
-    text = f"Escalation #{case.id} opened for {client.name}; it is going to the team channel."
-    return CommandAnswer(text, escalated=True)
+        return _answer(person, N_("{client} already has an open escalation for that reason."),
+                       client=client.name)
+    answer = _answer(person, N_("Escalation #{id} opened for {client}; it is going to the "
+                                "team channel."), id=case.id, client=client.name)
+    return CommandAnswer(answer.text, escalated=True, language=answer.language)

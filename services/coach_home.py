@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from conversations.formatting import format_number
 from conversations.journey import STATUSES, is_open
 from conversations.messages import Reply
-from conversations.translations import DEFAULT_LANGUAGE
+from conversations.translations import DEFAULT_LANGUAGE, translator
 from services import keys
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import escalation_store, staff
@@ -107,7 +107,11 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
                 latest = format_number(series[0], language, grouping=False)
                 shown = f"{main.title or main.id} {latest}"
                 if len(series) > 1:
-                    shown += f", was {format_number(series[1], language, grouping=False)}"
+                    # TRANSLATORS: a metric's latest value and the one before it on the Home
+                    # tab, e.g. "Weekly revenue 900, was 2500".
+                    shown = translator(language).gettext("{metric} {value}, was {before}").format(
+                        metric=main.title or main.id, value=latest,
+                        before=format_number(series[1], language, grouping=False))
             rules = {r.id: r.title or r.id for r in program.rules} if program else {}
             clients.append(HomeClient(
                 enrolment_id=enrolment.id or 0, name=person.name, stage=enrolment.stage,

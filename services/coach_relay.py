@@ -33,14 +33,15 @@ SENT_TO_COACH = N_("Sent to your coach.")
 Relayed = Literal["duplicate", "not_a_card", "not_theirs", "erased", "paused", "ended",
                   "unreachable", "sent"]
 # What the coach is told, privately, when their reply cannot be delivered.
+# Told to the coach, in their language (translated where it is said).
 REFUSALS: dict[str, str] = {
-    "erased": "Not sent: this client has erased their data, so they can no longer be "
-              "reached through coachbot.",
-    "paused": "Not sent: this client has paused the program. They'll hear from you once "
-              "they send resume.",
-    "ended": "Not sent: this client is no longer in the program.",
-    "unreachable": "Not sent: this client has blocked the bot or left the workspace, so "
-                   "nothing can reach them right now.",
+    "erased": N_("Not sent: this client has erased their data, so they can no longer be "
+                 "reached through coachbot."),
+    "paused": N_("Not sent: this client has paused the program. They'll hear from you once "
+                 "they send resume."),
+    "ended": N_("Not sent: this client is no longer in the program."),
+    "unreachable": N_("Not sent: this client has blocked the bot or left the workspace, so "
+                      "nothing can reach them right now."),
 }
 
 

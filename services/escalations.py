@@ -16,7 +16,9 @@ from sqlmodel import Session, col, select
 
 from conversations.journey import program_week
 from conversations.messages import EscalationCard, Reply
+from conversations.translations import N_, translator
 from services import coach_home, keys
+from services.client_context import shared_language
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import dedupe, staff
 from storage import escalation_store as cases
@@ -25,6 +27,8 @@ from storage.models import Enrolment, Escalation, Person, RuleFiring
 log = logging.getLogger("coachbot.escalations")
 
 TEAM_CHANNEL = "slack"
+# Whom a case without a named owner goes to, as its post says it.
+_ROLES = {"team": N_("the team"), "coach": N_("the coach")}
 Change = Literal["duplicate", "not_an_escalation", "refused", "changed", "unchanged"]
 
 
@@ -50,7 +54,7 @@ def open_case(rt: Runtime, uow: UnitOfWork, *, enrolment_id: int, reason: str,
         card = card_of(rt, session, escalation, evidence)
         uow.queue(key=keys.escalation_post(escalation.id or 0), channel=TEAM_CHANNEL,
                   address=rt.team_channel, person_id=None,
-                  reply=Reply(text=f"Escalation #{card.id}: {card.reason}", card=card))
+                  reply=Reply(text=_title(card), card=card))
     coach_home.refresh(uow, _coach_of(session, enrolment_id), f"case:{escalation.id}:opened")
     log.info("escalation opened escalation=%s enrolment=%s owner_role=%s", escalation.id,
              enrolment_id, owner_role)
@@ -70,18 +74,21 @@ def card_of(rt: Runtime, session: Session, escalation: Escalation,
     coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
     if evidence is None:
         evidence = _evidence(session, escalation)
+    language = shared_language(rt.programs.values())
+    t = translator(language)
     return EscalationCard(
         id=escalation.id or 0, client=client.name if client else "?",
         program=program.name if program else enrolment.program_id,
         week=program_week(enrolment.enrolled_at, escalation.opened_at,
                           program.weeks if program else None),
         reason=escalation.reason, evidence=evidence,
-        owner=owner.name if owner else f"the {escalation.owner_role}",
+        owner=owner.name if owner else t.gettext(
+            _ROLES.get(escalation.owner_role, escalation.owner_role)),
         sla_due_at=escalation.sla_due_at,
         acknowledged_by=acked.name if acked else None,
         acknowledged_at=escalation.acknowledged_at, resolved_at=escalation.resolved_at,
         resolution_note=escalation.resolution_note, coach=coach.name if coach else None,
-        owner_zone=owner.timezone if owner else None)
+        owner_zone=owner.timezone if owner else None, language=language)
 
 
 def _evidence(session: Session, escalation: Escalation) -> tuple[tuple[str, str], ...]:
@@ -135,9 +142,15 @@ def change(rt: Runtime, *, event_id: str, user: str, channel: str, ts: str | Non
             state = "resolved" if note is not None else "acknowledged"
             uow.queue(key=keys.escalation_update(case.id or 0, state), channel=TEAM_CHANNEL,
                       address=case.slack_channel, person_id=None,
-                      reply=Reply(text=f"Escalation #{card.id}: {card.reason}", card=card,
+                      reply=Reply(text=_title(card), card=card,
                                   edit=True))
         return "changed"
+
+
+def _title(card: EscalationCard) -> str:
+    """The post's one line (notifications, search), in the team channel's language."""
+    return translator(card.language).gettext("Escalation #{id}: {reason}").format(
+        id=card.id, reason=card.reason)
 
 
 def _coach_of(session: Session, enrolment_id: int) -> int | None:
@@ -152,14 +165,16 @@ def reescalate_due(rt: Runtime) -> int:
     minute, or from two workers, repeats nothing.
     """
     done = 0
+    t = translator(shared_language(rt.programs.values()))  # the team channel's language
     with rt.transaction() as uow:
         for item in cases.overdue(uow.session, uow.now):
             e = item.escalation
             backup_id = _backup_for(uow.session, e.owner_id, item.level)
             slack_id = staff.slack_id_of(uow.session, backup_id)
-            text = (f"escalation #{e.id} is not acknowledged and its SLA has passed "
-                    f"(reminder {item.number}). Reason: {e.reason}. Reply ack here to take "
-                    "it.")
+            text = t.gettext(
+                "escalation #{id} is not acknowledged and its SLA has passed (reminder "
+                "{number}). Reason: {reason}. Reply ack here to take it.").format(
+                id=e.id, number=item.number, reason=e.reason)
             uow.queue(key=keys.reescalation(e.id or 0, item.level), channel=TEAM_CHANNEL,
                       address=e.slack_channel or "", person_id=None,
                       reply=Reply(text=text, about=e.id, mention=slack_id or "here"))

@@ -16,7 +16,7 @@ from typing import Literal
 from conversations import engine as core
 from conversations.journey import has_joined
 from conversations.messages import Inbound, Reply
-from conversations.translations import DEFAULT_LANGUAGE, N_, translator
+from conversations.translations import N_, translator
 from services import coach_relay, data_rights, decisions, edits, invites, keys, next_offer
 from services.client_context import (
     apply_step,
@@ -24,6 +24,7 @@ from services.client_context import (
     client_language,
     context,
     in_conversation,
+    shared_language,
 )
 from services.flood import SLOW_DOWN, FloodGate, Verdict
 from services.flood import TALLY as FLOOD_TALLY
@@ -137,8 +138,7 @@ class InboundService:
         English); a client, their own."""
         if enrolment is not None and enrolment.program_id in self.rt.programs:
             return client_language(self.rt.program(enrolment.program_id), enrolment)
-        spoken = {program.language for program in self.rt.programs.values()}
-        return spoken.pop() if len(spoken) == 1 else DEFAULT_LANGUAGE
+        return shared_language(self.rt.programs.values())
 
     def _step(self, uow: UnitOfWork, message: Inbound, enrolment: Enrolment,
               person: Person, conversation: Conversation | None) -> Handled:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from conversations.action_items import MAX_ITEMS, MAX_TEXT
 from conversations.formatting import format_day
 from conversations.messages import Reply
-from conversations.translations import DEFAULT_LANGUAGE, translator
+from conversations.translations import DEFAULT_LANGUAGE, N_, translator
 from services import coach_home, keys
 from services.client_context import client_language, staff_language
 from services.coach_relay import REFUSALS, refusal
@@ -26,9 +26,10 @@ from storage.models import Enrolment, Person
 log = logging.getLogger("coachbot.session_notes")
 
 MAX_NOTES = 3000
-NOTHING = "Write notes for the client or at least one action item."
-PAST = "This date has passed."
-NO_TEXT = "Say what the action item is, or clear its date."
+# The form's refusals, shown beside their field in the coach's language.
+NOTHING = N_("Write notes for the client or at least one action item.")
+PAST = N_("This date has passed.")
+NO_TEXT = N_("Say what the action item is, or clear its date.")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class NotesForm:
     enrolment_id: int
     client: str
     today: date
+    language: str = DEFAULT_LANGUAGE  # the coach's (`staff add --language`)
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,10 @@ def form_for(rt: Runtime, slack_id: str, enrolment_id: int) -> NotesForm | None:
         found = _coached(session, slack_id, enrolment_id)
         if found is None:
             return None
-        _, enrolment, client = found
+        coach, enrolment, client = found
         today = rt.clock.now().astimezone(ZoneInfo(client.timezone)).date()
-        return NotesForm(enrolment_id=enrolment.id or 0, client=client.name, today=today)
+        return NotesForm(enrolment_id=enrolment.id or 0, client=client.name, today=today,
+                         language=coach.language or DEFAULT_LANGUAGE)
 
 
 def _coached(session, slack_id: str, enrolment_id: int
@@ -81,22 +84,26 @@ def _coached(session, slack_id: str, enrolment_id: int
     return (coach, enrolment, client) if client is not None else None
 
 
-def problems(draft: Draft, today: date) -> dict[str, str]:
-    """What is wrong with a draft, by field; empty when it may be sent."""
+def problems(draft: Draft, today: date, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """What is wrong with a draft, by field, in the coach's `language`; empty when it may
+    be sent."""
+    t = translator(language)
     errors: dict[str, str] = {}
     if not draft.notes.strip() and not any(text.strip() for text, _ in draft.items):
-        errors["notes"] = NOTHING
+        errors["notes"] = t.gettext(NOTHING)
     if len(draft.notes) > MAX_NOTES:
-        errors["notes"] = f"Please keep the notes under {MAX_NOTES} characters."
+        errors["notes"] = t.gettext("Please keep the notes under {count} characters.").format(
+            count=MAX_NOTES)
     for n, (text, due) in enumerate(draft.items[:MAX_ITEMS], start=1):
         if due is not None and not text.strip():
-            errors[f"item_{n}"] = NO_TEXT
+            errors[f"item_{n}"] = t.gettext(NO_TEXT)
         if len(text) > MAX_TEXT:
-            errors[f"item_{n}"] = f"Please keep an action item under {MAX_TEXT} characters."
+            errors[f"item_{n}"] = t.gettext(
+                "Please keep an action item under {count} characters.").format(count=MAX_TEXT)
         if due is not None and due < today:
-            errors[f"due_{n}"] = PAST
+            errors[f"due_{n}"] = t.gettext(PAST)
     if draft.next_checkpoint is not None and draft.next_checkpoint < today:
-        errors["next_checkpoint"] = PAST
+        errors["next_checkpoint"] = t.gettext(PAST)
     return errors
 
 
@@ -107,13 +114,16 @@ def save(rt: Runtime, *, slack_id: str, enrolment_id: int, draft: Draft,
         session = uow.session
         found = _coached(session, slack_id, enrolment_id)
         if found is None:
-            return Saved(errors={"notes": "Only this client's coach can write their notes."})
+            # Someone who is not the coach: nobody whose language we know.
+            return Saved(errors={"notes": translator(DEFAULT_LANGUAGE).gettext(
+                "Only this client's coach can write their notes.")})
         coach, enrolment, client = found
         today = uow.now.astimezone(ZoneInfo(client.timezone)).date()
-        errors = problems(draft, today)
+        t = translator(coach.language or DEFAULT_LANGUAGE)
+        errors = problems(draft, today, coach.language or DEFAULT_LANGUAGE)
         refused = refusal(session, enrolment)
         if refused is not None:
-            errors.setdefault("notes", REFUSALS.get(refused, "Not sent."))
+            errors.setdefault("notes", t.gettext(REFUSALS[refused]))
         if errors:
             return Saved(errors=errors)
         if not dedupe.first_delivery(session, channel="slack", event_id=f"view:{submission}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conversations.translations import DEFAULT_LANGUAGE
 from services.unit_of_work import Runtime
 from storage import staff
 from storage.staff import StaffError
@@ -13,6 +14,14 @@ def is_staff(rt: Runtime, slack_id: str) -> bool:
     """Whether a Slack user is a listed coach or team member."""
     with rt.reading() as session:
         return staff.staff_at(session, slack_id) is not None
+
+
+def language_of(rt: Runtime, slack_id: str) -> str:
+    """The language a Slack user is written to in: a listed staff member's own (`staff add
+    --language`), else English."""
+    with rt.reading() as session:
+        person = staff.staff_at(session, slack_id)
+        return (person.language if person is not None else None) or DEFAULT_LANGUAGE
 
 
 def add(rt: Runtime, *, name: str, slack_id: str, role: str, timezone: str,

@@ -58,38 +58,53 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 
 def escalation_state(view: EscalationCard) -> str:
-    """One line: open, acknowledged by whom and when, or resolved."""
+    """One line, in the team channel's language: open, acknowledged by whom and when, or
+    resolved."""
+    t, language = translator(view.language), view.language
     if view.resolved_at is not None:
         note = f": {mrkdwn(view.resolution_note)}" if view.resolution_note else ""
-        who = mrkdwn(view.acknowledged_by or "someone")
-        return f":white_check_mark: Resolved by {who} at {_when(view.resolved_at)}{note}"
+        who = mrkdwn(view.acknowledged_by or t.gettext("someone"))
+        return ":white_check_mark: " + t.gettext("Resolved by {who} at {when}").format(
+            who=who, when=_when(view.resolved_at, language)) + note
     if view.acknowledged_at is not None:
-        who = mrkdwn(view.acknowledged_by or "someone")
-        return f":eyes: Acknowledged by {who} at {_when(view.acknowledged_at)}"
-    return (":rotating_light: Open: reply in this thread with *ack*, *on it* or *mine* "
-            "(or react :eyes:); *resolved: note* closes it.")
+        who = mrkdwn(view.acknowledged_by or t.gettext("someone"))
+        return ":eyes: " + t.gettext("Acknowledged by {who} at {when}").format(
+            who=who, when=_when(view.acknowledged_at, language))
+    # TRANSLATORS: keep *ack*, *on it*, *mine* and *resolved:* in English: they are what the
+    # bot reads in the thread.
+    return ":rotating_light: " + t.gettext(
+        "Open: reply in this thread with *ack*, *on it* or *mine* (or react :eyes:); "
+        "*resolved: note* closes it.")
 
 
 def escalation_message(view: EscalationCard) -> tuple[str, list[dict]]:
-    """The team-channel post: (fallback text, blocks)."""
-    head = (f"*Escalation #{view.id}: {mrkdwn(view.client)}*\n"
-            f"{mrkdwn(view.program)}, week {view.week}\n*Reason:* {mrkdwn(view.reason)}")
+    """The team-channel post, in the team channel's language: (fallback text, blocks)."""
+    t, language = translator(view.language), view.language
+    head = "*" + t.gettext("Escalation #{id}: {client}").format(
+        id=view.id, client=mrkdwn(view.client)) + "*\n" + t.gettext(
+        "{program}, week {week}").format(program=mrkdwn(view.program), week=view.week) + \
+        "\n" + t.gettext("*Reason:* {reason}").format(reason=mrkdwn(view.reason))
     evidence = "\n".join(f"• {mrkdwn(what)}: {mrkdwn(value)}"
-                         for what, value in view.evidence) or "(none)"
-    coach = f"    *Coach:* {mrkdwn(view.coach)}" if view.coach else ""
-    owner = (f"*Owner:* {mrkdwn(view.owner)}{coach}    "
-             f"*SLA:* {_when_for(view.sla_due_at, view.owner_zone)}")
-    blocks = [_section(head), _section(f"*What fired it*\n{evidence}"), _section(owner),
+                         for what, value in view.evidence) or t.gettext("(none)")
+    coach = ("    " + t.gettext("*Coach:* {coach}").format(coach=mrkdwn(view.coach))
+             if view.coach else "")
+    owner = (t.gettext("*Owner:* {owner}").format(owner=mrkdwn(view.owner)) + coach + "    "
+             + t.gettext("*SLA:* {due}").format(
+                 due=_when_for(view.sla_due_at, view.owner_zone, language)))
+    blocks = [_section(head),
+              _section("*" + t.gettext("What fired it") + f"*\n{evidence}"), _section(owner),
               {"type": "context", "elements": [
                   {"type": "mrkdwn", "text": escalation_state(view)}]}]
     if view.resolved_at is None:
-        buttons = [_button("Resolve", RESOLVE_ACTION, str(view.id))]
+        buttons = [_button(t.gettext("Resolve"), RESOLVE_ACTION, str(view.id))]
         if view.acknowledged_at is None:
-            buttons.insert(0, _button("Acknowledge", ACK_ACTION, str(view.id), "primary"))
+            buttons.insert(0, _button(t.gettext("Acknowledge"), ACK_ACTION, str(view.id),
+                                      "primary"))
         blocks.append({"type": "actions", "block_id": f"escalation:{view.id}",
                        "elements": buttons})
-    text = (f"Escalation #{view.id}: {mrkdwn(view.client)}, {mrkdwn(view.reason)}. "
-            f"Owner {mrkdwn(view.owner)}, SLA {_when(view.sla_due_at)}.")
+    text = t.gettext("Escalation #{id}: {client}, {reason}. Owner {owner}, SLA {due}.").format(
+        id=view.id, client=mrkdwn(view.client), reason=mrkdwn(view.reason),
+        owner=mrkdwn(view.owner), due=_when(view.sla_due_at, language))
     return text, blocks
 
 
@@ -207,47 +222,57 @@ def team_message(reply: Reply) -> tuple[str, list[dict]]:
 
 def home_view(home: Home, language: str = "en") -> dict:
     """A coach's Home tab: clients (at risk first), open escalations, today's sessions;
-    days and times in the coach's `language`."""
+    its words, days and times in the coach's `language`."""
+    t = translator(language)
     zone = ZoneInfo(home.zone)
     blocks: list[dict] = [{"type": "header",
-                           "text": {"type": "plain_text", "text": "Your clients"}}]
+                           "text": {"type": "plain_text", "text": t.gettext("Your clients")}}]
     # Two blocks a client (the row, its buttons): 35 of them stay under Slack's 100.
     for client in sorted(home.clients, key=lambda c: (not c.at_risk, c.name))[:35]:
-        last = (f"last check-in {format_day(client.last_checkin.astimezone(zone), language)}"
-                if client.last_checkin else "no check-in yet")
+        last = (t.gettext("last check-in {day}").format(
+            day=format_day(client.last_checkin.astimezone(zone), language))
+                if client.last_checkin else t.gettext("no check-in yet"))
         parts = [f"{mrkdwn(client.stage)} ({client.status})", last]
         if client.main_metric:
             parts.append(mrkdwn(client.main_metric))
-        risk = (f"\n:warning: at risk: {mrkdwn(', '.join(client.at_risk))}"
-                if client.at_risk else "")
+        risk = ("\n:warning: " + t.gettext("at risk: {rules}").format(
+            rules=mrkdwn(", ".join(client.at_risk))) if client.at_risk else "")
         blocks.append(_section(f"*{mrkdwn(client.name)}*  " + " · ".join(parts) + risk))
         blocks.append({"type": "actions", "block_id": f"client:{client.enrolment_id}",
                        "elements": [
-                           _button("Summary", SUMMARY_ACTION, str(client.enrolment_id)),
-                           _button("Notes", NOTES_ACTION, str(client.enrolment_id))]})
+                           _button(t.gettext("Summary"), SUMMARY_ACTION,
+                                   str(client.enrolment_id)),
+                           _button(t.gettext("Notes"), NOTES_ACTION, str(client.enrolment_id))]})
     if not home.clients:
-        blocks.append(_section("No clients yet."))
-    cases = [f"• {mrkdwn(c.client)}: {mrkdwn(c.reason)} ({int(c.age.total_seconds() // 3600)}h "
-             f"old, SLA {format_day_time(c.sla_due_at.astimezone(zone), language)}"
-             f"{', acknowledged' if c.acknowledged else ', NOT acknowledged'})"
+        blocks.append(_section(t.gettext("No clients yet.")))
+    cases = ["• " + (t.gettext("{client}: {reason} ({hours}h old, SLA {due}, acknowledged)")
+                     if c.acknowledged else
+                     t.gettext("{client}: {reason} ({hours}h old, SLA {due}, NOT acknowledged)")
+                     ).format(client=mrkdwn(c.client), reason=mrkdwn(c.reason),
+                              hours=int(c.age.total_seconds() // 3600),
+                              due=format_day_time(c.sla_due_at.astimezone(zone), language))
              for c in home.cases]
     sessions = [f"• {format_time(at.astimezone(zone), language)} {mrkdwn(name)}"
                 for name, at in home.sessions]
-    blocks.append(_section("*Open escalations*\n" + ("\n".join(cases) or "None.")))
+    none = t.gettext("None.")
+    blocks.append(_section("*" + t.gettext("Open escalations") + "*\n"
+                           + ("\n".join(cases) or none)))
     waiting = [c for c in home.cases if not c.acknowledged][:25]  # 25 buttons a block
     if waiting:
         blocks.append({"type": "actions", "block_id": "home_cases", "elements": [
-            _button(f"Acknowledge #{c.id} ({c.client})", HOME_ACK_ACTION, str(c.id),
-                    "primary") for c in waiting]})
-    blocks.append(_section("*Today's sessions*\n" + ("\n".join(sessions) or "None.")))
+            _button(t.gettext("Acknowledge #{id} ({client})").format(id=c.id, client=c.client),
+                    HOME_ACK_ACTION, str(c.id), "primary") for c in waiting]})
+    blocks.append(_section("*" + t.gettext("Today's sessions") + "*\n"
+                           + ("\n".join(sessions) or none)))
     return {"type": "home", "blocks": blocks[:100]}
 
 
 def notes_offer_message(reply: Reply) -> tuple[str, list[dict]]:
     """The message to a coach after a session, with the "Notes" button."""
     text = mrkdwn(reply.text)
+    label = translator(reply.language).gettext("Notes")
     return text, [_section(text), {"type": "actions", "block_id": "notes", "elements": [
-        _button("Notes", NOTES_ACTION, str(reply.notes_for), "primary")]}]
+        _button(label, NOTES_ACTION, str(reply.notes_for), "primary")]}]
 
 
 def _input(block_id: str, label: str, element: dict) -> dict:
@@ -258,21 +283,24 @@ def _input(block_id: str, label: str, element: dict) -> dict:
 
 
 def notes_modal(form: NotesForm, max_items: int) -> dict:
-    """The session notes form: notes, up to `max_items` action items each with a due date,
-    the next checkpoint. Its block ids are the fields a refusal names."""
-    blocks = [_input("notes", f"Notes for {form.client}", {
+    """The session notes form, in the coach's language: notes, up to `max_items` action
+    items each with a due date, the next checkpoint. Its block ids are the fields a refusal
+    names."""
+    t = translator(form.language)
+    blocks = [_input("notes", t.gettext("Notes for {client}").format(client=form.client), {
         "type": "plain_text_input", "multiline": True, "max_length": 3000})]
     for n in range(1, max_items + 1):
-        blocks.append(_input(f"item_{n}", f"Action item {n}", {
+        blocks.append(_input(f"item_{n}", t.gettext("Action item {number}").format(number=n), {
             "type": "plain_text_input", "max_length": 300}))
-        blocks.append(_input(f"due_{n}", f"Due date of action item {n}",
-                             {"type": "datepicker"}))
-    blocks.append(_input("next_checkpoint", "Next checkpoint", {"type": "datepicker"}))
+        blocks.append(_input(f"due_{n}", t.gettext("Due date of action item {number}").format(
+            number=n), {"type": "datepicker"}))
+    blocks.append(_input("next_checkpoint", t.gettext("Next checkpoint"),
+                         {"type": "datepicker"}))
     return {"type": "modal", "callback_id": NOTES_VIEW,
             "private_metadata": str(form.enrolment_id),
-            "title": {"type": "plain_text", "text": "Session notes"},
-            "submit": {"type": "plain_text", "text": "Send"},
-            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
+            "title": {"type": "plain_text", "text": t.gettext("Session notes")},
+            "submit": {"type": "plain_text", "text": t.gettext("Send")},
+            "close": {"type": "plain_text", "text": t.gettext("Cancel")}, "blocks": blocks}
 
 
 def notes_fields(values: dict) -> dict[str, str]:
@@ -287,8 +315,10 @@ def notes_fields(values: dict) -> dict[str, str]:
     return found
 
 
-def summary_modal(text: str) -> dict:
-    """A client's summary (what `/coachbot client` shows) in a modal."""
-    return {"type": "modal", "title": {"type": "plain_text", "text": "Client summary"},
-            "close": {"type": "plain_text", "text": "Close"},
+def summary_modal(text: str, language: str = "en") -> dict:
+    """A client's summary (what `/coachbot client` shows) in a modal, in the coach's
+    `language`."""
+    t = translator(language)
+    return {"type": "modal", "title": {"type": "plain_text", "text": t.gettext("Client summary")},
+            "close": {"type": "plain_text", "text": t.gettext("Close")},
             "blocks": [_section(part) for part in _paragraphs(mrkdwn(text))][:50]}

@@ -41,6 +41,7 @@ from bot.slack.slack_sender import CHANNEL, explain
 from conversations.action_items import MAX_ITEMS
 from conversations.engine import WORD_COMMANDS, as_command
 from conversations.messages import Inbound
+from conversations.translations import translator
 from services import (
     coach_commands,
     coach_home,
@@ -134,7 +135,9 @@ class SlackListeners:
             channel=event["channel"], ts=thread, text=plain(event.get("text") or ""))
         refusal = coach_relay.REFUSALS.get(relayed)
         if refusal is not None:
-            self._ephemeral(event["channel"], event["user"], refusal, thread_ts=thread)
+            language = staff_directory.language_of(self.app.rt, event["user"])
+            self._ephemeral(event["channel"], event["user"],
+                            translator(language).gettext(refusal), thread_ts=thread)
         return relayed != "not_a_card"
 
     def on_home_opened(self, event: dict) -> None:
@@ -176,10 +179,10 @@ class SlackListeners:
 
     def on_summary_button(self, body: dict, action: dict) -> None:
         """"Summary" on the Home tab: what `/coachbot client` shows, in a modal."""
-        text = coach_commands.client_summary(self.app.rt, body["user"]["id"],
-                                             _int(action.get("value")) or 0)
-        if text is not None:
-            self._open(body.get("trigger_id", ""), summary_modal(text))
+        summary = coach_commands.client_summary(self.app.rt, body["user"]["id"],
+                                                _int(action.get("value")) or 0)
+        if summary is not None:
+            self._open(body.get("trigger_id", ""), summary_modal(summary.text, summary.language))
 
     def _open(self, trigger_id: str, view: dict) -> None:
         try:
@@ -196,7 +199,8 @@ class SlackListeners:
             try:
                 return date.fromisoformat(fields[block_id]) if block_id in fields else None
             except ValueError:
-                errors[block_id] = "Pick a date."
+                errors[block_id] = translator(staff_directory.language_of(
+                    self.app.rt, body["user"]["id"])).gettext("Pick a date.")
                 return None
         draft = session_notes.Draft(
             notes=fields.get("notes", ""),

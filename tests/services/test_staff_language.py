@@ -71,5 +71,5 @@ def test_a_coachs_home_tab_writes_days_their_way(app, enrol):
     assert home is not None and home.language == "de"
     rows = [b["text"]["text"] for b in home_view(home, home.language)["blocks"]
             if b.get("type") == "section" and "Ana Lima" in b["text"]["text"]]
-    assert rows == ["*Ana Lima*  onboarding (active) · last check-in Mo., 2. März · "
+    assert rows == ["*Ana Lima*  onboarding (active) · letzter Check-in Mo., 2. März · "
                     "Weekly revenue 2500"]
