@@ -24,9 +24,9 @@ from bot.private_files import write_private
 from bot.program_files import LoadedProgram, across, load_file, program_files
 from bot.settings import Settings
 from conversations.loader import ProgramInvalid
-from conversations.program import Touchpoint
+from conversations.program import Program, Touchpoint
 from conversations.translations import catalog_complete
-from scheduler.occurrences import plan
+from scheduler.occurrences import Occurrence, plan
 from services.enrolment import EnrolError, check_zone, enrol_client
 
 
@@ -211,6 +211,36 @@ def preview(
         raise _fail(f"--format is table or html, not '{format_}'")
     if out_path is not None and not out_path.parent.is_dir():
         raise _fail(f"--out {out_path}: the folder {out_path.parent} does not exist")
+    program = _program_to_preview(file, tz, variant)
+    if format_ != "html" or out_path is not None:
+        for line in _variant_lines(program, variant):
+            out.print(line, markup=False, soft_wrap=True)
+    program = program.with_variant(variant)
+    day = _parse_date(start)
+    enrolled = datetime.combine(day, _parse_time(at), tzinfo=ZoneInfo(tz))
+    items = plan(program, enrolled_at=enrolled, zone=tz)
+    if format_ == "html":
+        _write_journey_map(program, items, enrolled, tz, out_path)
+        return
+    if out.width < WIDE_PREVIEW:
+        _print_narrow_preview(program, items, enrolled, tz, f"{day} {at}")
+        _print_figures(program, enrolled, clients, tz, soft_wrap=None)  # wrapped to the width
+        return
+    title = f"{program.name}: client enrolled {day} {at} ({tz})"
+    out.print(_preview_table(program, items, ZoneInfo(tz), title))
+    _print_figures(program, enrolled, clients, tz, soft_wrap=True)
+
+
+def _print_figures(program: Program, enrolled: datetime, clients: int, tz: str, *,
+                   soft_wrap: bool | None) -> None:
+    """The retention line and how long a burst of CLIENTS check-ins takes to send."""
+    out.print(_retention_line(program, enrolled), markup=False, soft_wrap=soft_wrap)
+    for line in _burst_lines(program, clients, tz):
+        out.print(line, markup=False, soft_wrap=soft_wrap)
+
+
+def _program_to_preview(file: Path, tz: str, variant: str | None) -> Program:
+    """The program in FILE, once the zone and the variant asked for are known to be valid."""
     try:
         program = load_file(file).program
     except ProgramInvalid as exc:
@@ -224,59 +254,67 @@ def preview(
     if variant is not None and variant not in {v.id for v in program.variants}:
         known = ", ".join(v.id for v in program.variants) or "none"
         raise _fail(f"no variant '{variant}' in {file} (variants: {known})")
-    if format_ != "html" or out_path is not None:
-        for line in _variant_lines(program, variant):
-            out.print(line, markup=False, soft_wrap=True)
-    program = program.with_variant(variant)
-    zone = ZoneInfo(tz)
-    day = _parse_date(start)
+    return program
+
+
+def _parse_time(at: str) -> time:
+    """A local time like 09:00, or a clear error."""
     try:
-        clock = time.fromisoformat(at)
+        return time.fromisoformat(at)
     except ValueError:
         raise _fail(f"'{at}' is not a time like 09:00") from None
-    enrolled = datetime.combine(day, clock, tzinfo=zone)
-    items = plan(program, enrolled_at=enrolled, zone=tz)
-    if format_ == "html" or out.width < WIDE_PREVIEW:
-        from bot import preview_views
 
-        if format_ == "html":
-            page = preview_views.html_page(program, items, enrolled, tz)
-            if out_path is None:
-                sys.stdout.write(page)
-                return
-            out_path.write_text(page, encoding="utf-8")
-            out.print(f"Journey map written to {out_path}", markup=False, soft_wrap=True)
-            return
-        for part in preview_views.narrow(program, items, enrolled, tz, f"{day} {at}"):
-            out.print(part)
-            out.print()
-        out.print(_retention_line(program, enrolled), markup=False)  # wrapped to the width
-        for line in _burst_lines(program, clients, tz):
-            out.print(line, markup=False)
+
+def _write_journey_map(program: Program, items: list[Occurrence], enrolled: datetime, tz: str,
+                       out_path: Path | None) -> None:
+    """The HTML timeline, to standard output or to the file asked for."""
+    from bot import preview_views
+
+    page = preview_views.html_page(program, items, enrolled, tz)
+    if out_path is None:
+        sys.stdout.write(page)
         return
-    table = Table(title=f"{program.name}: client enrolled {day} {at} ({tz})")
+    out_path.write_text(page, encoding="utf-8")
+    out.print(f"Journey map written to {out_path}", markup=False, soft_wrap=True)
+
+
+def _print_narrow_preview(program: Program, items: list[Occurrence], enrolled: datetime, tz: str,
+                          when: str) -> None:
+    """One block per touchpoint, for a terminal too narrow for the table."""
+    from bot import preview_views
+
+    for part in preview_views.narrow(program, items, enrolled, tz, when):
+        out.print(part)
+        out.print()
+
+
+def _sends(tp: Touchpoint) -> str:
+    """What a touchpoint sends, cut to fit a table cell."""
+    sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
+    return sends[:60]
+
+
+def _preview_table(program: Program, items: list[Occurrence], zone: ZoneInfo,
+                   title: str) -> Table:
+    """The planned touchpoints in order, then those that follow each session."""
+    table = Table(title=title)
     for column in ("date", "local time", "stage", "touchpoint", "sends", "owner", "SLA",
                    "if not answered"):
         table.add_column(column, overflow="fold")
     for item in items:
         local = item.due.astimezone(zone)
         tp = item.touchpoint
-        sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
         table.add_row(f"{local:%a %Y-%m-%d}", f"{local:%H:%M}", item.stage,
-                      tp.title or tp.id, sends[:60], tp.owner, _duration(tp.sla),
+                      tp.title or tp.id, _sends(tp), tp.owner, _duration(tp.sla),
                       _no_answer(tp))
     for tp in program.touchpoints:
         if tp.when.before_session or tp.when.after_session:
             offset = tp.when.before_session or tp.when.after_session
             side = "before" if tp.when.before_session else "after"
-            sends = f"flow {tp.send.flow}" if tp.send.flow else f"message: {tp.send.message}"
             table.add_row("each session", f"{_duration(offset)} {side}", "any",
-                          tp.title or tp.id, sends[:60], tp.owner, _duration(tp.sla),
+                          tp.title or tp.id, _sends(tp), tp.owner, _duration(tp.sla),
                           _no_answer(tp))
-    out.print(table)
-    out.print(_retention_line(program, enrolled), markup=False, soft_wrap=True)
-    for line in _burst_lines(program, clients, tz):
-        out.print(line, markup=False, soft_wrap=True)
+    return table
 
 
 def _variant_lines(program, shown: str | None) -> list[str]:

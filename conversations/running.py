@@ -171,47 +171,69 @@ def fold(agg: Aggregate, rows: Sequence[DueRow], done: Sequence[tuple[datetime, 
     for record in sorted([r for r in per_row if r is not None] + extra, key=lambda r: r.due_at):
         if cut is None or record.due_at >= cut:
             run.add(record)
-    points = {ref: [AnswerPoint(at, v) for at, v in pts] for ref, pts in agg.points.items()}
-    firsts = {ref: AnswerPoint(*p) for ref, p in agg.firsts.items()}
-    new_points: dict[str, list[AnswerPoint]] = {}
-    last_reply = agg.last_reply_at
-    kept_points = {ref: list(pts) for ref, pts in agg.points.items()}
-    kept_firsts = dict(agg.firsts)
-    kept_reply = agg.last_reply_at
-    items = _Items(agg, depth)
-    kept_items = _Items(agg, depth)
-    new_items: dict[int, AnswerPoint] = {}  # by check-in, the completion as it stands now
+    answers = _Answers(agg, depth, refs)
     for answer in given:
-        last_reply = answer.replied_at if last_reply is None else max(last_reply,
-                                                                       answer.replied_at)
-        settled = answer.at < now  # one given at `now` may still be joined by another
+        answers.add(answer, settled=answer.at < now)  # one given at `now` may still be joined
+    new = new.model_copy(update={"answers_from": now, "folded_at": now, **answers.kept()})
+    return answers.current(run.values), new
+
+
+def _later(seen: datetime | None, replied: datetime) -> datetime:
+    """The later of two reply times, the first one possibly unknown."""
+    return replied if seen is None else max(seen, replied)
+
+
+class _Answers:
+    """The answers folded twice: all of them for now, the settled ones for the aggregate."""
+
+    def __init__(self, agg: Aggregate, depth: int, refs: set[str]) -> None:
+        self.depth, self.refs = depth, refs
+        self.points = {ref: [AnswerPoint(at, v) for at, v in pts]
+                       for ref, pts in agg.points.items()}
+        self.firsts = {ref: AnswerPoint(*p) for ref, p in agg.firsts.items()}
+        self.new_points: dict[str, list[AnswerPoint]] = {}
+        self.last_reply = agg.last_reply_at
+        self.kept_points = {ref: list(pts) for ref, pts in agg.points.items()}
+        self.kept_firsts = dict(agg.firsts)
+        self.kept_reply = agg.last_reply_at
+        self.items = _Items(agg, depth)
+        self.kept_items = _Items(agg, depth)
+        self.new_items: dict[int, AnswerPoint] = {}  # by check-in, the completion as it stands
+
+    def add(self, answer: Given, *, settled: bool) -> None:
+        """One answer; a settled one is also kept in the aggregate."""
+        self.last_reply = _later(self.last_reply, answer.replied_at)
         if settled:
-            kept_reply = answer.replied_at if kept_reply is None else max(kept_reply,
-                                                                           answer.replied_at)
+            self.kept_reply = _later(self.kept_reply, answer.replied_at)
         if answer.number is not None and item_of(answer.ref.partition(".")[2]) is not None:
-            new_items[answer.conversation_id] = items.add(answer, answer.number)
+            self.new_items[answer.conversation_id] = self.items.add(answer, answer.number)
             if settled:
-                kept_items.add(answer, answer.number)
-            continue
-        if answer.number is None or answer.ref not in refs:
-            continue
+                self.kept_items.add(answer, answer.number)
+            return
+        if answer.number is None or answer.ref not in self.refs:
+            return
         point = AnswerPoint(answer.at, answer.number)
-        points[answer.ref] = [*points.get(answer.ref, ()), point][-depth:]
-        new_points.setdefault(answer.ref, []).append(point)
-        firsts.setdefault(answer.ref, point)
+        self.points[answer.ref] = [*self.points.get(answer.ref, ()), point][-self.depth:]
+        self.new_points.setdefault(answer.ref, []).append(point)
+        self.firsts.setdefault(answer.ref, point)
         if settled:
-            kept_points[answer.ref] = [*kept_points.get(answer.ref, ()),
-                                       (answer.at, answer.number)][-depth:]
-            kept_firsts.setdefault(answer.ref, (answer.at, answer.number))
-    current = Current(behaviour=run.values, points=points, new_points=new_points,
-                      firsts=firsts, last_reply_at=last_reply, action_items=items.points,
-                      new_action_items=list(new_items.values()))
-    new = new.model_copy(update={
-        "answers_from": now, "folded_at": now, "points": kept_points, "firsts": kept_firsts,
-        "last_reply_at": kept_reply,
-        "action_items": [(p.at, p.value) for p in kept_items.points],
-        "checkin_items": kept_items.checkin})
-    return current, new
+            self.kept_points[answer.ref] = [*self.kept_points.get(answer.ref, ()),
+                                            (answer.at, answer.number)][-self.depth:]
+            self.kept_firsts.setdefault(answer.ref, (answer.at, answer.number))
+
+    def current(self, behaviour: dict[str, list[float]]) -> Current:
+        """The inputs now, every answer counted."""
+        return Current(behaviour=behaviour, points=self.points, new_points=self.new_points,
+                       firsts=self.firsts, last_reply_at=self.last_reply,
+                       action_items=self.items.points,
+                       new_action_items=list(self.new_items.values()))
+
+    def kept(self) -> dict:
+        """The aggregate's answer fields, only settled answers counted."""
+        return {"points": self.kept_points, "firsts": self.kept_firsts,
+                "last_reply_at": self.kept_reply,
+                "action_items": [(p.at, p.value) for p in self.kept_items.points],
+                "checkin_items": self.kept_items.checkin}
 
 
 class _Items:

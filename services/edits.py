@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from conversations.answers import Invalid, parse
 from conversations.messages import Inbound, Reply
-from conversations.program import Program
+from conversations.program import Program, Question
 from conversations.translations import N_, translator
 from services import keys
 from services.client_context import client_language
@@ -53,15 +53,12 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     if not dedupe.first_delivery(session, channel=message.channel, event_id=message.event_id,
                                  now=now):
         return Edited("duplicate")
-    found = enrolments.enrolment_at(session, channel=message.channel, address=message.sender)
-    answer = session.exec(select(Answer).where(
-        Answer.source_ref == (message.message_ref or ""))).first() \
-        if message.message_ref else None
-    if found is None or answer is None or answer.enrolment_id != found[0].id:
+    found = _answer_edited(session, message)
+    if found is None:
         return Edited("no_answer")
-    enrolment, person, _ = found
-
-    t = translator(client_language(programs[enrolment.program_id], enrolment))
+    enrolment, person, answer = found
+    language = client_language(programs[enrolment.program_id], enrolment)
+    t = translator(language)
 
     def tell(text: str, **params: str) -> None:
         uow.queue(key=keys.reply(message.channel, message.event_id, 0),
@@ -71,37 +68,60 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     if _latest(session, answer.enrolment_id) != answer.id:
         tell(NOT_LATEST_TEXT)
         return Edited("not_latest")
-    # An answer to a flow or question a later version dropped cannot be edited any more.
-    program = programs[enrolment.program_id]
-    flow = program.flows_by_id().get(answer.flow_id)
-    question = flow.question(answer.question_id) if flow is not None else None
+    question = _question_of(programs[enrolment.program_id], answer)
     if question is None:
         return Edited("no_answer")
     value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date(),
-                  client_language(programs[enrolment.program_id], enrolment))
+                  language)
     if isinstance(value, Invalid):
         tell(KEPT_TEXT, reason=value.reason)
         return Edited("invalid")
+    flow_done = _rewrite_answer(session, answer, question.id, value, message.text, now)
+    aggregate_store.forget(session, [enrolment.id or 0])  # the metrics recompute the history
+    tell(EDITED_TEXT)
+    log.info("answer edited channel=%s enrolment=%s", message.channel, enrolment.id)
+    return Edited("updated", enrolment, person, flow_done)
+
+
+def _answer_edited(session: Session, message: Inbound
+                   ) -> tuple[Enrolment, Person, Answer] | None:
+    """The sender's enrolment and the answer the edited message gave, if it is theirs."""
+    found = enrolments.enrolment_at(session, channel=message.channel, address=message.sender)
+    answer = session.exec(select(Answer).where(
+        Answer.source_ref == (message.message_ref or ""))).first() \
+        if message.message_ref else None
+    if found is None or answer is None or answer.enrolment_id != found[0].id:
+        return None
+    enrolment, person, _ = found
+    return enrolment, person, answer
+
+
+def _question_of(program: Program, answer: Answer) -> Question | None:
+    """The question answered, unless a later version of the program dropped it or its flow."""
+    flow = program.flows_by_id().get(answer.flow_id)
+    return flow.question(answer.question_id) if flow is not None else None
+
+
+def _rewrite_answer(session: Session, answer: Answer, question_id: str, value: object,
+                    text: str, now: datetime) -> bool:
+    """The new value in the answer and in its open conversation; whether the flow is done."""
     conversation = session.get(Conversation, answer.conversation_id)
     stored = value.isoformat() if isinstance(value, date) else value
     flow_done = conversation is None or conversation.closed_at is not None
     if not flow_done:
         assert conversation is not None
         state = convs.flow_state(conversation)
-        if state is not None and question.id in state.answers:
-            state.answers[question.id] = stored
+        if state is not None and question_id in state.answers:
+            state.answers[question_id] = stored
             conversation.state = state.model_dump(mode="json")
             conversation.updated_at = now
             session.add(conversation)
     answer.value = {"v": stored}
     answer.number = float(value) if isinstance(value, int | float) else None
-    answer.raw_text = message.text[:4000]
+    answer.raw_text = text[:4000]
     answer.edited_at = now
     session.add(answer)
-    aggregate_store.forget(session, [enrolment.id or 0])  # the metrics recompute the history
-    tell(EDITED_TEXT)
-    log.info("answer edited channel=%s enrolment=%s", message.channel, enrolment.id)
-    return Edited("updated", enrolment, person, flow_done)
+    return flow_done
 
 
 def _latest(session: Session, enrolment_id: int) -> int | None:

@@ -120,6 +120,25 @@ def claim(session: Session, *, channel: str, worker: str, now: datetime,
                   col(OutboxMessage.next_attempt_at) <= now,
                   or_(col(OutboxMessage.claimed_until).is_(None),
                       col(OutboxMessage.claimed_until) < now)]
+    picked = _pick(session, conditions, limit=limit, per_address=per_address,
+                   in_order=in_order)
+    if not picked:
+        return []
+    # PostgreSQL allows no FOR UPDATE beside a window function: lock the picked rows in a
+    # second query, which checks the conditions again on the locked (latest) version, so a
+    # row another worker claimed meanwhile is left to it.
+    rows = list(session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(picked), *conditions)
+        .order_by(col(OutboxMessage.id)).with_for_update(skip_locked=True)))
+    if in_order:
+        waiting = _first_waiting(session, channel=channel, now=now)
+        rows = [r for r in rows if r.address not in waiting or (r.id or 0) < waiting[r.address]]
+    return _lease(session, rows, worker=worker, until=now + lease)
+
+
+def _pick(session: Session, conditions: list, *, limit: int, per_address: int,
+          in_order: bool) -> list[int]:
+    """The ids to claim, taking turns over addresses (no lock: see `claim`)."""
     per = {"partition_by": col(OutboxMessage.address), "order_by": col(OutboxMessage.id)}
     turn = func.row_number().over(**per).label("turn")
     if in_order:
@@ -133,24 +152,18 @@ def claim(session: Session, *, channel: str, worker: str, now: datetime,
     else:
         ranked = select(col(OutboxMessage.id).label("id"), turn).where(*conditions).subquery()
         eligible = []
-    picked = list(session.exec(
+    return list(session.exec(
         select(ranked.c.id).where(ranked.c.turn <= per_address, *eligible)
         .order_by(ranked.c.turn, ranked.c.id).limit(limit)))
-    if not picked:
-        return []
-    # PostgreSQL allows no FOR UPDATE beside a window function: lock the picked rows in a
-    # second query, which checks the conditions again on the locked (latest) version, so a
-    # row another worker claimed meanwhile is left to it.
-    rows = list(session.exec(
-        select(OutboxMessage).where(col(OutboxMessage.id).in_(picked), *conditions)
-        .order_by(col(OutboxMessage.id)).with_for_update(skip_locked=True)))
-    if in_order:
-        waiting = _first_waiting(session, channel=channel, now=now)
-        rows = [r for r in rows if r.address not in waiting or (r.id or 0) < waiting[r.address]]
+
+
+def _lease(session: Session, rows: list[OutboxMessage], *, worker: str,
+           until: datetime) -> list[Claimed]:
+    """Mark the locked rows as WORKER's until UNTIL, one more attempt each."""
     claimed = []
     for row in rows:
         row.claimed_by = worker
-        row.claimed_until = now + lease
+        row.claimed_until = until
         row.attempts += 1
         session.add(row)
         claimed.append(Claimed(id=row.id or 0, channel=row.channel, address=row.address,

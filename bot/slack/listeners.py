@@ -282,6 +282,20 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
                    # Its child loggers copy this level: at INFO and DEBUG they print request
                    # bodies (a client's words, or any junk a stranger posts).
                    logger=bolt_logger())
+    _listen_to_events(bolt, listeners)
+    _listen_to_buttons(bolt, listeners)
+    _listen_to_forms_and_command(bolt, listeners)
+
+    @bolt.error
+    def _error(error: Exception) -> None:
+        # Logged by type only: a payload may carry a client's words.
+        log.error("slack listener failed: %s", type(error).__name__)
+
+    return bolt
+
+
+def _listen_to_events(bolt: BoltApp, listeners: SlackListeners) -> None:
+    """Messages, the App Home being opened, and reactions."""
 
     @bolt.event("message")
     def _message(ack, body, event) -> None:
@@ -301,6 +315,10 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
     @bolt.event("reaction_removed")
     def _unreaction(ack) -> None:
         ack()  # taking back the eyes does not un-acknowledge: the audit says who took it
+
+
+def _listen_to_buttons(bolt: BoltApp, listeners: SlackListeners) -> None:
+    """Escalation, answer, command, notes, summary and App Home buttons."""
 
     @bolt.action(re.compile(f"^({ACK_ACTION}|{RESOLVE_ACTION})$"))
     def _escalation_button(ack, body, action) -> None:
@@ -332,6 +350,10 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
         ack()
         listeners.on_home_ack(body, action)
 
+
+def _listen_to_forms_and_command(bolt: BoltApp, listeners: SlackListeners) -> None:
+    """The notes form and the /coachbot slash command (acked at once, run lazily)."""
+
     @bolt.view(NOTES_VIEW)
     def _notes_submitted(ack, body, view) -> None:
         # Slack shows the errors beside their fields; a bare ack closes the form.
@@ -348,10 +370,3 @@ def build_bolt_app(app: App, client: WebClient) -> BoltApp:
         listeners.on_command(command, respond)
 
     bolt.command("/coachbot")(ack=_ack_command, lazy=[_run_command])
-
-    @bolt.error
-    def _error(error: Exception) -> None:
-        # Logged by type only: a payload may carry a client's words.
-        log.error("slack listener failed: %s", type(error).__name__)
-
-    return bolt

@@ -85,76 +85,60 @@ class SlackSender:
         self.rt = rt
 
     async def __call__(self, address: str, reply: Reply) -> str | None:
+        """Deliver one reply; the message's ts, or None when there was nothing to send."""
         try:
-            if reply.home:
-                return await self._publish_home(address)
-            if reply.attachment is not None:
-                return await self._upload(address, reply)
-            if reply.card is None and reply.edit:
-                # A plain edit replaces the whole message (an erased client's post): no
-                # block of the old one may stay.
-                if reply.anchor is None:
-                    return None
-                await self.client.chat_update(channel=await self._channel_of(address),
-                                              ts=reply.anchor, text=reply.text, blocks=[])
-                return reply.anchor
-            if reply.card is not None and reply.edit:
-                text, blocks = escalation_message(reply.card)
-                if reply.anchor is None:
-                    return None  # the post never went out: nothing to update
-                await self.client.chat_update(channel=address, ts=reply.anchor, text=text,
-                                              blocks=blocks)
-                return reply.anchor
-            if reply.card is not None:
-                text, blocks = escalation_message(reply.card)
-                answer = await self.client.chat_postMessage(
-                    channel=address, text=text, blocks=blocks, unfurl_links=False,
-                    unfurl_media=False)
-            elif reply.digest is not None:
-                text, blocks = digest_message(reply.text, reply.digest)
-                answer = await self.client.chat_postMessage(
-                    channel=address, text=text, blocks=blocks, unfurl_links=False,
-                    unfurl_media=False)
-            elif reply.relay_card is not None:
-                text, blocks = checkin_card_message(reply)
-                answer = await self.client.chat_postMessage(
-                    channel=address, text=text, blocks=blocks, unfurl_links=False,
-                    unfurl_media=False)
-            elif reply.notes_for is not None:
-                text, blocks = notes_offer_message(reply)
-                answer = await self.client.chat_postMessage(
-                    channel=address, text=text, blocks=blocks, unfurl_links=False,
-                    unfurl_media=False)
-            elif reply.thread_of is not None:
-                answer = await self.client.chat_postMessage(
-                    channel=address, text=mrkdwn(reply.text), thread_ts=reply.anchor,
-                    unfurl_links=False, unfurl_media=False)
-            elif reply.about is not None:
-                text, blocks = team_message(reply)
-                answer = await self.client.chat_postMessage(
-                    channel=address, text=text, thread_ts=reply.anchor,
-                    reply_broadcast=reply.anchor is not None, unfurl_links=False)
-            else:
-                text, blocks = reply_message(reply)
-                answer = await self.client.chat_postMessage(channel=address, text=text,
-                                                            blocks=blocks, unfurl_links=False)
+            return await self._deliver(address, reply)
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "")) if exc.response else ""
-            if error in _UNREACHABLE:
-                log.error("cannot deliver to Slack: %s", explain(exc, address))
-                # A client's DM that cannot be reached stays so; the team channel is a
-                # setting an operator fixes, so its posts wait and are tried again.
-                team = (reply.card is not None or reply.about is not None
-                        or reply.relay_card is not None or reply.thread_of is not None)
-                raise DeliveryError(error, permanent=not team) from None
-            retry_after = exc.response.headers.get("Retry-After") if exc.response else None
-            raise DeliveryError(error or "slack_error",
-                                retry_after=float(retry_after) if retry_after else None
-                                ) from None
+            raise _delivery_error(exc, address, reply) from None
         except (OSError, TimeoutError) as exc:
             raise DeliveryError(type(exc).__name__) from None
+
+    async def _deliver(self, address: str, reply: Reply) -> str | None:
+        """The App Home, an upload, an edit or a new post, as the reply asks."""
+        if reply.home:
+            return await self._publish_home(address)
+        if reply.attachment is not None:
+            return await self._upload(address, reply)
+        if reply.edit:
+            return await self._edit(address, reply)
+        answer = await self._post(address, reply)
         return str(answer.get("ts")) if answer.get("ts") else None
 
+    async def _edit(self, address: str, reply: Reply) -> str | None:
+        """Update a message already posted; None when the post never went out."""
+        if reply.anchor is None:
+            return None  # the post never went out: nothing to update
+        if reply.card is None:
+            # A plain edit replaces the whole message (an erased client's post): no
+            # block of the old one may stay.
+            await self.client.chat_update(channel=await self._channel_of(address),
+                                          ts=reply.anchor, text=reply.text, blocks=[])
+            return reply.anchor
+        text, blocks = escalation_message(reply.card)
+        await self.client.chat_update(channel=address, ts=reply.anchor, text=text,
+                                      blocks=blocks)
+        return reply.anchor
+
+    async def _post(self, address: str, reply: Reply):
+        """A new message, laid out for what the reply carries; Slack's answer."""
+        layout = _block_layout(reply)
+        if layout is not None:
+            text, blocks = layout
+            return await self.client.chat_postMessage(
+                channel=address, text=text, blocks=blocks, unfurl_links=False,
+                unfurl_media=False)
+        if reply.thread_of is not None:
+            return await self.client.chat_postMessage(
+                channel=address, text=mrkdwn(reply.text), thread_ts=reply.anchor,
+                unfurl_links=False, unfurl_media=False)
+        if reply.about is not None:
+            text, _ = team_message(reply)
+            return await self.client.chat_postMessage(
+                channel=address, text=text, thread_ts=reply.anchor,
+                reply_broadcast=reply.anchor is not None, unfurl_links=False)
+        text, blocks = reply_message(reply)
+        return await self.client.chat_postMessage(channel=address, text=text,
+                                                  blocks=blocks, unfurl_links=False)
 
     async def _publish_home(self, address: str) -> str | None:
         """A coach's Home tab as it is now (built at sending, so it is never stale)."""
@@ -187,3 +171,31 @@ async def drain_slack(rt: Runtime, client: AsyncWebClient,
     """Send every due Slack message in the outbox once, within `budget` when given."""
     send = SlackSender(client, rt)
     return await drain_async(rt, CHANNEL, send if budget is None else within(budget, send))
+
+
+def _block_layout(reply: Reply) -> tuple[str, list] | None:
+    """The text and blocks of an escalation card, digest, check-in card or notes offer."""
+    if reply.card is not None:
+        return escalation_message(reply.card)
+    if reply.digest is not None:
+        return digest_message(reply.text, reply.digest)
+    if reply.relay_card is not None:
+        return checkin_card_message(reply)
+    if reply.notes_for is not None:
+        return notes_offer_message(reply)
+    return None
+
+
+def _delivery_error(exc: SlackApiError, address: str, reply: Reply) -> DeliveryError:
+    """What a Slack API error means for the outbox: permanent, or worth trying again (when)."""
+    error = str(exc.response.get("error", "")) if exc.response else ""
+    if error in _UNREACHABLE:
+        log.error("cannot deliver to Slack: %s", explain(exc, address))
+        # A client's DM that cannot be reached stays so; the team channel is a
+        # setting an operator fixes, so its posts wait and are tried again.
+        team = (reply.card is not None or reply.about is not None
+                or reply.relay_card is not None or reply.thread_of is not None)
+        return DeliveryError(error, permanent=not team)
+    retry_after = exc.response.headers.get("Retry-After") if exc.response else None
+    return DeliveryError(error or "slack_error",
+                         retry_after=float(retry_after) if retry_after else None)
