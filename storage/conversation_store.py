@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from conversations.action_items import item_of, score
@@ -49,15 +50,30 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
     if state is None:
         session.flush()
         return None
+    stored = state.model_dump(mode="json")
+    if current is not None and current.id is not None and current not in session.dirty:
+        # The same flow goes on (most messages): one cached UPDATE, no flush; the object
+        # is told the stored values so that it stays what the row holds.
+        session.execute(_update_state(), {"conversation": current.id, "state": stored,
+                                          "updated_at": now})
+        set_committed_value(current, "state", stored)
+        set_committed_value(current, "updated_at", now)
+        return current
     if current is None:
         current = Conversation(enrolment_id=enrolment_id, flow_id=state.flow,
                                started_at=state.started_at, updated_at=now,
                                program_checksum=version)
-    current.state = state.model_dump(mode="json")
+    current.state = stored
     current.updated_at = now
     session.add(current)
     session.flush()
     return current
+
+
+@cache
+def _update_state():
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    return update(table).where(table.c.id == bindparam("conversation"))
 
 
 def _started(conversation: Conversation) -> datetime | None:
