@@ -152,8 +152,9 @@ def apply_step(session: Session, program: Program, enrolment: Enrolment,
         effect = EFFECTS.get(event.kind)
         if effect is not None:
             effect(session, program, enrolment, event, now)
-    enrolment.status = result.status
-    session.add(enrolment)
+    if enrolment.status != result.status:  # setting it unchanged would still cost a flush
+        enrolment.status = result.status
+        session.add(enrolment)
     session.flush()
     return stored.id if stored is not None else None
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from conversations.action_items import item_of, score
@@ -46,11 +47,20 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
     if state is None:
         session.flush()
         return None
+    stored = state.model_dump(mode="json")
+    if current is not None and current.id is not None and current not in session.dirty:
+        # The same flow goes on (most messages): one cached UPDATE, no flush; the object
+        # is told the stored values so that it stays what the row holds.
+        session.execute(_update_state(), {"conversation": current.id, "state": stored,
+                                          "updated_at": now})
+        set_committed_value(current, "state", stored)
+        set_committed_value(current, "updated_at", now)
+        return current
     if current is None:
         current = Conversation(enrolment_id=enrolment_id, flow_id=state.flow,
                                started_at=state.started_at, updated_at=now,
                                program_checksum=version)
-    current.state = state.model_dump(mode="json")
+    current.state = stored
     current.updated_at = now
     session.add(current)
     session.flush()
@@ -68,39 +78,54 @@ def close_row(session: Session, conversation: Conversation, *, outcome: str,
     session.add(conversation)
 
 
+@cache
+def _update_state():
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    return update(table).where(table.c.id == bindparam("conversation"))
+
+
 def _started(conversation: Conversation) -> datetime | None:
     raw = conversation.state.get("started_at") if conversation.state else None
     return FlowState.model_validate(conversation.state).started_at if raw else None
 
 
+@cache
+def _insert_answer():
+    # Built once: a first answer is a plain INSERT, no ORM object or flush (the hot path).
+    return insert(Answer.__table__)  # type: ignore[attr-defined]
+
+
 def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
-                 answer: AcceptedAnswer, now: datetime, source_ref: str | None = None) -> Answer:
+                 answer: AcceptedAnswer, now: datetime, source_ref: str | None = None) -> None:
     """Insert the answer, or update it (marking it edited) when the question was answered.
 
     `source_ref` names the platform message that gave it (editing that message edits it).
     """
+    value = answer.value.isoformat() if isinstance(answer.value, date) else answer.value
+    number = (float(answer.value) if isinstance(answer.value, int | float) else None)
+    if item_of(answer.question) is not None:
+        number = score(answer.value)  # Done / Partly / Not yet, counted once for metrics
+    ref = source_ref[:128] if source_ref is not None else None
     # Only an edit can find an earlier row; a first answer skips the lookup (the hot path).
     existing = session.exec(
         select(Answer).where(Answer.conversation_id == conversation_id,
                              Answer.question_id == answer.question)
     ).first() if answer.edited else None
-    value = answer.value.isoformat() if isinstance(answer.value, date) else answer.value
-    number = (float(answer.value) if isinstance(answer.value, int | float) else None)
-    if item_of(answer.question) is not None:
-        number = score(answer.value)  # Done / Partly / Not yet, counted once for metrics
-    row = existing or Answer(enrolment_id=enrolment_id, conversation_id=conversation_id,
-                             flow_id=answer.flow, question_id=answer.question,
-                             answered_at=now, value={}, raw_text="")
-    row.value = {"v": value}
-    row.number = number
-    row.raw_text = answer.raw
-    if source_ref is not None:
-        row.source_ref = source_ref[:128]
-    if existing is not None:
-        row.edited_at = now
-        aggregate_store.forget(session, [enrolment_id])  # the metrics recompute the history
-    session.add(row)
-    return row
+    if existing is None:
+        session.execute(_insert_answer(), {
+            "enrolment_id": enrolment_id, "conversation_id": conversation_id,
+            "flow_id": answer.flow, "question_id": answer.question, "answered_at": now,
+            "value": {"v": value}, "number": number, "raw_text": answer.raw,
+            "source_ref": ref})
+        return
+    existing.value = {"v": value}
+    existing.number = number
+    existing.raw_text = answer.raw
+    if ref is not None:
+        existing.source_ref = ref
+    existing.edited_at = now
+    aggregate_store.forget(session, [enrolment_id])  # the metrics recompute the history
+    session.add(existing)
 
 
 def answers_of(session: Session, enrolment_id: int, flow_id: str | None = None) -> list[Answer]:
