@@ -86,6 +86,13 @@ TARGETS = (
         "test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
         "tests/bot/telegram/test_flood_limits.py::"
         "test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message")),
+    # The in-memory send budget the Telegram limiter holds a slot of (one process, SQLite).
+    Target("send_budget_local", "services/send_budget.py", (
+        "tests/bot/telegram/test_flood_limits.py::"
+        "test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
+        "tests/bot/telegram/test_flood_limits.py::"
+        "test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message"),
+           ("LocalBudget.__init__", "LocalBudget.slot")),
     Target("dedupe", "storage/dedupe.py", ("tests/services/test_dedupe_window.py",
                                           "tests/storage/test_inbound_path.py")),
     Target("rules", "conversations/rules.py",
