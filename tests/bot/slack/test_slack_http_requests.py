@@ -82,14 +82,16 @@ def test_a_chunked_body_past_the_cap_is_cut_off_with_413(slack: Slack):
 
 
 @contextmanager
-def _own_server(slack: Slack, **options: float) -> Iterator[str]:
-    """Another production server and route (and Bolt app, built now), for `options`."""
+def _own_server(slack: Slack, secret: str | None = SECRET, **options: float) -> Iterator[str]:
+    """Another production server and route (and Bolt app, built now), for `options`; with
+    `secret` None the runner has not attached its Bolt app yet."""
     loop = LoopThread()
     server = HttpServer(host="127.0.0.1", port=0, ready=lambda: True, shutdown_timeout=0.1,
                         **options)
     route = SlackRoute()
     server.add(route.register)
-    route.attach(build_bolt_app(slack.app, slack.client), SECRET)
+    if secret is not None:
+        route.attach(build_bolt_app(slack.app, slack.client), secret)
     loop.run(server.start())
     try:
         yield url_of(server, route)
@@ -159,3 +161,14 @@ def test_slacks_url_verification_is_still_answered_with_its_challenge(slack: Sla
     body = json.dumps(url_verification("abc123")).encode()
     status, answer = post_signed(slack.url, body, JSON)
     assert status == 200 and "abc123" in answer
+
+
+def test_a_request_before_the_runner_is_ready_is_answered_503_for_slack_to_retry(slack: Slack):
+    """Slack retries a 503: an event that arrives while the runner is starting (no Bolt app
+    yet, or no signing secret to check it with) is refused that way and stores nothing."""
+    event = json.dumps(event_callback(message_event("UNEW", "hi", "DUNEW"))).encode()
+    for secret in (None, ""):
+        with _own_server(slack, secret=secret) as url:
+            status, answer = post_signed(url, event, JSON)
+            assert status == 503 and "starting" in answer
+    assert _stored(slack.app) == 0
