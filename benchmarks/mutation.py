@@ -152,6 +152,8 @@ TARGETS = (
 
 # Mutants that cannot change behaviour, by (module, the mutated line(s)): why.
 _WORDING = "the wording of a message, not a behaviour (tests compare with the constant)"
+_REFUSAL = ("the human wording of a refusal: Slack reads its status, and the error's code "
+            "is tested")
 _TYPE_ONLY = "a type annotation: never checked at run time"
 _UNUSED_DEFAULT = ("a default no caller uses: the outbox's one caller (services/delivery.py) "
                    "passes lease, limit, per_address and in_order")
@@ -236,11 +238,23 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("conversations/rules.py",
      'raise AssertionError("XXvalidated to have one conditionXX")'):
         "unreachable: the program's validation gives every condition exactly one kind",
-    ("bot/telegram/limits.py", "self._slots = None"):
-        "initialize()'s semaphore and the one process_request makes when it finds none are "
-        "the same: either way the slots are made on the running loop before the first wait",
-    ("bot/telegram/limits.py", "self._slots: asyncio.Semaphore & None = None"):
+    ("bot/telegram/limits.py", "OVERALL_RATE = TELEGRAM.overall or 31"):
+        "TELEGRAM.overall is 30, never None: `or` never applies",
+    ("bot/telegram/limits.py", "OVERALL_RATE = TELEGRAM.overall and 30"):
+        "TELEGRAM.overall is 30: `30 and 30` is 30 as `30 or 30` is",
+    ("services/send_budget.py", "self._slots: asyncio.Semaphore & None = None"):
         _TYPE_ONLY + " (annotations are not evaluated: `from __future__ import annotations`)",
+    ("services/send_budget.py", "async def slot(self, address: str | None, *, paced: bool = "
+     "False) -> AsyncIterator[None]:"):
+        "a LocalBudget holds only the bot-wide limit and never reads `paced` (the pace per "
+        "chat is the sender's ChatPacer in one process)",
+    ("bot/slack/slack_http.py",
+     'return error(503, "starting", "XXthe Slack runner is startingXX")  # Slack retries'):
+        _REFUSAL,
+    ("bot/slack/slack_http.py", 'return error(401, "bad_signature", "XXthe request is not '
+     'signed by this app\'s SlackXX")'): _REFUSAL,
+    ("bot/slack/slack_http.py",
+     'return error(400, "bad_body", "XXthe body is not one Slack sendsXX")'): _REFUSAL,
 }
 
 

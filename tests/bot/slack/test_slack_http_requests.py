@@ -109,7 +109,8 @@ def test_a_body_that_stops_arriving_is_answered_408(slack: Slack):
 
 def test_the_signature_is_checked_on_the_raw_bytes_before_any_parsing(slack: Slack):
     junk = b'{"type": "event_callback", '  # not even JSON: no signature, so 401, not 400
-    assert post_signed(slack.url, junk, JSON, sign=False)[0] == 401
+    status, answer = post_signed(slack.url, junk, JSON, sign=False)
+    assert status == 401 and json.loads(answer)["error"]["code"] == "bad_signature"
     body = json.dumps(event_callback(message_event("UNEW", "hi", "DUNEW"))).encode()
     other = sign_request(SECRET, body + b" ")  # signed, but for other bytes
     assert post_signed(slack.url, body, JSON, sign=False, headers=other)[0] == 401
@@ -132,7 +133,8 @@ def test_signed_bodies_slack_never_sends_are_answered_400_and_store_nothing(
     ]
     with caplog.at_level(logging.DEBUG):
         for body, content_type in broken:
-            assert post_signed(slack.url, body, content_type)[0] == 400, body
+            status, answer = post_signed(slack.url, body, content_type)
+            assert status == 400 and json.loads(answer)["error"]["code"] == "bad_body", body
     assert _stored(slack.app) == 0
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
