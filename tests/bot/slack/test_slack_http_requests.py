@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -174,3 +175,15 @@ def test_a_request_before_the_runner_is_ready_is_answered_503_for_slack_to_retry
             status, answer = post_signed(url, event, JSON)
             assert status == 503 and json.loads(answer)["error"]["code"] == "starting"
     assert _stored(slack.app) == 0
+
+
+def test_bolts_answer_goes_back_as_bolt_made_it_an_event_acked_empty(slack: Slack):
+    """The challenge comes back as the JSON Bolt wrote; an event's ack is an empty 200."""
+    body = json.dumps(url_verification("abc123")).encode()
+    sent = {"Content-Type": JSON, **sign_request(SECRET, body)}
+    request = urllib.request.Request(slack.url, data=body, headers=sent, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.headers["Content-Type"].startswith(JSON)
+        assert json.loads(answer.read()) == {"challenge": "abc123"}
+    event = json.dumps(event_callback(message_event("UNEW", "hi", "DUNEW"))).encode()
+    assert post_signed(slack.url, event, JSON) == (200, "")
