@@ -154,6 +154,8 @@ TARGETS = (
 _WORDING = "the wording of a message, not a behaviour (tests compare with the constant)"
 _REFUSAL = ("the human wording of a refusal: Slack reads its status, and the error's code "
             "is tested")
+_BOLT_LENGTH = ("Bolt 1.x sets no content-length of its own and no empty header: the filter "
+                "is a guard (aiohttp counts the body) that no answer of Bolt's reaches")
 _TYPE_ONLY = "a type annotation: never checked at run time"
 _UNUSED_DEFAULT = ("a default no caller uses: the outbox's one caller (services/delivery.py) "
                    "passes lease, limit, per_address and in_order")
@@ -251,6 +253,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("bot/slack/slack_http.py",
      'return error(503, "starting", "XXthe Slack runner is startingXX")  # Slack retries'):
         _REFUSAL,
+    ("bot/slack/slack_http.py", "headers = None"):
+        "Bolt reads a request's headers for the body's type, which it also tells from the "
+        "body's first character, and for Slack's retry number, which no listener of ours "
+        "reads (a retry is refused by its event id); the signature is checked before Bolt",
+    ("bot/slack/slack_http.py", 'if v and k.lower() != "XXcontent-lengthXX"})'): _BOLT_LENGTH,
+    ("bot/slack/slack_http.py", 'if v or k.lower() != "content-length"})'): _BOLT_LENGTH,
     ("bot/slack/slack_http.py", 'return error(401, "bad_signature", "XXthe request is not '
      'signed by this app\'s SlackXX")'): _REFUSAL,
     ("bot/slack/slack_http.py",
