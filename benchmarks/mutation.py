@@ -255,7 +255,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         _REFUSAL,
     ("services/data_rights.py",
      '"XXstopped; the audit log keeps only that it happened.XX").format('):
-        "the wording of the coach's note (its start, the program and the date are tested)",
+        "the wording of the coach's note (its start and the program are tested)",
     ("bot/slack/slack_http.py", "headers = None"):
         "Bolt reads a request's headers for the body's type, which it also tells from the "
         "body's first character, and for Slack's retry number, which no listener of ours "
