@@ -97,6 +97,7 @@ def test_delete_confirm_erases_everything_keeps_one_anonymous_line_and_tells_the
     assert len(to_coach) == 1 and "erased" in to_coach[0].payload["text"]
     # The coach learns which of their programs lost a client, not who.
     assert "A client of yours in business_12w asked" in to_coach[0].payload["text"]
+    assert f"on {app.rt.clock.now():%Y-%m-%d}." in to_coach[0].payload["text"]
     assert "Ana" not in to_coach[0].payload["text"]
     # Afterwards the bot no longer knows them.
     assert "I don't know you yet" in client.says("hello")[-1]
