@@ -259,6 +259,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/data_rights.py", "for case_id in erasure.escalation_ids(session, "
      "erasure.enrolment_ids(session, person.id or 1)):"):
         "a stored person always has an id: `or` never applies",
+    ("services/data_rights.py", "rows.append(row.id or 1)"):
+        "a stored row always has an id: `or` never applies",
     ("bot/slack/slack_http.py", "headers = None"):
         "Bolt reads a request's headers for the body's type, which it also tells from the "
         "body's first character, and for Slack's retry number, which no listener of ours "
