@@ -276,6 +276,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
 
 # Survivors that still count against the score, with what would kill them.
 NOTES: dict[tuple[str, str], str] = {
+    ("services/data_rights.py", "if channel == TEAM_CHANNEL or text:"):
+        "no test has a coach on Telegram get a message naming the client (it would be edited "
+        "over Slack's channel name) nor a rewritten message with no text",
+    ("services/data_rights.py", 'programs = "XX, XX".join(erased.program_ids)'):
+        "every test client is in one program: a client in two would show the separator",
+    ("services/data_rights.py",
+     "if row.person_id == person.id or row.channel == TEAM_CHANNEL"):
+        "the tests erase a client whose coach has no other client's card in Slack: a second "
+        "client's card, edited to 'erased' too, would show it",
+    ("services/data_rights.py", 'if row.channel == TEAM_CHANNEL or row.status == "sent" and '
+     'row.platform_message_id:'):
+        "no test erases a client while their escalation's post is still queued (it has no "
+        "platform id to edit)",
     ("storage/outbox.py",
      ".order_by(col(OutboxMessage.id)).with_for_update(skip_locked=False)))"):
         "PostgreSQL only (SQLite has no row locks; the selection is SQLite-only): "
