@@ -120,8 +120,12 @@ TARGETS = (
            ("Outbox.claim", "Outbox.failed", "Outbox.defer", "release_held", "retry_delay",
             "_as_delivery_error", "drain", "drain_async", "_group", "_send_in_order")),
     Target("slack_ack", "bot/slack/listeners.py",
+           # One story per kind of listener: events, escalation buttons, the Home tab's
+           # buttons, the notes form (and its errors), a Slack client's answer buttons.
            ("tests/bot/slack/test_slack_ack_first.py", "tests/bot/slack/test_story.py",
-            "tests/bot/slack/test_closed_checkin.py"),
+            "tests/bot/slack/test_closed_checkin.py", "tests/bot/slack/test_home_tab_buttons.py",
+            "tests/bot/slack/test_session_notes_story.py",
+            "tests/bot/slack/test_client_words.py"),
            ("build_bolt_app",)),
     Target("planner_quiet_hours", "scheduler/occurrences.py",
            ("tests/scheduler/test_calendar.py",),
