@@ -493,6 +493,12 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait()
+        if cache is not None and (work / ".mutmut-cache").exists():
+            # A stopped run keeps what it measured (the rest is reported as not run); the
+            # backup API copies a consistent state even while mutmut writes.
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(work / ".mutmut-cache") as src, sqlite3.connect(cache) as dst:
+                src.backup(dst)
         if keep:
             print(f"kept {work}")
         else:
