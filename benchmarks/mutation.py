@@ -70,6 +70,13 @@ OUTBOX_TESTS = (
         "a_young_message_failing_eight_times_is_not_aged_by_an_older_one")),
 )
 
+# The limiter's and the in-memory budget's stories that need no bot (a fraction of a second).
+LIMITER_TESTS = tuple(f"tests/bot/telegram/test_flood_limits.py::test_{name}" for name in (
+    "the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
+    "a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message",
+    "a_message_photo_or_file_counts_for_its_chats_pace_and_an_edit_does_not",
+    "a_budget_without_a_bot_wide_limit_lets_every_request_go_at_once"))
+
 TARGETS = (
     Target("backoff", "services/backoff.py",
            ("tests/services/sending/test_poison_messages.py",)),
@@ -81,17 +88,9 @@ TARGETS = (
         "tests/services/guards/test_flood_limit.py::"
         "test_past_twenty_a_minute_a_client_is_told_once_to_slow_down_and_the_rest_go_unanswered",
         "tests/services/guards/test_flood_limit.py::test_the_flood_limit_is_a_setting")),
-    Target("telegram_limits", "bot/telegram/limits.py", (
-        "tests/bot/telegram/test_flood_limits.py::"
-        "test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
-        "tests/bot/telegram/test_flood_limits.py::"
-        "test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message")),
+    Target("telegram_limits", "bot/telegram/limits.py", LIMITER_TESTS),
     # The in-memory send budget the Telegram limiter holds a slot of (one process, SQLite).
-    Target("send_budget_local", "services/send_budget.py", (
-        "tests/bot/telegram/test_flood_limits.py::"
-        "test_the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
-        "tests/bot/telegram/test_flood_limits.py::"
-        "test_a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message"),
+    Target("send_budget_local", "services/send_budget.py", LIMITER_TESTS,
            ("LocalBudget.__init__", "LocalBudget.slot")),
     Target("dedupe", "storage/dedupe.py", ("tests/services/test_dedupe_window.py",
                                           "tests/storage/test_inbound_path.py")),
