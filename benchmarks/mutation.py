@@ -274,6 +274,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("services/data_rights.py", "for case_id in erasure.escalation_ids(session, "
      "erasure.enrolment_ids(session, person.id or 1)):"):
         "a stored person always has an id: `or` never applies",
+    ("storage/erasure.py", "enrolments = [(e.id or 1, e.program_id, e.coach_id) for e in"):
+        "a stored enrolment always has an id: `or` never applies",
     ("services/data_rights.py", "rows.append(row.id or 1)"):
         "a stored row always has an id: `or` never applies",
     ("bot/slack/slack_http.py", "headers = None"):
