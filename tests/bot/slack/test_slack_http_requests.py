@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
@@ -82,14 +83,16 @@ def test_a_chunked_body_past_the_cap_is_cut_off_with_413(slack: Slack):
 
 
 @contextmanager
-def _own_server(slack: Slack, **options: float) -> Iterator[str]:
-    """Another production server and route (and Bolt app, built now), for `options`."""
+def _own_server(slack: Slack, secret: str | None = SECRET, **options: float) -> Iterator[str]:
+    """Another production server and route (and Bolt app, built now), for `options`; with
+    `secret` None the runner has not attached its Bolt app yet."""
     loop = LoopThread()
     server = HttpServer(host="127.0.0.1", port=0, ready=lambda: True, shutdown_timeout=0.1,
                         **options)
     route = SlackRoute()
     server.add(route.register)
-    route.attach(build_bolt_app(slack.app, slack.client), SECRET)
+    if secret is not None:
+        route.attach(build_bolt_app(slack.app, slack.client), secret)
     loop.run(server.start())
     try:
         yield url_of(server, route)
@@ -107,7 +110,8 @@ def test_a_body_that_stops_arriving_is_answered_408(slack: Slack):
 
 def test_the_signature_is_checked_on_the_raw_bytes_before_any_parsing(slack: Slack):
     junk = b'{"type": "event_callback", '  # not even JSON: no signature, so 401, not 400
-    assert post_signed(slack.url, junk, JSON, sign=False)[0] == 401
+    status, answer = post_signed(slack.url, junk, JSON, sign=False)
+    assert status == 401 and json.loads(answer)["error"]["code"] == "bad_signature"
     body = json.dumps(event_callback(message_event("UNEW", "hi", "DUNEW"))).encode()
     other = sign_request(SECRET, body + b" ")  # signed, but for other bytes
     assert post_signed(slack.url, body, JSON, sign=False, headers=other)[0] == 401
@@ -130,7 +134,8 @@ def test_signed_bodies_slack_never_sends_are_answered_400_and_store_nothing(
     ]
     with caplog.at_level(logging.DEBUG):
         for body, content_type in broken:
-            assert post_signed(slack.url, body, content_type)[0] == 400, body
+            status, answer = post_signed(slack.url, body, content_type)
+            assert status == 400 and json.loads(answer)["error"]["code"] == "bad_body", body
     assert _stored(slack.app) == 0
     assert "Traceback" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -159,3 +164,26 @@ def test_slacks_url_verification_is_still_answered_with_its_challenge(slack: Sla
     body = json.dumps(url_verification("abc123")).encode()
     status, answer = post_signed(slack.url, body, JSON)
     assert status == 200 and "abc123" in answer
+
+
+def test_a_request_before_the_runner_is_ready_is_answered_503_for_slack_to_retry(slack: Slack):
+    """Slack retries a 503: an event that arrives while the runner is starting (no Bolt app
+    yet, or no signing secret to check it with) is refused that way and stores nothing."""
+    event = json.dumps(event_callback(message_event("UNEW", "hi", "DUNEW"))).encode()
+    for secret in (None, ""):
+        with _own_server(slack, secret=secret) as url:
+            status, answer = post_signed(url, event, JSON)
+            assert status == 503 and json.loads(answer)["error"]["code"] == "starting"
+    assert _stored(slack.app) == 0
+
+
+def test_bolts_answer_goes_back_as_bolt_made_it_an_event_acked_empty(slack: Slack):
+    """The challenge comes back as the JSON Bolt wrote; an event's ack is an empty 200."""
+    body = json.dumps(url_verification("abc123")).encode()
+    sent = {"Content-Type": JSON, **sign_request(SECRET, body)}
+    request = urllib.request.Request(slack.url, data=body, headers=sent, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.headers["Content-Type"].startswith(JSON)
+        assert json.loads(answer.read()) == {"challenge": "abc123"}
+    event = json.dumps(event_callback(message_event("UNEW", "hi", "DUNEW"))).encode()
+    assert post_signed(slack.url, event, JSON) == (200, "")

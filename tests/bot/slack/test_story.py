@@ -9,6 +9,7 @@ from services.flows import open_flow_now
 from storage.db import session
 from storage.models import AuditEntry, Escalation
 from tests.bot.slack.conftest import ANA, STRANGER, TEAM_CHANNEL, TIA, Slack, open_case
+from tests.fakes.slack_api import reaction_added_event
 
 
 def _buttons(message: dict) -> list[tuple[str, str, str, str]]:
@@ -103,6 +104,21 @@ def test_the_eyes_reaction_acknowledges(slack: Slack):
     assert slack.api.calls_of("chat.update") == []
     assert slack.reacts(TIA, "eyes", channel=TEAM_CHANNEL, ts=post["ts"]) == 200
     assert "Acknowledged by Tia Team" in str(slack.api.calls_of("chat.update")[0]["blocks"])
+
+
+def test_taking_the_eyes_back_is_acked_and_changes_nothing(slack: Slack):
+    """Slack sends reaction_removed too: answered 200 (else Slack retries it), and the
+    acknowledgement stays (the audit says who took it)."""
+    enrolled = enrol_client(slack.app.rt, program_id="business_12w", name="Ana Lima",
+                            zone="Europe/Berlin", coach="Casey Coach")
+    open_case(slack.app, enrolled.enrolment_id)
+    slack.tick()
+    [post] = slack.team_posts()
+    assert slack.reacts(TIA, "eyes", channel=TEAM_CHANNEL, ts=post["ts"]) == 200
+    removed = {**reaction_added_event(TIA, "eyes", TEAM_CHANNEL, post["ts"]),
+               "type": "reaction_removed"}
+    assert slack.event(removed) == 200
+    assert len(slack.api.calls_of("chat.update")) == 1
 
 
 def test_the_buttons_acknowledge_and_resolve_and_a_stranger_cannot(slack: Slack):

@@ -7,6 +7,7 @@ import json
 import sqlalchemy as sa
 from sqlmodel import select
 
+from services.data_rights import erase_by_staff
 from storage.db import session
 from storage.models import AuditEntry, Identity, OutboxMessage, Person
 from tests.conftest import CHECKIN_GOOD, INTAKE
@@ -95,6 +96,9 @@ def test_delete_confirm_erases_everything_keeps_one_anonymous_line_and_tells_the
         assert to_ana == []
         to_coach = list(s.exec(select(OutboxMessage).where(OutboxMessage.address == "UCOACH")))
     assert len(to_coach) == 1 and "erased" in to_coach[0].payload["text"]
+    # The coach learns which of their programs lost a client, not who.
+    assert "A client of yours in business_12w asked" in to_coach[0].payload["text"]
+    assert f"on {app.rt.clock.now():%Y-%m-%d}." in to_coach[0].payload["text"]
     assert "Ana" not in to_coach[0].payload["text"]
     # Afterwards the bot no longer knows them.
     assert "I don't know you yet" in client.says("hello")[-1]
@@ -107,3 +111,14 @@ def test_a_declined_client_can_still_erase_their_consent_answer(enrol, app):
     client.says("/delete confirm")
     for table in PERSONAL_TABLES:
         assert count(app, table) == 0, table
+
+
+def test_staff_erasing_by_id_erases_only_a_client(enrol, app):
+    """`coachbot erase` takes a client: a coach's id, or one nobody has, erases nothing."""
+    enrol("Ana Lima")
+    with session(app.db) as s:
+        coach_id = s.exec(select(Person.id).where(Person.name == "Casey Coach")).one()
+    assert erase_by_staff(app.rt, coach_id, actor="cli") is None
+    assert erase_by_staff(app.rt, 987_654, actor="cli") is None
+    with session(app.db) as s:
+        assert {p.name for p in s.exec(select(Person))} >= {"Casey Coach", "Ana Lima"}

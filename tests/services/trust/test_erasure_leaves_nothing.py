@@ -7,12 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli import app as coachbot
 from services import keys, session_notes
+from services.data_rights import ERASED_NOTES_OFFER
 from services.flows import open_flow_now
 from services.retention import apply_retention
+from storage.db import session
+from storage.models import OutboxMessage
 from tests.bot.slack.conftest import (  # noqa: F401  (fixtures)
     COACH,
     TEAM_CHANNEL,
@@ -96,6 +100,14 @@ def test_after_delete_confirm_the_name_and_answers_are_nowhere(slack: Slack, enr
     shown = slack.api.message(TEAM_CHANNEL, post["ts"])
     assert shown is not None and "erased at the client's request" in shown["text"]
     assert shown.get("blocks") in (None, [])
+    # Casey's DM that offered the session's notes form says what it was, not about whom.
+    now_reads = [slack.api.message(f"D{COACH}", m["ts"]) or {}
+                 for m in slack.api.posted_messages(COACH)]
+    assert ERASED_NOTES_OFFER in [m.get("text") for m in now_reads]
+    # The escalation's post and the reminders in its thread leave the outbox with him.
+    with session(slack.app.db) as s:
+        kept = [m.idempotency_key for m in s.exec(select(OutboxMessage))]
+    assert [k for k in kept if k.startswith("escalation:")] == []
 
 
 def test_after_coachbot_erase_the_name_and_answers_are_nowhere(slack: Slack, enrol,  # noqa: F811
