@@ -3,15 +3,8 @@ with SIGKILL mid-run, the other takes its leases over: every due touchpoint arri
 
 from __future__ import annotations
 
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -25,50 +18,14 @@ from storage.models import OutboxMessage, PlannedTouchpoint
 from tests.conftest import INTAKE, SAMPLE, START, Client, _truncate_all
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.scheduler.worker_main import FileClock
+from tests.worker_process import WorkerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 8
-WAIT = 60.0  # seconds a worker may take to reach a state before the test gives up
 
 
-class Worker:
-    """A `tests.scheduler.worker_main` process, and the lines it printed, as they come."""
-
-    def __init__(self, name: str, *args: str) -> None:
-        self.name = name
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.scheduler.worker_main", "--worker", name, *args],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.strip())
-        self.lines.put("<exited>")
-
-    def expect(self, line: str) -> None:
-        """Wait until the worker prints `line` (the lines before it are passed over)."""
-        while True:
-            try:
-                seen = self.lines.get(timeout=WAIT)
-            except queue.Empty:
-                pytest.fail(f"worker {self.name} never printed {line!r}")
-            if seen == line:
-                return
-            if seen == "<exited>":
-                pytest.fail(f"worker {self.name} exited before printing {line!r}")
-
-    def go(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write("go\n")
-        self.process.stdin.flush()
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no finally, the leases stay behind."""
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(WAIT)
+def start_worker(name: str, *args: str) -> WorkerProcess:
+    """A `tests.scheduler.worker_main` process: one worker of the bot."""
+    return WorkerProcess(name, "tests.scheduler.worker_main", *args)
 
 
 def joined_on_telegram(app, n: int) -> Client:
@@ -90,7 +47,7 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_nothing_and_doubles_nothing(
     clock = ManualClock(START)
     app = build_app(Settings(database_url=postgres_url, program=SAMPLE, _env_file=None),
                     clock=clock, migrate=False)
-    workers: list[Worker] = []
+    workers: list[WorkerProcess] = []
     try:
         # Flood limits off: the workers send back to back (per_chat_rate 1000); this test
         # is about claiming each message once across processes, not about pacing.
@@ -104,24 +61,24 @@ def test_a_worker_killed_with_sigkill_mid_run_loses_nothing_and_doubles_nothing(
             FileClock.write(clock_file, due_at)
             common = ["--database-url", postgres_url, "--api-url", api.url,
                       "--clock", str(clock_file)]
-            victim = Worker("victim", *common, dies, "4")
-            survivor = Worker("survivor", *common)
+            victim = start_worker("victim", *common, dies, "4")
+            survivor = start_worker("survivor", *common)
             workers += [victim, survivor]
-            victim.expect("ready")
-            survivor.expect("ready")
+            victim.expect("ready", exactly=True)
+            survivor.expect("ready", exactly=True)
 
             victim.go()
-            victim.expect("stalled")  # it sent some, and holds claimed rows
+            victim.expect("stalled", exactly=True)  # it sent some, and holds claimed rows
             survivor.go()
             victim.kill()
-            survivor.expect(f"idle {due_at.isoformat()}")
+            survivor.expect(f"idle {due_at.isoformat()}", exactly=True)
             held = _held_by(app, "victim")
             assert held, "the victim died holding nothing: the test proves nothing"
 
             # Its leases run out (touchpoints 2 min, outbox 1 min): the survivor takes over.
             later = due_at + timedelta(minutes=3)
             FileClock.write(clock_file, later)
-            survivor.expect(f"idle {later.isoformat()}")
+            survivor.expect(f"idle {later.isoformat()}", exactly=True)
 
             delivered = Counter((m["chat_id"], m["text"]) for m in api.sent_messages())
         with session(app.db) as s:

@@ -10,14 +10,8 @@ limit lets through what its free limit would have refused.
 from __future__ import annotations
 
 import asyncio
-import queue
-import subprocess
-import sys
-import threading
 from collections import Counter
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from bot.composition import build_app
@@ -32,55 +26,19 @@ from storage.models import OutboxMessage
 from tests.bot.telegram.conftest import TOKEN
 from tests.conftest import SAMPLE, _truncate_all
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.worker_process import WorkerProcess
 
-ROOT = Path(__file__).resolve().parents[3]
 FIRST_CHAT = 7_100_000_001
 # 45 chats, two messages each: 90 messages, three seconds' worth of the bot's 30/s, and
 # each chat's second message may be sent by the other worker.
 CHATS = [FIRST_CHAT + n for n in range(45)]
 TEXTS = ["Your weekly check-in is here", "How confident do you feel?"]
-WAIT = 60.0  # seconds a worker may take to report before the test gives up
 
 
-class Worker:
-    """A `tests.bot.telegram.budget_worker` process and the lines it prints."""
-
-    def __init__(self, name: str, db_url: str, api_url: str, *extra: str) -> None:
-        self.name = name
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.bot.telegram.budget_worker", "--worker", name,
-             "--database-url", db_url, "--api-url", api_url, *extra],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.strip())
-        self.lines.put("<exited>")
-
-    def expect(self, prefix: str) -> str:
-        """The first line starting with `prefix` (earlier lines are passed over)."""
-        while True:
-            try:
-                line = self.lines.get(timeout=WAIT)
-            except queue.Empty:
-                pytest.fail(f"worker {self.name} never printed {prefix!r}")
-            if line.startswith(prefix):
-                return line
-            if line == "<exited>":
-                pytest.fail(f"worker {self.name} exited before printing {prefix!r}")
-
-    def go(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write("go\n")
-        self.process.stdin.flush()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(WAIT)
+def start_worker(name: str, db_url: str, api_url: str) -> WorkerProcess:
+    """A `tests.bot.telegram.budget_worker` process: one worker of the bot."""
+    return WorkerProcess(name, "tests.bot.telegram.budget_worker", "--database-url", db_url,
+                         "--api-url", api_url)
 
 
 def _queue_checkins(app) -> None:
@@ -98,7 +56,7 @@ def test_two_workers_of_one_bot_stay_within_telegrams_limits_together(postgres_u
                     clock=SystemClock(), migrate=False)
     with FakeTelegramAPI(max_poll_wait=0.3) as api:  # Telegram's limits, on by default
         api.add_chat(*CHATS)
-        workers = [Worker(name, postgres_url, api.url) for name in ("worker-a", "worker-b")]
+        workers = [start_worker(name, postgres_url, api.url) for name in ("worker-a", "worker-b")]
         try:
             for worker in workers:
                 worker.expect("ready")
@@ -108,7 +66,7 @@ def test_two_workers_of_one_bot_stay_within_telegrams_limits_together(postgres_u
             sent = [int(worker.expect("sent ").split()[1]) for worker in workers]
         finally:
             for worker in workers:
-                worker.stop()
+                worker.kill()
         messages = api.sent_messages()
         assert api.flood_errors() == 0
     with session(app.db) as s:
