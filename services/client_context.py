@@ -63,7 +63,11 @@ def client_language(program: Program, enrolment: Enrolment) -> str:
 
 def staff_language(session: Session, person_id: int) -> str:
     """The language a coach or team member is written to in (`staff add --language`)."""
-    person = session.get(Person, person_id)
+    return person_language(session.get(Person, person_id))
+
+
+def person_language(person: Person | None) -> str:
+    """A staff member's own language (`staff add --language`), else English."""
     return (person.language if person is not None else None) or DEFAULT_LANGUAGE
 
 

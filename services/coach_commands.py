@@ -15,7 +15,7 @@ from conversations.journey import program_week
 from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
 from services import escalations as cases
 from services import keys
-from services.client_context import shared_language
+from services.client_context import person_language, shared_language
 from services.digest import Digest, build_digest
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, staff
@@ -53,7 +53,7 @@ def run(rt: Runtime, user_id: str, text: str, *, trigger_id: str) -> CommandAnsw
             # A stranger: nobody whose language we know.
             return CommandAnswer(translator(DEFAULT_LANGUAGE).gettext(
                 "Only listed coaches and team members can use /coachbot."))
-        language = person.language or DEFAULT_LANGUAGE
+        language = person_language(person)
         t = translator(language)
         if verb == "digest":
             if person.role != "coach":
@@ -102,7 +102,7 @@ def _find_clients(session: Session, words: str, coach_id: int | None
 
 def _answer(person: Person, message: str, **values: object) -> CommandAnswer:
     """One of the catalog's answers, in the asker's language."""
-    language = person.language or DEFAULT_LANGUAGE
+    language = person_language(person)
     return CommandAnswer(translator(language).gettext(message).format(**values),
                          language=language)
 
@@ -110,7 +110,7 @@ def _answer(person: Person, message: str, **values: object) -> CommandAnswer:
 def _choice(asker: Person, found: list[tuple[Enrolment, Person]], command: str
             ) -> CommandAnswer:
     """Two clients of one name: say how to pick each, in the asker's language."""
-    language = asker.language or DEFAULT_LANGUAGE
+    language = person_language(asker)
     t = translator(language)
     options = [t.gettext("`{command}` for the one in {program}, enrolled {day} ({status})"
                          ).format(command=f"/coachbot {command} #{e.id}", program=e.program_id,
@@ -134,7 +134,7 @@ def _client(rt: Runtime, uow: UnitOfWork, coach: Person, name: str) -> CommandAn
         return _choice(coach, found, "client")
     [(enrolment, client)] = found
     return CommandAnswer(_summary(rt, uow, coach, enrolment, client),
-                         language=coach.language or DEFAULT_LANGUAGE)
+                         language=person_language(coach))
 
 
 def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> CommandAnswer | None:
@@ -148,7 +148,7 @@ def client_summary(rt: Runtime, slack_id: str, enrolment_id: int) -> CommandAnsw
                 or enrolment.coach_id != coach.id:
             return None
         return CommandAnswer(_summary(rt, uow, coach, enrolment, client),
-                             language=coach.language or DEFAULT_LANGUAGE)
+                             language=person_language(coach))
 
 
 def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
@@ -165,7 +165,7 @@ def _summary(rt: Runtime, uow: UnitOfWork, coach: Person, enrolment: Enrolment,
         col(Answer.question_id).not_like(f"{QUESTION_PREFIX}%"))
         .order_by(col(Answer.answered_at).desc()).limit(12)))
     items = action_item_store.open_items(session, enrolment.id or 0)
-    language = coach.language or DEFAULT_LANGUAGE  # words, numbers and days the coach's way
+    language = person_language(coach)  # words, numbers and days the coach's way
     t = translator(language)
     scores = ", ".join(f"{a.question_id} {format_number(a.number or 0, language, grouping=False)} "
                        f"({format_day(a.answered_at, language, weekday=False)})"

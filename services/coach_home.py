@@ -20,6 +20,7 @@ from conversations.messages import Reply
 from conversations.program import Program
 from conversations.translations import DEFAULT_LANGUAGE, translator
 from services import keys
+from services.client_context import person_language
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import escalation_store, staff
 from storage.models import (
@@ -76,7 +77,7 @@ def home_of(rt: Runtime, slack_id: str) -> Home | None:
         coach = staff.staff_at(session, slack_id)
         if coach is None or coach.role != "coach":
             return None
-        language = coach.language or DEFAULT_LANGUAGE
+        language = person_language(coach)
         rows = _open_enrolments(session, coach.id)
         ids = [e.id or 0 for e, _ in rows]
         names = {e.id: p.name for e, p in rows}

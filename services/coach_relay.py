@@ -17,9 +17,9 @@ from conversations.journey import is_current, may_receive, program_week
 from conversations.messages import Reply
 from conversations.program import Program
 from conversations.render import answer_title, shown_answer
-from conversations.translations import DEFAULT_LANGUAGE, N_, translator
+from conversations.translations import N_, translator
 from services import coach_home, keys
-from services.client_context import client_language
+from services.client_context import client_language, person_language
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, people, relay_store, staff
 from storage.models import Enrolment, Person
@@ -61,7 +61,7 @@ def post_checkin(uow: UnitOfWork, program: Program, enrolment: Enrolment, client
     week = program_week(enrolment.enrolled_at, uow.now, program.weeks)
     items = {item_of(q): q for q in answers if item_of(q) is not None}
     named = action_item_store.texts(session, [i for i in items if i is not None])
-    language = coach.language or DEFAULT_LANGUAGE
+    language = person_language(coach)
     t = translator(language)
     lines = [t.gettext("Action item \"{item}\": {answer}").format(
         item=named.get(item or 0, "?"), answer=label(answers[q], t)) for item, q in items.items()]

@@ -29,8 +29,9 @@ from conversations.journey import CURRENT
 from conversations.messages import DigestView, Reply
 from conversations.program import Program, YesNoQuestion
 from conversations.render import answer_title, shown_answer
-from conversations.translations import DEFAULT_LANGUAGE, N_, Translator, translator
+from conversations.translations import N_, Translator, translator
 from services import keys
+from services.client_context import person_language
 from services.unit_of_work import Runtime
 from storage import escalation_store as escalations
 from storage import staff
@@ -152,7 +153,7 @@ def build_digest(session: Session, coach: Person, programs: Mapping[str, Program
     numbers written in the coach's `language`."""
     zone = ZoneInfo(coach.timezone)
     day = _Day.before(now, zone)
-    said = _Said(language or coach.language or DEFAULT_LANGUAGE)
+    said = _Said(language or person_language(coach))
     # Columns, not ORM rows: building 500 clients' objects costs more than the queries.
     rows = [_Client(*row) for row in session.exec(
         select(Enrolment.id, Enrolment.program_id, Enrolment.status, Enrolment.checkin_day,

@@ -17,7 +17,7 @@ from conversations.formatting import format_day
 from conversations.messages import Reply
 from conversations.translations import DEFAULT_LANGUAGE, N_, translator
 from services import coach_home, keys
-from services.client_context import client_language, staff_language
+from services.client_context import client_language, person_language, staff_language
 from services.coach_relay import REFUSALS, refusal
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import action_item_store, audit, dedupe, staff
@@ -71,7 +71,7 @@ def form_for(rt: Runtime, slack_id: str, enrolment_id: int) -> NotesForm | None:
         coach, enrolment, client = found
         today = rt.clock.now().astimezone(ZoneInfo(client.timezone)).date()
         return NotesForm(enrolment_id=enrolment.id or 0, client=client.name, today=today,
-                         language=coach.language or DEFAULT_LANGUAGE)
+                         language=person_language(coach))
 
 
 def _coached(session, slack_id: str, enrolment_id: int
@@ -119,8 +119,8 @@ def save(rt: Runtime, *, slack_id: str, enrolment_id: int, draft: Draft,
                 "Only this client's coach can write their notes.")})
         coach, enrolment, client = found
         today = uow.now.astimezone(ZoneInfo(client.timezone)).date()
-        t = translator(coach.language or DEFAULT_LANGUAGE)
-        errors = problems(draft, today, coach.language or DEFAULT_LANGUAGE)
+        t = translator(person_language(coach))
+        errors = problems(draft, today, person_language(coach))
         refused = refusal(session, enrolment)
         if refused is not None:
             errors.setdefault("notes", t.gettext(REFUSALS[refused]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conversations.translations import DEFAULT_LANGUAGE
+from services.client_context import person_language
 from services.unit_of_work import Runtime
 from storage import staff
 from storage.staff import StaffError
@@ -21,7 +21,7 @@ def language_of(rt: Runtime, slack_id: str) -> str:
     --language`), else English."""
     with rt.reading() as session:
         person = staff.staff_at(session, slack_id)
-        return (person.language if person is not None else None) or DEFAULT_LANGUAGE
+        return person_language(person)
 
 
 def add(rt: Runtime, *, name: str, slack_id: str, role: str, timezone: str,
