@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql"]
+# One process per mutant run (the suite's addopts ask pytest-xdist for several).
+PYTEST = ["-x", "-q", "-p", "no:cacheprovider", "-n", "0", "-k", "not postgresql"]
 # A forked test run that takes longer than this is stuck (a mutant made a loop endless).
 CHILD_LIMIT_S = 120
 

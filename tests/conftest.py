@@ -3,9 +3,12 @@ and a recording client that talks to the real handler."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +25,11 @@ from scheduler.clock import ManualClock
 from services.delivery import drain
 from services.enrolment import Enrolled, enrol_client
 from storage.db import make_engine, upgrade
+
+# pytest-xdist gives its workers COLUMNS=80, and rich fixes a console's width from COLUMNS
+# when it is made (bot/cli.py makes them at import): the CLI tests set their own width.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 SAMPLE = BUNDLED_PROGRAMS / "business-coaching-12w.yaml"
 PG_ENV = "COACHBOT_TEST_DATABASE_URL"
@@ -43,6 +51,39 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# The suite runs in several processes (pytest-xdist), each with a database of its own on the
+# one server. The story that restarts that server takes this lock exclusively; every other test
+# on PostgreSQL holds it shared, so a restart never lands in the middle of someone else's test.
+SERVER_LOCK = Path(tempfile.gettempdir()) / "coachbot-tests-postgres.lock"
+
+
+@contextlib.contextmanager
+def postgres_server(*, exclusive: bool = False) -> Iterator[None]:
+    """Hold the PostgreSQL server for a test: shared by default, alone to restart it."""
+    with open(SERVER_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _uses_postgres(request: pytest.FixtureRequest) -> bool:
+    callspec = getattr(request.node, "callspec", None)
+    return ("postgres_url" in request.fixturenames
+            or (callspec is not None and callspec.params.get("db_url") == "postgresql"))
+
+
+@pytest.fixture(autouse=True)
+def _postgres_shared(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests on PostgreSQL share the server; one marked `restarts_postgres` has it alone."""
+    if request.node.get_closest_marker("restarts_postgres") or not _uses_postgres(request):
+        yield
+        return
+    with postgres_server():
+        yield
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test run, dropped at the end."""
@@ -54,15 +95,16 @@ def postgres_url() -> Iterator[str]:
                     "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
     name = f"coachbot_test_{uuid.uuid4().hex[:10]}"
     admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(make_engine(base).url).set(database=name)
     rendered = url.render_as_string(hide_password=False)
-    engine = make_engine(rendered)
-    upgrade(engine)
-    engine.dispose()
+    with postgres_server():
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(rendered)
+        upgrade(engine)
+        engine.dispose()
     yield rendered
-    with admin.connect() as connection:
+    with postgres_server(), admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -78,7 +79,17 @@ def test_every_connection_dropped_mid_dialogue(app, enrol, db_url):
     _story(app, enrol, outage)
 
 
+@pytest.fixture
+def server_alone() -> Iterator[None]:
+    """No other test (in any process of this run) is on the server while it restarts."""
+    from tests.conftest import postgres_server
+
+    with postgres_server(exclusive=True):
+        yield
+
+
+@pytest.mark.restarts_postgres
 @pytest.mark.skipif(not os.environ.get(RESTART_ENV),
                     reason=f"{RESTART_ENV}=1 restarts the shared server (as root)")
-def test_the_server_restarted_mid_dialogue(app, enrol, db_url):
+def test_the_server_restarted_mid_dialogue(server_alone, app, enrol, db_url):
     _story(app, enrol, lambda: restart_server(db_url))
