@@ -6,8 +6,9 @@ import base64
 import json
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Text, and_, case, cast, delete, func, or_, update
+from sqlalchemy import Text, and_, bindparam, case, cast, delete, func, or_, update
 from sqlmodel import Session, col, select
 
 from conversations.messages import Attachment, Button, DigestView, EscalationCard, Reply
@@ -116,29 +117,35 @@ def claim(session: Session, *, channel: str, worker: str, now: datetime,
     `in_order`: leave a message while an earlier one to the same address waits for a retry
     or is held by another worker, so an address never receives its messages out of order.
     """
-    conditions = [OutboxMessage.channel == channel, OutboxMessage.status == "queued",
-                  col(OutboxMessage.next_attempt_at) <= now,
-                  or_(col(OutboxMessage.claimed_until).is_(None),
-                      col(OutboxMessage.claimed_until) < now)]
-    picked = _pick(session, conditions, limit=limit, per_address=per_address,
-                   in_order=in_order)
+    params = {"channel": channel, "now": now, "limit": limit, "per_address": per_address}
+    picked = list(session.exec(_pick_statement(in_order), params=params))
     if not picked:
         return []
     # PostgreSQL allows no FOR UPDATE beside a window function: lock the picked rows in a
     # second query, which checks the conditions again on the locked (latest) version, so a
     # row another worker claimed meanwhile is left to it.
-    rows = list(session.exec(
-        select(OutboxMessage).where(col(OutboxMessage.id).in_(picked), *conditions)
-        .order_by(col(OutboxMessage.id)).with_for_update(skip_locked=True)))
+    rows = list(session.exec(_lock_statement(), params={**params, "picked": picked}))
     if in_order:
-        waiting = _first_waiting(session, channel=channel, now=now)
+        waiting = dict(session.exec(_waiting_statement(), params=params).all())
         rows = [r for r in rows if r.address not in waiting or (r.id or 0) < waiting[r.address]]
     return _lease(session, rows, worker=worker, until=now + lease)
 
 
-def _pick(session: Session, conditions: list, *, limit: int, per_address: int,
-          in_order: bool) -> list[int]:
+# The statements are built once, with bind parameters: an empty drain (the scheduler's every
+# tick, every test's flush) cost more in building the query than in running it.
+def _due() -> list:
+    """A queued message of the channel, due and not held by a live lease."""
+    now = bindparam("now")
+    return [OutboxMessage.channel == bindparam("channel"), OutboxMessage.status == "queued",
+            col(OutboxMessage.next_attempt_at) <= now,
+            or_(col(OutboxMessage.claimed_until).is_(None),
+                col(OutboxMessage.claimed_until) < now)]
+
+
+@cache
+def _pick_statement(in_order: bool):
     """The ids to claim, taking turns over addresses (no lock: see `claim`)."""
+    conditions = _due()
     per = {"partition_by": col(OutboxMessage.address), "order_by": col(OutboxMessage.id)}
     turn = func.row_number().over(**per).label("turn")
     if in_order:
@@ -152,9 +159,16 @@ def _pick(session: Session, conditions: list, *, limit: int, per_address: int,
     else:
         ranked = select(col(OutboxMessage.id).label("id"), turn).where(*conditions).subquery()
         eligible = []
-    return list(session.exec(
-        select(ranked.c.id).where(ranked.c.turn <= per_address, *eligible)
-        .order_by(ranked.c.turn, ranked.c.id).limit(limit)))
+    return (select(ranked.c.id).where(ranked.c.turn <= bindparam("per_address"), *eligible)
+            .order_by(ranked.c.turn, ranked.c.id).limit(bindparam("limit")))
+
+
+@cache
+def _lock_statement():
+    """The picked rows, locked, if they are still due and unheld."""
+    return (select(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(bindparam("picked", expanding=True)), *_due())
+            .order_by(col(OutboxMessage.id)).with_for_update(skip_locked=True))
 
 
 def _lease(session: Session, rows: list[OutboxMessage], *, worker: str,
@@ -173,18 +187,20 @@ def _lease(session: Session, rows: list[OutboxMessage], *, worker: str,
     return claimed
 
 
-def _first_waiting(session: Session, *, channel: str, now: datetime) -> dict[str, int]:
+@cache
+def _waiting_statement():
     """Per address, the oldest queued message that is not due yet or is held by a worker.
 
     One grouped query over the (few) waiting rows: a NOT EXISTS per candidate row took
     most of a second with thousands queued.
     """
-    query = (select(OutboxMessage.address, func.min(OutboxMessage.id))
-             .where(OutboxMessage.channel == channel, OutboxMessage.status == "queued",
-                    or_(col(OutboxMessage.next_attempt_at) > now,
-                        col(OutboxMessage.claimed_until) >= now))
-             .group_by(col(OutboxMessage.address)))
-    return {address: first for address, first in session.exec(query)}
+    now = bindparam("now")
+    return (select(OutboxMessage.address, func.min(OutboxMessage.id))
+            .where(OutboxMessage.channel == bindparam("channel"),
+                   OutboxMessage.status == "queued",
+                   or_(col(OutboxMessage.next_attempt_at) > now,
+                       col(OutboxMessage.claimed_until) >= now))
+            .group_by(col(OutboxMessage.address)))
 
 
 def mark_sent(session: Session, message_id: int, *, platform_id: str | None,
