@@ -125,8 +125,12 @@ class _Fires:
         self.cursor = start
         self.done = False
 
-    def between(self, start: datetime, end: datetime) -> list[datetime]:
-        while not self.done and (not self.times or self.times[-1] < end):
+    def between(self, start: datetime, end: datetime,
+                until: datetime | None = None) -> list[datetime]:
+        # With `until`, only up to the first fire at or after it: a planner that stores a
+        # week ahead must not pay for a whole journey of calendar maths per trigger.
+        stop = end if until is None else min(end, until)
+        while not self.done and (not self.times or self.times[-1] < stop):
             # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
             # return the same repeated (fall-back) time again and this loop would never end.
             fire = self.trigger.get_next_fire_time(None, self.cursor)
@@ -139,7 +143,10 @@ class _Fires:
                 continue
             self.times.append(fire)
             self.cursor = fire + timedelta(seconds=1)
-        return self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
+        found = self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
+        if until is not None:
+            found = found[:bisect_left(found, until) + 1]
+        return found
 
 
 # Keyed by the trigger itself (identity): triggers come from the caches below, so every
@@ -148,8 +155,10 @@ _SEQUENCES: dict[CronTrigger, _Fires] = {}
 _MAX_SEQUENCES = 20_000
 
 
-def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
-    """The trigger's fire times in [start, end), in UTC, each instant once."""
+def _fires(trigger: CronTrigger, start: datetime, end: datetime,
+           until: datetime | None = None) -> list[datetime]:
+    """The trigger's fire times in [start, end), in UTC, each instant once; with `until`,
+    only up to the first one at or after it."""
     key = trigger
     sequence = _SEQUENCES.get(key)
     if sequence is None:
@@ -160,7 +169,7 @@ def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetim
         # Asked about earlier times: compute only the part before what is known.
         sequence.times[:0] = _Fires(trigger, start).between(start, sequence.start)
         sequence.start = start
-    return sequence.between(start, end)
+    return sequence.between(start, end, until)
 
 
 def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
@@ -275,10 +284,9 @@ class _Planner:
         ranges = ([(w.start, w.end or self.horizon) for w in windows]
                   or [(self.enrolled_at, self.horizon)])
         for start, end in ranges:
-            fires = _fires(trigger, max(start, self.enrolled_at), end)
-            if self.until is not None:
-                # Up to the first one at or after `until` (quiet hours only delay a fire).
-                fires = fires[:bisect_left(fires, self.until) + 1]
+            # With `until`: up to the first one at or after it (quiet hours only delay a
+            # fire).
+            fires = _fires(trigger, max(start, self.enrolled_at), end, self.until)
             for fire in fires:
                 local = fire.astimezone(self.tz)
                 if when.weekly is not None:
