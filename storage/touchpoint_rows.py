@@ -84,15 +84,18 @@ _SQLITE_ADD = text(
     + _CONFLICT)
 
 
-def of_enrolments(session: Session, enrolment_ids: list[int]) -> dict[int, list[PlannedTouchpoint]]:
-    """Every row of many enrolments (one query), per enrolment, in due order."""
-    found: dict[int, list[PlannedTouchpoint]] = {i: [] for i in enrolment_ids}
+def of_enrolments(session: Session, enrolment_ids: list[int]) -> dict[int, list[Any]]:
+    """Every row of many enrolments (one query), per enrolment, in due order: plain rows
+    (id, touchpoint_id, occurrence, due_at, status, kind), what planning compares."""
+    found: dict[int, list[Any]] = {i: [] for i in enrolment_ids}
     if not enrolment_ids:
         return found
-    for row in session.exec(
-            select(PlannedTouchpoint)
-            .where(col(PlannedTouchpoint.enrolment_id).in_(enrolment_ids))
-            .order_by(col(PlannedTouchpoint.due_at), col(PlannedTouchpoint.id))):
+    session.flush()
+    for row in session.connection().execute(
+            select(_TABLE.c.id, _TABLE.c.enrolment_id, _TABLE.c.touchpoint_id,
+                   _TABLE.c.occurrence, _TABLE.c.due_at, _TABLE.c.status, _TABLE.c.kind)
+            .where(_TABLE.c.enrolment_id.in_(enrolment_ids))
+            .order_by(_TABLE.c.due_at, _TABLE.c.id)):
         found.setdefault(row.enrolment_id or 0, []).append(row)
     return found
 
