@@ -89,11 +89,13 @@ def wanted(program: Program, enrolment: Enrolment | PlanEnrolment, person: Perso
     anchor = enrolment.joined_at or enrolment.enrolled_at
     slot = checkin_slot(enrolment)
     found: dict[tuple[str, str], Any] = {}
+    spans = stage_spans(program, enrolment.stage, enrolment.stage_started_at,
+                        wait_for_flows=True)
     occurrences: list[Occurrence] = plan(
         program, enrolled_at=anchor, zone=person.timezone, stage=enrolment.stage,
         stage_started=enrolment.stage_started_at, checkin=slot, sessions=sessions,
         quiet=quiet_hours(program, person), wait_for_flows=True,
-        checkin_chosen=_chosen(program, slot), until=until)
+        checkin_chosen=_chosen(program, slot), until=until, spans=spans)
     for occurrence in occurrences:
         due = occurrence.due
         offset = occurrence.touchpoint.when.before_session
@@ -101,8 +103,6 @@ def wanted(program: Program, enrolment: Enrolment | PlanEnrolment, person: Perso
             due = now  # booked at short notice: prepare now, while the session is ahead
         found[(occurrence.touchpoint.id, occurrence.occurrence)] = (due, "send")
     # Stage moves by time are rows too, so the runner moves clients on at the right moment.
-    spans = stage_spans(program, enrolment.stage, enrolment.stage_started_at,
-                        wait_for_flows=True)
     for span in spans[1:]:
         found[(STAGE_PREFIX + span.stage, "enter")] = (span.start, "stage")
     return found
