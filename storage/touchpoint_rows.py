@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, text, update
 from sqlmodel import Session, col, select
 
-from storage.models import Enrolment, PlannedTouchpoint
+from storage.models import PLANNED_ROW, Enrolment, PlannedTouchpoint
 from storage.upsert import insert_ignore
 
 MAX_ATTEMPTS = 5
@@ -108,7 +108,7 @@ def of_enrolment(session: Session, enrolment_id: int) -> list[PlannedTouchpoint]
 
 
 def _claimable(now: datetime):
-    return and_(PlannedTouchpoint.status == "planned", col(PlannedTouchpoint.due_at) <= now,
+    return and_(text(PLANNED_ROW), col(PlannedTouchpoint.due_at) <= now,
                 or_(col(PlannedTouchpoint.claimed_until).is_(None),
                     col(PlannedTouchpoint.claimed_until) < now))
 
@@ -187,6 +187,16 @@ def finish(session: Session, row_id: int, *, status: str, now: datetime,
     return result.rowcount == 1
 
 
+def finish_many(session: Session, finished: list[tuple[int, str, str | None]], *,
+                now: datetime) -> None:
+    """`finish` for many rows, (id, status, reason) each, in one executemany: a batch of
+    the tick records the rows it ran together, in the batch's transaction."""
+    if finished:
+        session.connection().execute(_FINISH, [
+            {"row_id": row_id, "status": status, "reason": reason[:32] if reason else None,
+             "done_at": now} for row_id, status, reason in finished])
+
+
 _TABLE = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
 _FINISH = (update(_TABLE)
            .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.status == "planned")
@@ -220,7 +230,7 @@ def get(session: Session, row_id: int) -> PlannedTouchpoint | None:
 def next_due(session: Session) -> datetime | None:
     """When the earliest planned row falls due (a simulation jumps there)."""
     row = session.exec(select(PlannedTouchpoint.due_at)
-                       .where(PlannedTouchpoint.status == "planned")
+                       .where(text(PLANNED_ROW))
                        .order_by(col(PlannedTouchpoint.due_at)).limit(1)).first()
     return row
 
