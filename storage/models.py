@@ -305,7 +305,8 @@ class TouchpointPlan(SQLModel, table=True):
 
     __tablename__ = "touchpoint_plan"
     enrolment_id: int = Field(foreign_key="enrolment.id", primary_key=True)
-    program_checksum: str = Field(max_length=64)
+    # The start of the version's checksum (storage/plans.PLAN_CHECKSUM_LENGTH).
+    program_checksum: str = Field(max_length=16)
     timezone: str = Field(max_length=64)
     quiet_start: str | None = Field(default=None, max_length=5)
     quiet_end: str | None = Field(default=None, max_length=5)

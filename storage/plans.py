@@ -23,6 +23,10 @@ from conversations.journey import PLANNED
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
 
+# A plan keeps the start of its program version's checksum, not all 64 characters: 64 bits
+# tell versions of one program apart, and every enrolment stores one.
+PLAN_CHECKSUM_LENGTH = 16
+
 
 def due_for_planning(session: Session, *, now: datetime,
                      limit: int = 200) -> list[tuple[int, str]]:
@@ -63,7 +67,8 @@ def drifted_enrolments(session: Session, *, limit: int = 200) -> list[int]:
     have none yet), oldest first: a full comparison, for the daily backstop."""
     plan = TouchpointPlan
     changed = or_(
-        col(plan.program_checksum).is_distinct_from(ProgramRow.checksum),
+        col(plan.program_checksum).is_distinct_from(
+            func.substr(ProgramRow.checksum, 1, PLAN_CHECKSUM_LENGTH)),
         col(plan.timezone).is_distinct_from(Person.timezone),
         col(plan.quiet_start).is_distinct_from(Person.quiet_start),
         col(plan.quiet_end).is_distinct_from(Person.quiet_end),
@@ -204,13 +209,14 @@ def _expire_loaded(session: Session, enrolment_ids: list[int]) -> None:
 
 
 def program_checksums(session: Session, program_ids: set[str]) -> dict[str, str]:
-    """The checksums of several program files as last loaded (missing ones: "")."""
+    """The checksums of several program files as last loaded, as a plan stores them (the
+    first PLAN_CHECKSUM_LENGTH characters; missing ones: "")."""
     found = dict.fromkeys(program_ids, "")
     if program_ids:
         for program_id, checksum in session.exec(
                 select(ProgramRow.id, ProgramRow.checksum)
                 .where(col(ProgramRow.id).in_(program_ids))):
-            found[program_id] = checksum
+            found[program_id] = checksum[:PLAN_CHECKSUM_LENGTH]
     return found
 
 
