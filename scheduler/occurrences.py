@@ -129,7 +129,9 @@ class _Fires:
                 until: datetime | None = None) -> list[datetime]:
         # With `until`, only up to the first fire at or after it: a planner that stores a
         # week ahead must not pay for a whole journey of calendar maths per trigger.
-        stop = end if until is None else min(end, until)
+        # (At least up to `start`: asked about a window that opens after `until`, the
+        # answer is its first fire.)
+        stop = end if until is None else min(end, max(until, start))
         while not self.done and (not self.times or self.times[-1] < stop):
             # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
             # return the same repeated (fall-back) time again and this loop would never end.

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from scheduler import occurrences
-from scheduler.replanning import replan, replan_due
+from scheduler.replanning import checkin_slot, replan, replan_due
 from services.touchpoints import TouchpointRunner
 from storage.db import session
 from storage.models import Enrolment, Identity, Person, PlannedTouchpoint
@@ -92,3 +92,32 @@ def test_clients_due_in_one_batch_each_get_their_reminder_planned(app, enrol, cl
     reminded = {r.enrolment_id for r in rows(app, "weekly_checkin") if r.kind == "remind"}
     assert sent == {c.enrolled.enrolment_id for c in clients}
     assert reminded == sent
+
+
+@pytest.mark.parametrize("ahead", [timedelta(days=1), timedelta(days=8), timedelta(weeks=11)])
+def test_a_plan_up_to_a_horizon_is_the_start_of_the_whole_plan(app, ahead):
+    program = app.programs["business_12w"].program
+    for i, zone in enumerate(ZONES):
+        joined = NOW - timedelta(days=i * 3, minutes=i * 41)
+        day, at = SLOTS[i]
+        slot = checkin_slot(Enrolment(checkin_day=day, checkin_time=at))
+        inputs = {"enrolled_at": joined, "zone": zone, "stage": "onboarding",
+                  "stage_started": joined, "checkin": slot, "wait_for_flows": False,
+                  "checkin_chosen": True}
+        until = NOW + ahead
+        # Fresh caches: the part up to the horizon is computed first, as a planner does.
+        occurrences._SEQUENCES.clear()
+        occurrences._KEYED.clear()
+        part = {(o.touchpoint.id, o.occurrence, o.due)
+                for o in occurrences.plan(program, until=until, **inputs)}
+        whole = {(o.touchpoint.id, o.occurrence, o.due)
+                 for o in occurrences.plan(program, **inputs)}
+        # The same once every fire of the journey is known (no early stop): what the
+        # calendar caches hold changes nothing.
+        warm = {(o.touchpoint.id, o.occurrence, o.due)
+                for o in occurrences.plan(program, until=until, **inputs)}
+        assert part == warm
+        assert part <= whole
+        assert {o for o in whole if o[2] < until} <= part
+        # Each touchpoint with something at or after the horizon shows what comes next.
+        assert {o[0] for o in whole if o[2] >= until} == {o[0] for o in part if o[2] >= until}
