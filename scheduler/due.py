@@ -230,14 +230,29 @@ class DueRows:
         log.info("stage moved enrolment=%s stage=%s", enrolment.id, target)
         return Finish("done")
 
+    def follow_up_many(self, session: Session,
+                       sent: list[tuple[rows.Claimed, Touchpoint, datetime]]) -> None:
+        """`follow_up` for rows of a batch sent to different enrolments, with their open
+        conversations read in one query (each enrolment's, as it is now)."""
+        asked = [row.enrolment_id for row, tp, _ in sent
+                 if row.kind == "send" and tp.on_no_answer is not None
+                 and tp.send.flow is not None]
+        open_flows = answering.open_flow_ids(session, asked)
+        for row, tp, base in sent:
+            self.follow_up(session, row, tp, base,
+                           open_flow=open_flows.get(row.enrolment_id))
+
     def follow_up(self, session: Session, row: rows.Claimed, tp: Touchpoint,
-                  base: datetime) -> None:
-        """Plan the next step of an unanswered flow: a reminder, or the no-answer check."""
+                  base: datetime, *, open_flow: str | bool | None = False) -> None:
+        """Plan the next step of an unanswered flow: a reminder, or the no-answer check.
+        `open_flow`: the flow open for the enrolment, when the caller read it already."""
         policy = tp.on_no_answer
         if policy is None or tp.send.flow is None:
             return
         if row.kind == "send":
-            if answering.open_flow_id(session, row.enrolment_id) != tp.send.flow:
+            if open_flow is False:
+                open_flow = answering.open_flow_id(session, row.enrolment_id)
+            if open_flow != tp.send.flow:
                 return  # nothing open to answer (already answered, or never opened)
             parent_id, occurrence, step = row.id, row.occurrence, 1
         else:

@@ -125,8 +125,14 @@ class _Fires:
         self.cursor = start
         self.done = False
 
-    def between(self, start: datetime, end: datetime) -> list[datetime]:
-        while not self.done and (not self.times or self.times[-1] < end):
+    def between(self, start: datetime, end: datetime,
+                until: datetime | None = None) -> list[datetime]:
+        # With `until`, only up to the first fire at or after it: a planner that stores a
+        # week ahead must not pay for a whole journey of calendar maths per trigger.
+        # (At least up to `start`: asked about a window that opens after `until`, the
+        # answer is its first fire.)
+        stop = end if until is None else min(end, max(until, start))
+        while not self.done and (not self.times or self.times[-1] < stop):
             # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
             # return the same repeated (fall-back) time again and this loop would never end.
             fire = self.trigger.get_next_fire_time(None, self.cursor)
@@ -139,7 +145,10 @@ class _Fires:
                 continue
             self.times.append(fire)
             self.cursor = fire + timedelta(seconds=1)
-        return self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
+        found = self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
+        if until is not None:
+            found = found[:bisect_left(found, until) + 1]
+        return found
 
 
 # Keyed by the trigger itself (identity): triggers come from the caches below, so every
@@ -148,8 +157,10 @@ _SEQUENCES: dict[CronTrigger, _Fires] = {}
 _MAX_SEQUENCES = 20_000
 
 
-def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
-    """The trigger's fire times in [start, end), in UTC, each instant once."""
+def _fires(trigger: CronTrigger, start: datetime, end: datetime,
+           until: datetime | None = None) -> list[datetime]:
+    """The trigger's fire times in [start, end), in UTC, each instant once; with `until`,
+    only up to the first one at or after it."""
     key = trigger
     sequence = _SEQUENCES.get(key)
     if sequence is None:
@@ -160,7 +171,37 @@ def _fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetim
         # Asked about earlier times: compute only the part before what is known.
         sequence.times[:0] = _Fires(trigger, start).between(start, sequence.start)
         sequence.start = start
-    return sequence.between(start, end)
+    return sequence.between(start, end, until)
+
+
+# Each fire's occurrence key and due time (quiet hours applied), per trigger, zone and quiet
+# hours: every client on one slot and zone shares them instead of formatting its own.
+_KEYED: dict[tuple[CronTrigger, ZoneInfo, bool, QuietHours | None],
+             dict[datetime, tuple[str, datetime]]] = {}
+
+
+def _keyed(trigger: CronTrigger, tz: ZoneInfo, weekly: bool,
+           quiet: QuietHours | None) -> dict[datetime, tuple[str, datetime]]:
+    key = (trigger, tz, weekly, quiet)
+    found = _KEYED.get(key)
+    if found is None:
+        if len(_KEYED) >= _MAX_SEQUENCES:
+            _KEYED.clear()  # a bound on memory, as for the fire times
+        found = _KEYED[key] = {}
+    return found
+
+
+def _key_and_due(fire: datetime, tz: ZoneInfo, weekly: bool,
+                 quiet: QuietHours | None) -> tuple[str, datetime]:
+    """A recurring fire's occurrence key (the local ISO week, or the local minute) and its
+    due time (moved out of quiet hours unless `quiet` is None)."""
+    local = fire.astimezone(tz)
+    if weekly:
+        year, week, _ = local.isocalendar()
+        key = f"{year}-W{week:02d}"
+    else:
+        key = f"{local:%Y-%m-%dT%H:%M}"
+    return key, fire if quiet is None else quiet_adjusted(fire, tz, quiet)
 
 
 def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
@@ -187,7 +228,8 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
          stage_started: datetime | None = None, checkin: Weekly | None = None,
          sessions: tuple[datetime, ...] = (), quiet: QuietHours | None = None,
          wait_for_flows: bool = False, checkin_chosen: bool = False,
-         until: datetime | None = None) -> list[Occurrence]:
+         until: datetime | None = None, spans: list[StageSpan] | None = None,
+         ) -> list[Occurrence]:
     """Every occurrence of every touchpoint for one client, in time order.
 
     `checkin` is the client's own check-in slot; it applies to the check-in flow only.
@@ -198,9 +240,11 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
     (the planner stores rows up to a horizon and needs only to know what comes next).
     Occurrence keys stay the same when the zone or the slot changes (weekly touchpoints
     are keyed by the local ISO week), so replanning moves an occurrence, never adds one.
+    `spans`: the client's `stage_spans` when the caller has them already.
     """
-    spans = stage_spans(program, stage or program.stages[0].id, stage_started or enrolled_at,
-                        wait_for_flows=wait_for_flows)
+    if spans is None:
+        spans = stage_spans(program, stage or program.stages[0].id,
+                            stage_started or enrolled_at, wait_for_flows=wait_for_flows)
     planner = _Planner(program, zone, enrolled_at, spans, quiet or program.quiet_hours,
                        checkin, checkin_chosen, until)
     for tp in program.touchpoints:
@@ -275,18 +319,18 @@ class _Planner:
         ranges = ([(w.start, w.end or self.horizon) for w in windows]
                   or [(self.enrolled_at, self.horizon)])
         for start, end in ranges:
-            fires = _fires(trigger, max(start, self.enrolled_at), end)
-            if self.until is not None:
-                # Up to the first one at or after `until` (quiet hours only delay a fire).
-                fires = fires[:bisect_left(fires, self.until) + 1]
+            # With `until`: up to the first one at or after it (quiet hours only delay a
+            # fire).
+            fires = _fires(trigger, max(start, self.enrolled_at), end, self.until)
+            keep_time = own and self.checkin_chosen
+            keyed = _keyed(trigger, self.tz, when.weekly is not None,
+                           None if keep_time else self.quiet)
             for fire in fires:
-                local = fire.astimezone(self.tz)
-                if when.weekly is not None:
-                    year, week, _ = local.isocalendar()
-                    key = f"{year}-W{week:02d}"
-                else:
-                    key = f"{local:%Y-%m-%dT%H:%M}"
-                self.add(tp, fire, key, keep_time=own and self.checkin_chosen)
+                found = keyed.get(fire)
+                if found is None:
+                    found = keyed[fire] = _key_and_due(fire, self.tz, when.weekly is not None,
+                                                       None if keep_time else self.quiet)
+                self.add(tp, found[1], found[0], keep_time=True)
 
     def around_sessions(self, tp: Touchpoint, sessions: tuple[datetime, ...]) -> None:
         """A touchpoint before or after each coaching session."""

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session
@@ -28,6 +29,7 @@ from scheduler.occurrences import Occurrence, plan, stage_spans
 from storage import plans
 from storage import touchpoint_rows as rows
 from storage.models import Enrolment, Person
+from storage.plans import PlanEnrolment, PlanPerson
 
 log = logging.getLogger("coachbot.scheduler")
 
@@ -52,17 +54,26 @@ class Replanned:
     dropped: int = 0
 
 
-def quiet_hours(program: Program, person: Person) -> QuietHours:
+def quiet_hours(program: Program, person: Person | PlanPerson) -> QuietHours:
     """The person's own quiet hours where set, else the program's."""
-    default = program.quiet_hours
-    start = time.fromisoformat(person.quiet_start) if person.quiet_start else default.start
-    end = time.fromisoformat(person.quiet_end) if person.quiet_end else default.end
-    return QuietHours(start=start, end=end)
+    return _quiet_hours(program.quiet_hours, person.quiet_start, person.quiet_end)
 
 
-def checkin_slot(enrolment: Enrolment) -> Weekly:
+@lru_cache(maxsize=1024)
+def _quiet_hours(default: QuietHours, start: str | None, end: str | None) -> QuietHours:
+    # A validated model per client cost more than the rest of its plan: shared when equal.
+    return QuietHours(start=time.fromisoformat(start) if start else default.start,
+                      end=time.fromisoformat(end) if end else default.end)
+
+
+def checkin_slot(enrolment: Enrolment | PlanEnrolment) -> Weekly:
     """The client's weekly check-in day and time."""
-    return Weekly.model_validate({"day": enrolment.checkin_day, "time": enrolment.checkin_time})
+    return _slot(enrolment.checkin_day, enrolment.checkin_time)
+
+
+@lru_cache(maxsize=4096)
+def _slot(day: str, at: str) -> Weekly:
+    return Weekly.model_validate({"day": day, "time": at})
 
 
 def _chosen(program: Program, slot: Weekly) -> bool:
@@ -70,7 +81,7 @@ def _chosen(program: Program, slot: Weekly) -> bool:
     return default is None or default != slot
 
 
-def wanted(program: Program, enrolment: Enrolment, person: Person,
+def wanted(program: Program, enrolment: Enrolment | PlanEnrolment, person: Person | PlanPerson,
            sessions: tuple[datetime, ...], now: datetime, *, until: datetime | None = None,
            ) -> dict[tuple[str, str], Any]:
     """Every row the enrolment should have now: (touchpoint id, occurrence) -> (due, kind).
@@ -78,11 +89,13 @@ def wanted(program: Program, enrolment: Enrolment, person: Person,
     anchor = enrolment.joined_at or enrolment.enrolled_at
     slot = checkin_slot(enrolment)
     found: dict[tuple[str, str], Any] = {}
+    spans = stage_spans(program, enrolment.stage, enrolment.stage_started_at,
+                        wait_for_flows=True)
     occurrences: list[Occurrence] = plan(
         program, enrolled_at=anchor, zone=person.timezone, stage=enrolment.stage,
         stage_started=enrolment.stage_started_at, checkin=slot, sessions=sessions,
         quiet=quiet_hours(program, person), wait_for_flows=True,
-        checkin_chosen=_chosen(program, slot), until=until)
+        checkin_chosen=_chosen(program, slot), until=until, spans=spans)
     for occurrence in occurrences:
         due = occurrence.due
         offset = occurrence.touchpoint.when.before_session
@@ -90,8 +103,6 @@ def wanted(program: Program, enrolment: Enrolment, person: Person,
             due = now  # booked at short notice: prepare now, while the session is ahead
         found[(occurrence.touchpoint.id, occurrence.occurrence)] = (due, "send")
     # Stage moves by time are rows too, so the runner moves clients on at the right moment.
-    spans = stage_spans(program, enrolment.stage, enrolment.stage_started_at,
-                        wait_for_flows=True)
     for span in spans[1:]:
         found[(STAGE_PREFIX + span.stage, "enter")] = (span.start, "stage")
     return found
@@ -124,7 +135,7 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
                                                   for e, _, _ in loaded})
     changes: dict[int, tuple[int, int]] = {}
     new: list[tuple[int, str, str, datetime, str]] = []
-    states: list[tuple[Enrolment, Person, Any, str, datetime | None]] = []
+    states: list[tuple[PlanEnrolment, PlanPerson, Any, str, datetime | None]] = []
     for enrolment, person, previous in loaded:
         enrolment_id = enrolment.id or 0
         own = (program or programs[enrolment.program_id]).with_variant(enrolment.variant)
@@ -157,7 +168,7 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
     return done
 
 
-def _reconcile(session: Session, enrolment: Enrolment, target: Mapping[tuple[str, str], Any],
+def _reconcile(session: Session, enrolment: PlanEnrolment, target: Mapping[tuple[str, str], Any],
                existing: Mapping[tuple[str, str], Any], *, since: datetime, until: datetime,
                now: datetime, new: list[tuple[int, str, str, datetime, str]],
                ) -> tuple[int, int, datetime | None]:

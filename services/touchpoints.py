@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from conversations import engine as core
 from conversations.messages import Reply
-from conversations.program import Program
+from conversations.program import Program, Touchpoint
 from conversations.render import buttons, fill, prompt
 from conversations.translations import N_, translator
 from scheduler.due import DueRows, DueTouchpoint, Finish, Outcome, TickReport
@@ -203,16 +204,25 @@ class TouchpointRunner:
     def _run_batch(self, claimed: list[rows.Claimed], now: datetime,
                    report: TickReport) -> None:
         """Decide, do and record a batch of rows in ONE transaction (their messages queued
-        in it), so the cost of a commit and of loading their enrolments is shared. A row
-        that fails rolls the batch back; it is then run row by row, so one bad row costs
-        only itself."""
+        in it, the rows that ran recorded in one statement), so the cost of a commit and of
+        loading their enrolments is shared. A row that fails rolls the batch back; it is
+        then run row by row, so one bad row costs only itself."""
         done = TickReport()
         try:
             with self.rt.transaction() as uow:
                 held = rows.lock_enrolments(uow.session, [r.enrolment_id for r in claimed])
                 self.due.prefetch(uow.session, [r.enrolment_id for r in claimed])
+                ran: list[tuple[int, str, str | None]] = []
+                # An enrolment with one row in the batch has its follow-up (reminder or
+                # no-answer step) planned after the batch, its open flow read with the
+                # others'; one with several rows, at once, as the next row may change it.
+                counts = Counter(r.enrolment_id for r in claimed)
+                later: list[tuple[rows.Claimed, Touchpoint, datetime]] = []
                 for row in claimed:
-                    self._do(uow, row, now, done)
+                    self._do(uow, row, now, done, ran,
+                             later if counts[row.enrolment_id] == 1 else None)
+                self.due.follow_up_many(uow.session, later)
+                rows.finish_many(uow.session, ran, now=now)
                 del held
         except Exception:
             log.warning("a touchpoint batch failed; running its %d rows one by one",
@@ -223,24 +233,33 @@ class TouchpointRunner:
         finally:
             self.due.forget()
         for row in claimed:
-            try:
-                one = TickReport()
-                with self.rt.transaction() as uow:
-                    held = rows.lock_enrolments(uow.session, [row.enrolment_id])
-                    self._do(uow, row, now, one)
-                    del held
-                report.add(one)
-            except Exception:
-                # One bad row must not stop the others; it is tried again after a backoff.
-                log.exception("touchpoint failed row=%s kind=%s", row.id, row.kind)
-                report.errors += 1
-                with self.rt.transaction() as uow:
-                    rows.release(uow.session, row.id, retry_at=now + backoff(row.attempts),
-                                 attempts=row.attempts, now=now, reason="error")
+            self._run_one(row, now, report)
+
+    def _run_one(self, row: rows.Claimed, now: datetime, report: TickReport) -> None:
+        """One row in a transaction of its own (after its batch failed)."""
+        try:
+            one = TickReport()
+            with self.rt.transaction() as uow:
+                held = rows.lock_enrolments(uow.session, [row.enrolment_id])
+                ran: list[tuple[int, str, str | None]] = []
+                self._do(uow, row, now, one, ran)
+                rows.finish_many(uow.session, ran, now=now)
+                del held
+            report.add(one)
+        except Exception:
+            # One bad row must not stop the others; it is tried again after a backoff.
+            log.exception("touchpoint failed row=%s kind=%s", row.id, row.kind)
+            report.errors += 1
+            with self.rt.transaction() as uow:
+                rows.release(uow.session, row.id, retry_at=now + backoff(row.attempts),
+                             attempts=row.attempts, now=now, reason="error")
 
     def _do(self, uow: UnitOfWork, row: rows.Claimed, now: datetime,
-            report: TickReport) -> None:
-        """Decide, do and record one row inside the batch's transaction."""
+            report: TickReport, ran: list[tuple[int, str, str | None]],
+            later: list[tuple[rows.Claimed, Touchpoint, datetime]] | None = None) -> None:
+        """Decide and do one row inside the batch's transaction; a row that was sent is
+        added to `ran`, recorded with the batch (a settled one at once), and its follow-up
+        to `later` when given (else planned at once)."""
         decision = self.due.decide(uow.session, row, now, report)
         self.due.forget(row.enrolment_id)  # what it does next may change its conversations
         if isinstance(decision, Finish):
@@ -249,9 +268,10 @@ class TouchpointRunner:
                 report.skip(decision.reason or "skipped")
             return
         outcome = self.deliver(uow, decision)
-        rows.finish(uow.session, row.id, status="done", now=now,
-                    reason=None if outcome == "sent" else outcome)
+        ran.append((row.id, "done", None if outcome == "sent" else outcome))
         if decision.action in ("send", "remind"):
             report.sent += outcome == "sent"
-            self.due.follow_up(uow.session, row, decision.touchpoint, now)
-
+            if later is not None:
+                later.append((row, decision.touchpoint, now))
+            else:
+                self.due.follow_up(uow.session, row, decision.touchpoint, now)

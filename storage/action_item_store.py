@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from conversations.action_items import AskedItem
@@ -28,11 +28,17 @@ def add_note(session: Session, *, enrolment_id: int, coach_id: int | None, notes
 
 
 def open_items(session: Session, enrolment_id: int) -> list[AskedItem]:
-    """The enrolment's action items not done yet, oldest first."""
-    return [AskedItem(id=row.id or 0, text=row.text, due=row.due) for row in session.exec(
-        select(ActionItem).where(ActionItem.enrolment_id == enrolment_id,
-                                 ActionItem.status == "open")
-        .order_by(col(ActionItem.id)))]
+    """The enrolment's action items not done yet, oldest first (a statement built once, no
+    objects: every check-in the tick opens asks it)."""
+    session.flush()  # an item written in this transaction counts
+    return [AskedItem(id=row.id or 0, text=row.text, due=row.due)
+            for row in session.connection().execute(_OPEN_ITEMS, {"e": enrolment_id})]
+
+
+_ITEM = ActionItem.__table__  # type: ignore[attr-defined]
+_OPEN_ITEMS = (select(_ITEM.c.id, _ITEM.c.text, _ITEM.c.due)
+               .where(_ITEM.c.enrolment_id == bindparam("e"), _ITEM.c.status == "open")
+               .order_by(_ITEM.c.id))
 
 
 def record_answer(session: Session, *, enrolment_id: int, item_id: int, answer: str,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from storage.conversation_store import close_row
@@ -94,11 +95,31 @@ def _aware(moment: datetime | str) -> datetime:
 
 def open_flow_id(session: Session, enrolment_id: int) -> str | None:
     """The flow of the enrolment's open conversation, if one is open (one column, no
-    object: the tick asks it after every row it sends)."""
-    return session.exec(
-        select(Conversation.flow_id)
-        .where(Conversation.enrolment_id == enrolment_id, col(Conversation.closed_at).is_(None))
-        .order_by(col(Conversation.id).desc()).limit(1)).first()
+    object, a statement built once: the tick asks it after every row it sends)."""
+    session.flush()  # a conversation the row just opened through the ORM counts
+    return session.connection().execute(_OPEN_FLOW, {"e": enrolment_id}).scalar()
+
+
+def open_flow_ids(session: Session, enrolment_ids: list[int]) -> dict[int, str]:
+    """`open_flow_id` for many enrolments in one query (those with nothing open are left
+    out)."""
+    found: dict[int, str] = {}
+    if enrolment_ids:
+        session.flush()
+        for enrolment_id, flow_id in session.connection().execute(
+                select(_CONVERSATION.c.enrolment_id, _CONVERSATION.c.flow_id)
+                .where(_CONVERSATION.c.enrolment_id.in_(set(enrolment_ids)),
+                       _CONVERSATION.c.closed_at.is_(None))
+                .order_by(_CONVERSATION.c.id)):
+            found[enrolment_id] = flow_id  # the latest wins, as in `open_flow_id`
+    return found
+
+
+_CONVERSATION = Conversation.__table__  # type: ignore[attr-defined]
+_OPEN_FLOW = (select(_CONVERSATION.c.flow_id)
+              .where(_CONVERSATION.c.enrolment_id == bindparam("e"),
+                     _CONVERSATION.c.closed_at.is_(None))
+              .order_by(_CONVERSATION.c.id.desc()).limit(1))
 
 
 def close_unanswered(session: Session, conversation: Conversation, *, outcome: str,

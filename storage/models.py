@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -12,6 +12,9 @@ from storage.types import UTCDateTime
 # An enrolment's `replan_at` when its plan inputs changed: the earliest time there is, so
 # the next sweep plans it first.
 PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+# The condition of the partial index on touchpoint due times; queries that want the index
+# say it literally (a bound parameter would not prove it to the planner).
+PLANNED_ROW = "status = 'planned'"
 
 
 def _utc(**kwargs) -> object:
@@ -217,7 +220,10 @@ class PlannedTouchpoint(SQLModel, table=True):
     __tablename__ = "touchpoint"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "touchpoint_id", "occurrence"),
-        Index("ix_touchpoint_due", "status", "due_at"),
+        # Only rows still planned are looked up by due time (the claim, the next due row):
+        # the rows that ended, most of them over a journey, cost no index space.
+        Index("ix_touchpoint_due", "due_at", sqlite_where=text(PLANNED_ROW),
+              postgresql_where=text(PLANNED_ROW)),
     )
     id: int | None = Field(default=None, primary_key=True)
     enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id")
@@ -299,7 +305,8 @@ class TouchpointPlan(SQLModel, table=True):
 
     __tablename__ = "touchpoint_plan"
     enrolment_id: int = Field(foreign_key="enrolment.id", primary_key=True)
-    program_checksum: str = Field(max_length=64)
+    # The start of the version's checksum (storage/plans.PLAN_CHECKSUM_LENGTH).
+    program_checksum: str = Field(max_length=16)
     timezone: str = Field(max_length=64)
     quiet_start: str | None = Field(default=None, max_length=5)
     quiet_end: str | None = Field(default=None, max_length=5)

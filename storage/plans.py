@@ -12,14 +12,20 @@ in SQL, say).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from conversations.journey import PLANNED
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
+
+# A plan keeps the start of its program version's checksum, not all 64 characters: 64 bits
+# tell versions of one program apart, and every enrolment stores one.
+PLAN_CHECKSUM_LENGTH = 16
 
 
 def due_for_planning(session: Session, *, now: datetime,
@@ -61,7 +67,8 @@ def drifted_enrolments(session: Session, *, limit: int = 200) -> list[int]:
     have none yet), oldest first: a full comparison, for the daily backstop."""
     plan = TouchpointPlan
     changed = or_(
-        col(plan.program_checksum).is_distinct_from(ProgramRow.checksum),
+        col(plan.program_checksum).is_distinct_from(
+            func.substr(ProgramRow.checksum, 1, PLAN_CHECKSUM_LENGTH)),
         col(plan.timezone).is_distinct_from(Person.timezone),
         col(plan.quiet_start).is_distinct_from(Person.quiet_start),
         col(plan.quiet_end).is_distinct_from(Person.quiet_end),
@@ -86,56 +93,130 @@ def drifted_enrolments(session: Session, *, limit: int = 200) -> list[int]:
     return [row for row in session.exec(query) if row is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class PlanEnrolment:
+    """What planning reads of an enrolment (a plain row, not an ORM object: loading and
+    flushing thousands of those was most of a sweep's database time)."""
+
+    id: int
+    person_id: int
+    program_id: str
+    variant: str | None
+    stage: str
+    stage_started_at: datetime
+    status: str
+    checkin_day: str
+    checkin_time: str
+    enrolled_at: datetime
+    joined_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPerson:
+    """What planning reads of a person: their zone and own quiet hours."""
+
+    timezone: str
+    quiet_start: str | None
+    quiet_end: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanState:
+    """The stored plan of an enrolment: when it was made."""
+
+    planned_at: datetime
+
+
+_E = Enrolment.__table__  # type: ignore[attr-defined]
+_P = Person.__table__  # type: ignore[attr-defined]
+_T = TouchpointPlan.__table__  # type: ignore[attr-defined]
+_ENROLMENT_COLUMNS = [f.name for f in fields(PlanEnrolment)]
+
+
 def planning_inputs(session: Session, enrolment_ids: list[int],
-                    ) -> list[tuple[Enrolment, Person, TouchpointPlan | None]]:
-    """Enrolments (locked, as replanning one does), their people and stored plan inputs,
-    in one query, in id order."""
+                    ) -> list[tuple[PlanEnrolment, PlanPerson, PlanState | None]]:
+    """Enrolments (locked, as replanning one does), their people and stored plans, in one
+    query, in id order. Pending ORM changes are flushed first, so they are what is read."""
     if not enrolment_ids:
         return []
-    query = (select(Enrolment, Person, TouchpointPlan)
-             .join(Person, col(Person.id) == Enrolment.person_id)
-             .outerjoin(TouchpointPlan, col(TouchpointPlan.enrolment_id) == Enrolment.id)
-             .where(col(Enrolment.id).in_(enrolment_ids))
-             .order_by(col(Enrolment.id))
-             .with_for_update(of=Enrolment))  # type: ignore[arg-type]
-    return [(e, p, t) for e, p, t in session.exec(query)]  # type: ignore[misc]
+    session.flush()
+    query = (select(*[_E.c[name] for name in _ENROLMENT_COLUMNS], _P.c.timezone,
+                    _P.c.quiet_start, _P.c.quiet_end, _T.c.planned_at)
+             .join_from(_E, _P, _P.c.id == _E.c.person_id)
+             .outerjoin(_T, _T.c.enrolment_id == _E.c.id)
+             .where(_E.c.id.in_(enrolment_ids))
+             .order_by(_E.c.id)
+             .with_for_update(of=_E))
+    width = len(_ENROLMENT_COLUMNS)
+    found = []
+    for row in session.connection().execute(query):
+        planned_at = row[width + 3]
+        found.append((PlanEnrolment(*row[:width]), PlanPerson(*row[width:width + 3]),
+                      PlanState(planned_at) if planned_at is not None else None))
+    return found
 
 
-def save_plan_states(session: Session, planned: list[tuple[Enrolment, Person,
-                                                           TouchpointPlan | None, str,
+_SET_REPLAN = (update(_E).where(_E.c.id == bindparam("e"))
+               .values(replan_at=bindparam("r", type_=_E.c.replan_at.type)))
+_STATE_COLUMNS = ("program_checksum", "timezone", "quiet_start", "quiet_end", "stage",
+                  "stage_started_at", "status", "checkin_day", "checkin_time", "planned_at")
+_SET_STATE = (update(_T).where(_T.c.enrolment_id == bindparam("e"))
+              .values({name: bindparam("v_" + name, type_=_T.c[name].type)
+                       for name in _STATE_COLUMNS}))
+
+
+def save_plan_states(session: Session, planned: list[tuple[PlanEnrolment, PlanPerson,
+                                                           PlanState | None, str,
                                                            datetime | None]],
                      *, now: datetime) -> None:
     """Record what many enrolments were planned from and when each must be planned again
-    (enrolment, person, stored state or None, checksum, replan at): new states in one
-    multi-row INSERT, changed ones flushed together."""
-    fresh = []
-    for enrolment, person, state, checksum, replan_at in planned:
-        enrolment.replan_at = replan_at
-        session.add(enrolment)
-        values = {"program_checksum": checksum, "timezone": person.timezone,
-                  "quiet_start": person.quiet_start, "quiet_end": person.quiet_end,
-                  "stage": enrolment.stage, "stage_started_at": enrolment.stage_started_at,
-                  "status": enrolment.status, "checkin_day": enrolment.checkin_day,
-                  "checkin_time": enrolment.checkin_time, "planned_at": now}
+    (enrolment, person, stored state or None, checksum, replan at): three executemany
+    statements (new states, changed states, the enrolments' `replan_at`), no ORM flush."""
+    fresh: list[dict] = []
+    changed: list[dict] = []
+    for enrolment, person, state, checksum, _ in planned:
+        values = (checksum, person.timezone, person.quiet_start, person.quiet_end,
+                  enrolment.stage, enrolment.stage_started_at, enrolment.status,
+                  enrolment.checkin_day, enrolment.checkin_time, now)
         if state is None:
-            fresh.append({"enrolment_id": enrolment.id or 0, **values})
+            fresh.append({"enrolment_id": enrolment.id, **dict(zip(_STATE_COLUMNS, values,
+                                                                   strict=True))})
         else:
-            for name, value in values.items():
-                setattr(state, name, value)
-            session.add(state)
+            changed.append({"e": enrolment.id, **{"v_" + name: value for name, value
+                                                  in zip(_STATE_COLUMNS, values, strict=True)}})
+    connection = session.connection()
     if fresh:
-        session.execute(insert(TouchpointPlan.__table__), fresh)  # type: ignore[attr-defined]
-    session.flush()
+        connection.execute(insert(_T), fresh)
+    if changed:
+        connection.execute(_SET_STATE, changed)
+    if planned:
+        connection.execute(_SET_REPLAN, [{"e": e.id, "r": replan_at}
+                                         for e, _, _, _, replan_at in planned])
+    _expire_loaded(session, [e.id for e, _, _, _, _ in planned])
+
+
+def _expire_loaded(session: Session, enrolment_ids: list[int]) -> None:
+    """Objects of these enrolments the session holds are read again when next used: the
+    statements above went around the ORM."""
+    identity_map = session.identity_map
+    for enrolment_id in enrolment_ids:
+        loaded = identity_map.get(identity_key(Enrolment, enrolment_id))
+        if loaded is not None:
+            session.expire(loaded, ["replan_at"])
+        state = identity_map.get(identity_key(TouchpointPlan, enrolment_id))
+        if state is not None:
+            session.expire(state)
 
 
 def program_checksums(session: Session, program_ids: set[str]) -> dict[str, str]:
-    """The checksums of several program files as last loaded (missing ones: "")."""
+    """The checksums of several program files as last loaded, as a plan stores them (the
+    first PLAN_CHECKSUM_LENGTH characters; missing ones: "")."""
     found = dict.fromkeys(program_ids, "")
     if program_ids:
         for program_id, checksum in session.exec(
                 select(ProgramRow.id, ProgramRow.checksum)
                 .where(col(ProgramRow.id).in_(program_ids))):
-            found[program_id] = checksum
+            found[program_id] = checksum[:PLAN_CHECKSUM_LENGTH]
     return found
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, text, update
 from sqlmodel import Session, col, select
 
-from storage.models import Enrolment, PlannedTouchpoint
+from storage.models import PLANNED_ROW, Enrolment, Person, PlannedTouchpoint
 from storage.upsert import insert_ignore
 
 MAX_ATTEMPTS = 5
@@ -84,15 +84,18 @@ _SQLITE_ADD = text(
     + _CONFLICT)
 
 
-def of_enrolments(session: Session, enrolment_ids: list[int]) -> dict[int, list[PlannedTouchpoint]]:
-    """Every row of many enrolments (one query), per enrolment, in due order."""
-    found: dict[int, list[PlannedTouchpoint]] = {i: [] for i in enrolment_ids}
+def of_enrolments(session: Session, enrolment_ids: list[int]) -> dict[int, list[Any]]:
+    """Every row of many enrolments (one query), per enrolment, in due order: plain rows
+    (id, touchpoint_id, occurrence, due_at, status, kind), what planning compares."""
+    found: dict[int, list[Any]] = {i: [] for i in enrolment_ids}
     if not enrolment_ids:
         return found
-    for row in session.exec(
-            select(PlannedTouchpoint)
-            .where(col(PlannedTouchpoint.enrolment_id).in_(enrolment_ids))
-            .order_by(col(PlannedTouchpoint.due_at), col(PlannedTouchpoint.id))):
+    session.flush()
+    for row in session.connection().execute(
+            select(_TABLE.c.id, _TABLE.c.enrolment_id, _TABLE.c.touchpoint_id,
+                   _TABLE.c.occurrence, _TABLE.c.due_at, _TABLE.c.status, _TABLE.c.kind)
+            .where(_TABLE.c.enrolment_id.in_(enrolment_ids))
+            .order_by(_TABLE.c.due_at, _TABLE.c.id)):
         found.setdefault(row.enrolment_id or 0, []).append(row)
     return found
 
@@ -105,7 +108,7 @@ def of_enrolment(session: Session, enrolment_id: int) -> list[PlannedTouchpoint]
 
 
 def _claimable(now: datetime):
-    return and_(PlannedTouchpoint.status == "planned", col(PlannedTouchpoint.due_at) <= now,
+    return and_(text(PLANNED_ROW), col(PlannedTouchpoint.due_at) <= now,
                 or_(col(PlannedTouchpoint.claimed_until).is_(None),
                     col(PlannedTouchpoint.claimed_until) < now))
 
@@ -163,14 +166,19 @@ def claim(session: Session, *, worker: str, now: datetime,
     return claimed
 
 
-def lock_enrolments(session: Session, enrolment_ids: list[int]) -> list[Enrolment]:
-    """Load (and on PostgreSQL lock) the enrolments of a batch of rows in one query: each
-    row's decision then finds its enrolment in the session instead of asking for it. Keep
-    the answer while the batch runs: the session holds loaded objects only weakly."""
+def lock_enrolments(session: Session, enrolment_ids: list[int]) -> list[Enrolment | Person]:
+    """Load (and on PostgreSQL lock) the enrolments of a batch of rows in one query, and
+    their people in one more: each row's decision (and its reminder's quiet hours) then
+    finds them in the session instead of asking for them. Keep the answer while the batch
+    runs: the session holds loaded objects only weakly."""
     if not enrolment_ids:
         return []
-    return list(session.exec(select(Enrolment).where(col(Enrolment.id).in_(set(enrolment_ids)))
-                             .order_by(col(Enrolment.id)).with_for_update()))
+    enrolments = list(session.exec(select(Enrolment)
+                                   .where(col(Enrolment.id).in_(set(enrolment_ids)))
+                                   .order_by(col(Enrolment.id)).with_for_update()))
+    people = list(session.exec(select(Person).where(
+        col(Person.id).in_({e.person_id for e in enrolments}))))
+    return [*enrolments, *people]
 
 
 def finish(session: Session, row_id: int, *, status: str, now: datetime,
@@ -182,6 +190,16 @@ def finish(session: Session, row_id: int, *, status: str, now: datetime,
         "row_id": row_id, "status": status, "reason": reason[:32] if reason else None,
         "done_at": now})
     return result.rowcount == 1
+
+
+def finish_many(session: Session, finished: list[tuple[int, str, str | None]], *,
+                now: datetime) -> None:
+    """`finish` for many rows, (id, status, reason) each, in one executemany: a batch of
+    the tick records the rows it ran together, in the batch's transaction."""
+    if finished:
+        session.connection().execute(_FINISH, [
+            {"row_id": row_id, "status": status, "reason": reason[:32] if reason else None,
+             "done_at": now} for row_id, status, reason in finished])
 
 
 _TABLE = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
@@ -217,7 +235,7 @@ def get(session: Session, row_id: int) -> PlannedTouchpoint | None:
 def next_due(session: Session) -> datetime | None:
     """When the earliest planned row falls due (a simulation jumps there)."""
     row = session.exec(select(PlannedTouchpoint.due_at)
-                       .where(PlannedTouchpoint.status == "planned")
+                       .where(text(PLANNED_ROW))
                        .order_by(col(PlannedTouchpoint.due_at)).limit(1)).first()
     return row
 
