@@ -6,10 +6,14 @@ import json
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlmodel import select
 
 from conversations.messages import Reply
-from services import keys
+from services import escalations, keys
 from services.retention import apply_retention
+from storage.db import session
+from storage.models import Escalation, OutboxMessage
+from storage.outbox import FORGOTTEN
 from tests.bot.test_cli import cli  # noqa: F401  (fixture)
 from tests.conftest import INTAKE
 
@@ -88,3 +92,64 @@ def test_a_week_after_sending_the_replies_go_and_an_escalation_post_stays_blank(
     after = sent_keys(app)
     assert list(after) == [keys.escalation_post(1)]
     assert "Ana" not in after[keys.escalation_post(1)]
+
+
+def _audit_details(app, action: str) -> list[dict]:
+    with app.db.connect() as connection:
+        stored = connection.execute(sa.text(
+            "SELECT detail FROM audit_log WHERE action = :action"), {"action": action}).scalars()
+        return [json.loads(d) if isinstance(d, str) else d for d in stored]
+
+
+def test_a_client_who_declined_has_their_one_answer_erased_on_the_date_and_counted(
+        enrol, app, clock):
+    client = enrol("Ana Lima")
+    client.says("no")  # consent declined: the one answer she ever gave
+    assert answers(app) == 1
+    clock.advance(timedelta(weeks=12, days=365))
+    assert apply_retention(app.rt) == 1
+    assert answers(app) == 0
+    # The audit line says how many answers went, not what they were.
+    [detail] = _audit_details(app, "answers_erased")
+    assert detail["answers"] == 1 and "no" not in detail.values()
+
+
+def test_retention_closes_the_cases_opened_on_a_clients_answers_and_no_one_elses(
+        enrol, app, clock):
+    """A case (an escalation) was opened on Ana's answers: it goes with them. Ben enrolled a
+    month later; his case stays until his own date."""
+    ana = enrol("Ana Lima")
+    for typed in INTAKE:
+        ana.says(typed)
+    clock.advance(timedelta(days=30))
+    ben = enrol("Ben Ode")
+    for typed in INTAKE:
+        ben.says(typed)
+    for client in (ana, ben):
+        with app.rt.transaction() as uow:
+            assert escalations.open_case(app.rt, uow, enrolment_id=client.enrolled.enrolment_id,
+                                         reason="Confidence below 5 two weeks in a row",
+                                         owner_role="team", sla=timedelta(hours=24))
+    clock.advance(timedelta(weeks=12, days=365) - timedelta(days=30))
+    assert apply_retention(app.rt) == 1
+    with session(app.db) as s:
+        left = [e.enrolment_id for e in s.exec(select(Escalation))]
+    assert left == [ben.enrolled.enrolment_id]
+
+
+def test_a_message_sent_on_the_day_retention_runs_is_blanked_with_the_answers(
+        enrol, app, clock):
+    """Ana asks for her progress the morning her answers are due: the reply quotes them, so
+    its text goes now, not a week later with the other sent texts."""
+    ana = enrol("Ana Lima")
+    for typed in INTAKE:
+        ana.says(typed)
+    clock.advance(timedelta(weeks=12, days=365) - timedelta(hours=1))
+    assert ana.says("/progress")
+    clock.advance(timedelta(hours=1))
+    assert apply_retention(app.rt) == 1
+    with session(app.db) as s:
+        kept = [m.payload for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.person_id == ana.enrolled.person_id,
+            OutboxMessage.status == "sent"))]
+    assert kept and all(payload == FORGOTTEN for payload in kept)
