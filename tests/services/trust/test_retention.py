@@ -8,14 +8,17 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
+from bot.composition import build_app
+from bot.settings import Settings
 from conversations.messages import Reply
 from services import escalations, keys
+from services.enrolment import enrol_client
 from services.retention import apply_retention
 from storage.db import session
 from storage.models import Escalation, OutboxMessage
 from storage.outbox import FORGOTTEN
 from tests.bot.test_cli import cli  # noqa: F401  (fixture)
-from tests.conftest import INTAKE
+from tests.conftest import INTAKE, SAMPLE, Client
 
 
 def answers(app) -> int:
@@ -153,3 +156,36 @@ def test_a_message_sent_on_the_day_retention_runs_is_blanked_with_the_answers(
             OutboxMessage.person_id == ana.enrolled.person_id,
             OutboxMessage.status == "sent"))]
     assert kept and all(payload == FORGOTTEN for payload in kept)
+
+
+def test_a_program_that_keeps_answers_does_not_hold_back_another_programs_retention(
+        tmp_path, db_url, clock):
+    """Two programs in one bot: "a_keeps" sets no retention (its answers stay until erased),
+    Grow erases them 365 days after its end. The pass looks at "a_keeps" first and must go on
+    to Grow."""
+    folder = tmp_path / "programs"
+    folder.mkdir()
+    keeps = SAMPLE.read_text().replace("id: business_12w", "id: a_keeps").replace(
+        "  retention_days_after_end: 365\n", "")
+    (folder / "a-keeps.yaml").write_text(keeps)
+    (folder / "grow.yaml").write_text(SAMPLE.read_text())
+    app = build_app(Settings(database_url=db_url, program=folder, _env_file=None),
+                    clock=clock, migrate=False)
+    try:
+        for program_id, name in (("a_keeps", "Kim Keep"), ("business_12w", "Ana Lima")):
+            enrolled = enrol_client(app.rt, program_id=program_id, name=name,
+                                    zone="Europe/Berlin")
+            client = Client(app=app, address=name.lower().replace(" ", "-"),
+                            enrolled=enrolled)
+            client.says(f"/start {enrolled.code}")
+            client.says("yes")
+        assert answers(app) == 2
+        clock.advance(timedelta(weeks=12, days=365))
+        assert apply_retention(app.rt) == 1
+        with app.db.connect() as connection:
+            left = connection.execute(sa.text(
+                "SELECT e.program_id FROM answer a JOIN enrolment e ON e.id = a.enrolment_id"
+            )).scalars().all()
+        assert left == ["a_keeps"]
+    finally:
+        app.db.dispose()
