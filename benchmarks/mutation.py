@@ -524,10 +524,12 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
         results = {}
         for target in TARGETS:
             if target not in targets and (work / ".mutmut-cache").exists():
-                # Not run this time: its figures as the cache holds them.
+                # Not run this time: its figures (and how long its run took) as the cache
+                # holds them.
                 mutants = _mutants(work, target)
                 if mutants:
-                    results[target.name] = {"seconds": None, "mutants": mutants}
+                    results[target.name] = {"seconds": _seconds(work, target),
+                                            "mutants": mutants}
         for target in targets:
             started = time.monotonic()
             args = PYTEST + list(target.tests)
@@ -540,8 +542,9 @@ def run(targets: list[Target], cache: Path | None, keep: bool) -> dict:
                             target.path, "--tests-dir", "tests", "--runner", runner,
                             "--no-progress", "--simple-output"], cwd=work, env=env,
                            check=False)
-            results[target.name] = {"seconds": round(time.monotonic() - started),
-                                    "mutants": _mutants(work, target)}
+            seconds = round(time.monotonic() - started)
+            _seconds(work, target, seconds)
+            results[target.name] = {"seconds": seconds, "mutants": _mutants(work, target)}
             if cache is not None:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(work / ".mutmut-cache", cache)
@@ -568,6 +571,19 @@ def _forget_baseline(work: Path) -> None:
     if (work / ".mutmut-cache").exists():
         with sqlite3.connect(work / ".mutmut-cache") as db:
             db.execute("DELETE FROM MiscData WHERE key = 'baseline_time_elapsed'")
+
+
+def _seconds(work: Path, target: Target, seconds: int | None = None) -> int | None:
+    """How long the module's latest run took, kept in the cache beside mutmut's own data
+    (`seconds` given: record it)."""
+    key = f"coachbot_seconds:{target.name}"
+    with sqlite3.connect(work / ".mutmut-cache") as db:
+        if seconds is not None:
+            db.execute("INSERT OR REPLACE INTO MiscData (key, value) VALUES (?, ?)",
+                       (key, str(seconds)))
+            return seconds
+        row = db.execute("SELECT value FROM MiscData WHERE key = ?", (key,)).fetchone()
+    return int(row[0]) if row else None
 
 
 def _retry_survivors(work: Path, target: Target) -> None:
