@@ -174,7 +174,9 @@ TARGETS = (
             "test_an_event_is_acked_only_after_what_it_says_is_stored"), ("SlackRoute.post",)),
     Target("data_rights", "services/data_rights.py",
            ("tests/services/trust/test_erasure_leaves_nothing.py",
-            "tests/services/trust/test_data_rights.py"),
+            "tests/services/trust/test_data_rights.py",
+            "tests/services/trust/test_data_rights_slack.py::"
+            "test_erasing_a_client_blanks_their_check_in_card_in_the_coachs_slack_and_no_one_elses"),
            ("erase_client", "_coach_posts_about", "_team_posts_about", "erase_by_staff")),
 )
 
