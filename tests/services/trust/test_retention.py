@@ -13,9 +13,10 @@ from bot.settings import Settings
 from conversations.messages import Reply
 from services import escalations, keys
 from services.enrolment import enrol_client
+from services.flows import open_flow_now
 from services.retention import apply_retention
 from storage.db import session
-from storage.models import Escalation, OutboxMessage
+from storage.models import Conversation, Escalation, OutboxMessage
 from storage.outbox import FORGOTTEN
 from tests.bot.test_cli import cli  # noqa: F401  (fixture)
 from tests.conftest import INTAKE, SAMPLE, Client
@@ -189,3 +190,28 @@ def test_a_program_that_keeps_answers_does_not_hold_back_another_programs_retent
         assert left == ["a_keeps"]
     finally:
         app.db.dispose()
+
+
+def test_a_check_in_left_half_answered_loses_its_answers_with_the_rest_and_no_one_elses(
+        enrol, app, clock):
+    """Ana stopped halfway through a check-in: its working state holds her answers and goes
+    on her date. Ben, enrolled a month later and halfway through his, keeps his place."""
+    clients = []
+    for n, name in enumerate(("Ana Lima", "Ben Ode")):
+        if n:
+            clock.advance(timedelta(days=30))
+        client = enrol(name)
+        for typed in INTAKE:
+            client.says(typed)
+        open_flow_now(app.rt, client.enrolled.enrolment_id, "weekly_checkin", key="w1")
+        client.flush()
+        client.says("8")
+        clients.append(client)
+    clock.advance(timedelta(weeks=12, days=365) - timedelta(days=30))
+    assert apply_retention(app.rt) == 1
+    with session(app.db) as s:
+        states = {c.enrolment_id: c.state for c in s.exec(
+            select(Conversation).where(Conversation.flow_id == "weekly_checkin"))}
+    ana, ben = (c.enrolled.enrolment_id for c in clients)
+    assert states[ana] == {}
+    assert states[ben] != {}
