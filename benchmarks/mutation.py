@@ -312,59 +312,20 @@ EQUIVALENT: dict[tuple[str, str], str] = {
 }
 
 
-_BY_ADDRESS = ("every message to the test clients also carries their person id, which the "
-               "line before matches; a reply sent before they joined (no person id) would "
-               "show it")
-_RETENTION_SELECTION = ("retention's erase_answers: survived the selection's retention "
-                        "stories; not analysed yet (found at the end of the time budget)")
-_BY_HAND_LIMITER = ("applied by hand, test_a_message_photo_or_file_counts_for_its_chats_pace_"
-                    "and_an_edit_does_not fails on it; mutmut 2.5.1 kept this mutant's status "
-                    "from a run before that test joined the selection and did not try it again")
 # Survivors that still count against the score, with what would kill them.
 NOTES: dict[tuple[str, str], str] = {
-    **{("bot/telegram/limits.py", after): _BY_HAND_LIMITER for after in (
-        'MESSAGES = frozenset({"XXsendMessageXX", "sendPhoto", "sendDocument"})',
-        'MESSAGES = frozenset({"sendMessage", "XXsendPhotoXX", "sendDocument"})',
-        'MESSAGES = frozenset({"sendMessage", "sendPhoto", "XXsendDocumentXX"})',
-        "async with self.budget.slot(str(chat), paced=endpoint not in MESSAGES):")},
-    ("storage/erasure.py",
-     "(OutboxMessage.channel == channel) | (OutboxMessage.address == address)"): _BY_ADDRESS,
-    ("storage/erasure.py",
-     "(OutboxMessage.channel == channel) & (OutboxMessage.address != address)"): _BY_ADDRESS,
-    ("storage/erasure.py", "count = None"): _RETENTION_SELECTION,
-    ("storage/erasure.py", "if count == 1:"): _RETENTION_SELECTION,
-    ("storage/erasure.py", "return 1"): _RETENTION_SELECTION,
-    ("storage/erasure.py",
-     "session.execute(delete(Escalation).where(col(Escalation.enrolment_id) != enrolment_id))"):
-        _RETENTION_SELECTION,
-    ("storage/erasure.py", ".where(Enrolment.id != enrolment_id)).first()"):
-        _RETENTION_SELECTION,
-    ("storage/erasure.py", "person_id = None"): _RETENTION_SELECTION,
-    ("storage/erasure.py", "answers = None"):
-        "the count goes only to the caller's summary, which no test reads",
-    ("storage/erasure.py",
-     "session.execute(delete(model).where(col(model.email) != person.email))"):
-        "no test client has an email with a payment or booking that matched no enrolment "
-        "(and another person's that would be deleted instead)",
-    ("storage/erasure.py",
-     "(OutboxMessage.channel != channel) & (OutboxMessage.address == address)"): _BY_ADDRESS,
-    ("bot/slack/listeners.py", ""):
-        "the error handler removed: Bolt still answers 500, but its own handler logs the "
-        "exception, which may carry a client's words; a test would make a listener fail on "
-        "a message and look for its text in the log",
     ("services/data_rights.py", "if channel == TEAM_CHANNEL or text:"):
         "no test has a coach on Telegram get a message naming the client (it would be edited "
         "over Slack's channel name) nor a rewritten message with no text",
     ("services/data_rights.py", 'programs = "XX, XX".join(erased.program_ids)'):
         "every test client is in one program: a client in two would show the separator",
-    ("services/data_rights.py",
-     "if row.person_id == person.id or row.channel == TEAM_CHANNEL"):
-        "the tests erase a client whose coach has no other client's card in Slack: a second "
-        "client's card, edited to 'erased' too, would show it",
     ("services/data_rights.py", 'if row.channel == TEAM_CHANNEL or row.status == "sent" and '
      'row.platform_message_id:'):
-        "no test erases a client while their escalation's post is still queued (it has no "
-        "platform id to edit)",
+        "changes only a team post never sent (no platform id): its 'erased' edit then has no "
+        "message to update, which the Slack sender drops (slack_sender._edit), so the team "
+        "sees nothing either way; the one trace is a sent outbox row 'Escalation #N: erased "
+        "at the client's request' (no client data), which only a test reading the outbox "
+        "table could see",
     ("storage/outbox.py",
      ".order_by(col(OutboxMessage.id)).with_for_update(skip_locked=False)))"):
         "PostgreSQL only (SQLite has no row locks; the selection is SQLite-only): "
