@@ -105,7 +105,10 @@ TARGETS = (
         "tests/services/trust/test_erasure_leaves_nothing.py::"
         "test_a_sent_message_keeps_its_text_for_a_week",
         "tests/services/trust/test_erasure_leaves_nothing.py::"
-        "test_after_retention_no_answer_text_is_left_anywhere_in_the_database")),
+        "test_after_retention_no_answer_text_is_left_anywhere_in_the_database",
+        "tests/services/trust/test_erasure_leaves_nothing.py::"
+        "test_a_retention_pass_with_no_sent_text_left_to_blank_still_clears_the_answers_from_"
+        "the_file")),
     Target("outbox", "storage/outbox.py", OUTBOX_TESTS,
            ("claim", "mark_retry", "defer", "release")),
     Target("delivery", "services/delivery.py",
@@ -314,6 +317,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
 
 # Survivors that still count against the score, with what would kill them.
 NOTES: dict[tuple[str, str], str] = {
+    ("services/retention.py", "if erased and forgotten or dropped:"):
+        "without the checkpoint, erased answers stay in SQLite's file: test_a_retention_pass_"
+        "with_no_sent_text_left_to_blank_still_clears_the_answers_from_the_file fails on it "
+        "(applied by hand); it joined the selection after this run, and the next run with "
+        "--cache tries this survivor again",
     ("services/data_rights.py", "if channel == TEAM_CHANNEL or text:"):
         "no test has a coach on Telegram get a message naming the client (it would be edited "
         "over Slack's channel name) nor a rewritten message with no text",
