@@ -650,7 +650,9 @@ def report(results: dict, load: tuple[float, float, float], machine_line: str) -
              f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the start.", "",
              "Score = killed (a timeout counts as killed) / (killed + survived); equivalent "
              "mutants (no test can tell them apart: reason given) are listed, not counted. "
-             "Only the functions named in the script's TARGETS are mutated, log lines never.",
+             "Only the functions named in the script's TARGETS are mutated, log lines never. "
+             "`run`: the wall time of the module's latest run into the cache (one that only "
+             "retried cached survivors is short; `-`: not kept).",
              "", "| module | file | killed | timeout | survived | equivalent | not run | score | "
              "test selection | run |", "|---|---|---|---|---|---|---|---|---|---|"]
     total = {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 0, "untested": 0}
