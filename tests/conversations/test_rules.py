@@ -53,6 +53,12 @@ def test_revenue_flat_for_three_weeks_is_a_plateau():
     assert fires("revenue_plateau", RuleInputs(series={"revenue": [1000, 900]})) == ([], [])
 
 
+def test_revenue_up_only_in_the_first_week_after_the_start_is_no_plateau():
+    # The week right after the window's first value counts as an improvement as any other.
+    assert fires("revenue_plateau", RuleInputs(series={"revenue": [1000, 1100, 900, 950]})) == (
+        [], [])
+
+
 def test_talk_of_quitting_is_found_as_a_word_or_phrase():
     said = {"weekly_checkin.blocker": "Honestly I might GIVE  up on this"}
     assert fires("churn_words", RuleInputs(series={}, latest_text=said)) == (["churn_words"], [])

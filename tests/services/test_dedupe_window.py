@@ -51,3 +51,17 @@ def test_a_redelivery_at_exactly_the_end_of_the_window_is_still_refused(enrol, a
     before = events(app)  # the join's and the answer's, all of that first moment
     assert forget_old_events(app.rt, 7) == before >= 2
     assert events(app) == 0
+
+
+def test_an_event_id_longer_than_its_column_is_kept_as_its_first_128_characters(enrol, app):
+    """A platform's id that outgrows the column is cut, not refused (PostgreSQL would refuse
+    129 characters), and its redelivery is still recognised."""
+    ana = enrol("Ana Lima")
+    long_id = "slack:" + "e" * 200
+    hello = Inbound(channel="test", sender=ana.address, event_id=long_id, text="yes")
+    assert app.inbound.handle(hello).outcome == "handled"
+    assert app.inbound.handle(hello).outcome == "duplicate"
+    with app.db.connect() as connection:
+        stored = connection.execute(sa.text(
+            "SELECT event_id FROM inboundevent WHERE event_id LIKE 'slack:%'")).scalars().all()
+    assert stored == [long_id[:128]]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import func, select
 
 from bot.composition import build_app
-from bot.settings import Settings
+from bot.settings import BUNDLED_PROGRAMS, Settings
 from conversations.messages import Inbound, Reply
 from services.delivery import drain
 from services.flood import CHATS, SLOW_DOWN, WINDOW, FloodGate
@@ -112,3 +112,19 @@ def test_one_chat_at_its_limit_stays_held_while_ten_thousand_others_write_that_m
     assert gate.check("test", "flooder", START) == "warn"
     # Two chats of one address on different channels are different chats.
     assert gate.check("slack", "flooder", START) == "admit"
+
+
+def test_a_chat_where_the_bot_speaks_german_is_told_to_slow_down_in_german(db_url, clock):
+    settings = Settings(database_url=db_url, program=BUNDLED_PROGRAMS / "languages" /
+                        "wachstum-12w.de.yaml", flood_limit=1, _env_file=None)
+    app = build_app(settings, clock=clock, migrate=False)
+    got: list[str] = []
+    try:
+        for n in range(2):
+            app.inbound.handle(Inbound(channel="test", sender="fremd", event_id=f"d{n}",
+                                       text="hallo"))
+        while drain(app.rt, "test", lambda _a, reply: got.append(reply.text) or "m"):
+            pass
+    finally:
+        app.db.dispose()
+    assert got[-1].startswith("Du schickst Nachrichten schneller, als ich sie lesen kann")

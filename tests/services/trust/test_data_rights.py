@@ -7,10 +7,13 @@ import json
 import sqlalchemy as sa
 from sqlmodel import select
 
+from conversations.messages import Inbound
+from services import bookings
+from services.api import create_enrolment
 from services.data_rights import erase_by_staff
 from storage.db import session
-from storage.models import AuditEntry, Identity, OutboxMessage, Person
-from tests.conftest import CHECKIN_GOOD, INTAKE
+from storage.models import AuditEntry, Booking, Identity, OutboxMessage, Person
+from tests.conftest import CHECKIN_GOOD, INTAKE, Client
 
 PERSONAL_TABLES = ["answer", "metricvalue", "rulefiring", "conversation", "consent",
                    "touchpoint", "touchpoint_plan", "identity", "enrolment", "escalation",
@@ -122,3 +125,52 @@ def test_staff_erasing_by_id_erases_only_a_client(enrol, app):
     assert erase_by_staff(app.rt, 987_654, actor="cli") is None
     with session(app.db) as s:
         assert {p.name for p in s.exec(select(Person))} >= {"Casey Coach", "Ana Lima"}
+
+
+def _outbox_to(app, address: str) -> list[str]:
+    """The idempotency keys of every outbox row to `address`, queued or sent."""
+    with session(app.db) as s:
+        return [m.idempotency_key for m in s.exec(
+            select(OutboxMessage).where(OutboxMessage.address == address))]
+
+
+def test_a_reply_still_queued_from_before_a_client_joined_is_erased_with_them_and_no_other(
+        enrol, app):
+    """The bot's answer to Ana's first "hello" (before she joined) names no one, but it is
+    addressed to her chat: it goes with her, and Ben's messages stay."""
+    ben = enrol("Ben Ode")
+    ben.says("yes")
+    bens = _outbox_to(app, ben.address)
+    ana = enrol("Ana Lima", join=False)
+    # The platform was down: neither reply went out before the erasure.
+    app.inbound.handle(Inbound(channel="test", sender=ana.address, event_id="a1",
+                               text="hello"))
+    app.inbound.handle(Inbound(channel="test", sender=ana.address, event_id="a2",
+                               text=f"/start {ana.enrolled.code}"))
+    assert len(_outbox_to(app, ana.address)) >= 2
+    assert erase_by_staff(app.rt, ana.enrolled.person_id, actor="cli") is not None
+    assert _outbox_to(app, ana.address) == []
+    assert _outbox_to(app, ben.address) == bens
+
+
+def test_a_booking_cancelled_before_it_arrived_is_erased_with_the_client_whose_email_it_has(
+        app):
+    """Cal.com told us of a cancellation before its booking, so the record holds only Ana's
+    email: erasing Ana takes it, and another person's stays."""
+    view = create_enrolment(app.rt, "website", program="business_12w", name="Ana Lima",
+                            timezone="Europe/Berlin", email="ana.lima@example.com")
+    ana = Client(app=app, address="ana-chat")
+    ana.says(f"/start {view.invite_code}")
+    ana.says("yes")
+    with app.rt.transaction() as uow:
+        for external_id, email in (("cal-ana", "ana.lima@example.com"),
+                                   ("cal-eve", "eve@example.com")):
+            assert bookings.cancel(app.rt, uow, source="calcom", external_id=external_id,
+                                   email=email) == "cancelled"
+    with session(app.db) as s:
+        person_id = s.exec(select(Person.id).where(Person.name == "Ana Lima")).one()
+    erased = erase_by_staff(app.rt, person_id, actor="cli")
+    assert erased is not None and erased.answers == 1  # the staff member is told how many
+    with session(app.db) as s:
+        assert [(b.external_id, b.email) for b in s.exec(select(Booking))] == [
+            ("cal-eve", "eve@example.com")]

@@ -149,3 +149,19 @@ def test_a_sent_message_keeps_its_text_for_a_week(
     assert ("In your own words" in database) is kept
     # Answers stay until the program's retention date, whatever happened to the messages.
     assert GOAL in database
+
+
+def test_a_retention_pass_with_no_sent_text_left_to_blank_still_clears_the_answers_from_the_file(
+        enrol, app, clock):
+    """The week after his last message blanked every sent text already; on his date the pass
+    erases only answers, and their old pages must still leave SQLite's files."""
+    zoltan = enrol(NAME, address="4242")
+    for typed in ["yes", GOAL, "12000", "6", "10", "/skip"]:
+        zoltan.says(typed)
+    clock.advance(timedelta(weeks=12, days=364))
+    assert apply_retention(app.rt) == 0  # the sent texts go, the answers stay a day more
+    assert mentions([GOAL], database_dump(app.db)) == [GOAL]
+    clock.advance(timedelta(days=1))
+    assert apply_retention(app.rt) == 1
+    assert mentions([GOAL], database_dump(app.db),
+                    sqlite_bytes(app.settings.database_url)) == []
