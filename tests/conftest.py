@@ -51,6 +51,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow stories first: pytest-xdist hands the first tests out round-robin, so the few
+    minute-long ones run side by side from the start instead of ending the run one by one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 # The suite runs in several processes (pytest-xdist), each with a database of its own on the
 # one server. The story that restarts that server takes this lock exclusively; every other test
 # on PostgreSQL holds it shared, so a restart never lands in the middle of someone else's test.

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from conversations.loader import ProgramError, ProgramInvalid, parse_program
 from tests.conversations.chat import sample_text
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 SAMPLE = sample_text()
 FILE = "programs/broken.yaml"
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from storage.db import session
 from storage.models import Enrolment
 from tests.scheduler.conftest import onboarded, rows, started
+
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
 
 def test_a_client_who_reaches_the_alumni_stage_has_graduated_and_is_congratulated(

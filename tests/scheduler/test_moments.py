@@ -8,6 +8,8 @@ import pytest
 
 from tests.scheduler.conftest import move_zone, onboarded, rows, seen_of, started
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 CHECKIN = "check-in. Five quick questions"
 
 

@@ -20,6 +20,8 @@ from storage.models import OutboxMessage
 from tests.conftest import INTAKE, SAMPLE, Client
 from tests.fakes.telegram_api import FakeTelegramAPI
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 TOKEN = "7000000001:AAtest-token"
 TICK = timedelta(seconds=20)
 OUTAGE = timedelta(minutes=10)

@@ -16,6 +16,8 @@ from services.touchpoints import TouchpointRunner, TouchpointSender
 from tests.conftest import INTAKE, SAMPLE, Client, _truncate_all
 from tests.scheduler.conftest import onboarded, rows, seen_of, started
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 INTRO = "check-in. Five quick questions"
 
 

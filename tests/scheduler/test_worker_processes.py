@@ -20,6 +20,8 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.scheduler.worker_main import FileClock
 from tests.worker_process import WorkerProcess
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 CLIENTS = 8
 
 

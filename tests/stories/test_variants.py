@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
@@ -15,6 +16,8 @@ from services.report import build
 from services.simulation import Simulation
 from storage.models import Enrolment
 from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
 VARIANTS = """
 variants:

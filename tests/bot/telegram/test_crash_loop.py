@@ -14,6 +14,8 @@ from tests.bot.telegram.bot_process import crash_loop
 from tests.conftest import INTAKE
 from tests.fakes.telegram_api import FakeTelegramAPI
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 CLIENTS = 12
 KILLS = 3
 SEED = 20261129

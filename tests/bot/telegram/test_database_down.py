@@ -24,6 +24,8 @@ from tests.bot.telegram.bot_process import (
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
+
 ANA = 515_151
 ANSWER = "Grow to ten clients a month"
 

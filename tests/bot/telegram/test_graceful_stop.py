@@ -4,6 +4,7 @@ exits 0 within Docker's 10 s; started again, it handles the rest, nothing twice.
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import col, func, select
 
 from bot.composition import App
@@ -20,6 +21,8 @@ from tests.bot.telegram.bot_process import (
 from tests.bot.telegram.conftest import event_of
 from tests.conftest import INTAKE
 from tests.fakes.telegram_api import FakeTelegramAPI
+
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
 CHATS = 100
 PER_CHAT = 10  # 1,000 updates, and no chat past a flood limit of 20 a minute

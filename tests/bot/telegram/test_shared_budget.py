@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 from sqlmodel import select
 
 from bot.composition import build_app
@@ -27,6 +28,8 @@ from tests.bot.telegram.conftest import TOKEN
 from tests.conftest import SAMPLE, _truncate_all
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.worker_process import WorkerProcess
+
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
 FIRST_CHAT = 7_100_000_001
 # 45 chats, two messages each: 90 messages, three seconds' worth of the bot's 30/s, and

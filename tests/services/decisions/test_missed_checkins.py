@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from services.decisions import Sweep
@@ -13,6 +14,8 @@ from storage import metric_store as metrics
 from storage.db import session
 from storage.models import PlannedTouchpoint
 from tests.conftest import CHECKIN_GOOD
+
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
 
 def test_missed_checkins_lower_the_response_rate_and_break_the_streak(app, client, clock):

@@ -3,6 +3,7 @@ check-ins and the low scores open escalations."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
@@ -12,6 +13,8 @@ from services.simulation import Simulation
 from storage.db import session
 from storage.models import Answer, Escalation, RuleFiring
 from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
 
 def test_low_scores_fire_the_low_confidence_and_plateau_rules_at_the_right_checkins(tmp_path):
