@@ -122,6 +122,13 @@ def format_time(at: time | datetime | str, language: str = "en") -> str:
 
 def format_weekday(code: str, language: str = "en", *, width: str = "wide") -> str:
     """A weekday code ("tue") as the language names it: "Tuesday", "Dienstag", "Di."."""
-    names = get_day_names(width, locale=locale(language))
+    names = _day_names(width, language)
     index = WEEKDAY_CODES.index(code) if code in WEEKDAY_CODES else None
     return names[index] if index is not None else code
+
+
+@cache
+def _day_names(width: str, language: str) -> tuple[str, ...]:
+    # Looked up once per language: every check-in the tick opens names its weekday.
+    names = get_day_names(width, locale=locale(language))
+    return tuple(names[index] for index in range(7))

@@ -140,7 +140,7 @@ def apply_step(session: Session, program: Program, enrolment: Enrolment,
         session, enrolment_id=enrolment.id or 0, current=conversation,
         state=result.flow_state, now=now, outcome=outcome,
         version=version)
-    conversation_id = stored.id if stored is not None else (
+    conversation_id = stored if stored is not None else (
         conversation.id if conversation is not None else None)
     for answer in result.answers:
         assert conversation_id is not None
@@ -160,7 +160,7 @@ def apply_step(session: Session, program: Program, enrolment: Enrolment,
         enrolment.status = result.status
         session.add(enrolment)
     session.flush()
-    return stored.id if stored is not None else None
+    return stored
 
 
 def in_conversation(replies: list[Reply], conversation_id: int | None) -> list[Reply]:

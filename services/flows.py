@@ -23,7 +23,9 @@ Build = Callable[[core.Context], list[Reply]]
 def start_flow(rt: Runtime, uow: UnitOfWork, enrolment_id: int, flow_id: str, *, key: str,
                lead: str | None = None) -> int:
     """Open a flow and queue its first question; how many messages were queued."""
-    enrolment = uow.session.get(Enrolment, enrolment_id, with_for_update=True)
+    # An enrolment its batch has locked is in the session already: no second SELECT.
+    enrolment = uow.session.get(Enrolment, enrolment_id,
+                                with_for_update=enrolment_id not in uow.locked)
     if enrolment is None or not may_start_flow(enrolment.status):
         return 0
     replies = begin_flow(uow.session, rt.program(enrolment.program_id), enrolment, flow_id,

@@ -28,6 +28,7 @@ from services import escalations, flows, keys, next_offer, program_versions, ses
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import touchpoint_rows as rows
+from storage.models import Enrolment
 
 log = logging.getLogger("coachbot.touchpoints")
 
@@ -210,7 +211,7 @@ class TouchpointRunner:
         done = TickReport()
         try:
             with self.rt.transaction() as uow:
-                held = rows.lock_enrolments(uow.session, [r.enrolment_id for r in claimed])
+                held = self._lock(uow, [r.enrolment_id for r in claimed])
                 self.due.prefetch(uow.session, [r.enrolment_id for r in claimed])
                 ran: list[tuple[int, str, str | None]] = []
                 # An enrolment with one row in the batch has its follow-up (reminder or
@@ -235,12 +236,21 @@ class TouchpointRunner:
         for row in claimed:
             self._run_one(row, now, report)
 
+    @staticmethod
+    def _lock(uow: UnitOfWork, enrolment_ids: list[int]) -> list:
+        """Lock the enrolments of rows about to run, and read their people's identities,
+        each in one query; keep the answer while they run (the session holds them weakly)."""
+        held = rows.lock_enrolments(uow.session, enrolment_ids)
+        uow.locked.update(e.id for e in held if isinstance(e, Enrolment) and e.id)
+        uow.prefetch_people({e.person_id for e in held if isinstance(e, Enrolment)})
+        return held
+
     def _run_one(self, row: rows.Claimed, now: datetime, report: TickReport) -> None:
         """One row in a transaction of its own (after its batch failed)."""
         try:
             one = TickReport()
             with self.rt.transaction() as uow:
-                held = rows.lock_enrolments(uow.session, [row.enrolment_id])
+                held = self._lock(uow, [row.enrolment_id])
                 ran: list[tuple[int, str, str | None]] = []
                 self._do(uow, row, now, one, ran)
                 rows.finish_many(uow.session, ran, now=now)

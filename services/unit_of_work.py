@@ -25,6 +25,7 @@ from scheduler.clock import Clock
 from services.program_catalog import ProgramCatalog
 from storage import outbox, people
 from storage.db import is_locked
+from storage.models import Identity
 
 log = logging.getLogger("coachbot.db")
 P = ParamSpec("P")
@@ -41,6 +42,10 @@ class UnitOfWork:
     # Run once the transaction has committed (a rolled-back one runs none), e.g. folding
     # SQLite's WAL after an erasure so the erased rows leave the -wal file too.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # A batch (the tick's) reads its people's identities in one query beforehand, and
+    # names the enrolments it has already locked, so its rows need not ask again.
+    identities: dict[int, list[Identity]] = field(default_factory=dict)
+    locked: set[int] = field(default_factory=set)
 
     def queue(self, *, key: str, channel: str, address: str, person_id: int | None,
               reply: Reply) -> bool:
@@ -52,15 +57,22 @@ class UnitOfWork:
 
     def queue_to_person(self, person_id: int, key: str, replies: list[Reply]) -> int:
         """Queue replies on every reachable identity of a person; how many were queued."""
-        queued = 0
-        for identity in people.identities_of(self.session, person_id):
-            if identity.unreachable_since is not None:
-                continue
-            for index, reply in enumerate(replies):
-                queued += self.queue(key=f"{key}:{identity.channel}:{index}",
-                                     channel=identity.channel, address=identity.address,
-                                     person_id=person_id, reply=reply)
+        known = self.identities.get(person_id)
+        identities = known if known is not None else people.identities_of(self.session,
+                                                                           person_id)
+        # One multi-row insert for all of them (a key queued before is still skipped).
+        queued = outbox.enqueue_many(self.session, [
+            (f"{key}:{identity.channel}:{index}", identity.channel, identity.address,
+             person_id, reply)
+            for identity in identities if identity.unreachable_since is None
+            for index, reply in enumerate(replies)], now=self.now)
+        self.queued += queued
         return queued
+
+    def prefetch_people(self, person_ids: set[int]) -> None:
+        """Read these people's identities in one query for `queue_to_person` (a batch that
+        changes no identity)."""
+        self.identities.update(people.identities_of_many(self.session, person_ids))
 
 
 @dataclass

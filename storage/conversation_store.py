@@ -38,12 +38,14 @@ def flow_state(conversation: Conversation | None) -> FlowState | None:
 
 def save_flow_state(session: Session, *, enrolment_id: int, current: Conversation | None,
                     state: FlowState | None, now: datetime, outcome: str = "completed",
-                    version: str | None = None) -> Conversation | None:
-    """Store the engine's new state: open (on program `version`), update or close the row."""
+                    version: str | None = None) -> int | None:
+    """Store the engine's new state: open (on program `version`), update or close the row;
+    the id of the conversation left open (None when none is)."""
+    closed = False
     if current is not None and (state is None or state.flow != current.flow_id
                                 or state.started_at != _started(current)):
         close_row(session, current, outcome=outcome, now=now)
-        current = None
+        current, closed = None, True
     if state is None:
         session.flush()
         return None
@@ -55,16 +57,27 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
                                           "updated_at": now})
         set_committed_value(current, "state", stored)
         set_committed_value(current, "updated_at", now)
-        return current
+        return current.id
     if current is None:
-        current = Conversation(enrolment_id=enrolment_id, flow_id=state.flow,
-                               started_at=state.started_at, updated_at=now,
-                               program_checksum=version)
+        if closed:
+            session.flush()  # the closed one first, as the ORM would have
+        # A new one (every check-in the tick opens): one cached INSERT, no ORM object to
+        # build and flush; whoever reads it next loads it.
+        return session.execute(_insert_conversation(), {
+            "enrolment_id": enrolment_id, "flow_id": state.flow, "state": stored,
+            "started_at": state.started_at, "updated_at": now,
+            "program_checksum": version}).scalar_one()
     current.state = stored
     current.updated_at = now
     session.add(current)
     session.flush()
-    return current
+    return current.id
+
+
+@cache
+def _insert_conversation():
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    return insert(table).returning(table.c.id)
 
 
 def close_row(session: Session, conversation: Conversation, *, outcome: str,

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from conversations.messages import Attachment, Button, DigestView, EscalationCard, Reply
 from storage.models import OutboxMessage
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_many
 
 MAX_ATTEMPTS = 8
 # A message is given up only after MAX_ATTEMPTS tries *and* this long: a platform outage
@@ -83,14 +83,28 @@ def _card_of(stored: dict | None) -> EscalationCard | None:
     return EscalationCard(**values)
 
 
+def _row(key: str, channel: str, address: str, person_id: int | None, reply: Reply,
+         now: datetime) -> dict:
+    return {"idempotency_key": key[:200], "channel": channel, "address": address,
+            "person_id": person_id, "payload": payload_of(reply), "status": "queued",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
 def enqueue(session: Session, *, key: str, channel: str, address: str, person_id: int | None,
             reply: Reply, now: datetime) -> bool:
     """Queue a reply; False if a message with this key was queued before."""
-    return insert_ignore(session, OutboxMessage, {
-        "idempotency_key": key[:200], "channel": channel, "address": address,
-        "person_id": person_id, "payload": payload_of(reply), "status": "queued",
-        "attempts": 0, "next_attempt_at": now, "created_at": now,
-    }, ["idempotency_key"])
+    return insert_ignore(session, OutboxMessage,
+                         _row(key, channel, address, person_id, reply, now),
+                         ["idempotency_key"])
+
+
+def enqueue_many(session: Session, messages: list[tuple[str, str, str, int | None, Reply]],
+                 *, now: datetime) -> int:
+    """Queue (key, channel, address, person_id, reply) messages in one statement; how many
+    were queued (a key queued before is not queued again)."""
+    return insert_ignore_many(session, OutboxMessage,
+                              [_row(*message, now=now) for message in messages],
+                              ["idempotency_key"])
 
 
 @dataclass(frozen=True)

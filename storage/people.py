@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from storage.models import Identity, Person
@@ -46,9 +47,25 @@ def identity_at(session: Session, *, channel: str, address: str) -> Identity | N
     ).first()
 
 
+@cache
+def _identities_statement():
+    # Built once with a bind parameter: every queued message asks it (the tick's hot path).
+    return select(Identity).where(Identity.person_id == bindparam("person_id"))
+
+
 def identities_of(session: Session, person_id: int) -> list[Identity]:
     """Every channel address of a person."""
-    return list(session.exec(select(Identity).where(Identity.person_id == person_id)))
+    return list(session.exec(_identities_statement(), params={"person_id": person_id}))
+
+
+def identities_of_many(session: Session, person_ids: set[int]) -> dict[int, list[Identity]]:
+    """Every channel address of each of these people, in one query (a tick's batch)."""
+    found: dict[int, list[Identity]] = {person_id: [] for person_id in person_ids}
+    if person_ids:
+        for identity in session.exec(select(Identity).where(
+                col(Identity.person_id).in_(person_ids)).order_by(col(Identity.id))):
+            found[identity.person_id].append(identity)
+    return found
 
 
 def mark_reachable(session: Session, *, channel: str, address: str) -> None:
