@@ -135,7 +135,9 @@ TARGETS = (
             "tests/bot/slack/test_client_words.py",
             # The error handler: a failing listener logs its failure, not the client's words.
             "tests/bot/slack/test_listener_failure.py"),
-           ("build_bolt_app",)),
+           # The listeners are registered (and acked) in the three _listen_to_* helpers.
+           ("build_bolt_app", "_listen_to_events", "_listen_to_buttons",
+            "_listen_to_forms_and_command")),
     Target("planner_quiet_hours", "scheduler/occurrences.py",
            ("tests/scheduler/test_calendar.py",),
            ("quiet_adjusted", "_quiet_adjusted", "next_local_time")),
