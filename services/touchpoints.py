@@ -28,7 +28,6 @@ from services import escalations, flows, keys, next_offer, program_versions, ses
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import touchpoint_rows as rows
-from storage.models import Enrolment
 
 log = logging.getLogger("coachbot.touchpoints")
 
@@ -237,12 +236,12 @@ class TouchpointRunner:
             self._run_one(row, now, report)
 
     @staticmethod
-    def _lock(uow: UnitOfWork, enrolment_ids: list[int]) -> list:
+    def _lock(uow: UnitOfWork, enrolment_ids: list[int]) -> tuple:
         """Lock the enrolments of rows about to run, and read their people's identities,
         each in one query; keep the answer while they run (the session holds them weakly)."""
-        held = rows.lock_enrolments(uow.session, enrolment_ids)
-        uow.locked.update(e.id for e in held if isinstance(e, Enrolment) and e.id)
-        uow.prefetch_people({e.person_id for e in held if isinstance(e, Enrolment)})
+        held = enrolments, _people = rows.lock_enrolments(uow.session, enrolment_ids)
+        uow.locked.update(e.id for e in enrolments if e.id)
+        uow.prefetch_people({e.person_id for e in enrolments})
         return held
 
     def _run_one(self, row: rows.Claimed, now: datetime, report: TickReport) -> None:

@@ -166,19 +166,20 @@ def claim(session: Session, *, worker: str, now: datetime,
     return claimed
 
 
-def lock_enrolments(session: Session, enrolment_ids: list[int]) -> list[Enrolment | Person]:
+def lock_enrolments(session: Session, enrolment_ids: list[int]
+                    ) -> tuple[list[Enrolment], list[Person]]:
     """Load (and on PostgreSQL lock) the enrolments of a batch of rows in one query, and
     their people in one more: each row's decision (and its reminder's quiet hours) then
     finds them in the session instead of asking for them. Keep the answer while the batch
     runs: the session holds loaded objects only weakly."""
     if not enrolment_ids:
-        return []
+        return [], []
     enrolments = list(session.exec(select(Enrolment)
                                    .where(col(Enrolment.id).in_(set(enrolment_ids)))
                                    .order_by(col(Enrolment.id)).with_for_update()))
     people = list(session.exec(select(Person).where(
         col(Person.id).in_({e.person_id for e in enrolments}))))
-    return [*enrolments, *people]
+    return enrolments, people
 
 
 def finish(session: Session, row_id: int, *, status: str, now: datetime,
