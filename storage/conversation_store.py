@@ -44,7 +44,7 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
     closed = False
     if current is not None and (state is None or state.flow != current.flow_id
                                 or state.started_at != _started(current)):
-        close_row(session, current, outcome=outcome, now=now)
+        _close(session, current, outcome=outcome, now=now)
         current, closed = None, True
     if state is None:
         session.flush()
@@ -89,6 +89,18 @@ def close_row(session: Session, conversation: Conversation, *, outcome: str,
     conversation.updated_at = now
     conversation.state = {}
     session.add(conversation)
+
+
+def _close(session: Session, conversation: Conversation, *, outcome: str,
+           now: datetime) -> None:
+    """As `close_row`; a clean stored row (every completed check-in) by one cached UPDATE."""
+    if conversation.id is None or conversation in session.dirty:
+        close_row(session, conversation, outcome=outcome, now=now)
+        return
+    values = {"closed_at": now, "outcome": outcome, "updated_at": now, "state": {}}
+    session.execute(_update_state(), {"conversation": conversation.id, **values})
+    for name, value in values.items():
+        set_committed_value(conversation, name, value)
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
@@ -66,44 +67,56 @@ def load_since(session: Session, program: Program, enrolment_id: int,
     answers about action items among them)."""
     checkins_from = aggregate.checkins_from if aggregate else None
     answers_from = aggregate.answers_from if aggregate else None
-    rows_query = _ROWS.where(col(PlannedTouchpoint.due_at) <= now)
-    if checkins_from is not None:
-        rows_query = rows_query.where(col(PlannedTouchpoint.due_at) >= checkins_from)
+    since = checkins_from is not None
     rows = [DueRow(due_at, status) for due_at, status in session.execute(
-        rows_query, {"enrolment_id": enrolment_id,
-                     "touchpoints": checkin_touchpoints(program)})]
-    done_query = _DONE
-    if checkins_from is not None:
-        done_query = done_query.where(col(Conversation.closed_at) >= checkins_from - ANSWERED_EARLY)
+        _rows(since), {"enrolment_id": enrolment_id, "now": now, "from": checkins_from,
+                       "touchpoints": checkin_touchpoints(program)})]
     done = [(start, closed) for start, closed in session.execute(
-        done_query, {"enrolment_id": enrolment_id, "flow": program.checkin_flow})]
-    answers_query = _ANSWERS
-    if answers_from is not None:
-        answers_query = answers_query.where(col(Answer.answered_at) >= answers_from)
+        _done(since), {"enrolment_id": enrolment_id, "flow": program.checkin_flow,
+                       "from": checkins_from - ANSWERED_EARLY if since else None})]
+    answers_query = _answers(answers_from is not None)
     # Answers given under a question's earlier id count as the renamed question's.
     aliases = renamed_questions(program)
     given = []
     for flow_id, question_id, number, at, edited, conversation_id in session.execute(
-            answers_query, {"enrolment_id": enrolment_id}):
+            answers_query, {"enrolment_id": enrolment_id, "from": answers_from}):
         ref = f"{flow_id}.{question_id}"
         given.append(Given(aliases.get(ref, ref), at, number, max(at, edited) if edited else at,
                            conversation_id))
     return rows, done, given
 
 
-_ROWS = (select(PlannedTouchpoint.due_at, PlannedTouchpoint.status)
-         .where(PlannedTouchpoint.enrolment_id == bindparam("enrolment_id"),
-                PlannedTouchpoint.kind == "send",
-                col(PlannedTouchpoint.touchpoint_id).in_(bindparam("touchpoints", expanding=True)))
-         .order_by(col(PlannedTouchpoint.due_at)))
-_DONE = (select(Conversation.started_at, Conversation.closed_at)
-         .where(Conversation.enrolment_id == bindparam("enrolment_id"),
-                Conversation.flow_id == bindparam("flow"), Conversation.outcome == "completed")
-         .order_by(col(Conversation.closed_at)))
-_ANSWERS = (select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
-                   Answer.edited_at, Answer.conversation_id)
-            .where(Answer.enrolment_id == bindparam("enrolment_id"))
-            .order_by(col(Answer.answered_at), col(Answer.id)))
+# The statements are built once per shape: building them per call was most of a completing
+# check-in's cost. `since`: only what came from the aggregate's checkpoint ("from") on.
+@cache
+def _rows(since: bool):
+    query = (select(PlannedTouchpoint.due_at, PlannedTouchpoint.status)
+             .where(PlannedTouchpoint.enrolment_id == bindparam("enrolment_id"),
+                    PlannedTouchpoint.kind == "send",
+                    col(PlannedTouchpoint.touchpoint_id).in_(
+                        bindparam("touchpoints", expanding=True)),
+                    col(PlannedTouchpoint.due_at) <= bindparam("now"))
+             .order_by(col(PlannedTouchpoint.due_at)))
+    return query.where(col(PlannedTouchpoint.due_at) >= bindparam("from")) if since else query
+
+
+@cache
+def _done(since: bool):
+    query = (select(Conversation.started_at, Conversation.closed_at)
+             .where(Conversation.enrolment_id == bindparam("enrolment_id"),
+                    Conversation.flow_id == bindparam("flow"),
+                    Conversation.outcome == "completed")
+             .order_by(col(Conversation.closed_at)))
+    return query.where(col(Conversation.closed_at) >= bindparam("from")) if since else query
+
+
+@cache
+def _answers(since: bool):
+    query = (select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
+                    Answer.edited_at, Answer.conversation_id)
+             .where(Answer.enrolment_id == bindparam("enrolment_id"))
+             .order_by(col(Answer.answered_at), col(Answer.id)))
+    return query.where(col(Answer.answered_at) >= bindparam("from")) if since else query
 
 
 def checkin_sla(program: Program) -> float | None:
@@ -118,13 +131,19 @@ def stored_since(session: Session, enrolment_id: int, metric_ids: list[str],
                  since: datetime) -> dict[str, list[StoredPoint]]:
     """The stored values of these metrics from `since` on, by metric id, oldest first."""
     by_metric: dict[str, list[StoredPoint]] = {}
-    for row_id, metric_id, value, at in session.exec(
-            select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
-            .where(MetricValue.enrolment_id == enrolment_id,
-                   col(MetricValue.metric_id).in_(metric_ids), col(MetricValue.at) >= since)
-            .order_by(col(MetricValue.at), col(MetricValue.id))):
+    for row_id, metric_id, value, at in session.execute(_stored_since(), {
+            "enrolment_id": enrolment_id, "metric_ids": metric_ids, "since": since}):
         by_metric.setdefault(metric_id, []).append(StoredPoint(row_id or 0, value, at))
     return by_metric
+
+
+@cache
+def _stored_since():
+    return (select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
+            .where(MetricValue.enrolment_id == bindparam("enrolment_id"),
+                   col(MetricValue.metric_id).in_(bindparam("metric_ids", expanding=True)),
+                   col(MetricValue.at) >= bindparam("since"))
+            .order_by(col(MetricValue.at), col(MetricValue.id)))
 
 
 def latest_values(session: Session, enrolment_id: int) -> dict[str, tuple[float, datetime]]:
@@ -205,7 +224,8 @@ def insert_all(session: Session, new_rows: list[dict]) -> None:
     """Insert the metric values collected by `store_points` and `store_if_changed` in one
     statement."""
     if new_rows:
-        session.execute(insert(MetricValue), new_rows)
+        # The table, not the model: the ORM's bulk insert costs more than the rows it writes.
+        session.execute(insert(MetricValue.__table__), new_rows)  # type: ignore[attr-defined]
 
 
 def latest_texts(session: Session, enrolment_id: int, refs: set[str],
@@ -217,16 +237,22 @@ def latest_texts(session: Session, enrolment_id: int, refs: set[str],
     for ref in sorted(refs):
         flow_id, question_id = ref.split(".", 1)
         ids = [question_id, *([before[ref]] if ref in before else [])]
-        # One row per question, newest first: the history can be long, only the last counts.
-        value = session.exec(
-            select(Answer.value)
-            .where(Answer.enrolment_id == enrolment_id, Answer.flow_id == flow_id,
-                   col(Answer.question_id).in_(ids))
-            .order_by(col(Answer.answered_at).desc(), col(Answer.id).desc())
-            .limit(1)).first()
+        value = session.execute(_latest_answer(), {
+            "enrolment_id": enrolment_id, "flow": flow_id, "ids": ids}).scalar()
         if value is not None and isinstance(value.get("v"), str):
             texts[ref] = value["v"]
     return texts
+
+
+@cache
+def _latest_answer():
+    # One row per question, newest first: the history can be long, only the last counts.
+    return (select(Answer.value)
+            .where(Answer.enrolment_id == bindparam("enrolment_id"),
+                   Answer.flow_id == bindparam("flow"),
+                   col(Answer.question_id).in_(bindparam("ids", expanding=True)))
+            .order_by(col(Answer.answered_at).desc(), col(Answer.id).desc())
+            .limit(1))
 
 
 def missed_since(session: Session, since: datetime) -> set[int]:

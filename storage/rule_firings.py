@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.models import RuleFiring
@@ -11,9 +13,15 @@ from storage.models import RuleFiring
 
 def open_firings(session: Session, enrolment_id: int) -> dict[str, RuleFiring]:
     """The enrolment's firings not cleared yet, by rule id."""
-    rows = session.exec(select(RuleFiring).where(RuleFiring.enrolment_id == enrolment_id,
-                                                 col(RuleFiring.cleared_at).is_(None)))
+    rows = session.exec(_open_statement(), params={"enrolment_id": enrolment_id})
     return {row.rule_id: row for row in rows}
+
+
+@cache
+def _open_statement():
+    # Built once: every completed check-in asks (the inbound hot path).
+    return select(RuleFiring).where(RuleFiring.enrolment_id == bindparam("enrolment_id"),
+                                    col(RuleFiring.cleared_at).is_(None))
 
 
 def fire(session: Session, *, enrolment_id: int, rule_id: str, values: dict,

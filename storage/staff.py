@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from conversations.translations import SUPPORTED_LANGUAGES, supported_language
@@ -87,8 +89,14 @@ def slack_id_of(session: Session, person_id: int | None) -> str | None:
     """A person's Slack user id, if they have one."""
     if person_id is None:
         return None
-    return session.exec(select(Identity.address).where(
-        Identity.person_id == person_id, Identity.channel == SLACK)).first()
+    return session.exec(_slack_id_statement(), params={"person_id": person_id}).first()
+
+
+@cache
+def _slack_id_statement():
+    # Built once: every completed check-in's card asks (the inbound hot path).
+    return select(Identity.address).where(Identity.person_id == bindparam("person_id"),
+                                          Identity.channel == SLACK)
 
 
 def coaches(session: Session) -> list[Person]:
