@@ -238,14 +238,18 @@ class DueRows:
                  if row.kind == "send" and tp.on_no_answer is not None
                  and tp.send.flow is not None]
         open_flows = answering.open_flow_ids(session, asked)
+        planned: list[dict] = []
         for row, tp, base in sent:
             self.follow_up(session, row, tp, base,
-                           open_flow=open_flows.get(row.enrolment_id))
+                           open_flow=open_flows.get(row.enrolment_id), into=planned)
+        rows.add_rows(session, planned)  # the batch's follow-ups in one statement
 
     def follow_up(self, session: Session, row: rows.Claimed, tp: Touchpoint,
-                  base: datetime, *, open_flow: str | bool | None = False) -> None:
+                  base: datetime, *, open_flow: str | bool | None = False,
+                  into: list[dict] | None = None) -> None:
         """Plan the next step of an unanswered flow: a reminder, or the no-answer check.
-        `open_flow`: the flow open for the enrolment, when the caller read it already."""
+        `open_flow`: the flow open for the enrolment, when the caller read it already;
+        `into`: collect the row there (the caller inserts it) instead of inserting it."""
         policy = tp.on_no_answer
         if policy is None or tp.send.flow is None:
             return
@@ -263,13 +267,19 @@ class DueRows:
                 _step(row.occurrence) + 1
         due = base + policy.remind_after
         if step <= policy.max_reminders:
-            rows.add(session, enrolment_id=row.enrolment_id, touchpoint_id=tp.id,
-                     occurrence=f"{occurrence}/r{step}", kind="remind", parent_id=parent_id,
-                     due_at=self._quiet(session, row.enrolment_id, due))
+            planned = rows.planned_row(
+                enrolment_id=row.enrolment_id, touchpoint_id=tp.id,
+                occurrence=f"{occurrence}/r{step}", kind="remind", parent_id=parent_id,
+                due_at=self._quiet(session, row.enrolment_id, due))
         else:
-            rows.add(session, enrolment_id=row.enrolment_id, touchpoint_id=tp.id,
-                     occurrence=f"{occurrence}/no-answer", kind="no_answer",
-                     parent_id=parent_id, due_at=due)
+            planned = rows.planned_row(
+                enrolment_id=row.enrolment_id, touchpoint_id=tp.id,
+                occurrence=f"{occurrence}/no-answer", kind="no_answer", parent_id=parent_id,
+                due_at=due)
+        if into is None:
+            rows.add_rows(session, [planned])
+        else:
+            into.append(planned)
 
     def _quiet(self, session: Session, enrolment_id: int, moment: datetime) -> datetime:
         enrolment = session.get(Enrolment, enrolment_id)

@@ -17,19 +17,33 @@ from sqlalchemy import and_, bindparam, or_, text, update
 from sqlmodel import Session, col, select
 
 from storage.models import PLANNED_ROW, Enrolment, Person, PlannedTouchpoint
-from storage.upsert import insert_ignore
+from storage.upsert import insert_ignore, insert_ignore_many
 
 MAX_ATTEMPTS = 5
+
+
+KEY = ["enrolment_id", "touchpoint_id", "occurrence"]
+
+
+def planned_row(*, enrolment_id: int, touchpoint_id: str, occurrence: str, due_at: datetime,
+                kind: str = "send", parent_id: int | None = None) -> dict[str, Any]:
+    """The values of one planned occurrence, as `add` and `add_rows` insert them."""
+    return {"enrolment_id": enrolment_id, "touchpoint_id": touchpoint_id,
+            "occurrence": occurrence[:64], "due_at": due_at, "status": "planned",
+            "attempts": 0, "kind": kind, "parent_id": parent_id}
 
 
 def add(session: Session, *, enrolment_id: int, touchpoint_id: str, occurrence: str,
         due_at: datetime, kind: str = "send", parent_id: int | None = None) -> bool:
     """Plan one occurrence unless its key is planned already; True if it is new."""
-    return insert_ignore(session, PlannedTouchpoint, {
-        "enrolment_id": enrolment_id, "touchpoint_id": touchpoint_id,
-        "occurrence": occurrence[:64], "due_at": due_at, "status": "planned", "attempts": 0,
-        "kind": kind, "parent_id": parent_id,
-    }, ["enrolment_id", "touchpoint_id", "occurrence"])
+    return insert_ignore(session, PlannedTouchpoint, planned_row(
+        enrolment_id=enrolment_id, touchpoint_id=touchpoint_id, occurrence=occurrence,
+        due_at=due_at, kind=kind, parent_id=parent_id), KEY)
+
+
+def add_rows(session: Session, planned: list[dict[str, Any]]) -> int:
+    """Plan `planned_row`s in one statement, skipping keys planned already; how many are new."""
+    return insert_ignore_many(session, PlannedTouchpoint, planned, KEY)
 
 
 def add_for_many(session: Session,
