@@ -10,7 +10,8 @@ in `coachbot run`: plan batches of 1,000 enrolments (`replan_due`, which takes i
 with SKIP LOCKED, so workers never plan the same enrolment) until none is left. Prints the
 wall time from the first worker's start to the last one's end, how many each planned,
 every enrolment planned exactly once (each has its plan state), rows and database bytes
-per enrolment, and each worker's peak RSS, with the machine and its load.
+per enrolment, each worker's peak RSS, and then the tick's fixed cost at that size (a
+tick with nothing due), with the machine and its load.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,6 +46,27 @@ def worker(url: str, start_at: float) -> dict:
             "rss_ready": rss_ready}
 
 
+def fixed_tick(url: str) -> dict:
+    """Two ticks a minute apart just before the plan starts, with nothing due: the first
+    after a start (it also runs the daily comparison of every plan), then the tick's fixed
+    cost (the program refresh, the sweep through the `replan_at` index, an empty claim)."""
+    from services.touchpoints import TouchpointRunner
+    app = _app(url)
+    with app.db.begin() as c:  # what is due before the plan's start as if it had run
+        c.execute(sa.text("UPDATE touchpoint SET status = 'done', done_at = due_at "
+                          "WHERE status = 'planned' AND due_at < :m"), {"m": PLANNED_AT})
+    runner = TouchpointRunner(app.rt, lambda uow, due: "sent", worker="bench",
+                              sweep_every=timedelta(0))
+    started = time.perf_counter()
+    first = runner.tick(PLANNED_AT - timedelta(minutes=2))
+    middle = time.perf_counter()
+    empty = runner.tick(PLANNED_AT - timedelta(minutes=1))
+    ended = time.perf_counter()
+    app.db.dispose()
+    return {"first": middle - started, "fixed": ended - middle,
+            "claimed": first.claimed + empty.claimed, "rss": peak_rss_mb()}
+
+
 def seeded(url: str, n: int, processes: int) -> None:
     """N clients seeded in bulk by a few processes side by side (not timed)."""
     _app(url).db.dispose()  # migrate once, before the seeders start
@@ -65,16 +88,17 @@ def once(n: int, workers: int) -> dict:
         with context.Pool(workers) as pool:
             start_at = time.time() + 15  # time for every worker to import and migrate
             results = pool.starmap(worker, [(url, start_at)] * workers)
-        engine = sa.create_engine(url)
-        with engine.connect() as c:
-            states = c.execute(sa.text("SELECT count(*) FROM touchpoint_plan")).scalar_one()
-            rows = c.execute(sa.text("SELECT count(*) FROM touchpoint")).scalar_one()
-            size = c.execute(sa.text("SELECT pg_database_size(current_database())")
-                             ).scalar_one()
-        engine.dispose()
+            engine = sa.create_engine(url)
+            with engine.connect() as c:
+                states = c.execute(sa.text("SELECT count(*) FROM touchpoint_plan")).scalar_one()
+                rows = c.execute(sa.text("SELECT count(*) FROM touchpoint")).scalar_one()
+                size = c.execute(sa.text("SELECT pg_database_size(current_database())")
+                                 ).scalar_one()
+            engine.dispose()
+            tick = pool.apply(fixed_tick, (url,))
         wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
         return {"seeding": seeding, "wall": wall, "workers": results, "states": states,
-                "rows": rows, "bytes": size / n, "load": load}
+                "rows": rows, "bytes": size / n, "load": load, "tick": tick}
     finally:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -102,6 +126,10 @@ def main() -> None:
               f"{r['rows'] / n:.1f} rows and {r['bytes']:,.0f} bytes of database per "
               f"enrolment; seeding (not timed) {r['seeding']:.0f} s; load average when "
               f"planning began {r['load']}", flush=True)
+        t = r["tick"]
+        print(f"  run {number + 1}: tick with nothing due: first after a start "
+              f"{t['first'] * 1000:,.0f} ms, fixed cost {t['fixed'] * 1000:,.1f} ms "
+              f"({t['claimed']} claimed; peak RSS {t['rss']:.0f} MB)", flush=True)
     if args.runs > 1:
         print(f"  MEDIAN of {args.runs}: planned in {statistics.median(walls):.1f} s")
     print(f"load average at the end {os.getloadavg()}")
