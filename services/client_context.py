@@ -173,11 +173,14 @@ def in_conversation(replies: list[Reply], conversation_id: int | None) -> list[R
 
 def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id: str,
                now: datetime, lead: str | None = None, *,
-               version: str | None = None) -> list[Reply]:
-    """Open `flow_id` for the enrolment; its first replies. Never interrupts the same flow."""
+               version: str | None = None,
+               open_now: Conversation | convs.LookUp | None = convs.LOOK_UP) -> list[Reply]:
+    """Open `flow_id` for the enrolment; its first replies. Never interrupts the same flow.
+    `open_now`: its open conversation, when the caller read it already."""
     person = session.get(Person, enrolment.person_id)
     assert person is not None
-    conversation = convs.open_conversation(session, enrolment.id or 0)
+    conversation = (convs.open_conversation(session, enrolment.id or 0)
+                    if isinstance(open_now, convs.LookUp) else open_now)
     if conversation is not None:
         # A stale conversation of another flow is closed; the same flow is left alone.
         state = convs.flow_state(conversation)

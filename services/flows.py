@@ -15,21 +15,24 @@ from services.client_context import begin_flow, context
 from services.program_versions import program_for
 from services.unit_of_work import Runtime, UnitOfWork
 from storage import conversation_store as convs
-from storage.models import Enrolment, Person
+from storage.models import Conversation, Enrolment, Person
 
 Build = Callable[[core.Context], list[Reply]]
 
 
 def start_flow(rt: Runtime, uow: UnitOfWork, enrolment_id: int, flow_id: str, *, key: str,
-               lead: str | None = None) -> int:
-    """Open a flow and queue its first question; how many messages were queued."""
+               lead: str | None = None,
+               open_now: Conversation | convs.LookUp | None = convs.LOOK_UP) -> int:
+    """Open a flow and queue its first question; how many messages were queued.
+    `open_now`: the enrolment's open conversation, when the caller read it already."""
     # An enrolment its batch has locked is in the session already: no second SELECT.
     enrolment = uow.session.get(Enrolment, enrolment_id,
                                 with_for_update=enrolment_id not in uow.locked)
     if enrolment is None or not may_start_flow(enrolment.status):
         return 0
     replies = begin_flow(uow.session, rt.program(enrolment.program_id), enrolment, flow_id,
-                         uow.now, lead=lead, version=rt.catalog.checksum(enrolment.program_id))
+                         uow.now, lead=lead, version=rt.catalog.checksum(enrolment.program_id),
+                         open_now=open_now)
     return uow.queue_to_person(enrolment.person_id, key, replies)
 
 

@@ -27,6 +27,7 @@ from scheduler.replanning import replan_drifted, replan_due
 from services import escalations, flows, keys, next_offer, program_versions, session_notes
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
+from storage import conversation_store as convs
 from storage import touchpoint_rows as rows
 
 log = logging.getLogger("coachbot.touchpoints")
@@ -75,7 +76,8 @@ class TouchpointSender:
         lead = CATCHING_UP if due.catching_up else None
         if send.flow is not None:
             return flows.start_flow(self.rt, uow, due.enrolment_id, send.flow, key=key,
-                                    lead=lead)
+                                    lead=lead, open_now=due.conversation if due.known
+                                    else convs.LOOK_UP)
         text = send.message or ""
 
         def build(ctx: core.Context) -> list[Reply]:

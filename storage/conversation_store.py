@@ -24,6 +24,14 @@ def _open_statement():
             .order_by(col(Conversation.id).desc()))
 
 
+class LookUp:
+    """Not known yet: ask the database (see `LOOK_UP`)."""
+
+
+# Passed where an open conversation may already be known: "not known, look it up".
+LOOK_UP = LookUp()
+
+
 def open_conversation(session: Session, enrolment_id: int) -> Conversation | None:
     """The enrolment's conversation that has not closed yet, if any."""
     return session.exec(_open_statement(), params={"enrolment_id": enrolment_id}).first()
