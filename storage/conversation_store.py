@@ -38,7 +38,7 @@ def flow_state(conversation: Conversation | None) -> FlowState | None:
 
 def save_flow_state(session: Session, *, enrolment_id: int, current: Conversation | None,
                     state: FlowState | None, now: datetime, outcome: str = "completed",
-                    version: str | None = None) -> int | None:
+                    version: int | None = None) -> int | None:
     """Store the engine's new state: open (on program `version`), update or close the row;
     the id of the conversation left open (None when none is)."""
     closed = False
@@ -66,7 +66,7 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
         return session.execute(_insert_conversation(), {
             "enrolment_id": enrolment_id, "flow_id": state.flow, "state": stored,
             "started_at": state.started_at, "updated_at": now,
-            "program_checksum": version}).scalar_one()
+            "program_version_id": version}).scalar_one()
     current.state = stored
     current.updated_at = now
     session.add(current)

@@ -123,8 +123,8 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = _utc(nullable=False)
     closed_at: datetime | None = _utc(nullable=True)
     outcome: str | None = Field(default=None, max_length=16)  # completed | declined | missed
-    # The program version it was opened on (program_version.checksum): it finishes on it.
-    program_checksum: str | None = Field(default=None, max_length=64)
+    # The program version it was opened on: it finishes on it. None: the running one.
+    program_version_id: int | None = Field(default=None, foreign_key="program_version.id")
 
 
 class Answer(SQLModel, table=True):
@@ -171,8 +171,8 @@ class MetricValue(SQLModel, table=True):
     metric_id: str = Field(max_length=64)
     value: float
     at: datetime = _utc(nullable=False)
-    # The program version that computed it (program_version.checksum): reports tell them apart.
-    program_checksum: str | None = Field(default=None, max_length=64)
+    # The program version that computed it: reports can tell the versions apart.
+    program_version_id: int | None = Field(default=None, foreign_key="program_version.id")
 
 
 class MetricAggregate(SQLModel, table=True):

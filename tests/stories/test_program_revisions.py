@@ -133,7 +133,7 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
         conversations = session.exec(select(Conversation).where(
             Conversation.enrolment_id == enrolment_id,
             Conversation.flow_id == "weekly_checkin").order_by(Conversation.id)).all()
-        assert len({c.program_checksum for c in conversations}) == 2
+        assert len({c.program_version_id for c in conversations}) == 2
         firing = session.exec(select(RuleFiring).where(
             RuleFiring.rule_id == "churn_words")).one()
         assert firing.cleared_at is not None
@@ -145,9 +145,9 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
     # The trend runs on across the rename: answers under revenue and revenue_eur, each
     # value stored with the version that computed it.
     assert [v.value for v in revenue] == [2500, 2500, 3000]
-    assert [v.program_checksum for v in revenue] == [
-        conversations[0].program_checksum, conversations[-1].program_checksum,
-        conversations[-1].program_checksum]
+    assert [v.program_version_id for v in revenue] == [
+        conversations[0].program_version_id, conversations[-1].program_version_id,
+        conversations[-1].program_version_id]
 
 
 def test_a_renamed_metric_keeps_its_history(app, enrol, clock, db_url, tmp_path):
