@@ -15,6 +15,8 @@ PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 # The condition of the partial index on touchpoint due times; queries that want the index
 # say it literally (a bound parameter would not prove it to the planner).
 PLANNED_ROW = "status = 'planned'"
+# The condition of the partial index on answers' platform messages.
+HAS_SOURCE = "source_ref IS NOT NULL"
 
 
 def _utc(**kwargs) -> object:
@@ -135,6 +137,10 @@ class Answer(SQLModel, table=True):
         # The digest reads a week of answers for each of a coach's clients: a range per
         # enrolment, whatever the length of the history (benchmarks/digest.py).
         Index("ix_answer_window", "enrolment_id", "answered_at"),
+        # Only answers given by a platform message can be edited, so only they are indexed
+        # (a lookup by `source_ref = ...` implies it is not NULL, so it uses the index).
+        Index("ix_answer_source_ref", "source_ref", sqlite_where=text(HAS_SOURCE),
+              postgresql_where=text(HAS_SOURCE)),
     )
     id: int | None = Field(default=None, primary_key=True)
     # No index of its own: ix_answer_window's first column serves every query by enrolment.
@@ -149,7 +155,7 @@ class Answer(SQLModel, table=True):
     edited_at: datetime | None = _utc(nullable=True)
     # The platform message that gave this answer (e.g. "telegram:CHAT:MESSAGE"), so that
     # editing that message can edit the answer.
-    source_ref: str | None = Field(default=None, max_length=128, index=True)
+    source_ref: str | None = Field(default=None, max_length=128)
 
 
 class Consent(SQLModel, table=True):
