@@ -208,9 +208,9 @@ def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
     window = _Window()
     checkins = {p.checkin_flow for p in programs.values()}
     for enrolment_id, flow_id, question_id, number, answered_at in session.exec(select(
-            Answer.enrolment_id, Answer.flow_id, Answer.question_id, Answer.number,
-            Answer.answered_at).where(
-            col(Answer.enrolment_id).in_(ids), col(Answer.flow_id).in_(checkins),
+            Answer.enrolment_id, Conversation.flow_id, Answer.question_id, Answer.number,
+            Answer.answered_at).join(Conversation, col(Conversation.id) == Answer.conversation_id)
+            .where(col(Answer.enrolment_id).in_(ids), col(Conversation.flow_id).in_(checkins),
             col(Answer.answered_at) >= day.start - timedelta(days=7),
             col(Answer.answered_at) < day.end).order_by(col(Answer.answered_at))):
         window.answers[enrolment_id].append((flow_id, question_id, number, answered_at))

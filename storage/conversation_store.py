@@ -139,7 +139,7 @@ def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
     if existing is None:
         session.execute(_insert_answer(), {
             "enrolment_id": enrolment_id, "conversation_id": conversation_id,
-            "flow_id": answer.flow, "question_id": answer.question, "answered_at": now,
+            "question_id": answer.question, "answered_at": now,
             "value": {"v": value}, "number": number, "raw_text": answer.raw,
             "source_ref": ref})
         return
@@ -157,7 +157,8 @@ def answers_of(session: Session, enrolment_id: int, flow_id: str | None = None) 
     """All answers of an enrolment in the order given, optionally of one flow."""
     query = select(Answer).where(Answer.enrolment_id == enrolment_id)
     if flow_id is not None:
-        query = query.where(Answer.flow_id == flow_id)
+        query = query.join(Conversation, col(Conversation.id) == Answer.conversation_id).where(
+            Conversation.flow_id == flow_id)
     return list(session.exec(query.order_by(col(Answer.answered_at), col(Answer.id))))
 
 

@@ -112,8 +112,9 @@ def _done(since: bool):
 
 @cache
 def _answers(since: bool):
-    query = (select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
-                    Answer.edited_at, Answer.conversation_id)
+    query = (select(Conversation.flow_id, Answer.question_id, Answer.number,
+                    Answer.answered_at, Answer.edited_at, Answer.conversation_id)
+             .join(Conversation, col(Conversation.id) == Answer.conversation_id)
              .where(Answer.enrolment_id == bindparam("enrolment_id"))
              .order_by(col(Answer.answered_at), col(Answer.id)))
     return query.where(col(Answer.answered_at) >= bindparam("from")) if since else query
@@ -248,8 +249,9 @@ def latest_texts(session: Session, enrolment_id: int, refs: set[str],
 def _latest_answer():
     # One row per question, newest first: the history can be long, only the last counts.
     return (select(Answer.value)
+            .join(Conversation, col(Conversation.id) == Answer.conversation_id)
             .where(Answer.enrolment_id == bindparam("enrolment_id"),
-                   Answer.flow_id == bindparam("flow"),
+                   Conversation.flow_id == bindparam("flow"),
                    col(Answer.question_id).in_(bindparam("ids", expanding=True)))
             .order_by(col(Answer.answered_at).desc(), col(Answer.id).desc())
             .limit(1))

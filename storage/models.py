@@ -130,7 +130,8 @@ class Conversation(SQLModel, table=True):
 
 
 class Answer(SQLModel, table=True):
-    """One accepted answer: the typed value, a number when it has one, and the raw text."""
+    """One accepted answer: the typed value, a number when it has one, and the raw text.
+    Its flow is its conversation's (not stored twice)."""
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "question_id"),
@@ -146,7 +147,6 @@ class Answer(SQLModel, table=True):
     # No index of its own: ix_answer_window's first column serves every query by enrolment.
     enrolment_id: int = Field(foreign_key="enrolment.id")
     conversation_id: int = Field(foreign_key="conversation.id")
-    flow_id: str = Field(max_length=64)
     question_id: str = Field(max_length=64)
     value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"v": typed value}
     number: float | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
@@ -24,6 +24,10 @@ from storage.models import (
 )
 from tests.conftest import INTAKE, SAMPLE, Client
 from tests.conversations.chat import revised_sample_text
+
+# An answer of a check-in: its conversation's flow.
+CHECKIN_ANSWER = col(Answer.conversation_id).in_(select(Conversation.id).where(
+    Conversation.flow_id == "weekly_checkin"))
 
 # A week of check-ins where the blocker talks of quitting: the churn_words rule fires.
 CHURN_CHECKIN = ["3", "I might quit", "2500", "yes", "sales", "/skip"]
@@ -46,7 +50,7 @@ def answers_of(db, enrolment_id: int) -> list[tuple[int, str]]:
     with Session(db) as session:
         return [(a.conversation_id, a.question_id) for a in session.exec(
             select(Answer).where(Answer.enrolment_id == enrolment_id,
-                                 Answer.flow_id == "weekly_checkin").order_by(Answer.id))]
+                                 CHECKIN_ANSWER).order_by(Answer.id))]
 
 
 def test_a_client_mid_checkin_finishes_after_a_restart_on_a_revised_program(
@@ -67,7 +71,7 @@ def test_a_client_mid_checkin_finishes_after_a_restart_on_a_revised_program(
         assert any("Thanks, Ana" in t for t in again.says("/skip"))
         with Session(restarted.db) as session:
             kept = {a.question_id for a in session.exec(
-                select(Answer).where(Answer.flow_id == "weekly_checkin"))}
+                select(Answer).where(CHECKIN_ANSWER))}
         assert kept == {"confidence", "blocker", "revenue", "did_outreach", "focus"}
     finally:
         restarted.db.dispose()

@@ -1,4 +1,7 @@
-"""answer_ref_partial: the index on answer.source_ref holds only answers that have one
+"""answer_slim: an answer's flow is its conversation's; the source_ref index is partial
+
+answer.flow_id repeated the flow_id of the answer's conversation (the engine accepts an
+answer only in its conversation's flow); readers join the conversation instead.
 
 An edit is looked up by its platform message (`source_ref = ...`), which only answers given
 by a typed Telegram message have; the answers without one (button presses, Slack, the
@@ -9,6 +12,7 @@ Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
+import sqlmodel
 
 
 revision = '0017'
@@ -25,9 +29,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_answer_source_ref', ['source_ref'], unique=False,
                               sqlite_where=sa.text(HAS_SOURCE),
                               postgresql_where=sa.text(HAS_SOURCE))
+        batch_op.drop_column('flow_id')
 
 
 def downgrade() -> None:
     with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('flow_id', sqlmodel.sql.sqltypes.AutoString(length=64),
+                                      nullable=True))
+    op.execute("UPDATE answer SET flow_id = (SELECT conversation.flow_id FROM conversation"
+               " WHERE conversation.id = answer.conversation_id)")
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.alter_column('flow_id', existing_type=sqlmodel.sql.sqltypes.AutoString(length=64),
+                              nullable=False)
         batch_op.drop_index('ix_answer_source_ref')
         batch_op.create_index('ix_answer_source_ref', ['source_ref'], unique=False)

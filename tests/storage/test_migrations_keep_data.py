@@ -1,4 +1,5 @@
-"""Migration 0016: conversations and metric values name their program version by row id."""
+"""Migrations 0016 (program versions by row id) and 0017 (an answer's flow is its
+conversation's) keep what the rows say, both ways."""
 
 from __future__ import annotations
 
@@ -20,13 +21,8 @@ def _downgrade(engine: sa.Engine, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def _rows_at_0015(connection: sa.Connection) -> None:
-    """Two versions of p, one of q with p's first checksum; rows on B, on an unknown
-    checksum and on none."""
-    for program, version, checksum in [("p", 1, A), ("p", 2, B), ("q", 1, A)]:
-        connection.execute(sa.text(
-            "INSERT INTO program_version (program_id, version, checksum, text, source_path,"
-            f" recorded_at) VALUES ('{program}', {version}, '{checksum}', 'x', 'x', {AT})"))
+def _rows_at_0015_people(connection: sa.Connection) -> None:
+    """A client enrolled in program p."""
     connection.execute(sa.text(
         f"INSERT INTO person (name, role, timezone, created_at) VALUES ('P', 'client', 'UTC', "
         f"{AT})"))
@@ -34,6 +30,16 @@ def _rows_at_0015(connection: sa.Connection) -> None:
         "INSERT INTO enrolment (person_id, program_id, stage, status, checkin_day, checkin_time,"
         f" enrolled_at, stage_started_at) VALUES (1, 'p', 's', 'active', 'mon', '09:00', {AT},"
         f" {AT})"))
+
+
+def _rows_at_0015(connection: sa.Connection) -> None:
+    """Two versions of p, one of q with p's first checksum; rows on B, on an unknown
+    checksum and on none."""
+    for program, version, checksum in [("p", 1, A), ("p", 2, B), ("q", 1, A)]:
+        connection.execute(sa.text(
+            "INSERT INTO program_version (program_id, version, checksum, text, source_path,"
+            f" recorded_at) VALUES ('{program}', {version}, '{checksum}', 'x', 'x', {AT})"))
+    _rows_at_0015_people(connection)
     for checksum in (f"'{B}'", "'unknown'", "NULL"):
         connection.execute(sa.text(
             "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at,"
@@ -63,6 +69,24 @@ def test_checksums_become_version_ids_and_back(db_url):
         _downgrade(engine, "0015")
         for table in ("conversation", "metricvalue"):
             assert _column(engine, table, "program_checksum") == [B, None, None]
+    finally:
+        upgrade(engine)
+        engine.dispose()
+
+
+def test_an_answer_gets_its_conversations_flow_back_on_downgrade(db_url):
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            connection.execute(sa.text(
+                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+                f" VALUES (1, 'weekly_checkin', '{{}}', {AT}, {AT})"))
+            connection.execute(sa.text(
+                "INSERT INTO answer (enrolment_id, conversation_id, question_id, value, raw_text,"
+                f" answered_at) VALUES (1, 1, 'focus', '{{\"v\": \"sales\"}}', 'sales', {AT})"))
+        _downgrade(engine, "0016")
+        assert _column(engine, "answer", "flow_id") == ["weekly_checkin"]
     finally:
         upgrade(engine)
         engine.dispose()
