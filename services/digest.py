@@ -212,7 +212,7 @@ def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
             Answer.answered_at).join(Conversation, col(Conversation.id) == Answer.conversation_id)
             .where(col(Answer.enrolment_id).in_(ids), col(Conversation.flow_id).in_(checkins),
             col(Answer.answered_at) >= day.start - timedelta(days=7),
-            col(Answer.answered_at) < day.end).order_by(col(Answer.answered_at))):
+            col(Answer.answered_at) < day.end).order_by(col(Answer.answered_at), col(Answer.id))):
         window.answers[enrolment_id].append((flow_id, question_id, number, answered_at))
     open_cases = escalations.open_for(session, ids)
     for case in open_cases:

@@ -115,7 +115,8 @@ def test_a_restart_in_the_middle_of_a_checkin_resumes_where_it_stopped(enrol, ap
     for typed in CHECKIN_GOOD[2:]:
         replies = client.says(typed)
     assert "Thanks, Ana!" in replies[-1]
-    checkin = [a.question_id for a in rows(restarted, Answer, CHECKIN_ANSWER)]
+    checkin = [a.question_id for a in sorted(rows(restarted, Answer, CHECKIN_ANSWER),
+                                             key=lambda a: a.id)]
     assert checkin == ["confidence", "revenue", "did_outreach", "focus", "note"]
     restarted.db.dispose()
 
