@@ -47,6 +47,10 @@ def _rows_at_0015(connection: sa.Connection) -> None:
         connection.execute(sa.text(
             "INSERT INTO metricvalue (enrolment_id, metric_id, value, at, program_checksum)"
             f" VALUES (1, 'm', 1, {AT}, {checksum})"))
+    # An answer refers to the first conversation: the migration must keep that table.
+    connection.execute(sa.text(
+        "INSERT INTO answer (enrolment_id, conversation_id, flow_id, question_id, value,"
+        f" raw_text, answered_at) VALUES (1, 1, 'f', 'q', '{{}}', 'x', {AT})"))
 
 
 def _column(engine: sa.Engine, table: str, column: str) -> list:
@@ -69,6 +73,7 @@ def test_checksums_become_version_ids_and_back(db_url):
         _downgrade(engine, "0015")
         for table in ("conversation", "metricvalue"):
             assert _column(engine, table, "program_checksum") == [B, None, None]
+        assert _column(engine, "answer", "flow_id") == ["f"]
     finally:
         upgrade(engine)
         engine.dispose()

@@ -33,24 +33,31 @@ TO_CHECKSUM = """UPDATE {table} SET program_checksum = (
 WHERE program_version_id IS NOT NULL"""
 
 
+def _sqlite() -> bool:
+    return op.get_context().dialect.name == 'sqlite'
+
+
+# On SQLite the columns are added and dropped in place (SQLite 3.35 or later): batch mode
+# would copy the table and drop the old one, which answers refer to (conversation).
 def upgrade() -> None:
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('program_version_id', sa.Integer(), nullable=True))
+        if _sqlite():
+            op.execute(f"ALTER TABLE {table} ADD COLUMN program_version_id INTEGER"
+                       " REFERENCES program_version (id)")
+        else:
+            op.add_column(table, sa.Column('program_version_id', sa.Integer(), nullable=True))
+            op.create_foreign_key(f'fk_{table}_program_version', table, 'program_version',
+                                  ['program_version_id'], ['id'])
         op.execute(TO_ID.format(table=table))
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.create_foreign_key(f'fk_{table}_program_version', 'program_version',
-                                        ['program_version_id'], ['id'])
-            batch_op.drop_column('program_checksum')
+        op.drop_column(table, 'program_checksum')
 
 
 def downgrade() -> None:
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('program_checksum',
-                                          sqlmodel.sql.sqltypes.AutoString(length=64),
-                                          nullable=True))
+        op.add_column(table, sa.Column('program_checksum',
+                                       sqlmodel.sql.sqltypes.AutoString(length=64),
+                                       nullable=True))
         op.execute(TO_CHECKSUM.format(table=table))
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_constraint(f'fk_{table}_program_version', type_='foreignkey')
-            batch_op.drop_column('program_version_id')
+        if not _sqlite():
+            op.drop_constraint(f'fk_{table}_program_version', table, type_='foreignkey')
+        op.drop_column(table, 'program_version_id')
