@@ -89,10 +89,10 @@ def seed(engine: sa.Engine, groups: dict[int, list[int]]) -> None:
                               "closed_at": at + timedelta(minutes=6), "outcome": "completed"})
         return len(conversations)
 
-    def answer(eid: int, cid: int, flow: str, question: str, value, raw: str,
+    def answer(eid: int, cid: int, question: str, value, raw: str,
                at: datetime) -> None:
         number = float(value) if isinstance(value, int | float) else None
-        answers.append({"enrolment_id": eid, "conversation_id": cid, "flow_id": flow,
+        answers.append({"enrolment_id": eid, "conversation_id": cid,
                         "question_id": question, "value": {"v": value}, "number": number,
                         "raw_text": raw, "answered_at": at})
 
@@ -118,7 +118,7 @@ def seed(engine: sa.Engine, groups: dict[int, list[int]]) -> None:
                     ("consent", True, "yes"), ("goal", "Grow the business", "Grow the business"),
                     ("revenue_baseline", 12000, "12000"), ("confidence_baseline", 6, "6"),
                     ("hours_per_week", 10, "10"))):
-                answer(eid, cid, "intake", question, value, raw, joined + timedelta(minutes=n))
+                answer(eid, cid, question, value, raw, joined + timedelta(minutes=n))
             metric(eid, "confidence.baseline", 6.0, joined + timedelta(minutes=3))
             for w in range(weeks):
                 at = due(weeks - w)
@@ -133,7 +133,7 @@ def seed(engine: sa.Engine, groups: dict[int, list[int]]) -> None:
                         ("confidence", confidence, str(confidence)),
                         ("revenue", revenue, str(revenue)), ("did_outreach", True, "yes"),
                         ("focus", "sales", "sales"), ("note", "ok", "ok"))):
-                    answer(eid, cid, "weekly_checkin", question, value, raw,
+                    answer(eid, cid, question, value, raw,
                            at + timedelta(minutes=1 + n))
                 metric(eid, "confidence", float(confidence), at + timedelta(minutes=1))
                 metric(eid, "revenue", float(revenue), at + timedelta(minutes=2))

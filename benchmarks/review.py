@@ -84,7 +84,7 @@ def _client(n: int, clients: int, weeks: int, rng: random.Random, ids: dict[str,
     welcome = at + timedelta(minutes=10)
     row("welcome", "once", welcome, "done")
     intake = conversation("intake", welcome, welcome + H, "completed")
-    out["answers"].append({"enrolment_id": n, "conversation_id": intake, "flow_id": "intake",
+    out["answers"].append({"enrolment_id": n, "conversation_id": intake,
                            "question_id": "hours_per_week", "value": {"v": n % 20},
                            "number": n % 20, "raw_text": str(n % 20),
                            "answered_at": welcome + H})

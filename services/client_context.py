@@ -124,7 +124,7 @@ EFFECTS: dict[str, Effect] = {
 def apply_step(session: Session, program: Program, enrolment: Enrolment,
                conversation: Conversation | None, result: core.Step, now: datetime, *,
                outcome: str = "completed", message_ref: str | None = None,
-               raw: str | None = None, version: str | None = None) -> int | None:
+               raw: str | None = None, version: int | None = None) -> int | None:
     """Store one step: the conversation's state, its answers, and each event's effect; the
     id of the conversation left open (None when the flow ended).
 
@@ -173,7 +173,7 @@ def in_conversation(replies: list[Reply], conversation_id: int | None) -> list[R
 
 def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id: str,
                now: datetime, lead: str | None = None, *,
-               version: str | None = None,
+               version: int | None = None,
                open_now: Conversation | convs.LookUp | None = convs.LOOK_UP) -> list[Reply]:
     """Open `flow_id` for the enrolment; its first replies. Never interrupts the same flow.
     `open_now`: its open conversation, when the caller read it already."""

@@ -80,7 +80,7 @@ def evaluate(rt: Runtime, uow: UnitOfWork, *, program: Program, enrolment: Enrol
     latest = ({k: (v, now) for k, v in before.stored.items()} if before is not None
               else _latest(stored.all_stored(session, enrolment_id)))
     outcome = Outcome(stored=_store_metrics(session, program, enrolment, current, before,
-                                            latest, now, version))
+                                            latest, now, rt.catalog.version_id(program.id)))
     if version is not None:  # a program outside the catalog is evaluated from scratch
         aggregates.save(session, enrolment_id, after.model_copy(
             update={"stored": {k: v for k, (v, _at) in latest.items()}}))
@@ -131,7 +131,7 @@ def _latest(rows: dict[str, list[stored.StoredPoint]]) -> dict[str, tuple[float,
 
 def _store_metrics(session: Session, program: Program, enrolment: Enrolment, current: Current,
                    before: Aggregate | None, latest: dict[str, tuple[float, datetime]],
-                   now: datetime, version: str | None) -> int:
+                   now: datetime, version: int | None) -> int:
     """Store what changed: new (or, from the whole history, corrected) points of answers and
     of action items, and behaviour values and baselines that differ from the latest stored."""
     enrolment_id = enrolment.id or 0

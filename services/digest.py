@@ -208,11 +208,11 @@ def _load(session: Session, ids: list[int], programs: Mapping[str, Program],
     window = _Window()
     checkins = {p.checkin_flow for p in programs.values()}
     for enrolment_id, flow_id, question_id, number, answered_at in session.exec(select(
-            Answer.enrolment_id, Answer.flow_id, Answer.question_id, Answer.number,
-            Answer.answered_at).where(
-            col(Answer.enrolment_id).in_(ids), col(Answer.flow_id).in_(checkins),
+            Answer.enrolment_id, Conversation.flow_id, Answer.question_id, Answer.number,
+            Answer.answered_at).join(Conversation, col(Conversation.id) == Answer.conversation_id)
+            .where(col(Answer.enrolment_id).in_(ids), col(Conversation.flow_id).in_(checkins),
             col(Answer.answered_at) >= day.start - timedelta(days=7),
-            col(Answer.answered_at) < day.end).order_by(col(Answer.answered_at))):
+            col(Answer.answered_at) < day.end).order_by(col(Answer.answered_at), col(Answer.id))):
         window.answers[enrolment_id].append((flow_id, question_id, number, answered_at))
     open_cases = escalations.open_for(session, ids)
     for case in open_cases:

@@ -68,7 +68,7 @@ def apply_edit(uow: UnitOfWork, programs: Mapping[str, Program], message: Inboun
     if _latest(session, answer.enrolment_id) != answer.id:
         tell(NOT_LATEST_TEXT)
         return Edited("not_latest")
-    question = _question_of(programs[enrolment.program_id], answer)
+    question = _question_of(session, programs[enrolment.program_id], answer)
     if question is None:
         return Edited("no_answer")
     value = parse(question, message.text, now.astimezone(ZoneInfo(person.timezone)).date(),
@@ -96,9 +96,10 @@ def _answer_edited(session: Session, message: Inbound
     return enrolment, person, answer
 
 
-def _question_of(program: Program, answer: Answer) -> Question | None:
+def _question_of(session: Session, program: Program, answer: Answer) -> Question | None:
     """The question answered, unless a later version of the program dropped it or its flow."""
-    flow = program.flows_by_id().get(answer.flow_id)
+    conversation = session.get(Conversation, answer.conversation_id)
+    flow = program.flows_by_id().get(conversation.flow_id) if conversation is not None else None
     return flow.question(answer.question_id) if flow is not None else None
 
 

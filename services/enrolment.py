@@ -88,7 +88,7 @@ def join_directly(rt: Runtime, enrolled: Enrolled, *, channel: str, address: str
                              address=address)
         program = rt.program(enrolment.program_id)
         replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now,
-                             version=rt.catalog.checksum(enrolment.program_id))
+                             version=rt.catalog.version_id(enrolment.program_id))
         return uow.queue_to_person(enrolment.person_id, keys.joined(enrolment.id or 0),
                                    replies)
 

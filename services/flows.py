@@ -31,7 +31,7 @@ def start_flow(rt: Runtime, uow: UnitOfWork, enrolment_id: int, flow_id: str, *,
     if enrolment is None or not may_start_flow(enrolment.status):
         return 0
     replies = begin_flow(uow.session, rt.program(enrolment.program_id), enrolment, flow_id,
-                         uow.now, lead=lead, version=rt.catalog.checksum(enrolment.program_id),
+                         uow.now, lead=lead, version=rt.catalog.version_id(enrolment.program_id),
                          open_now=open_now)
     return uow.queue_to_person(enrolment.person_id, key, replies)
 

@@ -223,7 +223,7 @@ class InboundService:
             program = self.rt.program(answered.started.program_id)
             replies += begin_flow(uow.session, program, answered.started,
                                   program.intake_flow.id, uow.now,
-                                  version=self.rt.catalog.checksum(program.id))
+                                  version=self.rt.catalog.version_id(program.id))
         _reply(uow, message, person.id, replies)
         return Handled("handled", enrolment_id=answered.started.id if answered.started
                        else None, replies=len(replies))
@@ -297,7 +297,7 @@ class InboundService:
                              channel=message.channel, address=message.sender)
         program = self.rt.program(enrolment.program_id)
         replies = begin_flow(uow.session, program, enrolment, program.intake_flow.id, uow.now,
-                             version=self.rt.catalog.checksum(program.id))
+                             version=self.rt.catalog.version_id(program.id))
         _reply(uow, message, enrolment.person_id, replies)
         log.info("joined channel=%s enrolment=%s", message.channel, enrolment.id)
         return Handled("joined", enrolment_id=enrolment.id, replies=len(replies))

@@ -14,12 +14,14 @@ OLDER_KEPT = 32
 
 @dataclass(frozen=True)
 class RunningProgram:
-    """A program with the version it is: the checksum of its text, and the text itself."""
+    """A program with the version it is: the checksum of its text, the text itself, and the
+    program_version row it is recorded as (None until recorded)."""
 
     program: Program
     checksum: str
     text: str | None = None
     source: str = ""
+    version_id: int | None = None
 
 
 def checksum_of(text: str) -> str:
@@ -32,7 +34,7 @@ class ProgramCatalog(Mapping[str, Program]):
 
     def __init__(self, running: Mapping[str, RunningProgram]) -> None:
         self._running = dict(running)
-        self._older: dict[str, Program] = {}
+        self._older: dict[int, Program] = {}
 
     @classmethod
     def of(cls, programs: Mapping[str, Program]) -> ProgramCatalog:
@@ -70,17 +72,22 @@ class ProgramCatalog(Mapping[str, Program]):
         found = self._running.get(program_id)
         return found.checksum if found else None
 
+    def version_id(self, program_id: str) -> int | None:
+        """The program_version row of a program's running version (None: not recorded)."""
+        found = self._running.get(program_id)
+        return found.version_id if found else None
+
     def swap(self, running: Mapping[str, RunningProgram]) -> None:
         """Run these programs from now on; readers see the old set or the new, never a mix."""
         self._running = dict(running)
 
-    def older(self, checksum: str, parse: Callable[[], Program | None]) -> Program | None:
-        """An older version by checksum, parsed by `parse` the first time it is needed."""
-        found = self._older.get(checksum)
+    def older(self, version_id: int, parse: Callable[[], Program | None]) -> Program | None:
+        """An older version by its row id, parsed by `parse` the first time it is needed."""
+        found = self._older.get(version_id)
         if found is None:
             found = parse()
             if found is not None:
                 if len(self._older) >= OLDER_KEPT:
                     self._older.pop(next(iter(self._older)))
-                self._older[checksum] = found
+                self._older[version_id] = found
         return found

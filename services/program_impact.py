@@ -84,7 +84,7 @@ def effects_on(session: Session, old: Program, new: Program, *, old_checksum: st
     new_version = new_row.version if new_row else max(numbers, default=0) + 1
     result = Impact(old.id, old_row.version if old_row else None, new_version)
     conversations = reach.open_conversations(session, old.id)
-    versions = {v.checksum: v.version for v in stored.versions_of(session, old.id)}
+    versions = {v.id: v.version for v in stored.versions_of(session, old.id)}
     ctx = _Words(session, old, new, conversations, versions, result)
     for change in compare(old, new):
         words = _WORDS.get(change.kind)
@@ -104,12 +104,12 @@ class _Words:
     old: Program
     new: Program
     conversations: list[reach.OpenConversation]
-    versions: dict[str, int]
+    versions: dict[int | None, int]
     result: Impact
     changed_flows: set[str] = field(default_factory=set)
 
     def finish_on(self, found: list[reach.OpenConversation]) -> str:
-        numbers = sorted({self.versions.get(c.checksum or "") for c in found} - {None})
+        numbers = sorted({self.versions.get(c.version_id) for c in found} - {None})
         if len(numbers) == 1:
             return f"version {numbers[0]}"
         if numbers:

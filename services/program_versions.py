@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
@@ -49,21 +49,21 @@ class Applied:
 def _adopt(session: Session, item: RunningProgram, now) -> tuple[RunningProgram, int]:
     """Record a loaded version; the version to run: it, unless a newer one was applied."""
     program = item.program
-    number = stored.record_version(session, program_id=program.id, checksum=item.checksum,
-                                   text=item.text or program.model_dump_json(),
-                                   source_path=item.source, now=now)
+    recorded = stored.record_version(session, program_id=program.id, checksum=item.checksum,
+                                     text=item.text or program.model_dump_json(),
+                                     source_path=item.source, now=now)
     current = stored.running_checksums(session).get(program.id)
     if current is not None and current != item.checksum:
         newer = stored.version_row(session, program.id, current)
-        if newer is not None and newer.version > number:
+        if newer is not None and newer.version > recorded.version:
             log.warning("%s is version %d of %s; version %d was applied since and runs",
-                        item.source, number, program.id, newer.version)
+                        item.source, recorded.version, program.id, newer.version)
             parsed = parse_program(newer.text, f"{program.id} version {newer.version}")
-            return RunningProgram(parsed, newer.checksum, newer.text,
-                                  newer.source_path), newer.version
+            return RunningProgram(parsed, newer.checksum, newer.text, newer.source_path,
+                                  newer.id), newer.version
     stored.set_running(session, program_id=program.id, name=program.name,
                        source_path=item.source, checksum=item.checksum, now=now)
-    return item, number
+    return replace(item, version_id=recorded.id), recorded.version
 
 
 def record_running(rt: Runtime) -> dict[str, int]:
@@ -78,24 +78,24 @@ def record_running(rt: Runtime) -> dict[str, int]:
 
 
 def program_for(rt: Runtime, session: Session, program_id: str,
-                conversation: Conversation | None) -> tuple[Program, str | None]:
-    """The version a conversation runs on (the one it was opened on) and its checksum."""
+                conversation: Conversation | None) -> tuple[Program, int | None]:
+    """The version a conversation runs on (the one it was opened on) and its row id."""
     running = rt.catalog.current(program_id)
-    checksum = conversation.program_checksum if conversation is not None else None
-    if checksum is None or checksum == running.checksum:
-        return running.program, running.checksum
+    version_id = conversation.program_version_id if conversation is not None else None
+    if version_id is None or version_id == running.version_id:
+        return running.program, running.version_id
 
     def parse() -> Program | None:
-        row = stored.version_row(session, program_id, checksum)
-        if row is None:
+        row = stored.version_by_id(session, version_id)
+        if row is None or row.program_id != program_id:
             return None
         return parse_program(row.text, f"{program_id} version {row.version}")
 
-    older = rt.catalog.older(checksum, parse)
+    older = rt.catalog.older(version_id, parse)
     if older is None:
-        # Never stored: the running one, and the engine's stated rule for a lost version.
-        return running.program, running.checksum
-    return older, checksum
+        # Not found: the running one, and the engine's stated rule for a lost version.
+        return running.program, running.version_id
+    return older, version_id
 
 
 def _switch(session: Session, old: RunningProgram, new: RunningProgram,
@@ -170,7 +170,8 @@ def refresh(rt: Runtime) -> list[str]:
                 log.error("stored program version refused program=%s version=%s: %s",
                           program_id, row.version, exc)
                 continue
-            running[program_id] = RunningProgram(program, checksum, row.text, row.source_path)
+            running[program_id] = RunningProgram(program, checksum, row.text, row.source_path,
+                                                 row.id)
             switched.append(program_id)
     if switched:
         rt.catalog.swap(running)

@@ -46,7 +46,7 @@ def flow_state(conversation: Conversation | None) -> FlowState | None:
 
 def save_flow_state(session: Session, *, enrolment_id: int, current: Conversation | None,
                     state: FlowState | None, now: datetime, outcome: str = "completed",
-                    version: str | None = None) -> int | None:
+                    version: int | None = None) -> int | None:
     """Store the engine's new state: open (on program `version`), update or close the row;
     the id of the conversation left open (None when none is)."""
     closed = False
@@ -74,7 +74,7 @@ def save_flow_state(session: Session, *, enrolment_id: int, current: Conversatio
         return session.execute(_insert_conversation(), {
             "enrolment_id": enrolment_id, "flow_id": state.flow, "state": stored,
             "started_at": state.started_at, "updated_at": now,
-            "program_checksum": version}).scalar_one()
+            "program_version_id": version}).scalar_one()
     current.state = stored
     current.updated_at = now
     session.add(current)
@@ -147,7 +147,7 @@ def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
     if existing is None:
         session.execute(_insert_answer(), {
             "enrolment_id": enrolment_id, "conversation_id": conversation_id,
-            "flow_id": answer.flow, "question_id": answer.question, "answered_at": now,
+            "question_id": answer.question, "answered_at": now,
             "value": {"v": value}, "number": number, "raw_text": answer.raw,
             "source_ref": ref})
         return
@@ -165,7 +165,8 @@ def answers_of(session: Session, enrolment_id: int, flow_id: str | None = None) 
     """All answers of an enrolment in the order given, optionally of one flow."""
     query = select(Answer).where(Answer.enrolment_id == enrolment_id)
     if flow_id is not None:
-        query = query.where(Answer.flow_id == flow_id)
+        query = query.join(Conversation, col(Conversation.id) == Answer.conversation_id).where(
+            Conversation.flow_id == flow_id)
     return list(session.exec(query.order_by(col(Answer.answered_at), col(Answer.id))))
 
 

@@ -60,6 +60,8 @@ def export_person(session: Session, person: Person, *, now: datetime) -> dict[st
 def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
     eid = e.id or 0
     coach = session.get(Person, e.coach_id) if e.coach_id else None
+    conversations = _rows(session, Conversation, eid)
+    flow_of = {c.id: c.flow_id for c in conversations}  # an answer's flow is its conversation's
     return {
         "program": e.program_id, "status": e.status, "stage": e.stage,
         "coach": coach.name if coach else None,
@@ -70,10 +72,11 @@ def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
                      for c in _rows(session, Consent, eid)],
         "conversations": [{"flow": c.flow_id, "started_at": _iso(c.started_at),
                            "closed_at": _iso(c.closed_at), "outcome": c.outcome}
-                          for c in _rows(session, Conversation, eid)],
-        "answers": [{"flow": a.flow_id, "question": a.question_id, "value": a.value.get("v"),
-                     "text": a.raw_text, "answered_at": _iso(a.answered_at),
-                     "edited_at": _iso(a.edited_at)} for a in _rows(session, Answer, eid)],
+                          for c in conversations],
+        "answers": [{"flow": flow_of.get(a.conversation_id), "question": a.question_id,
+                     "value": a.value.get("v"), "text": a.raw_text,
+                     "answered_at": _iso(a.answered_at), "edited_at": _iso(a.edited_at)}
+                    for a in _rows(session, Answer, eid)],
         "metrics": [{"metric": m.metric_id, "value": m.value, "at": _iso(m.at)}
                     for m in _rows(session, MetricValue, eid)],
         "rules_fired": [{"rule": r.rule_id, "values": r.values, "fired_at": _iso(r.fired_at),

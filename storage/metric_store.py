@@ -112,8 +112,9 @@ def _done(since: bool):
 
 @cache
 def _answers(since: bool):
-    query = (select(Answer.flow_id, Answer.question_id, Answer.number, Answer.answered_at,
-                    Answer.edited_at, Answer.conversation_id)
+    query = (select(Conversation.flow_id, Answer.question_id, Answer.number,
+                    Answer.answered_at, Answer.edited_at, Answer.conversation_id)
+             .join(Conversation, col(Conversation.id) == Answer.conversation_id)
              .where(Answer.enrolment_id == bindparam("enrolment_id"))
              .order_by(col(Answer.answered_at), col(Answer.id)))
     return query.where(col(Answer.answered_at) >= bindparam("from")) if since else query
@@ -187,7 +188,7 @@ def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoin
 
 def store_points(session: Session, enrolment_id: int, metric_id: str,
                  points: list[tuple[datetime, float]], stored_rows: list[StoredPoint],
-                 new_rows: list[dict], *, version: str | None = None) -> int:
+                 new_rows: list[dict], *, version: int | None = None) -> int:
     """Store an answer metric's points: new ones are added to `new_rows` (see `insert_all`),
     corrected ones (an edited answer) updated in place; each written by program `version`.
     `stored_rows` are the metric's rows so far. Returns the rows changed."""
@@ -197,25 +198,25 @@ def store_points(session: Session, enrolment_id: int, metric_id: str,
         row = stored.get(at)
         if row is None:
             new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id,
-                             "value": value, "at": at, "program_checksum": version})
+                             "value": value, "at": at, "program_version_id": version})
             changed += 1
         elif row.value != value:
             session.execute(update(MetricValue).where(col(MetricValue.id) == row.id)
-                            .values(value=value, program_checksum=version))
+                            .values(value=value, program_version_id=version))
             changed += 1
     return changed
 
 
 def store_if_changed(enrolment_id: int, metric_id: str, value: float, at: datetime,
                      latest: dict[str, tuple[float, datetime]], new_rows: list[dict], *,
-                     version: str | None = None) -> bool:
+                     version: int | None = None) -> bool:
     """Add a value (computed by program `version`) to `new_rows` unless it equals the latest
     stored one; True if added."""
     previous = latest.get(metric_id)
     if previous is not None and previous[0] == value:
         return False
     new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id, "value": value,
-                     "at": at, "program_checksum": version})
+                     "at": at, "program_version_id": version})
     latest[metric_id] = (value, at)
     return True
 
@@ -248,8 +249,9 @@ def latest_texts(session: Session, enrolment_id: int, refs: set[str],
 def _latest_answer():
     # One row per question, newest first: the history can be long, only the last counts.
     return (select(Answer.value)
+            .join(Conversation, col(Conversation.id) == Answer.conversation_id)
             .where(Answer.enrolment_id == bindparam("enrolment_id"),
-                   Answer.flow_id == bindparam("flow"),
+                   Conversation.flow_id == bindparam("flow"),
                    col(Answer.question_id).in_(bindparam("ids", expanding=True)))
             .order_by(col(Answer.answered_at).desc(), col(Answer.id).desc())
             .limit(1))

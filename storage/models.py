@@ -15,6 +15,8 @@ PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 # The condition of the partial index on touchpoint due times; queries that want the index
 # say it literally (a bound parameter would not prove it to the planner).
 PLANNED_ROW = "status = 'planned'"
+# The condition of the partial index on answers' platform messages.
+HAS_SOURCE = "source_ref IS NOT NULL"
 
 
 def _utc(**kwargs) -> object:
@@ -123,24 +125,28 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = _utc(nullable=False)
     closed_at: datetime | None = _utc(nullable=True)
     outcome: str | None = Field(default=None, max_length=16)  # completed | declined | missed
-    # The program version it was opened on (program_version.checksum): it finishes on it.
-    program_checksum: str | None = Field(default=None, max_length=64)
+    # The program version it was opened on: it finishes on it. None: the running one.
+    program_version_id: int | None = Field(default=None, foreign_key="program_version.id")
 
 
 class Answer(SQLModel, table=True):
-    """One accepted answer: the typed value, a number when it has one, and the raw text."""
+    """One accepted answer: the typed value, a number when it has one, and the raw text.
+    Its flow is its conversation's (not stored twice)."""
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "question_id"),
         # The digest reads a week of answers for each of a coach's clients: a range per
         # enrolment, whatever the length of the history (benchmarks/digest.py).
         Index("ix_answer_window", "enrolment_id", "answered_at"),
+        # Only answers given by a platform message can be edited, so only they are indexed
+        # (a lookup by `source_ref = ...` implies it is not NULL, so it uses the index).
+        Index("ix_answer_source_ref", "source_ref", sqlite_where=text(HAS_SOURCE),
+              postgresql_where=text(HAS_SOURCE)),
     )
     id: int | None = Field(default=None, primary_key=True)
     # No index of its own: ix_answer_window's first column serves every query by enrolment.
     enrolment_id: int = Field(foreign_key="enrolment.id")
     conversation_id: int = Field(foreign_key="conversation.id")
-    flow_id: str = Field(max_length=64)
     question_id: str = Field(max_length=64)
     value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"v": typed value}
     number: float | None = None
@@ -149,7 +155,7 @@ class Answer(SQLModel, table=True):
     edited_at: datetime | None = _utc(nullable=True)
     # The platform message that gave this answer (e.g. "telegram:CHAT:MESSAGE"), so that
     # editing that message can edit the answer.
-    source_ref: str | None = Field(default=None, max_length=128, index=True)
+    source_ref: str | None = Field(default=None, max_length=128)
 
 
 class Consent(SQLModel, table=True):
@@ -171,8 +177,8 @@ class MetricValue(SQLModel, table=True):
     metric_id: str = Field(max_length=64)
     value: float
     at: datetime = _utc(nullable=False)
-    # The program version that computed it (program_version.checksum): reports tell them apart.
-    program_checksum: str | None = Field(default=None, max_length=64)
+    # The program version that computed it: reports can tell the versions apart.
+    program_version_id: int | None = Field(default=None, foreign_key="program_version.id")
 
 
 class MetricAggregate(SQLModel, table=True):

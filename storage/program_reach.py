@@ -21,14 +21,14 @@ class OpenConversation:
     enrolment_id: int
     flow: str
     asked: str | None
-    checksum: str | None
+    version_id: int | None
 
 
 def open_conversations(session: Session, program_id: str) -> list[OpenConversation]:
     """Every conversation not closed yet of the program's open enrolments."""
     rows = session.exec(
         select(Conversation.enrolment_id, Conversation.flow_id, Conversation.state,
-               Conversation.program_checksum)
+               Conversation.program_version_id)
         .join(Enrolment, col(Enrolment.id) == Conversation.enrolment_id)
         .where(Enrolment.program_id == program_id, col(Conversation.closed_at).is_(None),
                col(Enrolment.status).in_(OPEN)))

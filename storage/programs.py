@@ -27,18 +27,18 @@ def set_running(session: Session, *, program_id: str, name: str, source_path: st
 
 
 def record_version(session: Session, *, program_id: str, checksum: str, text: str,
-                   source_path: str, now: datetime) -> int:
-    """Keep a version's text once; its number (1 for the first version of a program)."""
+                   source_path: str, now: datetime) -> ProgramVersion:
+    """Keep a version's text once; its row (version 1 for the first one of a program)."""
     found = version_row(session, program_id, checksum)
     if found is not None:
-        return found.version
+        return found
     last = session.exec(select(func.max(ProgramVersion.version))
                         .where(ProgramVersion.program_id == program_id)).one()
     row = ProgramVersion(program_id=program_id, version=(last or 0) + 1, checksum=checksum,
                          text=text, source_path=source_path[:500], recorded_at=now)
     session.add(row)
     session.flush()
-    return row.version
+    return row
 
 
 def version_row(session: Session, program_id: str, checksum: str) -> ProgramVersion | None:
@@ -46,6 +46,11 @@ def version_row(session: Session, program_id: str, checksum: str) -> ProgramVers
     return session.exec(select(ProgramVersion).where(
         ProgramVersion.program_id == program_id,
         ProgramVersion.checksum == checksum)).first()
+
+
+def version_by_id(session: Session, version_id: int) -> ProgramVersion | None:
+    """A stored version by its row id (what conversations and metric values refer to)."""
+    return session.get(ProgramVersion, version_id)
 
 
 def running_checksums(session: Session) -> dict[str, str]:

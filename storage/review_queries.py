@@ -469,7 +469,8 @@ def first_answers(session: Session, program_id: str, flow_id: str, question_id: 
                                             order_by=(col(Answer.answered_at), col(Answer.id)))
                      .label("n"))
               .join(Enrolment, col(Enrolment.id) == col(Answer.enrolment_id))
-              .where(Enrolment.program_id == program_id, Answer.flow_id == flow_id,
+              .join(Conversation, col(Conversation.id) == col(Answer.conversation_id))
+              .where(Enrolment.program_id == program_id, Conversation.flow_id == flow_id,
                      Answer.question_id == question_id)
               .subquery())
     rows = session.execute(select(ranked.c.enrolment_id, ranked.c.number, ranked.c.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.composition import build_app
 from conversations.messages import Inbound
@@ -22,6 +22,10 @@ from storage.models import (
     Person,
 )
 from tests.conftest import CHECKIN_GOOD, INTAKE
+
+# An answer of a check-in: its conversation's flow.
+CHECKIN_ANSWER = col(Answer.conversation_id).in_(select(Conversation.id).where(
+    Conversation.flow_id == "weekly_checkin"))
 
 
 def rows(app, model, *where):
@@ -111,7 +115,8 @@ def test_a_restart_in_the_middle_of_a_checkin_resumes_where_it_stopped(enrol, ap
     for typed in CHECKIN_GOOD[2:]:
         replies = client.says(typed)
     assert "Thanks, Ana!" in replies[-1]
-    checkin = [a.question_id for a in rows(restarted, Answer, Answer.flow_id == "weekly_checkin")]
+    checkin = [a.question_id for a in sorted(rows(restarted, Answer, CHECKIN_ANSWER),
+                                             key=lambda a: a.id)]
     assert checkin == ["confidence", "revenue", "did_outreach", "focus", "note"]
     restarted.db.dispose()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
@@ -24,6 +24,10 @@ from storage.models import (
 )
 from tests.conftest import INTAKE, SAMPLE, Client
 from tests.conversations.chat import revised_sample_text
+
+# An answer of a check-in: its conversation's flow.
+CHECKIN_ANSWER = col(Answer.conversation_id).in_(select(Conversation.id).where(
+    Conversation.flow_id == "weekly_checkin"))
 
 # A week of check-ins where the blocker talks of quitting: the churn_words rule fires.
 CHURN_CHECKIN = ["3", "I might quit", "2500", "yes", "sales", "/skip"]
@@ -46,7 +50,7 @@ def answers_of(db, enrolment_id: int) -> list[tuple[int, str]]:
     with Session(db) as session:
         return [(a.conversation_id, a.question_id) for a in session.exec(
             select(Answer).where(Answer.enrolment_id == enrolment_id,
-                                 Answer.flow_id == "weekly_checkin").order_by(Answer.id))]
+                                 CHECKIN_ANSWER).order_by(Answer.id))]
 
 
 def test_a_client_mid_checkin_finishes_after_a_restart_on_a_revised_program(
@@ -67,7 +71,7 @@ def test_a_client_mid_checkin_finishes_after_a_restart_on_a_revised_program(
         assert any("Thanks, Ana" in t for t in again.says("/skip"))
         with Session(restarted.db) as session:
             kept = {a.question_id for a in session.exec(
-                select(Answer).where(Answer.flow_id == "weekly_checkin"))}
+                select(Answer).where(CHECKIN_ANSWER))}
         assert kept == {"confidence", "blocker", "revenue", "did_outreach", "focus"}
     finally:
         restarted.db.dispose()
@@ -133,7 +137,7 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
         conversations = session.exec(select(Conversation).where(
             Conversation.enrolment_id == enrolment_id,
             Conversation.flow_id == "weekly_checkin").order_by(Conversation.id)).all()
-        assert len({c.program_checksum for c in conversations}) == 2
+        assert len({c.program_version_id for c in conversations}) == 2
         firing = session.exec(select(RuleFiring).where(
             RuleFiring.rule_id == "churn_words")).one()
         assert firing.cleared_at is not None
@@ -145,9 +149,9 @@ def test_the_owner_revises_the_program_while_a_client_is_mid_checkin(
     # The trend runs on across the rename: answers under revenue and revenue_eur, each
     # value stored with the version that computed it.
     assert [v.value for v in revenue] == [2500, 2500, 3000]
-    assert [v.program_checksum for v in revenue] == [
-        conversations[0].program_checksum, conversations[-1].program_checksum,
-        conversations[-1].program_checksum]
+    assert [v.program_version_id for v in revenue] == [
+        conversations[0].program_version_id, conversations[-1].program_version_id,
+        conversations[-1].program_version_id]
 
 
 def test_a_renamed_metric_keeps_its_history(app, enrol, clock, db_url, tmp_path):

@@ -11,8 +11,12 @@ from bot.cli import app
 from bot.program_files import load_file
 from services.simulation import Simulation
 from storage.db import session
-from storage.models import Answer, Escalation, RuleFiring
+from storage.models import Answer, Conversation, Escalation, RuleFiring
 from tests.conftest import SAMPLE
+
+# An answer of a check-in: its conversation's flow.
+CHECKIN_ANSWER = col(Answer.conversation_id).in_(select(Conversation.id).where(
+        Conversation.flow_id == "weekly_checkin"))
 
 pytestmark = pytest.mark.slow  # started first, so it does not end the run alone
 
@@ -27,7 +31,7 @@ def test_low_scores_fire_the_low_confidence_and_plateau_rules_at_the_right_check
             for firing in fired:
                 answers = [a for a in s.exec(
                     select(Answer).where(Answer.enrolment_id == firing.enrolment_id,
-                                         Answer.flow_id == "weekly_checkin",
+                                         CHECKIN_ANSWER,
                                          col(Answer.answered_at) <= firing.fired_at))]
                 confidence = [a.number for a in answers if a.question_id == "confidence"]
                 revenue = [a.number for a in answers if a.question_id == "revenue"]

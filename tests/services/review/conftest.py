@@ -101,7 +101,7 @@ def _summer(h: History) -> list[int]:
             conv = h.send(e, "weekly_checkin", due, late=late,
                           answered_after=30 if slow else 2, reminders=1 if slow else 0)
             at = due + late + (30 if slow else 2) * H
-            h.answers(e, conv, "weekly_checkin", {"focus": SUMMER_FOCUS[n - 1]}, at)
+            h.answers(e, conv, {"focus": SUMMER_FOCUS[n - 1]}, at)
             h.value(e, "confidence", SUMMER_CONFIDENCE.get((n, week), 6), at)
             h.value(e, "revenue", 1000 + 100 * week, at)
             h.value(e, "outreach_done", 1, at)

@@ -50,17 +50,17 @@ class History:
         # The welcome touchpoint sends the intake, answered within the hour.
         welcome = enrolled + timedelta(minutes=10)
         conv = self.send(e.id, "welcome", welcome, answered_after=1)
-        self.answers(e.id, conv, "intake", intake, welcome + H)
+        self.answers(e.id, conv, intake, welcome + H)
         self.value(e.id, "confidence.baseline", baseline, welcome + H)
         return e.id
 
-    def answers(self, enrolment_id: int, conversation_id: int | None, flow_id: str,
+    def answers(self, enrolment_id: int, conversation_id: int | None,
                 answers: dict[str, object], at: datetime) -> None:
-        """Answers given in one conversation (a number is also stored as one)."""
+        """Answers given in one conversation, of its flow (a number is also stored as one)."""
         for question_id, value in answers.items():
             number = float(value) if isinstance(value, int | float) else None
             self.s.add(Answer(enrolment_id=enrolment_id, conversation_id=conversation_id,
-                              flow_id=flow_id, question_id=question_id, value={"v": value},
+                              question_id=question_id, value={"v": value},
                               number=number, raw_text=str(value), answered_at=at))
 
     def _conversation(self, enrolment_id: int, flow_id: str, started: datetime,

@@ -1,0 +1,97 @@
+"""Migrations 0016 (program versions by row id) and 0017 (an answer's flow is its
+conversation's) keep what the rows say, both ways."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from storage.db import MIGRATIONS, make_engine, upgrade
+
+A, B = "a" * 64, "b" * 64
+AT = "'2026-01-05 06:00:00'"
+
+
+def _downgrade(engine: sa.Engine, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _rows_at_0015_people(connection: sa.Connection) -> None:
+    """A client enrolled in program p."""
+    connection.execute(sa.text(
+        f"INSERT INTO person (name, role, timezone, created_at) VALUES ('P', 'client', 'UTC', "
+        f"{AT})"))
+    connection.execute(sa.text(
+        "INSERT INTO enrolment (person_id, program_id, stage, status, checkin_day, checkin_time,"
+        f" enrolled_at, stage_started_at) VALUES (1, 'p', 's', 'active', 'mon', '09:00', {AT},"
+        f" {AT})"))
+
+
+def _rows_at_0015(connection: sa.Connection) -> None:
+    """Two versions of p, one of q with p's first checksum; rows on B, on an unknown
+    checksum and on none."""
+    for program, version, checksum in [("p", 1, A), ("p", 2, B), ("q", 1, A)]:
+        connection.execute(sa.text(
+            "INSERT INTO program_version (program_id, version, checksum, text, source_path,"
+            f" recorded_at) VALUES ('{program}', {version}, '{checksum}', 'x', 'x', {AT})"))
+    _rows_at_0015_people(connection)
+    for checksum in (f"'{B}'", "'unknown'", "NULL"):
+        connection.execute(sa.text(
+            "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at,"
+            f" program_checksum) VALUES (1, 'f', '{{}}', {AT}, {AT}, {checksum})"))
+        connection.execute(sa.text(
+            "INSERT INTO metricvalue (enrolment_id, metric_id, value, at, program_checksum)"
+            f" VALUES (1, 'm', 1, {AT}, {checksum})"))
+    # An answer refers to the first conversation: the migration must keep that table.
+    connection.execute(sa.text(
+        "INSERT INTO answer (enrolment_id, conversation_id, flow_id, question_id, value,"
+        f" raw_text, answered_at) VALUES (1, 1, 'f', 'q', '{{}}', 'x', {AT})"))
+
+
+def _column(engine: sa.Engine, table: str, column: str) -> list:
+    with engine.connect() as connection:
+        return list(connection.execute(sa.text(f"SELECT {column} FROM {table} ORDER BY id"))
+                    .scalars())
+
+
+def test_checksums_become_version_ids_and_back(db_url):
+    engine = make_engine(db_url)
+    try:
+        _downgrade(engine, "0015")
+        with engine.begin() as connection:
+            _rows_at_0015(connection)
+        upgrade(engine)
+        version_b = _column(engine, "program_version", "id")[1]
+        for table in ("conversation", "metricvalue"):
+            # The unknown checksum reads as the running version, as it did before.
+            assert _column(engine, table, "program_version_id") == [version_b, None, None]
+        _downgrade(engine, "0015")
+        for table in ("conversation", "metricvalue"):
+            assert _column(engine, table, "program_checksum") == [B, None, None]
+        assert _column(engine, "answer", "flow_id") == ["f"]
+    finally:
+        upgrade(engine)
+        engine.dispose()
+
+
+def test_an_answer_gets_its_conversations_flow_back_on_downgrade(db_url):
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            connection.execute(sa.text(
+                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+                f" VALUES (1, 'weekly_checkin', '{{}}', {AT}, {AT})"))
+            connection.execute(sa.text(
+                "INSERT INTO answer (enrolment_id, conversation_id, question_id, value, raw_text,"
+                f" answered_at) VALUES (1, 1, 'focus', '{{\"v\": \"sales\"}}', 'sales', {AT})"))
+        _downgrade(engine, "0016")
+        assert _column(engine, "answer", "flow_id") == ["weekly_checkin"]
+    finally:
+        upgrade(engine)
+        engine.dispose()
