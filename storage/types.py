@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 
@@ -29,3 +30,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _SQLiteIsoText(sqlite.DATETIME):
+    """ISO text with no fraction when it is zero ("2026-03-02 08:00:00", 19 characters,
+    not 26). Text order stays time order: a fraction only ever follows the same second."""
+
+    def bind_processor(self, dialect):
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ")
+        return process
+
+
+class CompactUTCDateTime(UTCDateTime):
+    """`UTCDateTime` whose SQLite text drops a zero fraction: for the columns stored once or
+    more per client (planned rows and their index, enrolments, plans), most of them on a
+    whole minute. A column is one form or the other, never both (migration 0017)."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteIsoText())
+        return super().load_dialect_impl(dialect)
