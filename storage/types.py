@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import sqlite
@@ -53,3 +55,19 @@ class CompactUTCDateTime(UTCDateTime):
         if dialect.name == "sqlite":
             return dialect.type_descriptor(_SQLiteIsoText())
         return super().load_dialect_impl(dialect)
+
+
+def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:
+    """What `type_` sends the database for a value, each distinct value converted once:
+    for bulk statements whose rows travel as one parameter (many clients share a time:
+    one slot and zone, one sweep's now)."""
+    process = type_._cached_bind_processor(dialect) or (lambda value: value)
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
+        return found
+
+    return convert
