@@ -15,6 +15,7 @@ PLAN_NOW = datetime(1970, 1, 1, tzinfo=UTC)
 # The condition of the partial index on touchpoint due times; queries that want the index
 # say it literally (a bound parameter would not prove it to the planner).
 PLANNED_ROW = "status = 'planned'"
+HAS_REPLAN = "replan_at IS NOT NULL"
 
 
 def _utc(*, compact: bool = False, **kwargs) -> object:
@@ -85,6 +86,13 @@ class Identity(SQLModel, table=True):
 class Enrolment(SQLModel, table=True):
     """A client in a program: stage, status, coach and check-in slot."""
 
+    __table_args__ = (
+        # Only enrolments with something ahead are looked up by `replan_at`: a finished
+        # one (graduated with nothing after, dropped, declined) has none and costs no
+        # index space.
+        Index("ix_enrolment_replan_at", "replan_at", sqlite_where=text(HAS_REPLAN),
+              postgresql_where=text(HAS_REPLAN)),
+    )
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     program_id: str = Field(max_length=64, index=True)
@@ -108,7 +116,7 @@ class Enrolment(SQLModel, table=True):
     # None: nothing ahead. Indexed, so finding what to plan costs what is due, not the
     # number of clients.
     replan_at: datetime | None = Field(default=PLAN_NOW, sa_column=Column(
-        CompactUTCDateTime(), nullable=True, index=True, default=PLAN_NOW))
+        CompactUTCDateTime(), nullable=True, default=PLAN_NOW))
 
 
 class Conversation(SQLModel, table=True):

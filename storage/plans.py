@@ -61,7 +61,9 @@ def planned_ids(session: Session) -> list[int]:
 
 def next_planning(session: Session) -> datetime | None:
     """When the next enrolment is due for planning (a simulation jumps there)."""
-    return session.exec(select(func.min(Enrolment.replan_at))).one()
+    # IS NOT NULL, as min() ignores them anyway: the condition of the partial index.
+    return session.exec(select(func.min(Enrolment.replan_at))
+                        .where(col(Enrolment.replan_at).is_not(None))).one()
 
 
 def drifted_enrolments(session: Session, *, limit: int = 200) -> list[int]:

@@ -1,4 +1,5 @@
-"""compact_times: on SQLite, times of the per-client tables drop a zero fraction
+"""compact_times: on SQLite, times of the per-client tables drop a zero fraction; the
+replan_at index holds only enrolments with something ahead
 
 A planned row's due time, its entry in the due index, an enrolment's and a plan's times
 were stored as "2026-03-02 08:00:00.000000": 7 bytes of zeros each, about 21 times per
@@ -7,10 +8,14 @@ second as "2026-03-02 08:00:00" (storage/types.CompactUTCDateTime); existing val
 rewritten so each column holds one form only. PostgreSQL stores timestamps as 8 bytes:
 nothing changes there.
 
+ix_enrolment_replan_at becomes partial (replan_at IS NOT NULL): a finished enrolment has
+nothing ahead and no query looks it up by that column.
+
 Revision ID: 0017
 Revises: 0015 (0015_due_partial)
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0017'
@@ -25,9 +30,15 @@ COLUMNS = {
     'touchpoint': ('due_at', 'claimed_until', 'done_at'),
     'touchpoint_plan': ('stage_started_at', 'planned_at'),
 }
+HAS_REPLAN = "replan_at IS NOT NULL"
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('enrolment', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrolment_replan_at')
+        batch_op.create_index('ix_enrolment_replan_at', ['replan_at'], unique=False,
+                              sqlite_where=sa.text(HAS_REPLAN),
+                              postgresql_where=sa.text(HAS_REPLAN))
     if op.get_bind().dialect.name != 'sqlite':
         return
     for table, columns in COLUMNS.items():
@@ -37,6 +48,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('enrolment', schema=None) as batch_op:
+        batch_op.drop_index('ix_enrolment_replan_at')
+        batch_op.create_index('ix_enrolment_replan_at', ['replan_at'], unique=False)
     if op.get_bind().dialect.name != 'sqlite':
         return
     for table, columns in COLUMNS.items():
