@@ -52,10 +52,6 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 15.0) -> 
             # A deleted row's bytes are overwritten with zeros, not left in free pages.
             cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            # 32 MiB of page cache, not 2: planning inserts rows all over the due index,
-            # and past 2 MiB every insert read its page back from the OS (100,000 clients
-            # planned: 31 -> 23 s).
-            cursor.execute("PRAGMA cache_size=-32768")
             cursor.close()
             if path is not None:
                 _chmod_private(path)
