@@ -49,21 +49,39 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
     (the client answers straight away), unless `wait_for_flows`: then it has no end yet and
     nothing after it is known.
     """
-    spans: list[StageSpan] = []
+    return [StageSpan(name, stage_started + start,
+                      None if end is None else stage_started + end)
+            for name, start, end in _span_offsets(program, stage, wait_for_flows)]
+
+
+# Each stage's window from the start of the client's current stage: the same for every
+# client in that stage, so worked out once (planning asks for every client it plans). The
+# program is kept beside its windows, so its id is not reused while they are.
+_OFFSETS: dict[tuple[int, str, bool],
+               tuple[Program, list[tuple[str, timedelta, timedelta | None]]]] = {}
+
+
+def _span_offsets(program: Program, stage: str, wait_for_flows: bool,
+                  ) -> list[tuple[str, timedelta, timedelta | None]]:
+    key = (id(program), stage, wait_for_flows)
+    known = _OFFSETS.get(key)
+    if known is not None and known[0] is program:
+        return known[1]
+    offsets: list[tuple[str, timedelta, timedelta | None]] = []
     ids = [s.id for s in program.stages]
     current: str | None = stage
-    start = stage_started
+    start = timedelta(0)
     seen: set[str] = set()
     while current is not None and current not in seen:
         seen.add(current)
         definition = program.stage(current)
         if definition.duration is not None:
-            end: datetime | None = start + definition.duration
+            end: timedelta | None = start + definition.duration
         elif definition.until_flow_done is not None and not wait_for_flows:
             end = start + _first_sent_after(program, definition.until_flow_done)
         else:
             end = None
-        spans.append(StageSpan(current, start, end))
+        offsets.append((current, start, end))
         if end is None:
             break
         following = definition.next
@@ -71,7 +89,10 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
             index = ids.index(current)
             following = ids[index + 1] if index + 1 < len(ids) else None
         current, start = following, end
-    return spans
+    if len(_OFFSETS) >= 1024:
+        _OFFSETS.clear()  # a bound on memory (programs reloaded many times)
+    _OFFSETS[key] = (program, offsets)
+    return offsets
 
 
 def _first_sent_after(program: Program, flow_id: str) -> timedelta:
