@@ -147,11 +147,15 @@ def roll(url: str) -> dict:
     started = time.perf_counter()
     rolled = _plan_until_done(app, MONDAY - timedelta(minutes=2))
     elapsed = time.perf_counter() - started
+    from storage.models import PlannedTouchpoint
+    # Through the table, so the time is bound as the column stores it.
+    table = PlannedTouchpoint.__table__
+    planned = table.c.status == "planned"
     with app.db.begin() as c:
-        c.execute(sa.text("UPDATE touchpoint SET status = 'done', done_at = due_at "
-                          "WHERE status = 'planned' AND due_at < :m"), {"m": MONDAY})
-        due = c.execute(sa.text("SELECT count(*) FROM touchpoint WHERE status = 'planned' "
-                                "AND due_at = :m"), {"m": MONDAY}).scalar_one()
+        c.execute(sa.update(table).where(planned, table.c.due_at < MONDAY)
+                  .values(status="done", done_at=table.c.due_at))
+        due = c.execute(sa.select(sa.func.count()).select_from(table)
+                        .where(planned, table.c.due_at == MONDAY)).scalar_one()
     app.db.dispose()
     return {"seconds": elapsed, "enrolments": rolled, "due": due, "rss": peak_rss_mb()}
 

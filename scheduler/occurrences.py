@@ -11,6 +11,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -21,9 +22,9 @@ from conversations.program import Program, QuietHours, Touchpoint, Weekly
 HORIZON = timedelta(days=7 * 60)
 
 
-@dataclass(frozen=True)
-class Occurrence:
-    """One planned touchpoint: which, when (UTC), in which stage, and its unique occurrence key."""
+class Occurrence(NamedTuple):
+    """One planned touchpoint: which, when (UTC), in which stage, and its unique occurrence key.
+    (A named tuple: planning makes ten a client, and a frozen dataclass cost twice as much.)"""
 
     touchpoint: Touchpoint
     due: datetime
@@ -48,21 +49,39 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
     (the client answers straight away), unless `wait_for_flows`: then it has no end yet and
     nothing after it is known.
     """
-    spans: list[StageSpan] = []
+    return [StageSpan(name, stage_started + start,
+                      None if end is None else stage_started + end)
+            for name, start, end in _span_offsets(program, stage, wait_for_flows)]
+
+
+# Each stage's window from the start of the client's current stage: the same for every
+# client in that stage, so worked out once (planning asks for every client it plans). The
+# program is kept beside its windows, so its id is not reused while they are.
+_OFFSETS: dict[tuple[int, str, bool],
+               tuple[Program, list[tuple[str, timedelta, timedelta | None]]]] = {}
+
+
+def _span_offsets(program: Program, stage: str, wait_for_flows: bool,
+                  ) -> list[tuple[str, timedelta, timedelta | None]]:
+    key = (id(program), stage, wait_for_flows)
+    known = _OFFSETS.get(key)
+    if known is not None and known[0] is program:
+        return known[1]
+    offsets: list[tuple[str, timedelta, timedelta | None]] = []
     ids = [s.id for s in program.stages]
     current: str | None = stage
-    start = stage_started
+    start = timedelta(0)
     seen: set[str] = set()
     while current is not None and current not in seen:
         seen.add(current)
         definition = program.stage(current)
         if definition.duration is not None:
-            end: datetime | None = start + definition.duration
+            end: timedelta | None = start + definition.duration
         elif definition.until_flow_done is not None and not wait_for_flows:
             end = start + _first_sent_after(program, definition.until_flow_done)
         else:
             end = None
-        spans.append(StageSpan(current, start, end))
+        offsets.append((current, start, end))
         if end is None:
             break
         following = definition.next
@@ -70,7 +89,10 @@ def stage_spans(program: Program, stage: str, stage_started: datetime, *,
             index = ids.index(current)
             following = ids[index + 1] if index + 1 < len(ids) else None
         current, start = following, end
-    return spans
+    if len(_OFFSETS) >= 1024:
+        _OFFSETS.clear()  # a bound on memory (programs reloaded many times)
+    _OFFSETS[key] = (program, offsets)
+    return offsets
 
 
 def _first_sent_after(program: Program, flow_id: str) -> timedelta:
@@ -102,7 +124,15 @@ def next_local_time(moment: datetime, at: time, zone: ZoneInfo | str) -> datetim
     A time that does not exist that day (spring forward) comes out as APScheduler gives it:
     the instant it would have been before the change (02:30 -> 03:30 summer time).
     """
-    fires = _fires(_daily(at.hour, at.minute, zone), moment, moment + timedelta(days=3))
+    trigger = _daily(at.hour, at.minute, zone)
+    known = _SEQUENCES.get(trigger)
+    if known is not None and known.start <= moment:
+        # The fires computed already reach past `moment` (planning asks this for each
+        # client's welcome and milestones): the first at or after it, by bisection.
+        index = bisect_left(known.times, moment)
+        if index < len(known.times):
+            return known.times[index]
+    fires = _fires(trigger, moment, moment + timedelta(days=3))
     assert fires, "a daily trigger always fires again"
     return fires[0]
 
@@ -121,6 +151,9 @@ class _Fires:
     def __init__(self, trigger: CronTrigger, start: datetime) -> None:
         self.trigger = trigger
         self.start = start
+        # Where to ask for the next fire after one: a second later, or (a weekly trigger)
+        # six days later, so APScheduler does not step through the days in between.
+        self.gap = _GAPS.get(trigger, SECOND)
         self.times: list[datetime] = []
         self.cursor = start
         self.done = False
@@ -144,7 +177,7 @@ class _Fires:
                 self.cursor = self.times[-1] + timedelta(minutes=1)
                 continue
             self.times.append(fire)
-            self.cursor = fire + timedelta(seconds=1)
+            self.cursor = fire + self.gap
         found = self.times[bisect_left(self.times, start):bisect_left(self.times, end)]
         if until is not None:
             found = found[:bisect_left(found, until) + 1]
@@ -155,6 +188,12 @@ class _Fires:
 # client on one slot and zone asks the same object; str(trigger) cost more than the lookup.
 _SEQUENCES: dict[CronTrigger, _Fires] = {}
 _MAX_SEQUENCES = 20_000
+SECOND = timedelta(seconds=1)
+# A weekly trigger fires once a week: its next fire is at least six days after the last
+# (a zone's clock change moves it by an hour or so). Any fire sooner is the same local time
+# repeated in a fall-back hour, which shares its week's occurrence key with the first.
+WEEKLY_GAP = timedelta(days=6)
+_GAPS: dict[CronTrigger, timedelta] = {}
 
 
 def _fires(trigger: CronTrigger, start: datetime, end: datetime,
@@ -211,7 +250,11 @@ def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
 
 @lru_cache(maxsize=16384)
 def _weekly(day: str, hour: int, minute: int, zone: str) -> CronTrigger:
-    return CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone)
+    trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone)
+    if len(_GAPS) >= _MAX_SEQUENCES:
+        _GAPS.clear()  # a bound on memory; a trigger not found steps a second at a time
+    _GAPS[trigger] = WEEKLY_GAP
+    return trigger
 
 
 @lru_cache(maxsize=1024)
@@ -280,12 +323,14 @@ class _Planner:
 
     def add(self, tp: Touchpoint, due: datetime, key: str, *, keep_time: bool = False) -> None:
         """Add an occurrence (quiet hours applied unless `keep_time`)."""
-        if (tp.id, key) in self.seen:
+        seen = (tp.id, key)
+        if seen in self.seen:
             return  # the repeated hour of a fall-back day: only the first one
-        self.seen.add((tp.id, key))
-        due = due if keep_time else quiet_adjusted(due, self.tz, self.quiet)
-        stage_of = tp.when.stage_start or _stage_at(self.spans, due)
-        self.found.append(Occurrence(tp, due, stage_of, key))
+        self.seen.add(seen)
+        if not keep_time:
+            due = quiet_adjusted(due, self.tz, self.quiet)
+        self.found.append(Occurrence(tp, due, tp.when.stage_start or _stage_at(self.spans, due),
+                                     key))
 
     def at_time(self, moment: datetime, tp: Touchpoint) -> datetime:
         """The touchpoint's local time of day on or after `moment`, if it names one."""

@@ -12,16 +12,18 @@ in SQL, say).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, or_, text, update
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from conversations.journey import PLANNED
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
+from storage.types import cached_bind
 
 # A plan keeps the start of its program version's checksum, not all 64 characters: 64 bits
 # tell versions of one program apart, and every enrolment stores one.
@@ -59,7 +61,9 @@ def planned_ids(session: Session) -> list[int]:
 
 def next_planning(session: Session) -> datetime | None:
     """When the next enrolment is due for planning (a simulation jumps there)."""
-    return session.exec(select(func.min(Enrolment.replan_at))).one()
+    # IS NOT NULL, as min() ignores them anyway: the condition of the partial index.
+    return session.exec(select(func.min(Enrolment.replan_at))
+                        .where(col(Enrolment.replan_at).is_not(None))).one()
 
 
 def drifted_enrolments(session: Session, *, limit: int = 200) -> list[int]:
@@ -156,13 +160,33 @@ def planning_inputs(session: Session, enrolment_ids: list[int],
     return found
 
 
-_SET_REPLAN = (update(_E).where(_E.c.id == bindparam("e"))
-               .values(replan_at=bindparam("r", type_=_E.c.replan_at.type)))
 _STATE_COLUMNS = ("program_checksum", "timezone", "quiet_start", "quiet_end", "stage",
-                  "stage_started_at", "status", "checkin_day", "checkin_time", "planned_at")
-_SET_STATE = (update(_T).where(_T.c.enrolment_id == bindparam("e"))
-              .values({name: bindparam("v_" + name, type_=_T.c[name].type)
-                       for name in _STATE_COLUMNS}))
+                  "stage_started_at", "status", "checkin_day", "checkin_time")
+_PG_TYPES = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMPTZ", "VARCHAR",
+             "VARCHAR", "VARCHAR")
+_STATE_INTO = (f"INSERT INTO touchpoint_plan (enrolment_id, {', '.join(_STATE_COLUMNS)}, "
+               "planned_at) ")
+_STATE_CONFLICT = (" ON CONFLICT (enrolment_id) DO UPDATE SET "
+                   + ", ".join(f"{c} = excluded.{c}" for c in (*_STATE_COLUMNS, "planned_at")))
+_PLANNED_AT = bindparam("planned_at", type_=_T.c.planned_at.type)
+# Each statement takes all its rows as one parameter (arrays on PostgreSQL, a JSON array on
+# SQLite), as touchpoint rows go in: with an executemany, SQLAlchemy's work per row and
+# parameter cost more than the database's.
+_PG_STATES = text(
+    _STATE_INTO + "SELECT u.*, :planned_at FROM unnest(CAST(:e AS INTEGER[]), "
+    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_STATE_COLUMNS, _PG_TYPES, strict=True))
+    + ") AS u" + _STATE_CONFLICT).bindparams(_PLANNED_AT)
+# WHERE true: SQLite needs it to read ON CONFLICT after INSERT ... SELECT as the upsert.
+_SQLITE_STATES = text(
+    _STATE_INTO + "SELECT "
+    + ", ".join(f"value ->> {i}" for i in range(len(_STATE_COLUMNS) + 1))
+    + ", :planned_at FROM json_each(:rows) WHERE true" + _STATE_CONFLICT).bindparams(_PLANNED_AT)
+_PG_REPLAN = text(
+    "UPDATE enrolment SET replan_at = u.r FROM unnest(CAST(:e AS INTEGER[]), "
+    "CAST(:r AS TIMESTAMPTZ[])) AS u(e, r) WHERE enrolment.id = u.e")
+_SQLITE_REPLAN = text(
+    "UPDATE enrolment SET replan_at = j.value ->> 1 FROM json_each(:rows) AS j "
+    "WHERE enrolment.id = j.value ->> 0")
 
 
 def save_plan_states(session: Session, planned: list[tuple[PlanEnrolment, PlanPerson,
@@ -170,28 +194,30 @@ def save_plan_states(session: Session, planned: list[tuple[PlanEnrolment, PlanPe
                                                            datetime | None]],
                      *, now: datetime) -> None:
     """Record what many enrolments were planned from and when each must be planned again
-    (enrolment, person, stored state or None, checksum, replan at): three executemany
-    statements (new states, changed states, the enrolments' `replan_at`), no ORM flush."""
-    fresh: list[dict] = []
-    changed: list[dict] = []
-    for enrolment, person, state, checksum, _ in planned:
-        values = (checksum, person.timezone, person.quiet_start, person.quiet_end,
-                  enrolment.stage, enrolment.stage_started_at, enrolment.status,
-                  enrolment.checkin_day, enrolment.checkin_time, now)
-        if state is None:
-            fresh.append({"enrolment_id": enrolment.id, **dict(zip(_STATE_COLUMNS, values,
-                                                                   strict=True))})
-        else:
-            changed.append({"e": enrolment.id, **{"v_" + name: value for name, value
-                                                  in zip(_STATE_COLUMNS, values, strict=True)}})
+    (enrolment, person, stored state or None, checksum, replan at): two statements (the
+    plan inputs, new or changed, and the enrolments' `replan_at`), no ORM flush."""
+    if not planned:
+        return
+    states = [(e.id, checksum, p.timezone, p.quiet_start, p.quiet_end, e.stage,
+               e.stage_started_at, e.status, e.checkin_day, e.checkin_time)
+              for e, p, _, checksum, _ in planned]
+    replans = [(e.id, replan_at) for e, _, _, _, replan_at in planned]
     connection = session.connection()
-    if fresh:
-        connection.execute(insert(_T), fresh)
-    if changed:
-        connection.execute(_SET_STATE, changed)
-    if planned:
-        connection.execute(_SET_REPLAN, [{"e": e.id, "r": replan_at}
-                                         for e, _, _, _, replan_at in planned])
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        columns = list(zip(*states, strict=True))
+        connection.execute(_PG_STATES, {"e": list(columns[0]), "planned_at": now, **{
+            name: list(values) for name, values in zip(_STATE_COLUMNS, columns[1:],
+                                                       strict=True)}})
+        connection.execute(_PG_REPLAN, {"e": [e for e, _ in replans],
+                                        "r": [r for _, r in replans]})
+    else:
+        started = cached_bind(_T.c.stage_started_at.type, dialect)
+        replan = cached_bind(_E.c.replan_at.type, dialect)
+        connection.execute(_SQLITE_STATES, {"planned_at": now, "rows": json.dumps(
+            [(*row[:6], started(row[6]), *row[7:]) for row in states])})
+        connection.execute(_SQLITE_REPLAN, {"rows": json.dumps(
+            [(e, replan(r)) for e, r in replans])})
     _expire_loaded(session, [e.id for e, _, _, _, _ in planned])
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, or_, text, update
 from sqlmodel import Session, col, select
 
 from storage.models import PLANNED_ROW, Enrolment, Person, PlannedTouchpoint
+from storage.types import cached_bind
 from storage.upsert import insert_ignore, insert_ignore_many
 
 MAX_ATTEMPTS = 5
@@ -67,16 +68,7 @@ def add_for_many(session: Session,
             "k": [r[4] for r in planned]})
     else:
         # The column's own bind processing gives the stored text of each due time.
-        # Many clients share due times (one slot, one zone): each is converted once.
-        process = table.c.due_at.type._cached_bind_processor(dialect) or (lambda d: d)
-        texts: dict[datetime, Any] = {}
-
-        def stored(due: datetime) -> Any:
-            found = texts.get(due)
-            if found is None:
-                found = texts[due] = process(due)
-            return found
-
+        stored = cached_bind(table.c.due_at.type, dialect)
         result = session.execute(_SQLITE_ADD, {"rows": json.dumps([
             [e, t, o[:64], stored(d), k] for e, t, o, d, k in planned])})
     for enrolment_id in result.scalars().all():

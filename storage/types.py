@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 
@@ -29,3 +32,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _SQLiteIsoText(sqlite.DATETIME):
+    """ISO text with no fraction when it is zero ("2026-03-02 08:00:00", 19 characters,
+    not 26). Text order stays time order: a fraction only ever follows the same second."""
+
+    def bind_processor(self, dialect):
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ")
+        return process
+
+
+class CompactUTCDateTime(UTCDateTime):
+    """`UTCDateTime` whose SQLite text drops a zero fraction: for the columns stored once or
+    more per client (planned rows and their index, enrolments, plans), most of them on a
+    whole minute. A column is one form or the other, never both (migration 0018)."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteIsoText())
+        return super().load_dialect_impl(dialect)
+
+
+def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:
+    """What `type_` sends the database for a value, each distinct value converted once:
+    for bulk statements whose rows travel as one parameter (many clients share a time:
+    one slot and zone, one sweep's now)."""
+    process = type_._cached_bind_processor(dialect) or (lambda value: value)
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
+        return found
+
+    return convert
