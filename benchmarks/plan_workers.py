@@ -55,6 +55,10 @@ def fixed_tick(url: str) -> dict:
     with app.db.begin() as c:  # what is due before the plan's start as if it had run
         c.execute(sa.text("UPDATE touchpoint SET status = 'done', done_at = due_at "
                           "WHERE status = 'planned' AND due_at < :m"), {"m": PLANNED_AT})
+    with app.db.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        # What autovacuum does for rows settled over days: without it the claim walks the
+        # due index's entries of the millions of rows just marked done (200 ms at 200,000).
+        c.execute(sa.text("VACUUM ANALYZE touchpoint"))
     runner = TouchpointRunner(app.rt, lambda uow, due: "sent", worker="bench",
                               sweep_every=timedelta(0))
     started = time.perf_counter()
