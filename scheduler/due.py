@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from conversations.action_items import AskedItem
 from conversations.journey import ANSWERED_EARLY, is_planned, may_receive
 from conversations.program import Program, Touchpoint
 from scheduler.occurrences import quiet_adjusted, stage_spans
 from scheduler.replanning import STAGE_PREFIX, quiet_hours, replan
-from storage import answering
+from storage import action_item_store, answering
 from storage import touchpoint_rows as rows
 from storage.models import Conversation, Enrolment, Person
 
@@ -60,6 +61,8 @@ class DueTouchpoint:
     # then needs no lookup of its own. Unknown: whoever opens one looks it up.
     known: bool = False
     conversation: Conversation | None = None
+    # Its open action items, when the batch read them (None: whoever needs them reads them).
+    items: tuple[AskedItem, ...] | None = None
 
 
 @dataclass
@@ -101,11 +104,13 @@ class DueRows:
     def __init__(self, programs: Mapping[str, Program]) -> None:
         self.programs = programs
         self.flows: answering.FlowsOf | None = None
+        self.items: dict[int, tuple[AskedItem, ...]] = {}
 
     def prefetch(self, session: Session, enrolment_ids: list[int]) -> None:
         """Read what a batch of rows will ask about its enrolments' conversations at once
         (until `forget`); decisions are the same as asking row by row."""
         self.flows = answering.flows_of(session, enrolment_ids)
+        self.items = action_item_store.open_items_of_many(session, enrolment_ids)
 
     def forget(self, enrolment_id: int | None = None) -> None:
         """An enrolment's row has run (or, with no id, the batch is over): ask afresh."""
@@ -114,6 +119,10 @@ class DueRows:
                 self.flows = None
             else:
                 self.flows.forget(enrolment_id)
+        if enrolment_id is None:
+            self.items = {}
+        else:
+            self.items.pop(enrolment_id, None)
 
     def _completed_since(self, session: Session, enrolment_id: int, flow_id: str,
                          since: datetime) -> bool:
@@ -192,7 +201,8 @@ class DueRows:
         return DueTouchpoint(row_id=due.row_id, enrolment_id=due.enrolment_id,
                              program_id=due.program_id, touchpoint=tp, action="send",
                              due_at=row.due_at, catching_up=late > ON_TIME, known=known,
-                             conversation=conversation)
+                             conversation=conversation,
+                             items=self.items.get(enrolment.id or 0))
 
     def _open_now(self, enrolment_id: int) -> tuple[bool, Conversation | None]:
         """(known, the open conversation) from what the batch read, if it knows."""

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from conversations import engine as core
-from conversations.action_items import item_of
+from conversations.action_items import AskedItem, item_of
 from conversations.formatting import format_weekday
 from conversations.journey import conversation_status, program_week
 from conversations.messages import Event, Reply
@@ -27,8 +27,10 @@ from storage.models import Consent, Conversation, Enrolment, Person
 
 
 def context(session: Session, program: Program, enrolment: Enrolment, person: Person,
-            state: core.FlowState | None, now: datetime) -> core.Context:
-    """The engine's view of a client: program, status, open flow, today, placeholders."""
+            state: core.FlowState | None, now: datetime, *,
+            items: tuple[AskedItem, ...] | None = None) -> core.Context:
+    """The engine's view of a client: program, status, open flow, today, placeholders;
+    `items`: its open action items, when the caller read them already."""
     zone = ZoneInfo(person.timezone)
     language = client_language(program, enrolment)
     coach = session.get(Person, enrolment.coach_id) if enrolment.coach_id else None
@@ -48,8 +50,10 @@ def context(session: Session, program: Program, enrolment: Enrolment, person: Pe
         "booking_link": program.booking_link or "",
     }
     # Only a check-in about to open reads the open action items: mid-flow, none are needed.
-    items = (tuple(action_item_store.open_items(session, enrolment.id or 0))
-             if state is None or state.asked is None else ())
+    if state is not None and state.asked is not None:
+        items = ()
+    elif items is None:
+        items = tuple(action_item_store.open_items(session, enrolment.id or 0))
     return core.Context(program=program,
                         status=conversation_status(enrolment.status),  # type: ignore[arg-type]
                         flow_state=state, now=now, today=now.astimezone(zone).date(),
@@ -174,9 +178,11 @@ def in_conversation(replies: list[Reply], conversation_id: int | None) -> list[R
 def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id: str,
                now: datetime, lead: str | None = None, *,
                version: int | None = None,
-               open_now: Conversation | convs.LookUp | None = convs.LOOK_UP) -> list[Reply]:
+               open_now: Conversation | convs.LookUp | None = convs.LOOK_UP,
+               items: tuple[AskedItem, ...] | None = None) -> list[Reply]:
     """Open `flow_id` for the enrolment; its first replies. Never interrupts the same flow.
-    `open_now`: its open conversation, when the caller read it already."""
+    `open_now`, `items`: its open conversation and open action items, when the caller read
+    them already."""
     person = session.get(Person, enrolment.person_id)
     assert person is not None
     conversation = (convs.open_conversation(session, enrolment.id or 0)
@@ -186,7 +192,7 @@ def begin_flow(session: Session, program: Program, enrolment: Enrolment, flow_id
         state = convs.flow_state(conversation)
         if state is not None and state.flow == flow_id:
             return []
-    ctx = context(session, program, enrolment, person, None, now)
+    ctx = context(session, program, enrolment, person, None, now, items=items)
     result = core.start_flow(ctx, flow_id, lead=lead)
     opened = apply_step(session, program, enrolment, conversation, result, now,
                         outcome="abandoned", version=version)

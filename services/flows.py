@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conversations import engine as core
+from conversations.action_items import AskedItem
 from conversations.journey import may_start_flow
 from conversations.messages import Reply
 from services.client_context import begin_flow, context
@@ -22,9 +23,11 @@ Build = Callable[[core.Context], list[Reply]]
 
 def start_flow(rt: Runtime, uow: UnitOfWork, enrolment_id: int, flow_id: str, *, key: str,
                lead: str | None = None,
-               open_now: Conversation | convs.LookUp | None = convs.LOOK_UP) -> int:
+               open_now: Conversation | convs.LookUp | None = convs.LOOK_UP,
+               items: tuple[AskedItem, ...] | None = None) -> int:
     """Open a flow and queue its first question; how many messages were queued.
-    `open_now`: the enrolment's open conversation, when the caller read it already."""
+    `open_now`, `items`: the enrolment's open conversation and open action items, when the
+    caller read them already."""
     # An enrolment its batch has locked is in the session already: no second SELECT.
     enrolment = uow.session.get(Enrolment, enrolment_id,
                                 with_for_update=enrolment_id not in uow.locked)
@@ -32,7 +35,7 @@ def start_flow(rt: Runtime, uow: UnitOfWork, enrolment_id: int, flow_id: str, *,
         return 0
     replies = begin_flow(uow.session, rt.program(enrolment.program_id), enrolment, flow_id,
                          uow.now, lead=lead, version=rt.catalog.version_id(enrolment.program_id),
-                         open_now=open_now)
+                         open_now=open_now, items=items)
     return uow.queue_to_person(enrolment.person_id, key, replies)
 
 

@@ -77,7 +77,7 @@ class TouchpointSender:
         if send.flow is not None:
             return flows.start_flow(self.rt, uow, due.enrolment_id, send.flow, key=key,
                                     lead=lead, open_now=due.conversation if due.known
-                                    else convs.LOOK_UP)
+                                    else convs.LOOK_UP, items=due.items)
         text = send.message or ""
 
         def build(ctx: core.Context) -> list[Reply]:
