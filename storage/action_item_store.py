@@ -30,31 +30,26 @@ def add_note(session: Session, *, enrolment_id: int, coach_id: int | None, notes
 def open_items(session: Session, enrolment_id: int) -> list[AskedItem]:
     """The enrolment's action items not done yet, oldest first (a statement built once, no
     objects: every check-in the tick opens asks it)."""
-    session.flush()  # an item written in this transaction counts
-    return [AskedItem(id=row.id or 0, text=row.text, due=row.due)
-            for row in session.connection().execute(_OPEN_ITEMS, {"e": enrolment_id})]
+    return list(open_items_of_many(session, [enrolment_id])[enrolment_id])
 
 
 def open_items_of_many(session: Session, enrolment_ids: list[int]
                        ) -> dict[int, tuple[AskedItem, ...]]:
     """`open_items` of many enrolments in one query (each listed, with none if none)."""
-    session.flush()
+    session.flush()  # an item written in this transaction counts
     found: dict[int, list[AskedItem]] = {i: [] for i in enrolment_ids}
     if enrolment_ids:
-        for row in session.connection().execute(_OPEN_ITEMS_OF_MANY, {"e": enrolment_ids}):
+        for row in session.connection().execute(_OPEN_ITEMS, {"e": enrolment_ids}):
             found[row.enrolment_id].append(AskedItem(id=row.id or 0, text=row.text,
                                                      due=row.due))
     return {i: tuple(items) for i, items in found.items()}
 
 
 _ITEM = ActionItem.__table__  # type: ignore[attr-defined]
-_OPEN_ITEMS = (select(_ITEM.c.id, _ITEM.c.text, _ITEM.c.due)
-               .where(_ITEM.c.enrolment_id == bindparam("e"), _ITEM.c.status == "open")
+_OPEN_ITEMS = (select(_ITEM.c.enrolment_id, _ITEM.c.id, _ITEM.c.text, _ITEM.c.due)
+               .where(_ITEM.c.enrolment_id.in_(bindparam("e", expanding=True)),
+                      _ITEM.c.status == "open")
                .order_by(_ITEM.c.id))
-_OPEN_ITEMS_OF_MANY = (select(_ITEM.c.enrolment_id, _ITEM.c.id, _ITEM.c.text, _ITEM.c.due)
-                       .where(_ITEM.c.enrolment_id.in_(bindparam("e", expanding=True)),
-                              _ITEM.c.status == "open")
-                       .order_by(_ITEM.c.id))
 
 
 def record_answer(session: Session, *, enrolment_id: int, item_id: int, answer: str,
