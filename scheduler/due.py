@@ -107,8 +107,8 @@ class DueRows:
         self.items: dict[int, tuple[AskedItem, ...]] = {}
 
     def prefetch(self, session: Session, enrolment_ids: list[int]) -> None:
-        """Read what a batch of rows will ask about its enrolments' conversations at once
-        (until `forget`); decisions are the same as asking row by row."""
+        """Read what a batch of rows will ask about its enrolments' conversations and open
+        action items at once (until `forget`); the same as asking row by row."""
         self.flows = answering.flows_of(session, enrolment_ids)
         self.items = action_item_store.open_items_of_many(session, enrolment_ids)
 
