@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 
 from benchmarks.machine import machine, peak_rss_mb
-from benchmarks.scheduler import PLANNED_AT, _app, _plan_until_done, seed
+from benchmarks.scheduler import PLANNED_AT, _app, _plan_until_done, running_app, seed
 
 
 def worker(url: str, start_at: float) -> dict:
     """Plan until nothing is left; how many, in how long, at what peak RSS."""
-    app = _app(url)
+    app = running_app(url)
     rss_ready = peak_rss_mb()
     time.sleep(max(0.0, start_at - time.time()))  # every worker starts at the same moment
     started = time.time()
@@ -51,7 +51,7 @@ def fixed_tick(url: str) -> dict:
     after a start (it also runs the daily comparison of every plan), then the tick's fixed
     cost (the program refresh, the sweep through the `replan_at` index, an empty claim)."""
     from services.touchpoints import TouchpointRunner
-    app = _app(url)
+    app = running_app(url)
     with app.db.begin() as c:  # what is due before the plan's start as if it had run
         c.execute(sa.text("UPDATE touchpoint SET status = 'done', done_at = due_at "
                           "WHERE status = 'planned' AND due_at < :m"), {"m": PLANNED_AT})

@@ -10,7 +10,8 @@ and N: planning every enrolment (and the database it takes per enrolment), rolli
 plan on to the Monday 09:00 a week later (as the sweep does over those days), the tick's
 fixed cost (nothing due: the sweep through the index and an empty claim), and the tick
 at Monday 09:00 Berlin, when a tenth of the clients are due at the same minute: claimed,
-decided and (in a copy of the database) their check-ins opened and queued for real.
+decided and (in a copy of the database) their check-ins opened and queued for real. Our
+side's steps hold the app as `coachbot run` does once started (`running_app`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,15 @@ def _app(url: str):
                               _env_file=None), clock=ManualClock(PLANNED_AT), migrate=True)
 
 
+def running_app(url: str):
+    """The app as `coachbot run` holds it once started: what start-up built kept out of the
+    collector's full passes (bot/serve.py), so they do not walk it during the work timed."""
+    from bot.serve import freeze_startup_objects
+    app = _app(url)
+    freeze_startup_objects()
+    return app
+
+
 def seed(url: str, start: int, stop: int) -> None:
     """Clients start..stop-1, active in onboarding (intake done), in bulk."""
     from storage.models import Enrolment, Identity, Person
@@ -99,7 +109,7 @@ def seed(url: str, start: int, stop: int) -> None:
 
 def plan(url: str) -> dict:
     """Plan every enrolment that needs it, as the sweep does, until none is due."""
-    app = _app(url)
+    app = running_app(url)
     started = time.perf_counter()
     planned = _plan_until_done(app, PLANNED_AT)
     elapsed = time.perf_counter() - started
@@ -143,7 +153,7 @@ def database_bytes(engine) -> tuple[int, int]:
 def roll(url: str) -> dict:
     """Every plan rolled on to Monday 09:00 (what the sweep does over the days before), and
     everything due before that minute marked done, as if it had run."""
-    app = _app(url)
+    app = running_app(url)
     started = time.perf_counter()
     rolled = _plan_until_done(app, MONDAY - timedelta(minutes=2))
     elapsed = time.perf_counter() - started
@@ -165,7 +175,7 @@ def tick(url: str, real: bool) -> dict:
     comparison of every plan), one with nothing due (the fixed cost: the sweep through the
     index and an empty claim), then the minute everyone on the slot is due."""
     from services.touchpoints import TouchpointRunner, TouchpointSender
-    app = _app(url)
+    app = running_app(url)
     deliver = TouchpointSender(app.rt) if real else (lambda uow, due: "sent")
     runner = TouchpointRunner(app.rt, deliver, worker="bench", sweep_every=timedelta(0))
     started = time.perf_counter()
