@@ -26,6 +26,7 @@ from scheduler.occurrences import quiet_adjusted, stage_spans
 from scheduler.replanning import STAGE_PREFIX, quiet_hours, replan
 from storage import action_item_store, answering
 from storage import touchpoint_rows as rows
+from storage.conversation_store import LOOK_UP, LookUp
 from storage.models import Conversation, Enrolment, Person
 
 log = logging.getLogger("coachbot.scheduler")
@@ -57,10 +58,9 @@ class DueTouchpoint:
     due_at: datetime
     catching_up: bool = False
     reminder: int = 0
-    # The enrolment's open conversation as the batch read it (`known`): opening a flow
-    # then needs no lookup of its own. Unknown: whoever opens one looks it up.
-    known: bool = False
-    conversation: Conversation | None = None
+    # The enrolment's open conversation as the batch read it: opening a flow then needs no
+    # lookup of its own. LOOK_UP (not known): whoever opens one looks it up.
+    conversation: Conversation | LookUp | None = LOOK_UP
     # Its open action items, when the batch read them (None: whoever needs them reads them).
     items: tuple[AskedItem, ...] | None = None
 
@@ -197,20 +197,19 @@ class DueRows:
             if stale is not None and stale.started_at < since:
                 # Left open from an earlier occurrence: it gives way to this one.
                 answering.close_unanswered(session, stale, outcome="expired", now=now)
-        known, conversation = self._open_now(enrolment.id or 0)
         return DueTouchpoint(row_id=due.row_id, enrolment_id=due.enrolment_id,
                              program_id=due.program_id, touchpoint=tp, action="send",
-                             due_at=row.due_at, catching_up=late > ON_TIME, known=known,
-                             conversation=conversation,
+                             due_at=row.due_at, catching_up=late > ON_TIME,
+                             conversation=self._open_now(enrolment.id or 0),
                              items=self.items.get(enrolment.id or 0))
 
-    def _open_now(self, enrolment_id: int) -> tuple[bool, Conversation | None]:
-        """(known, the open conversation) from what the batch read, if it knows."""
+    def _open_now(self, enrolment_id: int) -> Conversation | LookUp | None:
+        """The open conversation from what the batch read; LOOK_UP if it does not know."""
         flows = self.flows
         if flows is None or not flows.knows(enrolment_id):
-            return False, None
+            return LOOK_UP
         found = flows.open.get(enrolment_id)
-        return True, found if found is not None and found.closed_at is None else None
+        return found if found is not None and found.closed_at is None else None
 
     def _no_answer(self, session: Session, enrolment: Enrolment, tp: Touchpoint,
                    parent_id: int, row: rows.Claimed, now: datetime,

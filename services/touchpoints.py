@@ -27,7 +27,6 @@ from scheduler.replanning import replan_drifted, replan_due
 from services import escalations, flows, keys, next_offer, program_versions, session_notes
 from services.backoff import backoff
 from services.unit_of_work import Runtime, UnitOfWork
-from storage import conversation_store as convs
 from storage import touchpoint_rows as rows
 
 log = logging.getLogger("coachbot.touchpoints")
@@ -76,8 +75,7 @@ class TouchpointSender:
         lead = CATCHING_UP if due.catching_up else None
         if send.flow is not None:
             return flows.start_flow(self.rt, uow, due.enrolment_id, send.flow, key=key,
-                                    lead=lead, open_now=due.conversation if due.known
-                                    else convs.LOOK_UP, items=due.items)
+                                    lead=lead, open_now=due.conversation, items=due.items)
         text = send.message or ""
 
         def build(ctx: core.Context) -> list[Reply]:
