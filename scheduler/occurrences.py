@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from conversations.program import Program, QuietHours, Touchpoint, Weekly
+from conversations.program import WEEKDAYS, Program, QuietHours, Touchpoint, Weekly
+from scheduler.weekly import WeeklySlot
 
 # How far ahead a schedule with no end (alumni cron, say) is listed.
 HORIZON = timedelta(days=7 * 60)
@@ -154,6 +155,7 @@ class _Fires:
         # Where to ask for the next fire after one: a second later, or (a weekly trigger)
         # six days later, so APScheduler does not step through the days in between.
         self.gap = _GAPS.get(trigger, SECOND)
+        self.slot = _SLOTS.get(trigger)
         self.times: list[datetime] = []
         self.cursor = start
         self.done = False
@@ -168,11 +170,10 @@ class _Fires:
         while not self.done and (not self.times or self.times[-1] < stop):
             # previous_fire_time=None on purpose: given the previous fire, APScheduler 3 can
             # return the same repeated (fall-back) time again and this loop would never end.
-            fire = self.trigger.get_next_fire_time(None, self.cursor)
+            fire = self._next()
             if fire is None:
                 self.done = True
                 break
-            fire = fire.astimezone(UTC)
             if self.times and fire <= self.times[-1]:
                 self.cursor = self.times[-1] + timedelta(minutes=1)
                 continue
@@ -182,6 +183,38 @@ class _Fires:
         if until is not None:
             found = found[:bisect_left(found, until) + 1]
         return found
+
+    def _next(self) -> datetime | None:
+        # A weekly slot's fires come off the wall clock (scheduler/weekly.py): the trigger is
+        # asked only where a clock change blurs them (and cost 100 us a fire).
+        if self.slot is not None:
+            fire = (self.slot.step(self.times[-1], 1) if self.times
+                    else self.slot.first(self.cursor))
+            if fire is not None:
+                return fire
+        fire = self.trigger.get_next_fire_time(None, self.cursor)
+        return None if fire is None else fire.astimezone(UTC)
+
+    def extend_back(self, start: datetime) -> None:
+        """Also know the fires from `start` on (it lies before those known): a weekly
+        slot's a week at a time back from the first known, the trigger's otherwise."""
+        earlier: list[datetime] = []
+        first = self.times[0] if self.times else None
+        while self.slot is not None and first is not None:
+            fire = self.slot.step(first, -1)
+            if fire is None:
+                break
+            if fire < start:
+                # The fire before `start` is plain: none lies between it and `first`.
+                self.times[:0] = earlier[::-1]
+                self.start = start
+                return
+            earlier.append(fire)
+            first = fire
+        known = earlier[::-1] + self.times
+        self.times = _Fires(self.trigger, start).between(
+            start, known[0] if known else self.start) + known
+        self.start = start
 
 
 # Keyed by the trigger itself (identity): triggers come from the caches below, so every
@@ -194,6 +227,7 @@ SECOND = timedelta(seconds=1)
 # repeated in a fall-back hour, which shares its week's occurrence key with the first.
 WEEKLY_GAP = timedelta(days=6)
 _GAPS: dict[CronTrigger, timedelta] = {}
+_SLOTS: dict[CronTrigger, WeeklySlot] = {}
 
 
 def _fires(trigger: CronTrigger, start: datetime, end: datetime,
@@ -208,8 +242,7 @@ def _fires(trigger: CronTrigger, start: datetime, end: datetime,
         sequence = _SEQUENCES[key] = _Fires(trigger, start)
     elif start < sequence.start:
         # Asked about earlier times: compute only the part before what is known.
-        sequence.times[:0] = _Fires(trigger, start).between(start, sequence.start)
-        sequence.start = start
+        sequence.extend_back(start)
     return sequence.between(start, end, until)
 
 
@@ -252,8 +285,11 @@ def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
 def _weekly(day: str, hour: int, minute: int, zone: str) -> CronTrigger:
     trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone)
     if len(_GAPS) >= _MAX_SEQUENCES:
-        _GAPS.clear()  # a bound on memory; a trigger not found steps a second at a time
+        # A bound on memory; a trigger not found steps a second at a time.
+        _GAPS.clear()
+        _SLOTS.clear()
     _GAPS[trigger] = WEEKLY_GAP
+    _SLOTS[trigger] = WeeklySlot(WEEKDAYS.index(day), time(hour, minute), ZoneInfo(zone))
     return trigger
 
 
@@ -279,8 +315,10 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
     `wait_for_flows` plans nothing past a stage that ends when a flow is done (the real
     journey; the preview instead assumes each such flow is done at once).
     `checkin_chosen`: the client picked the slot, so quiet hours do not move it.
-    `until`: a recurring touchpoint is listed up to its first occurrence at or after it
-    (the planner stores rows up to a horizon and needs only to know what comes next).
+    `until`: the list is whole up to `until` and holds what comes first after it, no more
+    (the planner stores rows up to a horizon and needs only to know what comes next): a
+    recurring touchpoint stops at its first occurrence at or after it, and a one-off
+    touchpoint that cannot come before a recurring one listed past it is left out.
     Occurrence keys stay the same when the zone or the slot changes (weekly touchpoints
     are keyed by the local ISO week), so replanning moves an occurrence, never adds one.
     `spans`: the client's `stage_spans` when the caller has them already.
@@ -290,6 +328,7 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
                             stage_started or enrolled_at, wait_for_flows=wait_for_flows)
     planner = _Planner(program, zone, enrolled_at, spans, quiet or program.quiet_hours,
                        checkin, checkin_chosen, until)
+    one_off: list[Touchpoint] = []
     for tp in program.touchpoints:
         when = tp.when
         windows = [planner.by_stage[s] for s in (when.stages or []) if s in planner.by_stage]
@@ -300,7 +339,13 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
         elif when.before_session is not None or when.after_session is not None:
             planner.around_sessions(tp, sessions)
         else:
-            planner.once(tp)
+            one_off.append(tp)
+    # One-off touchpoints last: with `until`, those past what is listed after it already
+    # are not worked out (a journey's milestones, months ahead, for every client planned).
+    if until is not None:
+        planner.cut = min((o.due for o in planner.found if o.due > until), default=None)
+    for tp in one_off:
+        planner.once(tp)
     planner.found.sort(key=lambda o: (o.due, o.touchpoint.id))
     return planner.found
 
@@ -320,6 +365,8 @@ class _Planner:
         self.horizon = max(journey_end, enrolled_at) + HORIZON
         self.found: list[Occurrence] = []
         self.seen: set[tuple[str, str]] = set()
+        # One-off touchpoints due after this are left out (see `plan`'s `until`).
+        self.cut: datetime | None = None
 
     def add(self, tp: Touchpoint, due: datetime, key: str, *, keep_time: bool = False) -> None:
         """Add an occurrence (quiet hours applied unless `keep_time`)."""
@@ -342,14 +389,20 @@ class _Planner:
         """A touchpoint that happens once: after enrolment, at a stage's start or week."""
         when, by_stage = tp.when, self.by_stage
         if when.after_enrolment is not None:
-            self.add(tp, self.at_time(self.enrolled_at + when.after_enrolment, tp), "enrolment")
+            moment, key = self.enrolled_at + when.after_enrolment, "enrolment"
         elif when.stage_start is not None and when.stage_start in by_stage:
-            self.add(tp, self.at_time(by_stage[when.stage_start].start, tp), when.stage_start)
+            moment, key = by_stage[when.stage_start].start, when.stage_start
         elif when.stage_week is not None and when.stage in by_stage:
             span = by_stage[when.stage]
             moment = span.start + timedelta(weeks=when.stage_week - 1)
-            if span.end is None or moment < span.end:
-                self.add(tp, self.at_time(moment, tp), f"{when.stage}-week-{when.stage_week}")
+            if span.end is not None and moment >= span.end:
+                return
+            key = f"{when.stage}-week-{when.stage_week}"
+        else:
+            return
+        # Its time of day and quiet hours only ever make it later.
+        if self.cut is None or moment <= self.cut:
+            self.add(tp, self.at_time(moment, tp), key)
 
     def recurring(self, tp: Touchpoint, windows: list[StageSpan]) -> None:
         """A weekly or cron touchpoint, within its stages' windows (or the whole journey)."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,6 +60,58 @@ def test_a_checkin_hour_repeated_on_fall_back_day_comes_once():
     times = checkins("Europe/Berlin", datetime(2026, 10, 12, tzinfo=UTC), slot, chosen=True)
     on_the_day = [t for t in times if t.date().isoformat() == "2026-10-25"]
     assert [f"{t:%H:%M}" for t in on_the_day] == ["00:30"]  # 02:30 CEST, the first one
+
+
+@pytest.mark.parametrize("zone, slot, start, expected", [
+    # London goes forward at 01:00 on Sun 28 Mar 2027; Lord Howe by half an hour at 02:00
+    # on Sun 7 Oct 2012. APScheduler's CronTrigger, asked from the week before, answers the
+    # week after: the Monday just after the change would have been skipped.
+    ("Europe/London", Weekly(day="mon", time=time(0, 30)), datetime(2027, 3, 16, tzinfo=UTC),
+     ["Mon 22 Mar 00:30 GMT", "Mon 29 Mar 00:30 BST", "Mon 05 Apr 00:30 BST"]),
+    ("Australia/Lord_Howe", Weekly(day="mon", time=time(0, 0)),
+     datetime(2012, 9, 25, tzinfo=UTC),
+     ["Mon 01 Oct 00:00 +1030", "Mon 08 Oct 00:00 +11", "Mon 15 Oct 00:00 +11"]),
+])
+def test_the_checkin_just_after_a_clock_change_is_not_skipped(zone, slot, start, expected):
+    times = checkins(zone, start, slot, chosen=True)[:3]
+    assert [f"{t.astimezone(ZoneInfo(zone)):%a %d %b %H:%M %Z}" for t in times] == expected
+
+
+def wall_clock_fires(zone: str, slot: Weekly, start: datetime, end: datetime,
+                     ) -> dict[tuple[int, int], datetime]:
+    """By brute force: each local ISO week's first half hour from `start` to `end` whose
+    wall clock shows the slot (every zone here is on a whole or half hour)."""
+    found: dict[tuple[int, int], datetime] = {}
+    tz, moment = ZoneInfo(zone), start
+    while moment < end:
+        local = moment.astimezone(tz)
+        if (local.strftime("%a").lower() == slot.day and local.time() == slot.time):
+            found.setdefault(local.isocalendar()[:2], moment)
+        moment += timedelta(minutes=30)
+    return found
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Europe/Berlin", "America/New_York",
+                                  "America/Santiago", "America/Havana", "Africa/Casablanca",
+                                  "Australia/Lord_Howe", "Australia/Sydney", "Asia/Kolkata"])
+def test_weekly_checkins_fall_where_the_wall_clock_shows_the_slot(zone):
+    """Over two years of clock changes, for slots around midnight and in the day: every
+    week the zone shows the slot's time, the check-in is at that instant, never a week
+    skipped. (Weeks where the slot's minute is skipped or repeated are the tests above.)"""
+    slots = [Weekly(day=d, time=time(h, m)) for d, h, m in
+             [("mon", 0, 0), ("mon", 0, 30), ("sun", 0, 30), ("sat", 23, 30), ("sun", 9, 0)]]
+    begin, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)
+    for slot in slots:
+        truth = wall_clock_fires(zone, slot, begin, end)
+        for weeks in range(0, 100, 9):
+            start = begin + timedelta(weeks=weeks, hours=weeks)
+            planned = checkins(zone, start, slot, chosen=True)
+            assert planned
+            by_week = {t.astimezone(ZoneInfo(zone)).isocalendar()[:2]: t for t in planned}
+            assert len(by_week) == len(planned)  # one a week
+            for week, fire in truth.items():
+                if planned[0] <= fire <= planned[-1]:
+                    assert by_week.get(week) == fire, (slot, week)
 
 
 def test_quiet_hours_move_a_default_nudge_to_the_next_allowed_minute():
