@@ -58,6 +58,9 @@ def add_for_many(session: Session,
     """
     if not planned:
         return {}
+    # In due order (stable: rows due together keep theirs): the due index then takes the
+    # batch in one pass over its pages, not in jumps across all of them.
+    planned = sorted(planned, key=_due)
     dialect = session.get_bind().dialect
     table = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
     added: dict[int, int] = {}
@@ -74,6 +77,10 @@ def add_for_many(session: Session,
     for enrolment_id in result.scalars().all():
         added[enrolment_id] = added.get(enrolment_id, 0) + 1
     return added
+
+
+def _due(row: tuple[int, str, str, datetime, str]) -> datetime:
+    return row[3]
 
 
 _COLUMNS = "enrolment_id, touchpoint_id, occurrence, due_at, status, attempts, kind, parent_id"
