@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from conversations.program import WEEKDAYS, Program, QuietHours, Touchpoint, Weekly
-from scheduler.weekly import WeeklySlot
+from scheduler.wall_clock import WallClockSlot
 
 # How far ahead a schedule with no end (alumni cron, say) is listed.
 HORIZON = timedelta(days=7 * 60)
@@ -141,7 +141,10 @@ def next_local_time(moment: datetime, at: time, zone: ZoneInfo | str) -> datetim
 @lru_cache(maxsize=4096)
 def _daily(hour: int, minute: int, zone: ZoneInfo | str) -> CronTrigger:
     # A trigger is immutable; building one costs more than asking it (planning hot path).
-    return CronTrigger(hour=hour, minute=minute, timezone=zone)
+    trigger = CronTrigger(hour=hour, minute=minute, timezone=zone)
+    _remember(trigger, WallClockSlot(None, time(hour, minute),
+                                     zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)))
+    return trigger
 
 
 class _Fires:
@@ -185,8 +188,8 @@ class _Fires:
         return found
 
     def _next(self) -> datetime | None:
-        # A weekly slot's fires come off the wall clock (scheduler/weekly.py): the trigger is
-        # asked only where a clock change blurs them (and cost 100 us a fire).
+        # A daily or weekly slot's fires come off the wall clock (scheduler/wall_clock.py):
+        # the trigger is asked only where a clock change blurs them (and cost 100 us a fire).
         if self.slot is not None:
             fire = (self.slot.step(self.times[-1], 1) if self.times
                     else self.slot.first(self.cursor))
@@ -196,8 +199,8 @@ class _Fires:
         return None if fire is None else fire.astimezone(UTC)
 
     def extend_back(self, start: datetime) -> None:
-        """Also know the fires from `start` on (it lies before those known): a weekly
-        slot's a week at a time back from the first known, the trigger's otherwise."""
+        """Also know the fires from `start` on (it lies before those known): a slot's a
+        period at a time back from the first known, the trigger's otherwise."""
         earlier: list[datetime] = []
         first = self.times[0] if self.times else None
         while self.slot is not None and first is not None:
@@ -227,7 +230,7 @@ SECOND = timedelta(seconds=1)
 # repeated in a fall-back hour, which shares its week's occurrence key with the first.
 WEEKLY_GAP = timedelta(days=6)
 _GAPS: dict[CronTrigger, timedelta] = {}
-_SLOTS: dict[CronTrigger, WeeklySlot] = {}
+_SLOTS: dict[CronTrigger, WallClockSlot] = {}
 
 
 def _fires(trigger: CronTrigger, start: datetime, end: datetime,
@@ -284,13 +287,20 @@ def weekly_trigger(weekly: Weekly, zone: str) -> CronTrigger:
 @lru_cache(maxsize=16384)
 def _weekly(day: str, hour: int, minute: int, zone: str) -> CronTrigger:
     trigger = CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=zone)
-    if len(_GAPS) >= _MAX_SEQUENCES:
-        # A bound on memory; a trigger not found steps a second at a time.
-        _GAPS.clear()
-        _SLOTS.clear()
-    _GAPS[trigger] = WEEKLY_GAP
-    _SLOTS[trigger] = WeeklySlot(WEEKDAYS.index(day), time(hour, minute), ZoneInfo(zone))
+    _remember(trigger, WallClockSlot(WEEKDAYS.index(day), time(hour, minute), ZoneInfo(zone)),
+              gap=WEEKLY_GAP)
     return trigger
+
+
+def _remember(trigger: CronTrigger, slot: WallClockSlot, gap: timedelta | None = None) -> None:
+    """Keep a trigger's slot (and where to ask it for the next fire after one)."""
+    if len(_SLOTS) >= _MAX_SEQUENCES:
+        # A bound on memory: a trigger not found is asked itself, a second at a time.
+        _SLOTS.clear()
+        _GAPS.clear()
+    _SLOTS[trigger] = slot
+    if gap is not None:
+        _GAPS[trigger] = gap
 
 
 @lru_cache(maxsize=1024)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.program_files import load_file
 from conversations.program import QuietHours, Weekly
-from scheduler.occurrences import plan, quiet_adjusted
+from scheduler.occurrences import next_local_time, plan, quiet_adjusted
 from tests.conftest import SAMPLE
 
 PROGRAM = load_file(SAMPLE).program
@@ -112,6 +112,24 @@ def test_weekly_checkins_fall_where_the_wall_clock_shows_the_slot(zone):
             for week, fire in truth.items():
                 if planned[0] <= fire <= planned[-1]:
                     assert by_week.get(week) == fire, (slot, week)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "America/Havana",
+                                  "America/Santiago", "Australia/Lord_Howe"])
+def test_a_time_of_day_comes_the_next_day_the_wall_clock_shows_it(zone):
+    """A one-off nudge at a time of day (the welcome's "10:00", a quiet hour's end), asked
+    from any moment over two years: the first instant the zone's clock shows that time.
+    (APScheduler alone answers New York's midnight after 8 March 2026 with the 10th.)"""
+    tz = ZoneInfo(zone)
+    for at in (time(0, 0), time(0, 30), time(10, 0), time(23, 30)):
+        moment = datetime(2026, 1, 1, 0, 7, tzinfo=UTC)
+        while moment < datetime(2028, 1, 1, tzinfo=UTC):
+            truth = moment.replace(minute=30 if moment.minute > 0 else 0) + timedelta(
+                minutes=30 if moment.minute > 30 else 0)
+            while truth.astimezone(tz).time() != at:
+                truth += timedelta(minutes=30)
+            assert next_local_time(moment, at, zone) == truth, (at, moment)
+            moment += timedelta(hours=29, minutes=13)  # a different hour every day
 
 
 def test_quiet_hours_move_a_default_nudge_to_the_next_allowed_minute():
