@@ -38,9 +38,10 @@ class WallClockSlot(NamedTuple):
 
     def step(self, fire: datetime, count: int) -> datetime | None:
         """The fire `count` periods (or back) from `fire`, one of this slot's, in UTC; None
-        where a clock change blurs either (`fire` moved off the slot by a skipped hour)."""
+        where a clock change blurs either (`fire` moved off the slot by a skipped hour, or
+        shown twice: its repeat may come next)."""
         local = fire.astimezone(self.zone)
-        if local.time() != self.at:
+        if local.time() != self.at or self.plain(local.replace(tzinfo=None)) != fire:
             return None
         return self.plain(datetime.combine(local.date() + count * self.period, self.at))
 

@@ -114,6 +114,19 @@ def test_weekly_checkins_fall_where_the_wall_clock_shows_the_slot(zone):
                     assert by_week.get(week) == fire, (slot, week)
 
 
+@pytest.mark.parametrize("asked, expected", [
+    # Berlin falls back at 03:00 CEST on Sun 25 Oct 2026: 02:30 is shown twice.
+    (datetime(2026, 10, 24, 12, 0, tzinfo=UTC), "25 02:30 CEST"),
+    (datetime(2026, 10, 25, 0, 45, tzinfo=UTC), "25 02:30 CET"),  # between the two
+    (datetime(2026, 10, 25, 1, 45, tzinfo=UTC), "26 02:30 CET"),
+    # ... and springs forward on Sun 29 Mar 2026: 02:30 is not shown at all.
+    (datetime(2026, 3, 28, 12, 0, tzinfo=UTC), "29 03:30 CEST"),
+])
+def test_a_time_of_day_shown_twice_or_never_that_night(asked, expected):
+    at = next_local_time(asked, time(2, 30), "Europe/Berlin")
+    assert f"{at.astimezone(ZoneInfo('Europe/Berlin')):%d %H:%M %Z}" == expected
+
+
 @pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "America/Havana",
                                   "America/Santiago", "Australia/Lord_Howe"])
 def test_a_time_of_day_comes_the_next_day_the_wall_clock_shows_it(zone):
