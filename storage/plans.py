@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from conversations.journey import PLANNED
 from storage.models import CoachingSession, Enrolment, Person, TouchpointPlan
 from storage.models import Program as ProgramRow
-from storage.types import cached_bind
+from storage.types import json_time
 
 # A plan keeps the start of its program version's checksum, not all 64 characters: 64 bits
 # tell versions of one program apart, and every enrolment stores one.
@@ -162,28 +162,28 @@ def planning_inputs(session: Session, enrolment_ids: list[int],
 
 _STATE_COLUMNS = ("program_checksum", "timezone", "quiet_start", "quiet_end", "stage",
                   "stage_started_at", "status", "checkin_day", "checkin_time")
-_PG_TYPES = ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMPTZ", "VARCHAR",
-             "VARCHAR", "VARCHAR")
 _STATE_INTO = (f"INSERT INTO touchpoint_plan (enrolment_id, {', '.join(_STATE_COLUMNS)}, "
                "planned_at) ")
 _STATE_CONFLICT = (" ON CONFLICT (enrolment_id) DO UPDATE SET "
                    + ", ".join(f"{c} = excluded.{c}" for c in (*_STATE_COLUMNS, "planned_at")))
 _PLANNED_AT = bindparam("planned_at", type_=_T.c.planned_at.type)
-# Each statement takes all its rows as one parameter (arrays on PostgreSQL, a JSON array on
-# SQLite), as touchpoint rows go in: with an executemany, SQLAlchemy's work per row and
-# parameter cost more than the database's.
+# Each statement takes all its rows as one parameter, a JSON array, as touchpoint rows go in:
+# with an executemany, SQLAlchemy's work per row and parameter cost more than the database's.
 _PG_STATES = text(
-    _STATE_INTO + "SELECT u.*, :planned_at FROM unnest(CAST(:e AS INTEGER[]), "
-    + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in zip(_STATE_COLUMNS, _PG_TYPES, strict=True))
-    + ") AS u" + _STATE_CONFLICT).bindparams(_PLANNED_AT)
+    _STATE_INTO + "SELECT CAST(r ->> 0 AS INTEGER), "
+    + ", ".join(f"CAST(r ->> {i} AS TIMESTAMPTZ)" if column == "stage_started_at"
+                else f"r ->> {i}" for i, column in enumerate(_STATE_COLUMNS, start=1))
+    + ", :planned_at FROM json_array_elements(CAST(:rows AS JSON)) AS j(r)"
+    + _STATE_CONFLICT).bindparams(_PLANNED_AT)
 # WHERE true: SQLite needs it to read ON CONFLICT after INSERT ... SELECT as the upsert.
 _SQLITE_STATES = text(
     _STATE_INTO + "SELECT "
     + ", ".join(f"value ->> {i}" for i in range(len(_STATE_COLUMNS) + 1))
     + ", :planned_at FROM json_each(:rows) WHERE true" + _STATE_CONFLICT).bindparams(_PLANNED_AT)
 _PG_REPLAN = text(
-    "UPDATE enrolment SET replan_at = u.r FROM unnest(CAST(:e AS INTEGER[]), "
-    "CAST(:r AS TIMESTAMPTZ[])) AS u(e, r) WHERE enrolment.id = u.e")
+    "UPDATE enrolment SET replan_at = CAST(j.r ->> 1 AS TIMESTAMPTZ) "
+    "FROM json_array_elements(CAST(:rows AS JSON)) AS j(r) "
+    "WHERE enrolment.id = CAST(j.r ->> 0 AS INTEGER)")
 _SQLITE_REPLAN = text(
     "UPDATE enrolment SET replan_at = j.value ->> 1 FROM json_each(:rows) AS j "
     "WHERE enrolment.id = j.value ->> 0")
@@ -204,20 +204,14 @@ def save_plan_states(session: Session, planned: list[tuple[PlanEnrolment, PlanPe
     replans = [(e.id, replan_at) for e, _, _, _, replan_at in planned]
     connection = session.connection()
     dialect = connection.dialect
-    if dialect.name == "postgresql":
-        columns = list(zip(*states, strict=True))
-        connection.execute(_PG_STATES, {"e": list(columns[0]), "planned_at": now, **{
-            name: list(values) for name, values in zip(_STATE_COLUMNS, columns[1:],
-                                                       strict=True)}})
-        connection.execute(_PG_REPLAN, {"e": [e for e, _ in replans],
-                                        "r": [r for _, r in replans]})
-    else:
-        started = cached_bind(_T.c.stage_started_at.type, dialect)
-        replan = cached_bind(_E.c.replan_at.type, dialect)
-        connection.execute(_SQLITE_STATES, {"planned_at": now, "rows": json.dumps(
-            [(*row[:6], started(row[6]), *row[7:]) for row in states])})
-        connection.execute(_SQLITE_REPLAN, {"rows": json.dumps(
-            [(e, replan(r)) for e, r in replans])})
+    postgresql = dialect.name == "postgresql"
+    started = json_time(_T.c.stage_started_at.type, dialect)
+    replan = json_time(_E.c.replan_at.type, dialect)
+    connection.execute(_PG_STATES if postgresql else _SQLITE_STATES, {
+        "planned_at": now,
+        "rows": json.dumps([(*row[:6], started(row[6]), *row[7:]) for row in states])})
+    connection.execute(_PG_REPLAN if postgresql else _SQLITE_REPLAN, {
+        "rows": json.dumps([(e, replan(r)) for e, r in replans])})
     _expire_loaded(session, [e.id for e, _, _, _, _ in planned])
 
 

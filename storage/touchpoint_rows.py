@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, text, update
 from sqlmodel import Session, col, select
 
 from storage.models import PLANNED_ROW, Enrolment, Person, PlannedTouchpoint
-from storage.types import cached_bind
+from storage.types import json_time
 from storage.upsert import insert_ignore, insert_ignore_many
 
 MAX_ATTEMPTS = 5
@@ -52,9 +52,9 @@ def add_for_many(session: Session,
     """Plan (enrolment, touchpoint, occurrence, due, kind) rows of many enrolments in one
     statement, skipping keys planned already; how many are new, per enrolment.
 
-    The rows travel as one parameter (arrays on PostgreSQL, a JSON array on SQLite), not as
-    a VALUES list: with thousands of rows the driver's and SQLAlchemy's per-parameter work
-    cost more than the database's.
+    The rows travel as one parameter, a JSON array, not as a VALUES list or arrays: with
+    thousands of rows the driver's and SQLAlchemy's per-parameter work (psycopg's quoting
+    of each string in an array) cost more than the database's.
     """
     if not planned:
         return {}
@@ -63,17 +63,11 @@ def add_for_many(session: Session,
     planned = sorted(planned, key=_due)
     dialect = session.get_bind().dialect
     table = PlannedTouchpoint.__table__  # type: ignore[attr-defined]
+    due = json_time(table.c.due_at.type, dialect)
+    rows = json.dumps([[e, t, o[:64], due(d), k] for e, t, o, d, k in planned])
+    result = session.execute(_PG_ADD if dialect.name == "postgresql" else _SQLITE_ADD,
+                             {"rows": rows})
     added: dict[int, int] = {}
-    if dialect.name == "postgresql":
-        result = session.execute(_PG_ADD, {
-            "e": [r[0] for r in planned], "t": [r[1] for r in planned],
-            "o": [r[2][:64] for r in planned], "d": [r[3].astimezone(UTC) for r in planned],
-            "k": [r[4] for r in planned]})
-    else:
-        # The column's own bind processing gives the stored text of each due time.
-        stored = cached_bind(table.c.due_at.type, dialect)
-        result = session.execute(_SQLITE_ADD, {"rows": json.dumps([
-            [e, t, o[:64], stored(d), k] for e, t, o, d, k in planned])})
     for enrolment_id in result.scalars().all():
         added[enrolment_id] = added.get(enrolment_id, 0) + 1
     return added
@@ -87,9 +81,9 @@ _COLUMNS = "enrolment_id, touchpoint_id, occurrence, due_at, status, attempts, k
 _CONFLICT = ("ON CONFLICT (enrolment_id, touchpoint_id, occurrence) DO NOTHING "
              "RETURNING enrolment_id")
 _PG_ADD = text(
-    f"INSERT INTO touchpoint ({_COLUMNS}) SELECT e, t, o, d, 'planned', 0, k, NULL "
-    "FROM unnest(CAST(:e AS INTEGER[]), CAST(:t AS VARCHAR[]), CAST(:o AS VARCHAR[]), "
-    "CAST(:d AS TIMESTAMPTZ[]), CAST(:k AS VARCHAR[])) AS u(e, t, o, d, k) " + _CONFLICT)
+    f"INSERT INTO touchpoint ({_COLUMNS}) SELECT CAST(r ->> 0 AS INTEGER), r ->> 1, r ->> 2, "
+    "CAST(r ->> 3 AS TIMESTAMPTZ), 'planned', 0, r ->> 4, NULL "
+    "FROM json_array_elements(CAST(:rows AS JSON)) AS j(r) " + _CONFLICT)
 # WHERE true: SQLite needs it to read ON CONFLICT after INSERT ... SELECT as the upsert.
 _SQLITE_ADD = text(
     f"INSERT INTO touchpoint ({_COLUMNS}) SELECT value ->> 0, value ->> 1, value ->> 2, "

@@ -71,3 +71,20 @@ def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:
         return found
 
     return convert
+
+
+def json_time(type_: Any, dialect: Any) -> Callable[[datetime | None], str | None]:
+    """How a time of a `type_` column travels inside a JSON parameter (rows sent as one):
+    the column's own stored text on SQLite, ISO 8601 with its offset on PostgreSQL (the
+    statement casts it back); each distinct value converted once."""
+    if dialect.name != "postgresql":
+        return cached_bind(type_, dialect)
+    done: dict[datetime | None, str | None] = {}
+
+    def convert(value: datetime | None) -> str | None:
+        found = done.get(value, "")
+        if found == "":
+            found = done[value] = None if value is None else value.astimezone(UTC).isoformat()
+        return found
+
+    return convert
