@@ -77,7 +77,12 @@ LIMITER_TESTS = tuple(f"tests/bot/telegram/test_flood_limits.py::test_{name}" fo
     "the_limiter_holds_the_31st_message_of_a_second_but_never_getupdates",
     "a_limiter_asked_before_ptb_initialises_it_still_holds_the_second_message",
     "a_message_photo_or_file_counts_for_its_chats_pace_and_an_edit_does_not",
-    "a_budget_without_a_bot_wide_limit_lets_every_request_go_at_once"))
+    "a_budget_without_a_bot_wide_limit_lets_every_request_go_at_once",
+    "a_chats_next_message_gives_way_to_other_chats_first_replies_for_a_bot_wide_slot",
+    "a_follow_up_gives_way_no_longer_than_its_allowance",
+    "slots_given_back_with_nobody_waiting_are_there_for_the_next_requests",
+    "a_request_cancelled_while_waiting_for_a_slot_takes_none_and_gives_none_back",
+    "a_slot_handed_to_a_request_cancelled_before_it_ran_goes_to_the_next_waiter"))
 
 TARGETS = (
     Target("backoff", "services/backoff.py",
@@ -96,7 +101,8 @@ TARGETS = (
     Target("telegram_limits", "bot/telegram/limits.py", LIMITER_TESTS),
     # The in-memory send budget the Telegram limiter holds a slot of (one process, SQLite).
     Target("send_budget_local", "services/send_budget.py", LIMITER_TESTS,
-           ("LocalBudget.__init__", "LocalBudget.slot")),
+           ("Turns.__init__", "Turns.acquire", "Turns.release", "LocalBudget.__init__",
+            "LocalBudget.slot")),
     Target("dedupe", "storage/dedupe.py", ("tests/services/test_dedupe_window.py",
                                           "tests/storage/test_inbound_path.py")),
     Target("rules", "conversations/rules.py",
@@ -282,8 +288,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "TELEGRAM.overall is 30, never None: `or` never applies",
     ("bot/telegram/limits.py", "OVERALL_RATE = TELEGRAM.overall and 30"):
         "TELEGRAM.overall is 30: `30 and 30` is 30 as `30 or 30` is",
-    ("services/send_budget.py", "self._slots: asyncio.Semaphore & None = None"):
-        _TYPE_ONLY + " (annotations are not evaluated: `from __future__ import annotations`)",
     ("services/send_budget.py", "async def slot(self, address: str | None, *, paced: bool = "
      "False) -> AsyncIterator[None]:"):
         "a LocalBudget holds only the bot-wide limit and never reads `paced` (the pace per "

@@ -16,7 +16,8 @@ is timed until the escalation is posted to the team channel at the fake Slack We
 (the bot runs Slack in HTTP mode for it).
 
 Prints p50/p95/p99/max of the reply latency, the escalation's latency, the bot's peak RSS
-and the machine with its load.
+and the machine with its load; beside them, the floor Telegram's limits set on the same
+messages (`at_the_limits`): what a sender taking no time of its own would reach.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class Client:
         self.seen = len(inbox.arrivals.get(str(user_id), ()))
         self.next_at = time.monotonic() + rng.uniform(*think)
         self.latencies: list[float] = []
+        self.handed: list[float] = []  # when each message was handed over
 
     def step(self, now: float) -> None:
         """Notice the replies, or type the next message when its time has come."""
@@ -98,6 +100,7 @@ class Client:
             if fresh and len(replies) >= self.seen + wanted and settled:
                 # Timed to the first reply; the next message waits for the last one.
                 self.latencies.append(fresh[0] - self.waiting_since)
+                self.handed.append(self.waiting_since)
                 self.seen = len(replies) if not self.expect else self.seen + wanted
                 self.waiting_since = None
                 self.next_at = now + self.rng.uniform(*self.think)
@@ -111,6 +114,16 @@ class Client:
     @property
     def done(self) -> bool:
         return self.typed == len(self.script) and self.waiting_since is None
+
+    def replies_each(self, until: float) -> list[tuple[float, int, int]]:
+        """(handed over, chat, replies) per message: the replies to the chat that arrived
+        before its next message was handed over (or `until`)."""
+        # Counted here, not when the client moved on: a reply paced 1.5 s after the one
+        # before looks like the next message's to the client.
+        arrivals = self.inbox.arrivals.get(str(self.user_id), [])
+        ends = [*self.handed[1:], until]
+        return [(at, self.user_id, sum(at <= reply < end for reply in arrivals))
+                for at, end in zip(self.handed, ends, strict=True)]
 
 
 def run(kind: str, clients: int, think: tuple[float, float], seed: int) -> None:
@@ -156,16 +169,59 @@ def run(kind: str, clients: int, think: tuple[float, float], seed: int) -> None:
                 raise
             finally:
                 bot.stop()
-            latencies = sorted(x * 1000 for c in [*timed, last] for x in c.latencies)
-            q = statistics.quantiles(latencies, n=100, method="inclusive")
+            latencies = [x for c in [*timed, last] for x in c.latencies]
+            messages = [message for c in [*timed, last]
+                        for message in c.replies_each(until=handed)]
             print(f"{kind}: {clients} clients, {len(latencies)} messages timed, think "
-                  f"{think[0]:g}-{think[1]:g} s: reply latency p50 {q[49]:.0f} ms, p95 "
-                  f"{q[94]:.0f} ms, p99 {q[98]:.0f} ms, max {latencies[-1]:.0f} ms; 429s from "
-                  f"the fake {api.flood_errors()}; escalation in the team channel after "
+                  f"{think[0]:g}-{think[1]:g} s: reply latency {_quantiles(latencies)}; 429s "
+                  f"from the fake {api.flood_errors()}; escalation in the team channel after "
                   f"{escalation * 1000:.0f} ms; bot peak RSS {rss:.0f} MB", flush=True)
+            print(f"at Telegram's limits, a sender taking no time of its own: "
+                  f"{_quantiles(at_the_limits(messages))} sending the replies in the order they "
+                  f"are due; {_quantiles(at_the_limits(messages, follow_ups=False))} with no "
+                  f"second reply in the way (no sender does better)", flush=True)
     finally:
         app.db.dispose()
         drop()
+
+
+def at_the_limits(messages: list[tuple[float, int, int]], *, overall: int = 30,
+                  period: float = 1.0, per_chat: float = 1.0,
+                  follow_ups: bool = True) -> list[float]:
+    """Each message's wait for its first reply if a sender that takes no time sent the
+    replies at Telegram's limits (`overall` a `period`, a chat's messages `per_chat` apart),
+    each as soon as it is due and the limits allow, the earliest due first.
+
+    `messages`: (when each was handed over, its chat, how many replies it got), as
+    measured. A message's replies are due when it is handed over, each after the first also
+    a pace after the one before; `follow_ups=False` sends only the first replies: the floor
+    no sender can go below, whatever it sends first.
+    """
+    queues: dict[int, list[tuple[int, float]]] = {}  # chat -> (message, handed) per reply
+    for n, (at, chat, replies) in enumerate(sorted(messages)):
+        queues.setdefault(chat, []).extend([(n, at)] * (replies if follow_ups else 1))
+    waits: dict[int, float] = {}
+    last: dict[int, float] = {}  # chat -> its latest send
+    sent: list[float] = []
+    while queues:
+        # The reply due first of every chat's next one; it goes once the window allows.
+        due, chat = min((max(queue[0][1], last.get(chat, -per_chat) + per_chat), chat)
+                        for chat, queue in queues.items())
+        at = max(due, sent[-1] if sent else due,
+                 sent[-overall] + period if len(sent) >= overall else due)
+        n, handed_at = queues[chat].pop(0)
+        waits.setdefault(n, at - handed_at)
+        sent.append(at)
+        last[chat] = at
+        if not queues[chat]:
+            del queues[chat]
+    return list(waits.values())
+
+
+def _quantiles(seconds: list[float]) -> str:
+    ms = sorted(x * 1000 for x in seconds)
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    return f"p50 {q[49]:.0f} ms, p95 {q[94]:.0f} ms, p99 {q[98]:.0f} ms, max {ms[-1]:.0f} ms"
 
 
 def _until_done(inbox: Inbox, clients: list[Client]) -> None:

@@ -5,6 +5,10 @@ where the platform counts, at its end: a slot is taken when a request starts and
 one period after its answer came, so any `overall + 1` requests are at least a period apart
 at the platform whatever the network did (a request delayed, the next not).
 
+Requests waiting for a slot get one in turn, except that a message that waited for its
+address's pace (the next of a series) gives way to the first replies that come within a
+second after it (`FOLLOW_UP`; among one process's requests, on PostgreSQL too).
+
 On SQLite, one process sends, and its budget lives in memory (`LocalBudget`). On PostgreSQL
 every worker of a bot takes its slots from the same rows (`SharedBudget`,
 `storage/send_slots.py`), so N workers together stay within the limits instead of N times
@@ -15,10 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import math
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
@@ -72,6 +79,60 @@ SHORTEST_WAIT, LONGEST_WAIT = 0.002, 0.25
 IDLE, FORGET_EVERY = 60.0, 2000
 
 
+# Set by a sender around a request that had to wait for its address's pace: the next
+# message of a series, a pace late already. For a bot-wide slot it gives way to the first
+# replies that come within GIVE_WAY after it: someone waiting for an answer at all is
+# kept waiting by a slot the follow-up takes, the reader of the first part hardly.
+FOLLOW_UP: ContextVar[bool] = ContextVar("send_budget_follow_up", default=False)
+# Bounded, so that a steady stream of first replies cannot hold a follow-up back for good.
+GIVE_WAY = 1.0
+
+
+class Turns:
+    """A semaphore that serves its waiters first come, first served, but a follow-up
+    (`FOLLOW_UP`) as if it had come `give_way` seconds later."""
+
+    def __init__(self, value: int, *, give_way: float = GIVE_WAY) -> None:
+        self._free = value
+        self.give_way = give_way
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []  # a heap
+        self._arrivals = itertools.count()
+
+    async def acquire(self) -> None:
+        """Wait for a slot and hold it."""
+        if self._free > 0:  # a slot freed while anyone waits goes to a waiter, not here
+            self._free -= 1
+            return
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        due = loop.time() + (self.give_way if FOLLOW_UP.get() else 0.0)
+        heapq.heappush(self._waiting, (due, next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if not turn.cancelled():  # handed a slot as it was cancelled: pass it on
+                self.release()
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the waiter due first, if anyone waits."""
+        while self._waiting:
+            turn = heapq.heappop(self._waiting)[2]
+            if not turn.done():  # a cancelled waiter is skipped here
+                turn.set_result(None)
+                return
+        self._free += 1
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """A slot held for the block."""
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+
 class SendBudget(Protocol):
     """Waits for and holds the right to send one request (the port the adapters use)."""
 
@@ -93,17 +154,15 @@ class LocalBudget:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self._slots: asyncio.Semaphore | None = None
+        self._slots = Turns(limits.overall) if limits.overall is not None else None
 
     @contextlib.asynccontextmanager
     async def slot(self, address: str | None, *, paced: bool = True) -> AsyncIterator[None]:
         """One bot-wide slot, given back one period after the request ends."""
-        if self.limits.overall is None:
+        held = self._slots
+        if held is None:
             yield
             return
-        if self._slots is None:  # made on the running loop
-            self._slots = asyncio.Semaphore(self.limits.overall)
-        held = self._slots
         await held.acquire()
         try:
             yield
@@ -125,8 +184,8 @@ class SharedBudget:
         self.bot = bot
         self.limits = limits
         self.lease = lease
-        self._in_flight: asyncio.Semaphore | None = None
-        self._asking: asyncio.Lock | None = None
+        self._in_flight = Turns(limits.overall or 1000)
+        self._asking = Turns(1)
         self._ensured = False
         self._given_back = 0
         # The one request asking for a bot-wide slot asks on a thread of its own: behind the
@@ -136,9 +195,6 @@ class SharedBudget:
     @contextlib.asynccontextmanager
     async def slot(self, address: str | None, *, paced: bool = True) -> AsyncIterator[None]:
         """The address's turn (when paced) and one bot-wide slot, given back after."""
-        if self._in_flight is None or self._asking is None:
-            self._in_flight = asyncio.Semaphore(self.limits.overall or 1000)
-            self._asking = asyncio.Lock()
         held: list[tuple[str, int]] = []
         loop = asyncio.get_running_loop()
         try:
@@ -146,9 +202,9 @@ class SharedBudget:
             # pause must not keep another chat's message from a free bot-wide slot.
             if paced and address is not None and self.limits.per_address is not None:
                 held.append((address, await self._take(address)))
-            async with self._in_flight:
+            async with self._in_flight.held():
                 if self.limits.overall is not None:
-                    async with self._asking:
+                    async with self._asking.held():
                         held.append((OVERALL, await self._take(OVERALL)))
                 yield
         finally:

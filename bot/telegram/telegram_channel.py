@@ -38,8 +38,12 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # retries coming due, messages queued by another worker).
 DRAIN_EVERY = 2.0
 # Drains running at once: a new one starts when something is queued while others still
-# pace their chats (each claims only chats no other drain holds).
-OVERLAPPING_DRAINS = 16
+# pace their chats (each claims only chats no other drain holds). One that holds a chat's
+# second message lives a pace (1 s) or longer, and a reply queued while every drain is
+# busy waits for one to end: 16 held the 17th chat of a check-in burst for up to 0.2 s
+# with Telegram's 30/s not reached (benchmarks/wire_latency.py). Twice the messages
+# Telegram takes in a second.
+OVERLAPPING_DRAINS = 64
 # How long a stop lets a drain finish its sends before cutting it off (the rest are handed
 # back by releasing the leases).
 DRAIN_GRACE = 2.0

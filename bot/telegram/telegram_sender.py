@@ -15,6 +15,7 @@ from bot.telegram.keyboards import keyboard
 from conversations.messages import Reply
 from services.delivery import DeliveryError, drain_async
 from services.reachability import mark_unreachable
+from services.send_budget import FOLLOW_UP
 from services.unit_of_work import Runtime
 
 log = logging.getLogger("coachbot.telegram.send")
@@ -46,13 +47,15 @@ class ChatPacer:
         self.interval = interval
         self._last: dict[str, float] = {}
 
-    async def wait(self, address: str) -> None:
-        """Sleep until a message to this chat may go."""
+    async def wait(self, address: str) -> bool:
+        """Sleep until a message to this chat may go; whether it had to (a follow-up)."""
         last = self._last.get(address)
         if last is not None:
             delay = last + self.interval - asyncio.get_running_loop().time()
             if delay > 0:
                 await asyncio.sleep(delay)
+                return True
+        return False
 
     def done(self, address: str) -> None:
         """A send to this chat was answered (or failed) just now."""
@@ -86,11 +89,14 @@ class TelegramSender:
 
     async def send(self, address: str, reply: Reply) -> str:
         """Send one reply to a chat, paced for that chat; the Telegram message id."""
-        await self.pacer.wait(address)
+        follow_up = await self.pacer.wait(address)
         now = self.clock.now()
         if self._quiet_until is not None and now < self._quiet_until:
             raise DeliveryError("waiting out a flood limit", tried=False,
                                 retry_after=(self._quiet_until - now).total_seconds())
+        # Read by the bot's send budget (under PTB's rate limiter, in this task): a
+        # follow-up gives way to other chats' first replies for a bot-wide slot.
+        marked = FOLLOW_UP.set(follow_up)
         try:
             if reply.attachment is not None and len(reply.text) <= CAPTION_LIMIT:
                 if reply.attachment.content_type.startswith("image/"):
@@ -126,6 +132,7 @@ class TelegramSender:
         except TelegramError as exc:
             raise DeliveryError(f"telegram: {exc.message}") from exc
         finally:
+            FOLLOW_UP.reset(marked)
             self.pacer.done(address)
         return str(message.message_id)
 

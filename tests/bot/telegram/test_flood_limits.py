@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
@@ -20,7 +20,7 @@ from bot.telegram.limits import OVERALL_RATE, FloodLimiter
 from bot.telegram.telegram_channel import build_application
 from bot.telegram.telegram_sender import TelegramSender
 from conversations.messages import Reply
-from services.send_budget import SLACK, Limits, LocalBudget
+from services.send_budget import FOLLOW_UP, SLACK, Limits, LocalBudget, Turns
 from storage import outbox
 from storage.db import session
 from storage.models import OutboxMessage
@@ -171,10 +171,12 @@ class _RecordingBudget:
     def __init__(self) -> None:
         self.limits = Limits(overall=None, per_address=None, label="recording")
         self.asked: list[tuple[str | None, bool]] = []
+        self.follow_ups: list[tuple[str | None, bool]] = []
 
     @contextlib.asynccontextmanager
     async def slot(self, address: str | None, *, paced: bool = True) -> AsyncIterator[None]:
         self.asked.append((address, paced))
+        self.follow_ups.append((address, FOLLOW_UP.get()))
         yield
 
 
@@ -220,3 +222,124 @@ def test_a_budget_without_a_bot_wide_limit_lets_every_request_go_at_once():
         return count
 
     assert asyncio.run(run()) == 100
+
+
+def _in_turn(slot: Callable[[], contextlib.AbstractAsyncContextManager[None]],
+             chats: tuple[str, ...]) -> list[str]:
+    """The order in which requests to `chats` get the one slot that `slot` holds (a chat
+    named "... again" is a follow-up), all waiting while another chat holds it."""
+
+    async def run() -> list[str]:
+        order: list[str] = []
+        go = asyncio.Event()
+
+        async def request(chat: str, *, follow_up: bool = False) -> None:
+            FOLLOW_UP.set(follow_up)  # this task's own context, as the sender sets it
+            async with slot():
+                order.append(chat)
+                await go.wait()
+
+        holder = asyncio.create_task(request("A"))
+        await asyncio.sleep(0)  # A holds the one slot
+        waiting = [asyncio.create_task(request(chat, follow_up=chat.endswith("again")))
+                   for chat in chats]
+        for _ in range(5):
+            await asyncio.sleep(0)  # let every task run as far as it can
+        go.set()
+        await asyncio.gather(holder, *waiting)
+        return order[1:]
+
+    return asyncio.run(run())
+
+
+def test_a_chats_next_message_gives_way_to_other_chats_first_replies_for_a_bot_wide_slot():
+    """A chat's next message, paced a second behind the one before, waits for a bot-wide
+    slot after the chats waiting for their first reply (each kind in turn): taken first,
+    its slot would hold up someone who has had no answer yet."""
+    # One slot, given back as soon as its request ends.
+    budget = LocalBudget(Limits(overall=1, per_address=None, label="test", period=0.0))
+
+    assert _in_turn(lambda: budget.slot("any"), ("A again", "B", "C again", "D")) == [
+        "B", "D", "A again", "C again"]
+
+
+def test_a_follow_up_gives_way_no_longer_than_its_allowance():
+    """The allowance bounds the wait: a steady stream of first replies cannot hold a
+    follow-up back for good. With none, a follow-up keeps its place in the queue."""
+    assert _in_turn(Turns(1, give_way=0.0).held, ("A again", "B", "C again", "D")) == [
+        "A again", "B", "C again", "D"]
+
+
+def _through(turns: Turns, names: tuple[str, ...], act=None) -> list[str]:
+    """Which of `names` (in that order) get a slot of `turns` while none is given back;
+    `act(turns, tasks)` first, once they all wait or hold."""
+
+    async def run() -> list[str]:
+        through: list[str] = []
+
+        async def request(name: str) -> None:
+            await turns.acquire()
+            through.append(name)
+
+        tasks = {name: asyncio.create_task(request(name)) for name in names}
+        for _ in range(5):
+            await asyncio.sleep(0)  # let every task run as far as it can
+        if act is not None:
+            act(turns, tasks)
+            for _ in range(5):
+                await asyncio.sleep(0)
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        return through
+
+    return asyncio.run(run())
+
+
+def test_slots_given_back_with_nobody_waiting_are_there_for_the_next_requests():
+    turns = Turns(2)
+    assert _through(turns, ("A", "B", "C")) == ["A", "B"]
+    turns.release()
+    turns.release()
+
+    assert _through(turns, ("D", "E", "F")) == ["D", "E"]
+
+
+def test_a_request_cancelled_while_waiting_for_a_slot_takes_none_and_gives_none_back():
+    """A stop cancels requests waiting for a slot: they leave the queue as it was."""
+
+    def cancel_the_first(turns: Turns, tasks: dict[str, asyncio.Task[None]]) -> None:
+        tasks["waiting"].cancel()
+
+    assert _through(Turns(1), ("holder", "waiting", "next"), cancel_the_first) == ["holder"]
+
+
+def test_a_slot_handed_to_a_request_cancelled_before_it_ran_goes_to_the_next_waiter():
+    def give_back_then_cancel(turns: Turns, tasks: dict[str, asyncio.Task[None]]) -> None:
+        turns.release()  # the holder's slot, handed to "handed" ...
+        tasks["handed"].cancel()  # ... which is cancelled before it runs
+
+    assert _through(Turns(1), ("holder", "handed", "next"), give_back_then_cancel) == [
+        "holder", "next"]
+
+
+def test_the_sender_marks_a_message_that_waited_for_its_chats_pace_as_a_follow_up(
+        app, settings, telegram_api):
+    """What tells the budget a message may give way: it waited for its chat's pace."""
+    _queue(app, range(1), ["Your weekly check-in is here", "How confident do you feel?"])
+    _queue(app, range(1, 2), ["Your weekly check-in is here"])
+    budget = _RecordingBudget()
+
+    async def run() -> int:
+        application = build_application(settings, webhook=False, budget=budget)
+        await application.initialize()
+        sender = TelegramSender(application.bot, rt=app.rt)  # Telegram's one a second
+        try:
+            return await sender.drain()
+        finally:
+            await application.shutdown()
+
+    assert asyncio.run(run()) == 3
+    first, second = str(FIRST_CHAT), str(FIRST_CHAT + 1)
+    assert sorted(budget.follow_ups) == [(first, False), (first, True), (second, False)]
+    assert budget.follow_ups[-1] == (first, True)
