@@ -8,7 +8,6 @@ allowed minute in the client's own zone.
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import NamedTuple
@@ -33,9 +32,9 @@ class Occurrence(NamedTuple):
     occurrence: str
 
 
-@dataclass(frozen=True)
-class StageSpan:
-    """When a stage starts and (if it ends) ends, in UTC."""
+class StageSpan(NamedTuple):
+    """When a stage starts and (if it ends) ends, in UTC. (A named tuple, as `Occurrence`:
+    planning makes a few a client.)"""
 
     stage: str
     start: datetime
@@ -339,14 +338,14 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
     planner = _Planner(program, zone, enrolled_at, spans, quiet or program.quiet_hours,
                        checkin, checkin_chosen, until)
     one_off: list[Touchpoint] = []
-    for tp in program.touchpoints:
-        when = tp.when
-        windows = [planner.by_stage[s] for s in (when.stages or []) if s in planner.by_stage]
-        if when.stages and not windows:
+    by_stage = planner.by_stage
+    for tp, kind, stages in _kinds(program):
+        windows = [by_stage[s] for s in stages if s in by_stage] if stages else []
+        if stages and not windows:
             continue  # none of its stages lies ahead
-        if when.weekly is not None or when.cron is not None:
+        if kind == RECURRING:
             planner.recurring(tp, windows)
-        elif when.before_session is not None or when.after_session is not None:
+        elif kind == AROUND_SESSIONS:
             planner.around_sessions(tp, sessions)
         else:
             one_off.append(tp)
@@ -358,6 +357,29 @@ def plan(program: Program, *, enrolled_at: datetime, zone: str, stage: str | Non
         planner.once(tp)
     planner.found.sort(key=lambda o: (o.due, o.touchpoint.id))
     return planner.found
+
+
+RECURRING, AROUND_SESSIONS, ONE_OFF = "recurring", "around sessions", "one-off"
+# Each program's touchpoints with their kind and stages: the same for every client planned.
+# The program is kept beside them, so its id is not reused while they are.
+_KINDS_OF: dict[int, tuple[Program, list[tuple[Touchpoint, str, tuple[str, ...]]]]] = {}
+
+
+def _kinds(program: Program) -> list[tuple[Touchpoint, str, tuple[str, ...]]]:
+    known = _KINDS_OF.get(id(program))
+    if known is not None and known[0] is program:
+        return known[1]
+    kinds: list[tuple[Touchpoint, str, tuple[str, ...]]] = []
+    for tp in program.touchpoints:
+        when = tp.when
+        kind = (RECURRING if when.weekly is not None or when.cron is not None
+                else AROUND_SESSIONS if when.before_session is not None
+                or when.after_session is not None else ONE_OFF)
+        kinds.append((tp, kind, tuple(when.stages or ())))
+    if len(_KINDS_OF) >= 1024:
+        _KINDS_OF.clear()  # a bound on memory (programs reloaded many times)
+    _KINDS_OF[id(program)] = (program, kinds)
+    return kinds
 
 
 class _Planner:

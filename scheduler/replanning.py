@@ -78,7 +78,8 @@ def _slot(day: str, at: str) -> Weekly:
 
 def _chosen(program: Program, slot: Weekly) -> bool:
     default = program.checkin_schedule
-    return default is None or default != slot
+    # Compared by its fields: a model's own comparison cost more than the rest of it.
+    return default is None or (default.day, default.time) != (slot.day, slot.time)
 
 
 def wanted(program: Program, enrolment: Enrolment | PlanEnrolment, person: Person | PlanPerson,
