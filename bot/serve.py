@@ -11,7 +11,16 @@ import threading
 
 from bot.composition import App
 from bot.program_reload import reload_in_thread
-from scheduler.jobs import DIGESTS, REESCALATIONS, RETENTION, SWEEP, TICK, start_jobs
+from scheduler.jobs import (
+    DIGESTS,
+    FOLD_WAL,
+    REESCALATIONS,
+    RETENTION,
+    SWEEP,
+    TICK,
+    start_jobs,
+)
+from services.database import fold_wal
 from services.decisions import Sweep
 from services.delivery import release_held
 from services.digest import digests_due
@@ -123,7 +132,7 @@ def periodic_work(app: App) -> dict:
     """The services each periodic job runs (scheduler/jobs.py says when)."""
     rt = app.rt
     work = {TICK: TouchpointRunner(rt), SWEEP: Sweep(rt),
-            RETENTION: lambda: _retention(app)}
+            RETENTION: lambda: _retention(app), FOLD_WAL: lambda: fold_wal(rt.db)}
     if app.settings.slack_bot_token:
         work[DIGESTS] = lambda: digests_due(rt, app.settings.digest_time)
         work[REESCALATIONS] = lambda: reescalate_due(rt)

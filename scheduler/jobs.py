@@ -38,6 +38,8 @@ RETENTION = Periodic("retention", timedelta(days=1), first_after=timedelta(minut
 # Coaches' digests (each at its own local time) and escalations past their SLA.
 DIGESTS = Periodic("slack.digests", timedelta(minutes=1))
 REESCALATIONS = Periodic("escalations.reescalate", timedelta(minutes=1))
+# SQLite's WAL folded into the database off the request path (storage/db.py).
+FOLD_WAL = Periodic("database.fold_wal", timedelta(seconds=5))
 
 
 def _logged(job: Periodic, run: Callable[[], object]) -> Callable[[], None]:

@@ -48,6 +48,11 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 15.0) -> 
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # The WAL is folded into the database every few seconds off the request path
+            # (`fold_wal`, a periodic job); a commit folds it itself only past 10,000 pages
+            # (40 MB), not SQLite's 1,000, which a request paid for about once in a hundred
+            # (the p99 of an answer, benchmarks/RESULTS.md).
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
             # A deleted row's bytes are overwritten with zeros, not left in free pages.
             cursor.execute("PRAGMA secure_delete=ON")
@@ -93,8 +98,9 @@ def _chmod_private(path: Path) -> None:
             os.chmod(f"{path}{suffix}", PRIVATE_MODE)
 
 
-def checkpoint(engine: Engine) -> None:
+def checkpoint(engine: Engine, *, wait: bool = True) -> None:
     """Fold SQLite's WAL into the database and empty it: erased rows leave the -wal file.
+    `wait=False`: fold what no one is reading, and wait for no one (PASSIVE).
 
     PostgreSQL has nothing to do here: its dead rows go at the next (auto)vacuum.
     """
@@ -102,7 +108,8 @@ def checkpoint(engine: Engine) -> None:
         return
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.exec_driver_sql(
+                f"PRAGMA wal_checkpoint({'TRUNCATE' if wait else 'PASSIVE'})")
     except OperationalError as exc:
         # What it follows has committed: a busy database only delays the folding to
         # SQLite's own next checkpoint, so it must not fail the erasure.

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.serve import periodic_work
-from scheduler.jobs import RETENTION, SWEEP, TICK, start_jobs
+from scheduler.jobs import FOLD_WAL, RETENTION, SWEEP, TICK, start_jobs
 from services.coaching_sessions import BookingError, book_session
 from tests.scheduler.conftest import onboarded, seen_of, started
 
@@ -45,5 +45,6 @@ def test_the_clock_job_has_one_fixed_id_and_never_overlaps(app):
     # Besides the tick: the decisions sweep (missed check-ins, days without a reply) and
     # other maintenance jobs, each with a fixed id, one instance at a time.
     jobs = asyncio.run(started_scheduler())
-    assert {TICK.name, SWEEP.name, RETENTION.name} <= {job_id for job_id, _, _ in jobs}
+    assert {TICK.name, SWEEP.name, RETENTION.name, FOLD_WAL.name} <= {
+        job_id for job_id, _, _ in jobs}
     assert all((instances, coalesce) == (1, True) for _, instances, coalesce in jobs)
