@@ -86,7 +86,7 @@ def wanted(program: Program, enrolment: Enrolment | PlanEnrolment, person: Perso
            sessions: tuple[datetime, ...], now: datetime, *, until: datetime | None = None,
            ) -> dict[tuple[str, str], Any]:
     """Every row the enrolment should have now: (touchpoint id, occurrence) -> (due, kind).
-    `until`: recurring touchpoints only up to their first occurrence at or after it."""
+    `until`: whole up to it, and past it only what comes first (`plan`'s `until`)."""
     anchor = enrolment.joined_at or enrolment.enrolled_at
     slot = checkin_slot(enrolment)
     found: dict[tuple[str, str], Any] = {}
