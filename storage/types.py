@@ -61,16 +61,7 @@ def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:
     """What `type_` sends the database for a value, each distinct value converted once:
     for bulk statements whose rows travel as one parameter (many clients share a time:
     one slot and zone, one sweep's now)."""
-    process = type_._cached_bind_processor(dialect) or (lambda value: value)
-    done: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        found = done.get(value, done)
-        if found is done:
-            found = done[value] = process(value)
-        return found
-
-    return convert
+    return _once_each(type_._cached_bind_processor(dialect) or (lambda value: value))
 
 
 def json_time(type_: Any, dialect: Any) -> Callable[[datetime | None], str | None]:
@@ -79,12 +70,17 @@ def json_time(type_: Any, dialect: Any) -> Callable[[datetime | None], str | Non
     statement casts it back); each distinct value converted once."""
     if dialect.name != "postgresql":
         return cached_bind(type_, dialect)
-    done: dict[datetime | None, str | None] = {}
+    return _once_each(lambda value: None if value is None
+                      else value.astimezone(UTC).isoformat())
 
-    def convert(value: datetime | None) -> str | None:
-        found = done.get(value, "")
-        if found == "":
-            found = done[value] = None if value is None else value.astimezone(UTC).isoformat()
+
+def _once_each(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    done: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
         return found
 
     return convert
