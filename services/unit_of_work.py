@@ -26,6 +26,7 @@ from services.program_catalog import ProgramCatalog
 from storage import outbox, people
 from storage.db import is_locked
 from storage.models import Identity
+from storage.write_turns import turn
 
 log = logging.getLogger("coachbot.db")
 P = ParamSpec("P")
@@ -105,7 +106,9 @@ class Runtime:
     @contextmanager
     def transaction(self) -> Iterator[UnitOfWork]:
         """Begin a unit of work; commit on success, roll back on any error."""
-        with Session(self.db, expire_on_commit=False) as session, session.begin():
+        # On SQLite, this process's transactions write one after another (`write_turns`).
+        with turn(self.db), Session(self.db, expire_on_commit=False) as session, \
+                session.begin():
             uow = UnitOfWork(session=session, now=self.clock.now())
             yield uow
         for then in uow.after_commit:

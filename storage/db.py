@@ -14,6 +14,7 @@ from sqlmodel import Session, create_engine
 
 # Registers the session event that stamps enrolments whose plan inputs changed.
 import storage.plan_changes  # noqa: F401  (imported for its effect)
+from storage.write_turns import take_turns
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("coachbot.db")
@@ -42,6 +43,7 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 15.0) -> 
             _create_private(path)
         engine = create_engine(url, echo=echo, hide_parameters=True,
                                connect_args={"timeout": busy_timeout})
+        take_turns(engine, patience=busy_timeout)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
