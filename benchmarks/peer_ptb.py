@@ -16,12 +16,20 @@ JSON until its handling is done, `telegram.Update.de_json` included:
   to the same fake server by coachbot's Telegram sender, and every chat is checked to have
   received each of its replies once.
 
-Neither side polls: both measure handling. Each side runs in a fresh spawned process, so
-its peak RSS is its own; the fake server runs in this (parent) process. coachbot runs on
-SQLite or PostgreSQL (--database; the URL from COACHBOT_BENCH_DATABASE_URL, a database of
-its own created and dropped); the naive build always on SQLite. Setting coachbot's clients
-up (enrolment, joining and intake through the same update path) is not timed. --profile
-runs coachbot's side once more under cProfile and prints where its time goes.
+Then both once more through polling, as each runs by default: the same check-ins wait at
+the fake and are fetched with getUpdates (batches of 100). The naive bot runs PTB's Updater
+and handles one update at a time (PTB's default); coachbot runs its own Poller, which handles
+a batch's chats at once (8 in hand) and confirms only what is stored. Timed from the start
+of polling until the last update is handled; the delivery check and the updates left
+unconfirmed at the fake are printed beside.
+
+In the first part neither side polls: both measure handling. Each side runs in a fresh
+spawned process, so its peak RSS is its own; the fake server runs in this (parent) process.
+coachbot runs on SQLite or PostgreSQL (--database; the URL from COACHBOT_BENCH_DATABASE_URL,
+a database of its own created and dropped); the naive build always on SQLite. Setting
+coachbot's clients up (enrolment, joining and intake through the same update path) is not
+timed. --profile runs coachbot's side once more under cProfile and prints where its time
+goes.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from benchmarks.machine import machine, peak_rss_mb
 
 TOKEN = "7000000001:AAbenchmark-token"
 FIRST_CHAT = 6_000_000_001
+POLLED_FIRST_UPDATE = 40_000_000  # the polled runs' update ids
 PROBE_CHAT = 5_999_999_999  # the sendMessage round-trip probe writes here, no client does
 CHECKIN = ["/checkin", "8", "2500", "yes", "sales", "all good"]
 INTAKE = ["yes", "Grow the business", "12000", "6", "10", "/skip"]
@@ -151,16 +160,7 @@ async def _naive(api_url: str, settings: str, warmup: list[dict], timed: list[di
     from benchmarks import naive_bot
 
     tmp = tempfile.mkdtemp(prefix="naive-ptb-")
-    path = f"{tmp}/naive.db"
-    if settings == "default":
-        engine = naive_bot.default_engine(path)
-    else:
-        from storage.db import make_engine
-
-        engine = make_engine(f"sqlite:///{path}")  # WAL, synchronous=NORMAL
-    application = naive_bot.build_application(
-        TOKEN, base_url=f"{api_url}/bot", persistence_file=f"{tmp}/naive.pickle",
-        db_engine=engine)
+    application, engine = naive_application(api_url, settings, tmp)
     await application.initialize()
     await application.start()  # as run_polling does: the persistence updater runs
 
@@ -189,6 +189,65 @@ async def _naive(api_url: str, settings: str, warmup: list[dict], timed: list[di
     return {**summary(latencies, elapsed), "rss_before": rss_before, "rss": peak_rss_mb(),
             **per_message(counts, len(timed)), "answers_stored": rows,
             "round_trip_ms": statistics.median(trips) * 1000, "shutdown_ms": shutdown * 1000}
+
+
+def naive_application(api_url: str, settings: str, tmp: str):
+    """The naive bot on a SQLite file in `tmp` with SQLModel's defaults ("default") or
+    coachbot's settings ("coachbot"); (its PTB Application, its engine)."""
+    from benchmarks import naive_bot
+
+    path = f"{tmp}/naive.db"
+    if settings == "default":
+        engine = naive_bot.default_engine(path)
+    else:
+        from storage.db import make_engine
+
+        engine = make_engine(f"sqlite:///{path}")  # WAL, synchronous=NORMAL
+    application = naive_bot.build_application(
+        TOKEN, base_url=f"{api_url}/bot", persistence_file=f"{tmp}/naive.pickle",
+        db_engine=engine)
+    return application, engine
+
+
+def naive_polled_side(api_url: str, warmup: list[dict], total: int) -> dict:
+    """The naive bot (SQLModel's defaults) as `run_polling` runs it: PTB's Updater fetches
+    the `total` updates waiting at the fake, its Application handles them one at a time."""
+    return asyncio.run(_naive_polled(api_url, warmup, total))
+
+
+async def _naive_polled(api_url: str, warmup: list[dict], total: int) -> dict:
+    from telegram import Update
+    from telegram.ext import TypeHandler
+
+    tmp = tempfile.mkdtemp(prefix="naive-ptb-")
+    application, engine = naive_application(api_url, "default", tmp)
+    handled, done = [0], asyncio.Event()
+
+    async def count(_update: Update, _context) -> None:
+        # A later group than the conversation's: runs once the update's answer is stored
+        # and its reply sent.
+        handled[0] += 1
+        if handled[0] == total:
+            done.set()
+
+    application.add_handler(TypeHandler(Update, count), group=1)
+    await application.initialize()
+    await application.start()
+    await feed(lambda data: application.process_update(Update.de_json(data, application.bot)),
+               warmup)
+    handled[0] = 0
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    await application.updater.start_polling(poll_interval=0.0, timeout=10)
+    await done.wait()
+    elapsed = time.perf_counter() - started
+    await application.updater.stop()  # confirms the last batch to the fake
+    await application.stop()
+    await application.shutdown()
+    engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"messages": total, "per_second": total / elapsed, "seconds": elapsed,
+            "rss_before": rss_before, "rss": peak_rss_mb()}
 
 
 # --- coachbot: the only code here that knows coachbot ---------------------------------------
@@ -291,15 +350,15 @@ def coachbot_side(api_url: str, db_url: str, chats: list[int], warmup: list[dict
     return asyncio.run(_coachbot(api_url, db_url, chats, warmup, timed, profile))
 
 
-async def _coachbot(api_url: str, db_url: str, chats: list[int], warmup: list[dict],
-                    timed: list[dict], profile: bool) -> dict:
+async def coachbot_ready(api_url: str, db_url: str, chats: list[int], warmup: list[dict]):
+    """coachbot with every client enrolled, joined by deep link and through intake, and the
+    warm-up client's check-in done (none of it timed); (app, bot, its update path)."""
     from telegram import Bot
 
     app = coachbot_app(api_url, db_url)
     bot = Bot(TOKEN, base_url=f"{api_url}/bot", base_file_url=f"{api_url}/file/bot")
     await bot.initialize()
     handle = coachbot_path(app, bot)
-    # Setup, not timed: every client enrolled, joined by deep link and through intake.
     setup: list[dict] = []
     for chat in chats:
         setup.append(message_update(len(setup) + 1, chat, 1, f"/start {invite(app, chat)}"))
@@ -310,6 +369,48 @@ async def _coachbot(api_url: str, db_url: str, chats: list[int], warmup: list[di
     await drain_outbox(app, bot)
     await feed(handle, warmup)
     freeze()
+    return app, bot, handle
+
+
+def coachbot_polled_side(api_url: str, db_url: str, chats: list[int], warmup: list[dict],
+                         total: int) -> dict:
+    """coachbot as `coachbot run` polls: its Poller fetches the `total` updates waiting at
+    the fake (batches of 100, chats at once, 8 in hand) and confirms what is stored."""
+    return asyncio.run(_coachbot_polled(api_url, db_url, chats, warmup, total))
+
+
+async def _coachbot_polled(api_url: str, db_url: str, chats: list[int], warmup: list[dict],
+                           total: int) -> dict:
+    from bot.telegram.polling import Poller
+    from bot.telegram.telegram_channel import ALLOWED_UPDATES
+    from bot.telegram.updates import TelegramAdapter
+
+    app, bot, _ = await coachbot_ready(api_url, db_url, chats, warmup)
+    adapter = TelegramAdapter(app)
+    stop, handled, finished = asyncio.Event(), [0], [0.0]
+
+    async def handle(update) -> None:  # as TelegramChannel.handle, counted
+        await adapter.handle(update, bot)
+        handled[0] += 1
+        if handled[0] == total:
+            finished[0] = time.perf_counter()
+            stop.set()
+
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    await Poller(bot, handle, allowed_updates=ALLOWED_UPDATES, timeout=10).run(stop)
+    elapsed = finished[0] - started
+    sent, _ = await drain_outbox(app, bot)
+    per_chat = outbox_per_chat(app)
+    await bot.shutdown()
+    app.db.dispose()
+    return {"messages": total, "per_second": total / elapsed, "seconds": elapsed,
+            "rss_before": rss_before, "rss": peak_rss_mb(), "outbox": per_chat, "sent": sent}
+
+
+async def _coachbot(api_url: str, db_url: str, chats: list[int], warmup: list[dict],
+                    timed: list[dict], profile: bool) -> dict:
+    app, bot, handle = await coachbot_ready(api_url, db_url, chats, warmup)
     rss_before = peak_rss_mb()
     sql = count_sql(app.db)
     profiler = worker = None
@@ -447,6 +548,29 @@ def main() -> None:
         r["check"] = delivered(api, warm + chats, lambda chat: outbox.get(chat, {}).get("sent", 0))
         r["check"]["unsent"] = unsent
         results[f"coachbot ({args.database})"] = r
+        # Through polling: the same check-ins waiting at the fake, fetched with getUpdates.
+        polled = checkin_updates(chats, POLLED_FIRST_UPDATE)
+        polled_results: dict[str, dict] = {}
+        for label, side, expected in (
+                ("naive PTB polling, SQLite defaults", naive_polled_side,
+                 lambda _chat: NAIVE_REPLIES),
+                (f"coachbot's poller ({args.database})", coachbot_polled_side, None)):
+            api.clear_calls()
+            for update in polled:
+                api.inject_update(dict(update))
+            if expected is not None:
+                r = in_child(side, api.url, warmup, len(polled))
+            else:
+                url, drop = fresh_database(args.database)
+                try:
+                    r = in_child(side, api.url, url, warm + chats, warmup, len(polled))
+                finally:
+                    drop()
+                outbox = r.pop("outbox")
+                expected = lambda chat, outbox=outbox: outbox.get(chat, {}).get("sent", 0)  # noqa: E731
+            r["check"] = delivered(api, warm + chats, expected)
+            r["check"]["unconfirmed"] = len(api.pending_updates())
+            polled_results[label] = r
         profile = None
         if args.profile:
             api.clear_calls()
@@ -476,6 +600,16 @@ def main() -> None:
                   f"p50 {ours['p50_ms'] / r['p50_ms']:.2f}, "
                   f"p99 {ours['p99_ms'] / r['p99_ms']:.2f}, "
                   f"peak RSS {ours['rss'] / r['rss']:.2f}")
+    print("through polling (getUpdates from the fake; each as it runs by default):")
+    for label, r in polled_results.items():
+        c = r["check"]
+        print(f"{label:<38} {r['per_second']:>7,.0f} msg/s  ({r['seconds']:.2f} s)  "
+              f"peak RSS {r['rss']:4.0f} MB; {c['lost']} lost, {c['duplicated']} duplicated, "
+              f"{c['unfinished']} chats without the closing thanks, "
+              f"{c['unconfirmed']} updates left unconfirmed")
+    naive_polled, ours_polled = polled_results.values()
+    print(f"ratio coachbot's poller/naive PTB polling: throughput "
+          f"{ours_polled['per_second'] / naive_polled['per_second']:.2f}")
     print(f"{load()}; parent process (fake Bot API server) peak RSS {peak_rss_mb():.0f} MB")
     if profile:
         print(profile)
