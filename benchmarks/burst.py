@@ -1,10 +1,11 @@
 """A check-in burst delivered by two workers sharing one send budget on PostgreSQL.
 
-    python benchmarks/burst.py [--clients 10000] [--messages-each 2]
+    python benchmarks/burst.py [--clients 10000] [--messages-each 1]
 
 N clients whose weekly check-in is due at the same minute (Monday 09:00 in one zone): the
-outbox as the check-in's tick leaves it, each client's intro and first question queued
-(queueing is not timed). Two real worker processes (`tests/bot/telegram/budget_worker.py`:
+outbox as the check-in's tick leaves it, each client's check-in message (its intro above its
+first question; --messages-each 2 for a build that sent them apart) queued (queueing is not
+timed). Two real worker processes (`tests/bot/telegram/budget_worker.py`:
 the production budget, PTB's Bot with our rate limiter and the Telegram sender, 16
 overlapping drains of 300 as the channel runs them) drain it to the fake Bot API server
 enforcing Telegram's limits (30/s for the bot, 1/s per chat, answering 429 past either).
@@ -119,7 +120,7 @@ def run(clients: int, messages_each: int, workers_count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=10_000)
-    parser.add_argument("--messages-each", type=int, default=2)
+    parser.add_argument("--messages-each", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start")
