@@ -133,7 +133,10 @@ class _Turn:
     def say(self, text: str) -> None:
         self.replies.append(Reply(text=fill(text, self.ctx.values)))
 
-    def ask(self, question: Question, lead: str | None = None) -> None:
+    def ask(self, question: Question, lead: str | None = None,
+            opening: tuple[str, ...] = ()) -> None:
+        """Ask `question`; `lead` on the line above (a re-ask's reason), `opening` the
+        paragraphs above that (a flow's intro)."""
         assert self.state is not None
         self.state.asked = question.id
         text = prompt(question, self.ctx.values, self.t)
@@ -141,6 +144,7 @@ class _Turn:
             text = f"{self.ctx.program.privacy.statement.strip()}\n\n{text}"
         if lead:
             text = f"{lead}\n{text}"
+        text = "\n\n".join((*opening, text))
         self.replies.append(Reply(text=text, buttons=buttons(question, self.t),
                                   question=question.id, flow=self.state.flow,
                                   commands=("skip",) if question.optional else (),
@@ -163,8 +167,8 @@ def flow_of(program: Program, state: FlowState,
 
 def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
     """Open `flow_id` for the client and ask its first question (a check-in asks about
-    the client's open action items first); `lead` (a catalog message id, e.g. the catch-up
-    line) is said first, in the client's language."""
+    the client's open action items first) in one message that opens with `lead` (a catalog
+    message id, e.g. the catch-up line, in the client's language) and the flow's intro."""
     turn = _Turn(ctx)
     turn.state = FlowState(flow=flow_id, started_at=ctx.now)
     if flow_id == ctx.program.checkin_flow and ctx.program.action_items.enabled:
@@ -172,13 +176,14 @@ def start_flow(ctx: Context, flow_id: str, *, lead: str | None = None) -> Step:
     flow = flow_of(ctx.program, turn.state, ctx.language)
     assert flow is not None, "start_flow is given a flow of the program"
     turn.events.append(Event("flow_started", flow=flow_id))
-    if lead:
-        turn.say(turn.t.gettext(lead))
+    # The lead and the intro open the first question's message: one message, not two the
+    # chat's pace keeps a second apart (and half the messages of a Monday's check-ins).
+    opening = [turn.t.gettext(lead)] if lead else []
     if flow.intro:
-        turn.say(flow.intro)
+        opening.append(fill(flow.intro, ctx.values))
     first = next_question(flow, turn.state)
     assert first is not None, "a flow has at least one unconditional question"
-    turn.ask(first)
+    turn.ask(first, opening=tuple(opening))
     return turn.done()
 
 

@@ -318,9 +318,8 @@ def checkin_burst(program: Program, clients: int) -> Burst | None:
     weekly = program.checkin_schedule
     if weekly is None:
         return None
-    flow = program.flow(program.checkin_flow)
-    # A flow opens with its intro (if any) and its first question (conversations/engine.py).
-    messages_each = 1 + (1 if flow.intro else 0)
+    # A flow opens with one message: its intro above its first question (engine.start_flow).
+    messages_each = 1
     return Burst(day=str(weekly.day), at=f"{weekly.time:%H:%M}", clients=clients,
                  messages_each=messages_each,
                  at_limits=tuple((limits, burst_duration(clients, limits,

@@ -146,10 +146,11 @@ def test_preview_says_how_long_a_check_in_burst_takes_at_telegrams_limits(cli):
     result = cli("preview", str(SAMPLE), "--start", "2026-01-05", "--tz", "Europe/Berlin",
                  "--clients", "4000")
     said = " ".join(result.output.split())
-    # The check-in opens with its intro and first question: 8,000 messages at 30 a second.
-    assert ("Monday 09:00 Europe/Berlin: 4,000 check-ins due at once (2 messages each) -> "
-            "about 4 min 27 s at Telegram's 30/s") in said
-    assert "about 8 s at Telegram's paid broadcast limit of 1,000/s" in said
+    # The check-in opens with one message (its intro above its first question): 4,000 at 30
+    # a second.
+    assert ("Monday 09:00 Europe/Berlin: 4,000 check-ins due at once -> "
+            "about 2 min 14 s at Telegram's 30/s") in said
+    assert "about 4 s at Telegram's paid broadcast limit of 1,000/s" in said
 
 
 def test_preview_across_the_change_to_summer_time_keeps_09_00_local(cli):

@@ -20,8 +20,9 @@ def test_a_checkin_asks_about_each_open_action_item_before_its_own_questions():
     chat = after_intake()
     chat.action_items = (CALL, DRAFT)
     replies = chat.says("/checkin")
-    assert replies[-1] == ('From your last session: "Call five past clients" (due Fri 06 Mar). '
-                           'How did it go?')
+    assert replies == ['Week 3 check-in. Five quick questions.\n\n'
+                       'From your last session: "Call five past clients" (due Fri 06 Mar). '
+                       'How did it go?']
     assert [b.label for b in chat.received[-1].buttons] == ["Done", "Partly", "Not yet"]
     assert chat.presses("done") == ['From your last session: "Draft the offer" (due no date). '
                                     'How did it go?']
@@ -69,8 +70,9 @@ def test_without_its_own_wording_the_checkin_asks_in_the_clients_language():
     chat.program = parse_program(text, FILE)
     chat.language = "de"
     chat.action_items = (CALL, DRAFT)
-    assert chat.says("/checkin")[-1] == ("Aus deiner letzten Session: „Call five past clients“ "
-                                         "(fällig Fr., 6. März). Wie ist es gelaufen?")
+    assert chat.says("/checkin")[-1].endswith(
+        "\n\nAus deiner letzten Session: „Call five past clients“ (fällig Fr., 6. März). "
+        "Wie ist es gelaufen?")
     assert [b.label for b in chat.received[-1].buttons] == ["Erledigt", "Teilweise",
                                                             "Noch nicht"]
     assert [b.value for b in chat.received[-1].buttons] == ["done", "partly", "not_yet"]

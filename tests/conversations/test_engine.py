@@ -16,10 +16,11 @@ PRIVACY_START = "Before we start: I'll ask about your goals"
 
 def test_whole_intake_and_first_checkin_as_a_dialogue():
     chat = Chat()
-    opening = chat.start("intake")
-    assert opening[0] == "Hi Ana, welcome to Grow! A few questions to get to know you."
-    assert opening[1].startswith(PRIVACY_START)
-    assert opening[1].endswith("Are you happy to go ahead on that basis?")
+    # One message: the intro, the privacy statement, the consent question.
+    [opening] = chat.start("intake")
+    assert opening.startswith("Hi Ana, welcome to Grow! A few questions to get to know you."
+                              f"\n\n{PRIVACY_START}")
+    assert opening.endswith("Are you happy to go ahead on that basis?")
     dialogue = [
         # (the client types, the bot's replies contain)
         ("yes", "In your own words: what would make these 12 weeks a success for you?"),
@@ -319,7 +320,7 @@ def test_later_with_nothing_open():
 def test_checkin_with_nothing_open_starts_the_checkin():
     chat = after_intake()
     replies = chat.says("/checkin")
-    assert replies == ["Week 3 check-in. Five quick questions.",
+    assert replies == ["Week 3 check-in. Five quick questions.\n\n"
                        "How confident do you feel about your goal this week? "
                        "(1-10: 1 = stuck, 10 = flying)"]
     assert [e.kind for e in chat.last.events] == ["flow_started", "checkin_requested"]

@@ -65,7 +65,8 @@ JOURNEYS = {
     "en": [
         ('/start {code}', [
             'Hi Ana, welcome to Grow: 12-week business coaching! A few '
-            'questions to get to know you.',
+            'questions to get to know you.'
+            '\n\n'
             "Before we start: I'll ask about your goals and, each week, how "
             'your business is going (confidence, revenue, what you did and '
             'what got in the way). Your answers are stored securely and seen '
@@ -96,7 +97,8 @@ JOURNEYS = {
             "(it takes about two minutes), or I'll ask you on Monday at 09:00.",
         ]),
         ('/checkin', [
-            'Week 1 check-in. Five quick questions.',
+            'Week 1 check-in. Five quick questions.'
+            '\n\n'
             'How confident do you feel about your goal this week? (1-10: 1 = '
             'stuck, 10 = flying)',
         ]),
@@ -153,7 +155,8 @@ JOURNEYS = {
     "de": [
         ('/start {code}', [
             'Hallo Ana, willkommen bei Wachstum: 12 Wochen Business-Coaching! '
-            'Ein paar Fragen, damit wir dich kennenlernen.',
+            'Ein paar Fragen, damit wir dich kennenlernen.'
+            '\n\n'
             'Bevor wir anfangen: Ich frage dich nach deinen Zielen und jede '
             'Woche, wie es in deinem Business läuft (Zuversicht, Umsatz, was '
             'du getan hast und was dir im Weg stand). Deine Antworten werden '
@@ -189,7 +192,8 @@ JOURNEYS = {
             'dich am Montag um 09:00.',
         ]),
         ('/checkin', [
-            'Check-in für Woche 1. Fünf kurze Fragen.',
+            'Check-in für Woche 1. Fünf kurze Fragen.'
+            '\n\n'
             'Wie zuversichtlich bist du diese Woche in Bezug auf dein Ziel? '
             '(1-10: 1 = festgefahren, 10 = läuft super)',
         ]),
@@ -252,7 +256,8 @@ JOURNEYS = {
     "es": [
         ('/start {code}', [
             'Hola Ana, ¡bienvenido a Crece: 8 semanas de coaching de negocio! '
-            'Unas preguntas para conocerte.',
+            'Unas preguntas para conocerte.'
+            '\n\n'
             'Antes de empezar: te preguntaré por tus objetivos y, cada semana, '
             'cómo va tu negocio. Tus respuestas se guardan de forma segura y '
             'solo las ven tú, tu coach y el pequeño equipo del programa. '
@@ -275,7 +280,8 @@ JOURNEYS = {
             'a las 09:00.',
         ]),
         ('/checkin', [
-            'Check-in de la semana 1. Tres preguntas rápidas.',
+            'Check-in de la semana 1. Tres preguntas rápidas.'
+            '\n\n'
             '¿Qué confianza tienes esta semana en tu objetivo? (1-10)',
         ]),
         ('12', [
@@ -328,7 +334,8 @@ JOURNEYS = {
     "fr": [
         ('/start {code}', [
             'Bonjour Ana, bienvenue dans Croissance : 8 semaines de coaching '
-            "d'entreprise ! Quelques questions pour faire connaissance.",
+            "d'entreprise ! Quelques questions pour faire connaissance."
+            '\n\n'
             'Avant de commencer : je vous poserai des questions sur vos '
             'objectifs et, chaque semaine, sur la marche de votre entreprise. '
             'Vos réponses sont conservées en sécurité et vues uniquement par '
@@ -355,7 +362,8 @@ JOURNEYS = {
             'vous le proposerai le lundi à 09:00.',
         ]),
         ('/checkin', [
-            'Bilan de la semaine 1. Trois questions rapides.',
+            'Bilan de la semaine 1. Trois questions rapides.'
+            '\n\n'
             'À quel point vous sentez-vous confiant pour votre objectif cette '
             'semaine ? (1-10)',
         ]),
@@ -412,7 +420,8 @@ JOURNEYS = {
     "pt-BR": [
         ('/start {code}', [
             'Olá Ana, boas-vindas ao Cresça: 8 semanas de coaching de '
-            'negócios! Algumas perguntas para conhecer você.',
+            'negócios! Algumas perguntas para conhecer você.'
+            '\n\n'
             'Antes de começar: vou perguntar sobre seus objetivos e, toda '
             'semana, como vai o seu negócio. Suas respostas ficam guardadas '
             'com segurança e só são vistas por você, seu coach e a pequena '
@@ -436,7 +445,8 @@ JOURNEYS = {
             'segunda-feira às 09:00.',
         ]),
         ('/checkin', [
-            'Check-in da semana 1. Três perguntas rápidas.',
+            'Check-in da semana 1. Três perguntas rápidas.'
+            '\n\n'
             'Quão confiante você se sente sobre o seu objetivo esta semana? (1-10)',
         ]),
         ('12', [
@@ -521,7 +531,7 @@ def test_the_catch_up_line_and_the_reminder_come_in_the_programs_language(client
     runner.tick(clock.now())
     assert [r.text for r in client.flush()] == [
         "Nachgereicht: Das hätte dich etwas früher erreichen sollen, entschuldige die "
-        "Verspätung.", "Check-in für Woche 2. Fünf kurze Fragen.", question]
+        "Verspätung.\n\nCheck-in für Woche 2. Fünf kurze Fragen.\n\n" + question]
     clock.set(datetime(2026, 3, 10, 9, 5, tzinfo=UTC))
     runner.tick(clock.now())
     assert [r.text for r in client.flush()] == [

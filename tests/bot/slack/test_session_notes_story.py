@@ -110,9 +110,9 @@ def test_a_sessions_notes_and_two_action_items_reach_the_client_and_the_next_che
     # Next Monday's check-in asks about each item first: a button each, words accepted.
     clock.advance(timedelta(days=7) - timedelta(hours=3))
     runner.tick(clock.now())
-    intro, first = ana.replies_to(None)
-    assert intro.startswith("Week 2 check-in")
-    assert first == f'From your last session: "{CALL}" (due Fri 06 Mar). How did it go?'
+    [first] = ana.replies_to(None)  # the intro above the first question, one message
+    assert first == ("Week 2 check-in. Five quick questions.\n\n"
+                     f'From your last session: "{CALL}" (due Fri 06 Mar). How did it go?')
     buttons = [b["text"] for row in ana.latest_keyboard()["reply_markup"]["inline_keyboard"]
                for b in row]
     assert buttons == ["Done", "Partly", "Not yet"]
