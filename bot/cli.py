@@ -347,10 +347,9 @@ def _burst_lines(program, clients: int, tz: str) -> list[str]:
     burst = checkin_burst(program, clients)
     if burst is None:
         return []
-    each = "" if burst.messages_each == 1 else f" ({burst.messages_each} messages each)"
     (free, free_time), (paid, paid_time) = burst.at_limits
     return [f"{DAY_NAMES.get(burst.day, burst.day)} {burst.at} {tz}: {clients:,} check-ins due "
-            f"at once{each} -> about {duration_text(free_time)} at {free.label}; about "
+            f"at once -> about {duration_text(free_time)} at {free.label}; about "
             f"{duration_text(paid_time)} at {paid.label} (COACHBOT_TELEGRAM_PAID_BROADCAST=1, "
             f"paid in Stars). Several workers share one budget: more workers do not go faster."]
 

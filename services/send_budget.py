@@ -308,7 +308,6 @@ class Burst:
     day: str
     at: str
     clients: int
-    messages_each: int
     at_limits: tuple[tuple[Limits, timedelta], ...]
 
 
@@ -318,10 +317,8 @@ def checkin_burst(program: Program, clients: int) -> Burst | None:
     weekly = program.checkin_schedule
     if weekly is None:
         return None
-    # A flow opens with one message: its intro above its first question (engine.start_flow).
-    messages_each = 1
+    # One message a client: a flow opens with its intro above its first question
+    # (conversations/engine.start_flow).
     return Burst(day=str(weekly.day), at=f"{weekly.time:%H:%M}", clients=clients,
-                 messages_each=messages_each,
-                 at_limits=tuple((limits, burst_duration(clients, limits,
-                                                         messages_each=messages_each))
+                 at_limits=tuple((limits, burst_duration(clients, limits))
                                  for limits in (TELEGRAM, TELEGRAM_PAID)))
