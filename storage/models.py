@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import CompactUTCDateTime, UTCDateTime
+from storage.types import UTCDateTime
 
 # An enrolment's `replan_at` when its plan inputs changed: the earliest time there is, so
 # the next sweep plans it first.
@@ -20,10 +20,9 @@ HAS_SOURCE = "source_ref IS NOT NULL"
 HAS_REPLAN = "replan_at IS NOT NULL"
 
 
-def _utc(*, compact: bool = False, **kwargs) -> object:
-    """A timezone-aware UTC datetime column (SQLite keeps it as ISO text; `compact`: with
-    no fraction when it is zero, for the columns every client has rows of)."""
-    return Field(sa_column=Column(CompactUTCDateTime() if compact else UTCDateTime(), **kwargs))
+def _utc(**kwargs) -> object:
+    """A timezone-aware UTC datetime column (storage/types.UTCDateTime)."""
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
 
 
 class Program(SQLModel, table=True):
@@ -63,7 +62,7 @@ class Person(SQLModel, table=True):
     quiet_start: str | None = Field(default=None, max_length=5)
     quiet_end: str | None = Field(default=None, max_length=5)
     backup_id: int | None = Field(default=None, foreign_key="person.id")
-    created_at: datetime = _utc(compact=True, nullable=False)
+    created_at: datetime = _utc(nullable=False)
     # A coach's own digest time (HH:MM, their zone); None: COACHBOT_DIGEST_TIME.
     digest_time: str | None = Field(default=None, max_length=5)
     # Where a coach's check-in cards go: a Slack channel id; None means their DM.
@@ -103,12 +102,12 @@ class Enrolment(SQLModel, table=True):
     # invited | consent | active | paused | declined | graduated | dropped
     status: str = Field(max_length=16, index=True)
     invite_code: str | None = Field(default=None, max_length=32, unique=True)
-    invite_expires_at: datetime | None = _utc(compact=True, nullable=True)
+    invite_expires_at: datetime | None = _utc(nullable=True)
     checkin_day: str = Field(max_length=3)
     checkin_time: str = Field(max_length=5)
-    enrolled_at: datetime = _utc(compact=True, nullable=False)
-    stage_started_at: datetime = _utc(compact=True, nullable=False)
-    joined_at: datetime | None = _utc(compact=True, nullable=True)
+    enrolled_at: datetime = _utc(nullable=False)
+    stage_started_at: datetime = _utc(nullable=False)
+    joined_at: datetime | None = _utc(nullable=True)
     # The program's variant drawn at enrolment (None: the program as written).
     variant: str | None = Field(default=None, max_length=64)
     # The language the client chose with /language (BCP 47); None: the program's.
@@ -118,7 +117,7 @@ class Enrolment(SQLModel, table=True):
     # None: nothing ahead. Indexed, so finding what to plan costs what is due, not the
     # number of clients.
     replan_at: datetime | None = Field(default=PLAN_NOW, sa_column=Column(
-        CompactUTCDateTime(), nullable=True, default=PLAN_NOW))
+        UTCDateTime(), nullable=True, default=PLAN_NOW))
 
 
 class Conversation(SQLModel, table=True):
@@ -244,11 +243,11 @@ class PlannedTouchpoint(SQLModel, table=True):
     enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id")
     touchpoint_id: str = Field(max_length=64)
     occurrence: str = Field(max_length=64)
-    due_at: datetime = _utc(compact=True, nullable=False)
+    due_at: datetime = _utc(nullable=False)
     status: str = Field(default="planned", max_length=16)  # planned | done | skipped | missed
     claimed_by: str | None = Field(default=None, max_length=64)
-    claimed_until: datetime | None = _utc(compact=True, nullable=True)
-    done_at: datetime | None = _utc(compact=True, nullable=True)
+    claimed_until: datetime | None = _utc(nullable=True)
+    done_at: datetime | None = _utc(nullable=True)
     attempts: int = 0
     # send | remind | no_answer | stage: reminders and stage moves are rows like any other,
     # so one claim query runs every timed thing and its cost follows the rows due, not
@@ -326,11 +325,11 @@ class TouchpointPlan(SQLModel, table=True):
     quiet_start: str | None = Field(default=None, max_length=5)
     quiet_end: str | None = Field(default=None, max_length=5)
     stage: str = Field(max_length=64)
-    stage_started_at: datetime = _utc(compact=True, nullable=False)
+    stage_started_at: datetime = _utc(nullable=False)
     status: str = Field(max_length=16)
     checkin_day: str = Field(max_length=3)
     checkin_time: str = Field(max_length=5)
-    planned_at: datetime = _utc(compact=True, nullable=False)
+    planned_at: datetime = _utc(nullable=False)
 
 
 class Payment(SQLModel, table=True):

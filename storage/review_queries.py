@@ -4,8 +4,8 @@ A review compares a period with the one before, so every query reads both at onc
 `Window` of consecutive periods) and groups by the period a row falls in: each table is
 read once, not once per period. Everything is grouped in SQL, so what comes back follows
 the number of touchpoints, weeks and clients, not the number of rows. Durations are
-computed by the database (SQLite's julianday, PostgreSQL's epoch) as whole seconds or
-minutes.
+computed by the database (from SQLite's stored microseconds, PostgreSQL's epoch) as whole
+seconds or minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Float,
     Integer,
     String,
     and_,
@@ -42,7 +43,7 @@ from storage.models import (
     PlannedTouchpoint,
     RuleFiring,
 )
-from storage.types import UTCDateTime
+from storage.types import SQLITE_SECOND, UTCDateTime
 
 WEEK_SECONDS = 7 * 24 * 3600
 # How far past the window a send row's next occurrence is looked for: an answer counts
@@ -175,7 +176,9 @@ def _sqlite(session: Session) -> bool:
 def _seconds(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     """later - earlier in seconds, as a float expression (NULL if either is NULL)."""
     if _sqlite(session):
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+        # Stored as integer microseconds; `op` keeps each side's own type (a bound time is
+        # still converted to the stored integer).
+        return later.op("-", return_type=Float())(earlier) / float(SQLITE_SECOND)
     return func.extract("epoch", later - earlier)
 
 
@@ -191,8 +194,7 @@ def _floor(session: Session, expression: ColumnElement[Any]) -> ColumnElement[An
 def _shifted(session: Session, moment: Any, seconds: int) -> ColumnElement[Any]:
     """moment + seconds, comparable with the stored column on either database."""
     if _sqlite(session):
-        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff'; this gives the same layout to the ms.
-        return func.strftime("%Y-%m-%d %H:%M:%f", moment, f"{seconds:+d} seconds")
+        return moment.op("+", return_type=Integer())(literal(seconds * SQLITE_SECOND, Integer))
     return moment + literal(timedelta(seconds=seconds))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime
@@ -11,11 +11,48 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 
+class _SQLiteMicros(sqlite.DATETIME):
+    """A UTC time on SQLite as whole microseconds since 1970 (an integer of 8 bytes at most,
+    not 26 characters of text): exact to Python's resolution, ordered as the times are, and
+    subtracted in SQL. The column stays declared DATETIME. Text an older database still
+    holds reads back too; migration 0019 rewrites it."""
+
+    def bind_processor(self, dialect):
+        def process(value: datetime | None) -> int | None:
+            # `value` is naive UTC here (UTCDateTime dropped its zone).
+            return None if value is None else (value - _EPOCH) // _MICROSECOND
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        def process(value: int | str | None) -> datetime | None:
+            if value is None or isinstance(value, str):
+                return None if value is None else datetime.fromisoformat(value)
+            return _EPOCH + timedelta(microseconds=value)
+
+        return process
+
+
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+# A second in the stored unit, for SQL that does arithmetic on stored times.
+SQLITE_SECOND = 1_000_000
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC; refuses naive datetimes so local times can never slip in."""
+    """Stores UTC; refuses naive datetimes so local times can never slip in.
+
+    PostgreSQL keeps a timestamptz; SQLite, which has no time type, an integer of
+    microseconds (`_SQLiteMicros`).
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteMicros())
+        return super().load_dialect_impl(dialect)
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
@@ -23,7 +60,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use an aware UTC time")
         value = value.astimezone(UTC)
-        # SQLite has no zone support: store naive UTC text.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
@@ -34,29 +70,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class _SQLiteIsoText(sqlite.DATETIME):
-    """ISO text with no fraction when it is zero ("2026-03-02 08:00:00", 19 characters,
-    not 26). Text order stays time order: a fraction only ever follows the same second."""
-
-    def bind_processor(self, dialect):
-        def process(value: datetime | None) -> str | None:
-            return None if value is None else value.isoformat(" ")
-        return process
-
-
-class CompactUTCDateTime(UTCDateTime):
-    """`UTCDateTime` whose SQLite text drops a zero fraction: for the columns stored once or
-    more per client (planned rows and their index, enrolments, plans), most of them on a
-    whole minute. A column is one form or the other, never both (migration 0018)."""
-
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect):
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(_SQLiteIsoText())
-        return super().load_dialect_impl(dialect)
-
-
 def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:
     """What `type_` sends the database for a value, each distinct value converted once:
     for bulk statements whose rows travel as one parameter (many clients share a time:
@@ -64,9 +77,9 @@ def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:
     return _once_each(type_._cached_bind_processor(dialect) or (lambda value: value))
 
 
-def json_time(type_: Any, dialect: Any) -> Callable[[datetime | None], str | None]:
+def json_time(type_: Any, dialect: Any) -> Callable[[datetime | None], int | str | None]:
     """How a time of a `type_` column travels inside a JSON parameter (rows sent as one):
-    the column's own stored text on SQLite, ISO 8601 with its offset on PostgreSQL (the
+    the column's own stored integer on SQLite, ISO 8601 with its offset on PostgreSQL (the
     statement casts it back); each distinct value converted once."""
     if dialect.name != "postgresql":
         return cached_bind(type_, dialect)

@@ -1,13 +1,17 @@
-"""Migrations 0016 (program versions by row id) and 0017 (an answer's flow is its
-conversation's) keep what the rows say, both ways."""
+"""Migrations 0016 (program versions by row id), 0017 (an answer's flow is its
+conversation's) and 0019 (SQLite's times as integers) keep what the rows say, both ways."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlmodel import Session
 
 from storage.db import MIGRATIONS, make_engine, upgrade
+from storage.models import Conversation
 
 A, B = "a" * 64, "b" * 64
 AT = "'2026-01-05 06:00:00'"
@@ -92,6 +96,35 @@ def test_an_answer_gets_its_conversations_flow_back_on_downgrade(db_url):
                 f" answered_at) VALUES (1, 1, 'focus', '{{\"v\": \"sales\"}}', 'sales', {AT})"))
         _downgrade(engine, "0016")
         assert _column(engine, "answer", "flow_id") == ["weekly_checkin"]
+    finally:
+        upgrade(engine)
+        engine.dispose()
+
+
+def test_text_times_become_microseconds_and_back(sqlite_url):
+    """0019: a SQLite database's times, written as text, read back as the same times."""
+    engine = make_engine(sqlite_url)
+    try:
+        _downgrade(engine, "0018")
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            connection.execute(sa.text(
+                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+                " VALUES (1, 'f', '{}', '2026-01-05 06:00:00.250001', "
+                "'2026-01-05 06:00:00.000000')"))
+        upgrade(engine)
+        assert _column(engine, "conversation", "started_at") == [1767592800250001]
+        assert _column(engine, "person", "created_at") == [1767592800000000]
+        with Session(engine) as session:
+            conversation = session.get(Conversation, 1)
+            assert conversation is not None
+            assert conversation.started_at == datetime(2026, 1, 5, 6, 0, 0, 250001, tzinfo=UTC)
+            assert conversation.updated_at == datetime(2026, 1, 5, 6, tzinfo=UTC)
+        _downgrade(engine, "0018")
+        assert _column(engine, "conversation", "started_at") == ["2026-01-05 06:00:00.250001"]
+        assert _column(engine, "conversation", "updated_at") == ["2026-01-05 06:00:00.000000"]
+        # 0018's compact columns go back without a zero fraction, as 0018 left them.
+        assert _column(engine, "person", "created_at") == ["2026-01-05 06:00:00"]
     finally:
         upgrade(engine)
         engine.dispose()
