@@ -12,7 +12,7 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -317,36 +317,29 @@ def _records(period: PeriodReview) -> Iterator[tuple[str, str, str, Any]]:
     """(section, item, figure, value) for every figure of a period."""
     yield "period", "", "clients", period.clients
     yield "period", "", "check-in response", period.response_rate
-    for line in period.touchpoints:
-        for f in dataclasses.fields(line):
-            if f.name not in ("touchpoint_id", "title"):
-                yield "map", line.touchpoint_id, f.name, getattr(line, f.name)
-    for o in period.owners:
-        for f in dataclasses.fields(o):
-            if f.name != "owner":
-                yield "owners", o.owner, f.name, getattr(o, f.name)
+    yield from _figures("map", period.touchpoints, "touchpoint_id", "title")
+    yield from _figures("owners", period.owners, "owner")
     for n, sentence in enumerate(period.worst, start=1):
         yield "worst", str(n), "sentence", sentence
-    for w in period.weeks:
-        for f in dataclasses.fields(w):
-            if f.name != "week":
-                yield "journey", str(w.week), f.name, getattr(w, f.name)
+    yield from _figures("journey", period.weeks, "week")
     yield "journey", "", "fade", period.fade.sentence if period.fade else None
-    for m in period.metrics:
-        for f in dataclasses.fields(m):
-            if f.name not in ("metric_id", "title"):
-                yield "metrics", m.metric_id, f.name, getattr(m, f.name)
-    for r in period.rules:
-        for f in dataclasses.fields(r):
-            if f.name not in ("rule_id", "title"):
-                yield "rules", r.rule_id, f.name, getattr(r, f.name)
+    yield from _figures("metrics", period.metrics, "metric_id", "title")
+    yield from _figures("rules", period.rules, "rule_id", "title")
     yield "outcome", period.outcome_metric or "", "change median", period.outcome_change_median
     if period.segments is not None:
-        for s in period.segments.segments:
-            for f in dataclasses.fields(s):
-                if f.name != "label":
-                    yield f"segments by {period.segments.question}", s.label, f.name, \
-                        getattr(s, f.name)
+        yield from _figures(f"segments by {period.segments.question}",
+                            period.segments.segments, "label")
+
+
+def _figures(section: str, rows: Iterable[Any], key: str, *hidden: str
+             ) -> Iterator[tuple[str, str, str, Any]]:
+    """Each field of each row (a dataclass) but its `key` and `hidden` ones, as a record
+    whose item is the row's key."""
+    for row in rows:
+        item = str(getattr(row, key))
+        for f in dataclasses.fields(row):
+            if f.name != key and f.name not in hidden:
+                yield section, item, f.name, getattr(row, f.name)
 
 
 CSV_COLUMNS = ("program", "period", "section", "item", "figure", "value")

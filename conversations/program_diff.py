@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from conversations.program import ChoiceQuestion, Program, Schedule
+from conversations.program import ChoiceQuestion, Flow, Program, Schedule
 
 ChangeKind = Literal[
     "flow_removed", "flow_added", "question_removed", "question_renamed", "question_added",
@@ -54,26 +54,32 @@ def _flows(old: Program, new: Program) -> list[Change]:
                 if f not in after]
     changes += [Change("flow_added", f, after=after[f].title) for f in after if f not in before]
     for flow_id in (f for f in after if f in before):
-        was, now = before[flow_id], after[flow_id]
-        renamed = {q.renamed_from: q.id for q in now.questions if q.renamed_from}
-        for question in was.questions:
-            ref = f"{flow_id}.{question.id}"
-            kept = now.question(question.id)
-            if kept is None and question.id in renamed:
-                changes.append(Change("question_renamed", f"{flow_id}.{renamed[question.id]}",
-                                      before=ref, flow=flow_id))
-            elif kept is None:
-                changes.append(Change("question_removed", ref, flow=flow_id))
-            elif kept.type != question.type:
-                changes.append(Change("question_changed", ref, before=question.type,
-                                      after=kept.type, flow=flow_id))
-            elif isinstance(question, ChoiceQuestion) and isinstance(kept, ChoiceQuestion):
-                left = {o.id for o in kept.options}
-                changes += [Change("option_removed", ref, before=o.id, flow=flow_id)
-                            for o in question.options if o.id not in left]
-        changes += [Change("question_added", f"{flow_id}.{q.id}", flow=flow_id)
-                    for q in now.questions
-                    if was.question(q.id) is None and q.renamed_from is None]
+        changes += _questions(flow_id, before[flow_id], after[flow_id])
+    return changes
+
+
+def _questions(flow_id: str, was: Flow, now: Flow) -> list[Change]:
+    """What happened to one flow's questions: renamed, removed, retyped, options removed,
+    added."""
+    changes: list[Change] = []
+    renamed = {q.renamed_from: q.id for q in now.questions if q.renamed_from}
+    for question in was.questions:
+        ref = f"{flow_id}.{question.id}"
+        kept = now.question(question.id)
+        if kept is None and question.id in renamed:
+            changes.append(Change("question_renamed", f"{flow_id}.{renamed[question.id]}",
+                                  before=ref, flow=flow_id))
+        elif kept is None:
+            changes.append(Change("question_removed", ref, flow=flow_id))
+        elif kept.type != question.type:
+            changes.append(Change("question_changed", ref, before=question.type,
+                                  after=kept.type, flow=flow_id))
+        elif isinstance(question, ChoiceQuestion) and isinstance(kept, ChoiceQuestion):
+            left = {o.id for o in kept.options}
+            changes += [Change("option_removed", ref, before=o.id, flow=flow_id)
+                        for o in question.options if o.id not in left]
+    changes += [Change("question_added", f"{flow_id}.{q.id}", flow=flow_id)
+                for q in now.questions if was.question(q.id) is None and q.renamed_from is None]
     return changes
 
 

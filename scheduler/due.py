@@ -143,10 +143,6 @@ class DueRows:
                report: TickReport) -> DueTouchpoint | Finish:
         """What the claimed `row` calls for at `now`. The caller has locked the row's
         enrolment in this transaction (`touchpoint_rows.lock_enrolments`)."""
-        return self._decide(session, row, now, report)
-
-    def _decide(self, session: Session, row: rows.Claimed, now: datetime,
-                report: TickReport) -> DueTouchpoint | Finish:
         enrolment = session.get(Enrolment, row.enrolment_id)
         program = self.programs.get(enrolment.program_id) if enrolment else None
         if enrolment is None or program is None:
@@ -159,10 +155,17 @@ class DueRows:
         tp = next((t for t in program.touchpoints if t.id == row.touchpoint_id), None)
         if tp is None:
             return Finish("skipped", "unknown")
-        due = DueTouchpoint(row_id=row.id, enrolment_id=row.enrolment_id, program_id=program.id,
-                            touchpoint=tp, action="send", due_at=row.due_at)
         if row.kind == "send":
+            due = DueTouchpoint(row_id=row.id, enrolment_id=row.enrolment_id,
+                                program_id=program.id, touchpoint=tp, action="send",
+                                due_at=row.due_at)
             return self._send(session, enrolment, tp, row, due, now)
+        return self._after_send(session, program, enrolment, tp, row, now, report)
+
+    def _after_send(self, session: Session, program: Program, enrolment: Enrolment,
+                    tp: Touchpoint, row: rows.Claimed, now: datetime,
+                    report: TickReport) -> DueTouchpoint | Finish:
+        """A reminder or no-answer row: what its flow's state since the send calls for."""
         parent = rows.get(session, row.parent_id or 0)
         if parent is None or tp.send.flow is None:
             return Finish("skipped", "unknown")

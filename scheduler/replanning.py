@@ -15,7 +15,7 @@ Past rows are left to the runner and its catch-up policy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import lru_cache
@@ -140,26 +140,39 @@ def replan_many(session: Session, programs: Mapping[str, Program], enrolment_ids
     for enrolment, person, previous in loaded:
         enrolment_id = enrolment.id or 0
         own = (program or programs[enrolment.program_id]).with_variant(enrolment.variant)
-        # First plan: everything since the client joined (the runner's catch-up policy
-        # decides what is still worth sending). Later plans: only what lies ahead.
-        since = previous.planned_at if previous else (enrolment.joined_at
-                                                      or enrolment.enrolled_at)
-        existing = {(r.touchpoint_id, r.occurrence): r
-                    for r in existing_of.get(enrolment_id, ())}
-        # Every row still planned lies before the horizon, so none is mistaken for gone.
-        until = max([now + HORIZON] + [r.due_at for r in existing.values()
-                                       if r.status == "planned" and r.kind in PLANNED_KINDS])
-        target: Mapping[tuple[str, str], Any] = {}
-        if is_planned(enrolment.status):
-            sessions = tuple(sessions_of.get(enrolment_id, ()))
-            target = wanted(own, enrolment, person, sessions, now, until=until)
-        moved, dropped, beyond = _reconcile(session, enrolment, target, existing,
-                                            since=since, until=until, now=now, new=new)
+        moved, dropped, replan_at = _plan_one(
+            session, own, enrolment, person, previous, existing_of.get(enrolment_id, ()),
+            tuple(sessions_of.get(enrolment_id, ())), now=now, new=new)
         changes[enrolment_id] = (moved, dropped)
-        replan_at = beyond - REPLAN_LEAD if beyond is not None else None
         states.append((enrolment, person, previous, checksums[own.id], replan_at))
     added = rows.add_for_many(session, new)
     plans.save_plan_states(session, states, now=now)
+    return _replanned(changes, added)
+
+
+def _plan_one(session: Session, own: Program, enrolment: PlanEnrolment, person: PlanPerson,
+              previous: Any, existing_rows: Iterable[Any], sessions: tuple[datetime, ...], *,
+              now: datetime, new: list[tuple[int, str, str, datetime, str]],
+              ) -> tuple[int, int, datetime | None]:
+    """Reconcile one enrolment's rows with its plan (new rows go to `new`): how many were
+    moved and dropped, and when it must be planned again (None: nothing is ahead)."""
+    # First plan: everything since the client joined (the runner's catch-up policy
+    # decides what is still worth sending). Later plans: only what lies ahead.
+    since = previous.planned_at if previous else (enrolment.joined_at or enrolment.enrolled_at)
+    existing = {(r.touchpoint_id, r.occurrence): r for r in existing_rows}
+    # Every row still planned lies before the horizon, so none is mistaken for gone.
+    until = max([now + HORIZON] + [r.due_at for r in existing.values()
+                                   if r.status == "planned" and r.kind in PLANNED_KINDS])
+    target: Mapping[tuple[str, str], Any] = {}
+    if is_planned(enrolment.status):
+        target = wanted(own, enrolment, person, sessions, now, until=until)
+    moved, dropped, beyond = _reconcile(session, enrolment, target, existing,
+                                        since=since, until=until, now=now, new=new)
+    return moved, dropped, beyond - REPLAN_LEAD if beyond is not None else None
+
+
+def _replanned(changes: Mapping[int, tuple[int, int]], added: Mapping[int, int]
+               ) -> dict[int, Replanned]:
     done: dict[int, Replanned] = {}
     for enrolment_id, (moved, dropped) in changes.items():
         result = done[enrolment_id] = Replanned(added.get(enrolment_id, 0), moved, dropped)

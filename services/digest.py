@@ -329,19 +329,28 @@ def _checkin_part(line: ClientLine, mine: list[tuple], start: datetime,
             if number < earlier:
                 line.urgency = max(line.urgency, 2)
         scores.append(f"{answer_title(program, flow.id, question_id)} {shown}")
-    done = completion(n for _, q, n, _ in today if item_of(q) is not None and n is not None)
-    if done is not None:
-        metric = metric_of(program)
-        title = metric.title if metric and metric.title else t.gettext(DONE_TITLE)
-        shown = f"{title} {shown_completion(done)}"
-        earlier = completion(n for _, q, n, at in mine
-                             if at < start and item_of(q) is not None and n is not None)
-        if earlier is not None:
-            shown = t.gettext("{now}, was {before}").format(now=shown,
-                                                            before=shown_completion(earlier))
-        scores.insert(0, shown)
+    items = _items_part(mine, today, start, program, said)
+    if items is not None:
+        scores.insert(0, items)
     line.add(t.gettext("checked in: {scores}").format(
         scores=" · ".join(scores) or t.gettext("answered")))
+
+
+def _items_part(mine: list[tuple], today: list[tuple], start: datetime, program: Program,
+                said: _Said) -> str | None:
+    """The action items' completion yesterday, beside the one before; None if not asked."""
+    done = completion(n for _, q, n, _ in today if item_of(q) is not None and n is not None)
+    if done is None:
+        return None
+    metric = metric_of(program)
+    title = metric.title if metric and metric.title else said.t.gettext(DONE_TITLE)
+    shown = f"{title} {shown_completion(done)}"
+    earlier = completion(n for _, q, n, at in mine
+                         if at < start and item_of(q) is not None and n is not None)
+    if earlier is None:
+        return shown
+    return said.t.gettext("{now}, was {before}").format(now=shown,
+                                                       before=shown_completion(earlier))
 
 
 def _shown(question, number: float, language: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from conversations.action_items import DONE_TITLE, metric_of
@@ -19,6 +21,8 @@ from storage.models import Enrolment
 # The weeks shown: a quarter fits a phone screen as a sparkline.
 SHOWN = 12
 CHART_CHANNELS = ("telegram", "slack")
+# Each metric's latest stored value and its time (`metric_store.latest_values`).
+Latest = dict[str, tuple[float, datetime]]
 
 
 def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
@@ -32,24 +36,40 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
         return Reply(completed_text(checkins, translator(language)))
     values = [row.value for row in metrics.stored_series(session, enrolment_id, main.id)]
     latest = metrics.latest_values(session, enrolment_id)
-    base = latest.get(metrics.baseline_id(main.id))
-    streak_metric = next((m.id for m in program.metrics if m.source.behaviour == "streak"),
-                         None)
-    streak = int(latest[streak_metric][0]) if streak_metric in latest else checkins
-    milestone_rules = {r.id: r.title or r.id for r in program.rules if r.when.milestone}
-    reached = list(dict.fromkeys(
-        milestone_rules[f.rule_id] for f in rule_firings.of_enrolment(session, enrolment_id)
-        if f.rule_id in milestone_rules))
+    found = latest.get(metrics.baseline_id(main.id))
+    base = found[0] if found else None
     title = main.title or main.id
     shown = values[-SHOWN:]
-    items = metric_of(program)
-    done = latest.get(items.id) if items is not None else None
-    named = items.title or translator(language).gettext(DONE_TITLE) if items else ""
-    text = progress_text(title=title, values=shown, baseline=base[0] if base else None,
-                         checkins=checkins, streak=streak, milestones=reached,
-                         action_items=(named, done[0]) if done is not None else None,
+    text = progress_text(title=title, values=shown, baseline=base, checkins=checkins,
+                         streak=_streak(program, latest, checkins),
+                         milestones=_milestones(session, program, enrolment_id),
+                         action_items=_action_items(program, latest, language),
                          language=language)
     if channel not in CHART_CHANNELS or len(shown) < 2:
         return Reply(text)
-    chart = trend_png(title, shown, base[0] if base else None)
+    chart = trend_png(title, shown, base)
     return Reply(text, attachment=Attachment("progress.png", "image/png", chart))
+
+
+def _streak(program: Program, latest: Latest, checkins: int) -> int:
+    """The streak metric's latest value; without one, the check-ins completed."""
+    streak_metric = next((m.id for m in program.metrics if m.source.behaviour == "streak"),
+                         None)
+    return int(latest[streak_metric][0]) if streak_metric in latest else checkins
+
+
+def _milestones(session: Session, program: Program, enrolment_id: int) -> list[str]:
+    """The titles of the milestones reached, once each, in the order they were."""
+    titles = {r.id: r.title or r.id for r in program.rules if r.when.milestone}
+    return list(dict.fromkeys(
+        titles[f.rule_id] for f in rule_firings.of_enrolment(session, enrolment_id)
+        if f.rule_id in titles))
+
+
+def _action_items(program: Program, latest: Latest, language: str) -> tuple[str, float] | None:
+    """(the action-item metric's name, its latest value), if the program has one stored."""
+    items = metric_of(program)
+    done = latest.get(items.id) if items is not None else None
+    if items is None or done is None:
+        return None
+    return items.title or translator(language).gettext(DONE_TITLE), done[0]

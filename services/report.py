@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 from conversations.formatting import format_fixed, format_percent_value, format_signed
 from conversations.program import Program
@@ -73,10 +74,6 @@ def _share(part: int, whole: int) -> float | None:
 def fold(program: Program, cohort: str, group: Sequence[queries.Facts]) -> Row:
     """The figures of a group of enrolments."""
     statuses = [f.status for f in group]
-    changes = sorted(f.outcome_change for f in group if f.outcome_change is not None)
-    spread = quartiles(changes)
-    escalated = [e for f in group for e in f.escalations]
-    acked = sorted(hours for hours, _ in escalated if hours is not None)
     metric = queries.outcome_metric(program)
     return Row(
         program_id=program.id, cohort=cohort, enrolled=len(group),
@@ -88,13 +85,25 @@ def fold(program: Program, cohort: str, group: Sequence[queries.Facts]) -> Row:
                                sum(f.flows_started for f in group)),
         milestones=sum(f.milestones for f in group),
         outcome_metric=metric.id if metric else None,
-        outcome_median=spread[1] if spread else None,
-        outcome_q1=spread[0] if spread else None, outcome_q3=spread[2] if spread else None,
-        escalations=len(escalated),
-        ack_median_hours=statistics.median(acked) if acked else None,
-        ack_within_sla=_share(sum(ok for _, ok in escalated), len(escalated)),
+        **_outcome_spread(group), **_escalation_figures(group),
         next_offered=sum(f.next_offered for f in group),
         next_taken=sum(f.next_taken for f in group))
+
+
+def _outcome_spread(group: Sequence[queries.Facts]) -> dict[str, float | None]:
+    """The outcome change's median and quartiles over the group (None without data)."""
+    spread = quartiles(sorted(f.outcome_change for f in group if f.outcome_change is not None))
+    q1, median, q3 = spread if spread else (None, None, None)
+    return {"outcome_median": median, "outcome_q1": q1, "outcome_q3": q3}
+
+
+def _escalation_figures(group: Sequence[queries.Facts]) -> dict[str, Any]:
+    """How many escalations, the median hours to acknowledge them, the share within SLA."""
+    escalated = [e for f in group for e in f.escalations]
+    acked = sorted(hours for hours, _ in escalated if hours is not None)
+    return {"escalations": len(escalated),
+            "ack_median_hours": statistics.median(acked) if acked else None,
+            "ack_within_sla": _share(sum(ok for _, ok in escalated), len(escalated))}
 
 
 def build(rt: Runtime, *, program_id: str | None = None, start: date | None = None,
@@ -172,16 +181,17 @@ def as_csv(rows: Sequence[Row]) -> str:
     return out.getvalue()
 
 
+_STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;color:#111}"
+          "table{border-collapse:collapse;font-size:14px}th,td{border:1px solid #ddd;"
+          "padding:4px 8px;text-align:right}th{background:#f3f4f6}td:first-child,"
+          "td:nth-child(2){text-align:left}tr.all{font-weight:bold;background:#f9fafb}"
+          ".charts{display:flex;flex-wrap:wrap;gap:1em}")
+
+
 def as_html(rows: Sequence[Row], title: str, language: str = "en") -> str:
     """One self-contained HTML file: the table and, per program, inline SVG charts."""
-    from services.charts import bars_svg
-
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-             "</title><style>body{font-family:system-ui,sans-serif;margin:2em;color:#111}"
-             "table{border-collapse:collapse;font-size:14px}th,td{border:1px solid #ddd;"
-             "padding:4px 8px;text-align:right}th{background:#f3f4f6}td:first-child,"
-             "td:nth-child(2){text-align:left}tr.all{font-weight:bold;background:#f9fafb}"
-             ".charts{display:flex;flex-wrap:wrap;gap:1em}</style></head><body>",
+             f"</title><style>{_STYLE}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>", "<table><thead><tr>"]
     parts += [f"<th>{html.escape(c)}</th>" for c in COLUMNS]
     parts.append("</tr></thead><tbody>")
@@ -193,25 +203,35 @@ def as_html(rows: Sequence[Row], title: str, language: str = "en") -> str:
                      + "</tr>")
     parts.append("</tbody></table>")
     for pid in dict.fromkeys(r.program_id for r in rows):
-        cohorts = [r for r in rows if r.program_id == pid and r.cohort != ALL
-                   and not r.variant]
-        labels = [r.cohort for r in cohorts]
         parts.append(f"<h2>{html.escape(pid)}</h2><div class='charts'>")
-        parts.append(bars_svg("Check-in response rate by cohort", labels,
-                              [(r.response_rate or 0) * 100 for r in cohorts], percent=True))
-        parts.append(bars_svg("Enrolled by cohort", labels, [r.enrolled for r in cohorts]))
-        if any(r.outcome_median is not None for r in cohorts):
-            parts.append(bars_svg(f"Median change in {cohorts[0].outcome_metric} since intake",
-                                  labels, [r.outcome_median or 0 for r in cohorts]))
-        variants = [r for r in rows if r.program_id == pid and r.variant]
-        if variants:
-            names = [r.cohort for r in variants]
-            parts.append(bars_svg("Check-in response rate by variant", names,
-                                  [(r.response_rate or 0) * 100 for r in variants],
-                                  percent=True))
-            parts.append(bars_svg("Flow completion by variant", names,
-                                  [(r.flow_completion or 0) * 100 for r in variants],
-                                  percent=True))
+        parts += _cohort_charts([r for r in rows if r.program_id == pid and r.cohort != ALL
+                                 and not r.variant])
+        parts += _variant_charts([r for r in rows if r.program_id == pid and r.variant])
         parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _cohort_charts(cohorts: Sequence[Row]) -> list[str]:
+    from services.charts import bars_svg
+
+    labels = [r.cohort for r in cohorts]
+    charts = [bars_svg("Check-in response rate by cohort", labels,
+                       [(r.response_rate or 0) * 100 for r in cohorts], percent=True),
+              bars_svg("Enrolled by cohort", labels, [r.enrolled for r in cohorts])]
+    if any(r.outcome_median is not None for r in cohorts):
+        charts.append(bars_svg(f"Median change in {cohorts[0].outcome_metric} since intake",
+                               labels, [r.outcome_median or 0 for r in cohorts]))
+    return charts
+
+
+def _variant_charts(variants: Sequence[Row]) -> list[str]:
+    from services.charts import bars_svg
+
+    if not variants:
+        return []
+    names = [r.cohort for r in variants]
+    return [bars_svg("Check-in response rate by variant", names,
+                     [(r.response_rate or 0) * 100 for r in variants], percent=True),
+            bars_svg("Flow completion by variant", names,
+                     [(r.flow_completion or 0) * 100 for r in variants], percent=True)]

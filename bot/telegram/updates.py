@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Literal
 
-from telegram import Bot, Message, Update
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.composition import App
@@ -52,36 +52,44 @@ def message_ref(chat: str, message_id: int) -> str:
 
 def translate(update: Update) -> Translated:
     """Sort an update; only private chats with people are served."""
-    query = update.callback_query
-    if query is not None:
-        message = query.message
-        if message is None or message.chat.type != "private":
-            return Translated("ignored", callback_id=query.id)
-        # Messages older than 48 h arrive "inaccessible": no text or keyboard, so no edit.
-        readable = message if isinstance(message, Message) else None
-        markup = readable.reply_markup if readable is not None else None
-        label = next((b.text for row in (markup.inline_keyboard if markup else ())
-                      for b in row if b.callback_data == query.data), None)
-        return Translated(
-            "press", Inbound(channel=CHANNEL, sender=str(message.chat.id),
-                             event_id=keys.telegram_press(query.id),
-                             button=query.data if isinstance(query.data, str) else None),
-            callback_id=query.id, question_text=(readable.text or "") if readable else "",
-            question_message_id=message.message_id, label=label)
-    edited = update.edited_message
-    if edited is not None:
-        if edited.chat.type != "private" or edited.text is None:
-            return Translated("ignored")
-        chat = str(edited.chat.id)
-        # Each edit is an event of its own; its date has only seconds, so two edits in one
-        # second are told apart by their text. A redelivered edit is the same event.
-        stamp = int(edited.edit_date.timestamp()) if edited.edit_date else 0
-        event_id = keys.telegram_message(chat, edited.message_id,
-                                         edited=f"{stamp}:{edited.text}")
-        return Translated("edit", Inbound(channel=CHANNEL, sender=chat, event_id=event_id,
-                                          text=edited.text,
-                                          message_ref=message_ref(chat, edited.message_id)))
-    message = update.message
+    if update.callback_query is not None:
+        return _translate_press(update.callback_query)
+    if update.edited_message is not None:
+        return _translate_edit(update.edited_message)
+    return _translate_message(update.message)
+
+
+def _translate_press(query: CallbackQuery) -> Translated:
+    message = query.message
+    if message is None or message.chat.type != "private":
+        return Translated("ignored", callback_id=query.id)
+    # Messages older than 48 h arrive "inaccessible": no text or keyboard, so no edit.
+    readable = message if isinstance(message, Message) else None
+    markup = readable.reply_markup if readable is not None else None
+    label = next((b.text for row in (markup.inline_keyboard if markup else ())
+                  for b in row if b.callback_data == query.data), None)
+    return Translated(
+        "press", Inbound(channel=CHANNEL, sender=str(message.chat.id),
+                         event_id=keys.telegram_press(query.id),
+                         button=query.data if isinstance(query.data, str) else None),
+        callback_id=query.id, question_text=(readable.text or "") if readable else "",
+        question_message_id=message.message_id, label=label)
+
+
+def _translate_edit(edited: Message) -> Translated:
+    if edited.chat.type != "private" or edited.text is None:
+        return Translated("ignored")
+    chat = str(edited.chat.id)
+    # Each edit is an event of its own; its date has only seconds, so two edits in one
+    # second are told apart by their text. A redelivered edit is the same event.
+    stamp = int(edited.edit_date.timestamp()) if edited.edit_date else 0
+    event_id = keys.telegram_message(chat, edited.message_id, edited=f"{stamp}:{edited.text}")
+    return Translated("edit", Inbound(channel=CHANNEL, sender=chat, event_id=event_id,
+                                      text=edited.text,
+                                      message_ref=message_ref(chat, edited.message_id)))
+
+
+def _translate_message(message: Message | None) -> Translated:
     if message is None or message.chat.type != "private" or (
             message.from_user is not None and message.from_user.is_bot):
         return Translated("ignored")
