@@ -3,6 +3,8 @@ conversation's) and 0019 (SQLite's times as integers) keep what the rows say, bo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -63,10 +65,20 @@ def _column(engine: sa.Engine, table: str, column: str) -> list:
                     .scalars())
 
 
-def test_checksums_become_version_ids_and_back(db_url):
-    engine = make_engine(db_url)
+@contextmanager
+def _from(url: str, revision: str) -> Iterator[sa.Engine]:
+    """An engine on `url` migrated down to `revision`; at head again afterwards."""
+    engine = make_engine(url)
     try:
-        _downgrade(engine, "0015")
+        _downgrade(engine, revision)
+        yield engine
+    finally:
+        upgrade(engine)
+        engine.dispose()
+
+
+def test_checksums_become_version_ids_and_back(db_url):
+    with _from(db_url, "0015") as engine:
         with engine.begin() as connection:
             _rows_at_0015(connection)
         upgrade(engine)
@@ -78,9 +90,6 @@ def test_checksums_become_version_ids_and_back(db_url):
         for table in ("conversation", "metricvalue"):
             assert _column(engine, table, "program_checksum") == [B, None, None]
         assert _column(engine, "answer", "flow_id") == ["f"]
-    finally:
-        upgrade(engine)
-        engine.dispose()
 
 
 def test_an_answer_gets_its_conversations_flow_back_on_downgrade(db_url):
@@ -103,9 +112,7 @@ def test_an_answer_gets_its_conversations_flow_back_on_downgrade(db_url):
 
 def test_text_times_become_microseconds_and_back(sqlite_url):
     """0019: a SQLite database's times, written as text, read back as the same times."""
-    engine = make_engine(sqlite_url)
-    try:
-        _downgrade(engine, "0018")
+    with _from(sqlite_url, "0018") as engine:
         with engine.begin() as connection:
             _rows_at_0015_people(connection)
             connection.execute(sa.text(
@@ -125,6 +132,3 @@ def test_text_times_become_microseconds_and_back(sqlite_url):
         assert _column(engine, "conversation", "updated_at") == ["2026-01-05 06:00:00.000000"]
         # 0018's compact columns go back without a zero fraction, as 0018 left them.
         assert _column(engine, "person", "created_at") == ["2026-01-05 06:00:00"]
-    finally:
-        upgrade(engine)
-        engine.dispose()
