@@ -51,6 +51,10 @@ def _world(weeks: list[tuple[str, int, list[float]]]):
             closed = due + timedelta(hours=hours if kind != "on_time" else min(hours, 40))
         elif kind == "early":
             closed = due - timedelta(hours=hours % 23 + 1)
+        if closed is not None and kind != "between" and done:
+            # A client answers one check-in at a time: a late one is closed before the next
+            # (answered early) opens, so no two check-ins' answers share a moment.
+            closed = max(closed, done[-1][1] + timedelta(hours=len(items) + 1))
         missed_at = due + timedelta(hours=hours) if kind in ("missed", "between") else None
         status = "skipped" if kind in ("early", "downtime") else "done"
         rows.append((due, status, missed_at, closed))
