@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -33,7 +32,7 @@ from services.enrolment import EnrolError, check_zone, enrol_client
 class _OneLineErrors(TyperGroup):
     """Whatever command fails on the database or a file ends in one line and exit 2."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: typer.Context) -> object:
         try:
             return super().invoke(ctx)
         except (DatabaseTooNew, NotMigrated) as exc:
