@@ -15,6 +15,7 @@ from typing import Any
 from conversations.formatting import format_fixed, format_percent_value, format_signed
 from conversations.program import Program
 from conversations.variants import variant_label
+from services.charts import bars_svg
 from services.review_period import BadPeriod
 from services.review_period import parse_day as strict_day
 from services.unit_of_work import Runtime
@@ -213,8 +214,6 @@ def as_html(rows: Sequence[Row], title: str, language: str = "en") -> str:
 
 
 def _cohort_charts(cohorts: Sequence[Row]) -> list[str]:
-    from services.charts import bars_svg
-
     labels = [r.cohort for r in cohorts]
     charts = [bars_svg("Check-in response rate by cohort", labels,
                        [(r.response_rate or 0) * 100 for r in cohorts], percent=True),
@@ -226,8 +225,6 @@ def _cohort_charts(cohorts: Sequence[Row]) -> list[str]:
 
 
 def _variant_charts(variants: Sequence[Row]) -> list[str]:
-    from services.charts import bars_svg
-
     if not variants:
         return []
     names = [r.cohort for r in variants]
