@@ -11,6 +11,8 @@ already: nothing changes there.
 Revision ID: 0019
 Revises: 0018 (0018_compact_times)
 """
+from collections.abc import Callable
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -49,24 +51,27 @@ def _time_columns(connection: sa.Connection) -> dict[str, list[str]]:
 
 
 def upgrade() -> None:
-    connection = op.get_bind()
-    if connection.dialect.name != 'sqlite':
-        return
-    for table, columns in _time_columns(connection).items():
-        for column in columns:
-            op.execute(f'UPDATE "{table}" SET "{column}" = {TO_MICROS.format(c=column)} '
-                       f"WHERE typeof({column}) = 'text'")
+    _rewrite(lambda _table, column: TO_MICROS.format(c=column), stored_as='text')
 
 
 def downgrade() -> None:
+    _rewrite(_as_text, stored_as='integer')
+
+
+def _as_text(table: str, column: str) -> str:
+    text = TO_TEXT.format(c=column)
+    if column not in COMPACT.get(table, ()):
+        return text
+    return (f"CASE WHEN {column} % 1000000 = 0 THEN strftime('%Y-%m-%d %H:%M:%S',"
+            f" {column} / 1000000, 'unixepoch') ELSE {text} END")
+
+
+def _rewrite(value_of: Callable[[str, str], str], *, stored_as: str) -> None:
+    """Set every time column's values stored as `stored_as` to `value_of(table, column)`."""
     connection = op.get_bind()
     if connection.dialect.name != 'sqlite':
         return
     for table, columns in _time_columns(connection).items():
         for column in columns:
-            text = TO_TEXT.format(c=column)
-            if column in COMPACT.get(table, ()):
-                text = (f"CASE WHEN {column} % 1000000 = 0 THEN strftime('%Y-%m-%d %H:%M:%S',"
-                        f" {column} / 1000000, 'unixepoch') ELSE {text} END")
-            op.execute(f'UPDATE "{table}" SET "{column}" = {text} '
-                       f"WHERE typeof({column}) = 'integer'")
+            op.execute(f'UPDATE "{table}" SET "{column}" = {value_of(table, column)} '
+                       f"WHERE typeof({column}) = '{stored_as}'")
