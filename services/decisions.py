@@ -125,12 +125,12 @@ def _fold(session: Session, program: Program, enrolment_id: int, key: str | None
         before = None  # what came after cannot be appended: from the whole history
 
 
-def _latest(rows: dict[str, list[stored.StoredPoint]]) -> dict[str, tuple[float, datetime]]:
+def _latest(rows: dict[str, list[stored.StoredPoint]]) -> stored.Latest:
     return {metric_id: (series[-1].value, series[-1].at) for metric_id, series in rows.items()}
 
 
 def _store_metrics(session: Session, program: Program, enrolment: Enrolment, current: Current,
-                   before: Aggregate | None, latest: dict[str, tuple[float, datetime]],
+                   before: Aggregate | None, latest: stored.Latest,
                    now: datetime, version: int | None) -> int:
     """Store what changed: new (or, from the whole history, corrected) points of answers and
     of action items, and behaviour values and baselines that differ from the latest stored."""

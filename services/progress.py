@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import Session
 
 from conversations.action_items import DONE_TITLE, metric_of
@@ -21,8 +19,6 @@ from storage.models import Enrolment
 # The weeks shown: a quarter fits a phone screen as a sparkline.
 SHOWN = 12
 CHART_CHANNELS = ("telegram", "slack")
-# Each metric's latest stored value and its time (`metric_store.latest_values`).
-Latest = dict[str, tuple[float, datetime]]
 
 
 def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
@@ -51,7 +47,7 @@ def progress_reply(session: Session, program: Program, enrolment: Enrolment, *,
     return Reply(text, attachment=Attachment("progress.png", "image/png", chart))
 
 
-def _streak(program: Program, latest: Latest, checkins: int) -> int:
+def _streak(program: Program, latest: metrics.Latest, checkins: int) -> int:
     """The streak metric's latest value; without one, the check-ins completed."""
     streak_metric = next((m.id for m in program.metrics if m.source.behaviour == "streak"),
                          None)
@@ -66,7 +62,8 @@ def _milestones(session: Session, program: Program, enrolment_id: int) -> list[s
         if f.rule_id in titles))
 
 
-def _action_items(program: Program, latest: Latest, language: str) -> tuple[str, float] | None:
+def _action_items(program: Program, latest: metrics.Latest, language: str
+                  ) -> tuple[str, float] | None:
     """(the action-item metric's name, its latest value), if the program has one stored."""
     items = metric_of(program)
     done = latest.get(items.id) if items is not None else None

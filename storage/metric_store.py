@@ -18,6 +18,9 @@ from conversations.program_diff import renamed_questions
 from conversations.running import ENDED, Aggregate, DueRow, Given, records
 from storage.models import Answer, Conversation, Enrolment, MetricValue, PlannedTouchpoint
 
+# Each metric's (and baseline's) latest stored value with its time, by metric id.
+Latest = dict[str, tuple[float, datetime]]
+
 
 def baseline_id(metric_id: str) -> str:
     """The stored id of a metric's baseline (a dot never occurs in a metric id)."""
@@ -147,9 +150,9 @@ def _stored_since():
             .order_by(col(MetricValue.at), col(MetricValue.id)))
 
 
-def latest_values(session: Session, enrolment_id: int) -> dict[str, tuple[float, datetime]]:
+def latest_values(session: Session, enrolment_id: int) -> Latest:
     """The latest stored value of each metric (and baseline) of an enrolment, with its time."""
-    latest: dict[str, tuple[float, datetime]] = {}
+    latest: Latest = {}
     for metric_id, value, at in session.exec(
             select(MetricValue.metric_id, MetricValue.value, MetricValue.at)
             .where(MetricValue.enrolment_id == enrolment_id)
@@ -208,7 +211,7 @@ def store_points(session: Session, enrolment_id: int, metric_id: str,
 
 
 def store_if_changed(enrolment_id: int, metric_id: str, value: float, at: datetime,
-                     latest: dict[str, tuple[float, datetime]], new_rows: list[dict], *,
+                     latest: Latest, new_rows: list[dict], *,
                      version: int | None = None) -> bool:
     """Add a value (computed by program `version`) to `new_rows` unless it equals the latest
     stored one; True if added."""
