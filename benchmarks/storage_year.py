@@ -23,6 +23,7 @@ import re
 import sqlite3
 import sys
 import tempfile
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -99,8 +100,8 @@ def run(clients: int, weeks: int, folder: Path) -> dict:
             work[TICK]()
             settle()
     app.db.dispose()
-    with sqlite3.connect(path) as c:
-        c.execute("VACUUM")
+    vacuum(path)
+    with closing(sqlite3.connect(path)) as c:
         owner = dict(c.execute("SELECT name, tbl_name FROM sqlite_master"))
         by_table: dict[str, int] = {}
         for name, size in c.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"):
@@ -124,9 +125,15 @@ def empty_schema_bytes(folder: Path) -> int:
     app = build_app(Settings(database_url=f"sqlite:///{path}", program=folder / "programs",
                              _env_file=None), clock=ManualClock(START), migrate=True)
     app.db.dispose()
-    with sqlite3.connect(path) as c:
-        c.execute("VACUUM")
+    vacuum(path)
     return os.path.getsize(path)
+
+
+def vacuum(path: Path) -> None:
+    """VACUUM, then close: in WAL mode the rebuilt file reaches the disk only at the checkpoint
+    of the last close, so the file's size read before it is the size before VACUUM."""
+    with closing(sqlite3.connect(path)) as c:
+        c.execute("VACUUM")
 
 
 def main() -> None:

@@ -37,8 +37,11 @@ def _day(value: date | None) -> str | None:
 
 
 def _rows(session: Session, model: Any, enrolment_id: int) -> list[Any]:
+    """An enrolment's rows of one table in the order they were stored (metric values, which
+    have no id, in time order)."""
+    order = col(model.at) if model is MetricValue else col(model.id)
     return list(session.exec(select(model).where(model.enrolment_id == enrolment_id)
-                             .order_by(col(model.id))))
+                             .order_by(order)))
 
 
 def export_person(session: Session, person: Person, *, now: datetime) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from conversations.action_items import completions, item_of
@@ -17,7 +17,10 @@ from conversations.program import Program
 from conversations.program_diff import renamed_questions
 from conversations.running import ENDED, Aggregate, DueRow, Given, records
 from storage.models import Answer, Conversation, Enrolment, MetricValue, PlannedTouchpoint
+from storage.upsert import insert_or_replace_many
 
+# A metric value's key: one value per enrolment, metric and instant.
+KEY = ["enrolment_id", "metric_id", "at"]
 # Each metric's (and baseline's) latest stored value with its time, by metric id.
 Latest = dict[str, tuple[float, datetime]]
 
@@ -135,19 +138,19 @@ def stored_since(session: Session, enrolment_id: int, metric_ids: list[str],
                  since: datetime) -> dict[str, list[StoredPoint]]:
     """The stored values of these metrics from `since` on, by metric id, oldest first."""
     by_metric: dict[str, list[StoredPoint]] = {}
-    for row_id, metric_id, value, at in session.execute(_stored_since(), {
+    for metric_id, value, at in session.execute(_stored_since(), {
             "enrolment_id": enrolment_id, "metric_ids": metric_ids, "since": since}):
-        by_metric.setdefault(metric_id, []).append(StoredPoint(row_id or 0, value, at))
+        by_metric.setdefault(metric_id, []).append(StoredPoint(value, at))
     return by_metric
 
 
 @cache
 def _stored_since():
-    return (select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
+    return (select(MetricValue.metric_id, MetricValue.value, MetricValue.at)
             .where(MetricValue.enrolment_id == bindparam("enrolment_id"),
                    col(MetricValue.metric_id).in_(bindparam("metric_ids", expanding=True)),
                    col(MetricValue.at) >= bindparam("since"))
-            .order_by(col(MetricValue.at), col(MetricValue.id)))
+            .order_by(col(MetricValue.at)))
 
 
 def latest_values(session: Session, enrolment_id: int) -> Latest:
@@ -155,8 +158,7 @@ def latest_values(session: Session, enrolment_id: int) -> Latest:
     latest: Latest = {}
     for metric_id, value, at in session.exec(
             select(MetricValue.metric_id, MetricValue.value, MetricValue.at)
-            .where(MetricValue.enrolment_id == enrolment_id)
-            .order_by(col(MetricValue.at), col(MetricValue.id))):
+            .where(MetricValue.enrolment_id == enrolment_id).order_by(col(MetricValue.at))):
         latest[metric_id] = (value, at)
     return latest
 
@@ -166,14 +168,13 @@ def stored_series(session: Session, enrolment_id: int, metric_id: str) -> list[M
     return list(session.exec(
         select(MetricValue).where(MetricValue.enrolment_id == enrolment_id,
                                   MetricValue.metric_id == metric_id)
-        .order_by(col(MetricValue.at), col(MetricValue.id))))
+        .order_by(col(MetricValue.at))))
 
 
 @dataclass(frozen=True)
 class StoredPoint:
-    """One stored metric value: its row id, value and time (plain data, not an ORM row)."""
+    """One stored metric value: its value and time (plain data, not an ORM row)."""
 
-    id: int
     value: float
     at: datetime
 
@@ -181,11 +182,10 @@ class StoredPoint:
 def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoint]]:
     """Every stored value of an enrolment by metric id, oldest first (one query)."""
     by_metric: dict[str, list[StoredPoint]] = {}
-    for row_id, metric_id, value, at in session.exec(
-            select(MetricValue.id, MetricValue.metric_id, MetricValue.value, MetricValue.at)
-            .where(MetricValue.enrolment_id == enrolment_id)
-            .order_by(col(MetricValue.at), col(MetricValue.id))):
-        by_metric.setdefault(metric_id, []).append(StoredPoint(row_id or 0, value, at))
+    for metric_id, value, at in session.exec(
+            select(MetricValue.metric_id, MetricValue.value, MetricValue.at)
+            .where(MetricValue.enrolment_id == enrolment_id).order_by(col(MetricValue.at))):
+        by_metric.setdefault(metric_id, []).append(StoredPoint(value, at))
     return by_metric
 
 
@@ -204,7 +204,9 @@ def store_points(session: Session, enrolment_id: int, metric_id: str,
                              "value": value, "at": at, "program_version_id": version})
             changed += 1
         elif row.value != value:
-            session.execute(update(MetricValue).where(col(MetricValue.id) == row.id)
+            session.execute(update(MetricValue)
+                            .where(MetricValue.enrolment_id == enrolment_id,
+                                   MetricValue.metric_id == metric_id, MetricValue.at == at)
                             .values(value=value, program_version_id=version))
             changed += 1
     return changed
@@ -225,11 +227,10 @@ def store_if_changed(enrolment_id: int, metric_id: str, value: float, at: dateti
 
 
 def insert_all(session: Session, new_rows: list[dict]) -> None:
-    """Insert the metric values collected by `store_points` and `store_if_changed` in one
-    statement."""
-    if new_rows:
-        # The table, not the model: the ORM's bulk insert costs more than the rows it writes.
-        session.execute(insert(MetricValue.__table__), new_rows)  # type: ignore[attr-defined]
+    """Store the metric values collected by `store_points` and `store_if_changed` in one
+    statement; a metric computed twice at one instant (a clock standing still) keeps the
+    later value, as the later row was the one read before."""
+    insert_or_replace_many(session, MetricValue, new_rows, KEY)
 
 
 def latest_texts(session: Session, enrolment_id: int, refs: set[str],

@@ -177,14 +177,15 @@ class Consent(SQLModel, table=True):
 
 
 class MetricValue(SQLModel, table=True):
-    """A metric's value at a time, computed when its inputs changed."""
+    """A metric's value at a time, computed when its inputs changed: one per metric and instant."""
 
-    __table_args__ = (Index("ix_metric_lookup", "enrolment_id", "metric_id", "at"),)
-    id: int | None = Field(default=None, primary_key=True)
-    enrolment_id: int = Field(foreign_key="enrolment.id")
-    metric_id: str = Field(max_length=64)
+    # Keyed as every read asks (an enrolment's metric in time order); on SQLite the rows are
+    # stored in that key's b-tree (no rowid), not in a table and again in an index over it.
+    __table_args__ = {"sqlite_with_rowid": False}
+    enrolment_id: int = Field(foreign_key="enrolment.id", primary_key=True)
+    metric_id: str = Field(max_length=64, primary_key=True)
+    at: datetime = _utc(primary_key=True)
     value: float
-    at: datetime = _utc(nullable=False)
     # The program version that computed it: reports can tell the versions apart.
     program_version_id: int | None = Field(default=None, foreign_key="program_version.id")
 

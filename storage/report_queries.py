@@ -134,8 +134,7 @@ def _latest(session: Session, metric_id: str) -> dict[int, float]:
     """The latest stored value of one metric for every enrolment that has one."""
     ranked = (select(MetricValue.enrolment_id, MetricValue.value,
                      func.row_number().over(partition_by=MetricValue.enrolment_id,
-                                            order_by=(col(MetricValue.at).desc(),
-                                                      col(MetricValue.id).desc()))
+                                            order_by=col(MetricValue.at).desc())
                      .label("n"))
               .where(MetricValue.metric_id == metric_id).subquery())
     rows = session.exec(select(ranked.c.enrolment_id, ranked.c.value)

@@ -445,7 +445,7 @@ def after_firings(session: Session, window: Window, metric_of_rule: Mapping[str,
     metric = case(dict(metric_of_rule), value=f.c.rule_id)
     ranked = (select(f.c.id.label("firing_id"), MetricValue.value,
                      func.row_number().over(partition_by=f.c.id,
-                                            order_by=(col(MetricValue.at), col(MetricValue.id)))
+                                            order_by=col(MetricValue.at))
                      .label("n"))
               .join(MetricValue, and_(col(MetricValue.enrolment_id) == f.c.enrolment_id,
                                       col(MetricValue.metric_id) == metric,
@@ -494,7 +494,7 @@ def changes_from_baseline(session: Session, window: Window, metric_id: str
         return (select(MetricValue.value)
                 .where(col(MetricValue.enrolment_id) == col(Enrolment.id),
                        MetricValue.metric_id == metric, col(MetricValue.at) < end)
-                .order_by(col(MetricValue.at).desc(), col(MetricValue.id).desc())
+                .order_by(col(MetricValue.at).desc())
                 .limit(1).scalar_subquery())
 
     columns = [latest(m, end) for end in ends for m in (metric_id, baseline_id(metric_id))]

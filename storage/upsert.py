@@ -1,4 +1,4 @@
-"""INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+"""INSERT ... ON CONFLICT DO NOTHING (or DO UPDATE) on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -37,3 +37,25 @@ def insert_ignore_many(session: Session, model: type[SQLModel], rows: list[dict[
     dialect = session.get_bind().dialect.name
     table = model.__table__  # type: ignore[attr-defined]
     return len(session.execute(_statement(dialect, table, tuple(conflict)), rows).all())
+
+
+@cache
+def _replacing(dialect: str, table: Table, conflict: tuple[str, ...]) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={c.name: statement.excluded[c.name] for c in table.c if c.name not in conflict})
+
+
+def insert_or_replace_many(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
+                           conflict: list[str]) -> None:
+    """Insert many rows in one statement; a row whose `conflict` columns clash with a stored
+    one (or a later row of `rows`) replaces its other columns."""
+    # The last row of each key only: PostgreSQL refuses a statement that updates a row twice.
+    last = list({tuple(row[c] for c in conflict): row for row in rows}.values())
+    if not last:
+        return
+    dialect = session.get_bind().dialect.name
+    table = model.__table__  # type: ignore[attr-defined]
+    session.execute(_replacing(dialect, table, tuple(conflict)), last)

@@ -1,5 +1,6 @@
 """Migrations 0016 (program versions by row id), 0017 (an answer's flow is its
-conversation's) and 0019 (SQLite's times as integers) keep what the rows say, both ways."""
+conversation's), 0019 (SQLite's times as integers) and 0020 (metric values keyed by
+enrolment, metric and time) keep what the rows say, both ways."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def test_checksums_become_version_ids_and_back(db_url):
     with _from(db_url, "0015") as engine:
         with engine.begin() as connection:
             _rows_at_0015(connection)
-        upgrade(engine)
+        upgrade(engine, "0016")
         version_b = _column(engine, "program_version", "id")[1]
         for table in ("conversation", "metricvalue"):
             # The unknown checksum reads as the running version, as it did before.
@@ -132,3 +133,28 @@ def test_text_times_become_microseconds_and_back(sqlite_url):
         assert _column(engine, "conversation", "updated_at") == ["2026-01-05 06:00:00.000000"]
         # 0018's compact columns go back without a zero fraction, as 0018 left them.
         assert _column(engine, "person", "created_at") == ["2026-01-05 06:00:00"]
+
+
+def test_metric_values_keep_one_value_per_instant_and_get_their_ids_back(db_url):
+    """0020: of two values of a metric stored at one instant, the later stays; the rest
+    stay as they were, and a downgrade numbers them again in time order."""
+    with _from(db_url, "0019") as engine:
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            for metric, value, at in [("m", 1, 10), ("m", 2, 10), ("m", 3, 20), ("n", 4, 10)]:
+                connection.execute(sa.text(
+                    "INSERT INTO metricvalue (enrolment_id, metric_id, value, at)"
+                    f" VALUES (1, '{metric}', {value}, :at)"), {"at": _at(engine, at)})
+        upgrade(engine)
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT metric_id, value FROM metricvalue ORDER BY metric_id, at")).all()
+        assert [tuple(r) for r in rows] == [("m", 2.0), ("m", 3.0), ("n", 4.0)]
+        _downgrade(engine, "0019")
+        assert _column(engine, "metricvalue", "value") == [2.0, 4.0, 3.0]
+
+
+def _at(engine: sa.Engine, second: int) -> object:
+    """A time as the database at 0019 stores it: microseconds on SQLite, a timestamp else."""
+    at = datetime(2026, 1, 5, 6, 0, second, tzinfo=UTC)
+    return int(at.timestamp()) * 1_000_000 if engine.dialect.name == "sqlite" else at

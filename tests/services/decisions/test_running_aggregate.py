@@ -21,7 +21,7 @@ def stored_values(app, enrolment_id: int) -> list[tuple[str, float]]:
     with session(app.db) as s:
         return [(v.metric_id, v.value) for v in s.exec(
             select(MetricValue).where(MetricValue.enrolment_id == enrolment_id)
-            .order_by(col(MetricValue.id)))]
+            .order_by(col(MetricValue.at), col(MetricValue.metric_id)))]
 
 
 def next_due(app) -> datetime | None:
