@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import UTCDateTime
+from storage.types import AnswerValue, UTCDateTime
 
 # An enrolment's `replan_at` when its plan inputs changed: the earliest time there is, so
 # the next sweep plans it first.
@@ -156,7 +156,7 @@ class Answer(SQLModel, table=True):
     enrolment_id: int = Field(foreign_key="enrolment.id")
     conversation_id: int = Field(foreign_key="conversation.id")
     question_id: str = Field(max_length=64)
-    value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"v": typed value}
+    value: dict = Field(sa_column=Column(AnswerValue, nullable=False))  # {"v": typed value}
     number: float | None = None
     raw_text: str = Field(max_length=4000)
     answered_at: datetime = _utc(nullable=False)

@@ -1,12 +1,14 @@
-"""Column types: datetimes go in and come out as aware UTC on every database."""
+"""Column types: datetimes go in and come out as aware UTC on every database; an answer's
+typed value is stored as its JSON alone."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, DateTime, Text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
@@ -68,6 +70,37 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class AnswerValue(TypeDecorator[dict]):
+    """An answer's typed value, `{"v": value}` to the code, stored as the value's JSON alone
+    (`7`, `"sales"`, `true`): the wrapper was 7 bytes of every answer row.
+
+    On SQLite the column's declared type (JSON) gives it NUMERIC affinity: a number is
+    stored, and read back, as a number (1 to 8 bytes), a whole float as an integer.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        # SQLite's JSON reader would refuse the number the column hands back: read here.
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(JSON(none_as_null=False))
+
+    def process_bind_param(self, value: dict | None, dialect) -> Any:
+        if value is None:
+            return None
+        inner = value["v"]
+        return json.dumps(inner, ensure_ascii=False) if dialect.name == "sqlite" else inner
+
+    def process_result_value(self, value: Any, dialect) -> dict | None:
+        if dialect.name == "sqlite":
+            if value is None:
+                return None
+            return {"v": value if isinstance(value, int | float) else json.loads(value)}
+        return {"v": value}
 
 
 def cached_bind(type_: Any, dialect: Any) -> Callable[[Any], Any]:

@@ -1,9 +1,10 @@
 """Migrations 0016 (program versions by row id), 0017 (an answer's flow is its
-conversation's), 0019 (SQLite's times as integers) and 0020 (metric values keyed by
-enrolment, metric and time) keep what the rows say, both ways."""
+conversation's), 0019 (SQLite's times as integers), 0020 (metric values keyed by enrolment,
+metric and time) and 0021 (bare answer values) keep what the rows say, both ways."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,10 +12,10 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage.db import MIGRATIONS, make_engine, upgrade
-from storage.models import Conversation
+from storage.models import Answer, Conversation
 
 A, B = "a" * 64, "b" * 64
 AT = "'2026-01-05 06:00:00'"
@@ -158,3 +159,51 @@ def _at(engine: sa.Engine, second: int) -> object:
     """A time as the database at 0019 stores it: microseconds on SQLite, a timestamp else."""
     at = datetime(2026, 1, 5, 6, 0, second, tzinfo=UTC)
     return int(at.timestamp()) * 1_000_000 if engine.dialect.name == "sqlite" else at
+
+
+VALUES = [7, 2500.5, "sales", "2500", True, None, ["a", "b"], "café"]
+
+
+def test_answer_values_lose_their_wrapper_and_get_it_back(db_url):
+    """0021: every kind of answer value reads back the same after the wrapper goes, and is
+    wrapped again on the way down."""
+    with _from(db_url, "0020") as engine:
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            connection.execute(sa.text(
+                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+                " VALUES (1, 'f', '{}', :at, :at)"), {"at": _at(engine, 0)})
+            for n, value in enumerate(VALUES):
+                connection.execute(sa.text(
+                    "INSERT INTO answer (enrolment_id, conversation_id, question_id, value,"
+                    " raw_text, answered_at) VALUES (1, 1, :q, :value, 'x', :at)"),
+                    {"q": f"q{n}", "value": json.dumps({"v": value}), "at": _at(engine, n)})
+        upgrade(engine)
+        with Session(engine) as session:
+            answers = session.exec(select(Answer).order_by(col(Answer.id))).all()
+            assert [a.value for a in answers] == [{"v": v} for v in VALUES]
+        _downgrade(engine, "0020")
+        assert [json.loads(v) if isinstance(v, str) else v
+                for v in _column(engine, "answer", "value")] == [{"v": v} for v in VALUES]
+
+
+def test_a_number_answer_is_stored_as_a_number_on_sqlite(sqlite_url):
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            connection.execute(sa.text(
+                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+                " VALUES (1, 'f', '{}', 0, 0)"))
+        with Session(engine) as session:
+            for n, value in enumerate([7, "7"]):
+                session.add(Answer(enrolment_id=1, conversation_id=1, question_id=f"q{n}",
+                                   value={"v": value}, raw_text="7",
+                                   answered_at=datetime(2026, 1, 5, tzinfo=UTC)))
+            session.commit()
+        with engine.connect() as connection:
+            stored = connection.execute(sa.text(
+                "SELECT typeof(value), value FROM answer ORDER BY id")).all()
+        assert [tuple(row) for row in stored] == [("integer", 7), ("text", '"7"')]
+    finally:
+        engine.dispose()
