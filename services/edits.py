@@ -25,7 +25,7 @@ from services.client_context import client_language
 from services.unit_of_work import UnitOfWork
 from storage import aggregate_store, dedupe, enrolments
 from storage import conversation_store as convs
-from storage.models import Answer, Conversation, Enrolment, Person
+from storage.models import Answer, Conversation, Enrolment, Person, stored_raw
 
 log = logging.getLogger("coachbot.edits")
 
@@ -119,7 +119,7 @@ def _rewrite_answer(session: Session, answer: Answer, question_id: str, value: o
             session.add(conversation)
     answer.value = {"v": stored}
     answer.number = float(value) if isinstance(value, int | float) else None
-    answer.raw_text = text[:4000]
+    answer.raw_text = stored_raw(text[:4000], stored)
     answer.edited_at = now
     session.add(answer)
     return flow_done

@@ -13,7 +13,7 @@ from conversations.action_items import item_of, score
 from conversations.engine import FlowState
 from conversations.messages import AcceptedAnswer
 from storage import aggregate_store
-from storage.models import Answer, Conversation
+from storage.models import Answer, Conversation, stored_raw
 
 
 @cache
@@ -148,12 +148,13 @@ def store_answer(session: Session, *, enrolment_id: int, conversation_id: int,
         session.execute(_insert_answer(), {
             "enrolment_id": enrolment_id, "conversation_id": conversation_id,
             "question_id": answer.question, "answered_at": now,
-            "value": {"v": value}, "number": number, "raw_text": answer.raw,
+            "value": {"v": value}, "number": number,
+            "raw_text": stored_raw(answer.raw, value),
             "source_ref": ref})
         return
     existing.value = {"v": value}
     existing.number = number
-    existing.raw_text = answer.raw
+    existing.raw_text = stored_raw(answer.raw, value)
     if ref is not None:
         existing.source_ref = ref
     existing.edited_at = now

@@ -29,6 +29,7 @@ from storage.models import (
     PlannedTouchpoint,
     RuleFiring,
     TouchpointPlan,
+    answer_text,
 )
 
 
@@ -103,7 +104,8 @@ def erase_person(session: Session, person: Person, *, actor: str, now: datetime)
 def _mentions(session: Session, person: Person, ids: list[int]) -> list[str]:
     """The client's name, its parts and their answers' texts: what must not stay anywhere."""
     texts = {person.name.strip(), *(part for part in person.name.split())}
-    texts |= set(session.exec(select(Answer.raw_text).where(col(Answer.enrolment_id).in_(ids))))
+    texts |= {answer_text(raw, value.get("v")) for raw, value in session.exec(
+        select(Answer.raw_text, Answer.value).where(col(Answer.enrolment_id).in_(ids)))}
     if person.email:
         texts.add(person.email)
     # Longest first, so "Ana Lima" goes whole before "Ana" would leave "[erased] Lima".

@@ -77,7 +77,7 @@ def _enrolment(session: Session, e: Enrolment) -> dict[str, Any]:
                            "closed_at": _iso(c.closed_at), "outcome": c.outcome}
                           for c in conversations],
         "answers": [{"flow": flow_of.get(a.conversation_id), "question": a.question_id,
-                     "value": a.value.get("v"), "text": a.raw_text,
+                     "value": a.value.get("v"), "text": a.text,
                      "answered_at": _iso(a.answered_at), "edited_at": _iso(a.edited_at)}
                     for a in _rows(session, Answer, eid)],
         "metrics": [{"metric": m.metric_id, "value": m.value, "at": _iso(m.at)}

@@ -158,12 +158,29 @@ class Answer(SQLModel, table=True):
     question_id: str = Field(max_length=64)
     value: dict = Field(sa_column=Column(AnswerValue, nullable=False))  # {"v": typed value}
     number: float | None = None
+    # The message as typed; "" when that is the value itself (a text answer, stored once).
+    # Read `text`; write `stored_raw(...)`.
     raw_text: str = Field(max_length=4000)
     answered_at: datetime = _utc(nullable=False)
     edited_at: datetime | None = _utc(nullable=True)
     # The platform message that gave this answer (e.g. "telegram:CHAT:MESSAGE"), so that
     # editing that message can edit the answer.
     source_ref: str | None = Field(default=None, max_length=128)
+
+    @property
+    def text(self) -> str:
+        """What the client typed."""
+        return answer_text(self.raw_text, self.value.get("v"))
+
+
+def stored_raw(raw: str, value: object) -> str:
+    """An answer's raw text as stored: "" when it is the text value itself."""
+    return "" if raw == value else raw
+
+
+def answer_text(raw_text: str, value: object) -> str:
+    """What the client typed, from an answer's stored raw text and its value."""
+    return value if not raw_text and isinstance(value, str) else raw_text
 
 
 class Consent(SQLModel, table=True):

@@ -207,3 +207,28 @@ def test_a_number_answer_is_stored_as_a_number_on_sqlite(sqlite_url):
         assert [tuple(row) for row in stored] == [("integer", 7), ("text", '"7"')]
     finally:
         engine.dispose()
+
+
+def test_a_text_answer_keeps_its_words_once_and_gets_them_back(db_url):
+    """0022: where the raw text is the text value itself it is stored once; what the client
+    typed reads the same, and a downgrade writes it back."""
+    typed = [("Grow the business", "Grow the business"), ("12k", 12000), ("yes", True),
+             ("sales", "Sales")]
+    with _from(db_url, "0021") as engine:
+        with engine.begin() as connection:
+            _rows_at_0015_people(connection)
+            connection.execute(sa.text(
+                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+                " VALUES (1, 'f', '{}', :at, :at)"), {"at": _at(engine, 0)})
+            for n, (raw, value) in enumerate(typed):
+                connection.execute(sa.text(
+                    "INSERT INTO answer (enrolment_id, conversation_id, question_id, value,"
+                    " raw_text, answered_at) VALUES (1, 1, :q, :value, :raw, :at)"),
+                    {"q": f"q{n}", "value": json.dumps(value), "raw": raw, "at": _at(engine, n)})
+        upgrade(engine)
+        assert _column(engine, "answer", "raw_text") == ["", "12k", "yes", "sales"]
+        with Session(engine) as session:
+            answers = session.exec(select(Answer).order_by(col(Answer.id))).all()
+            assert [a.text for a in answers] == [raw for raw, _ in typed]
+        _downgrade(engine, "0021")
+        assert _column(engine, "answer", "raw_text") == [raw for raw, _ in typed]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,7 +266,5 @@ def answers_stored_twice(app: App) -> int:
     from storage.models import Answer
 
     with session(app.db) as s:
-        rows = s.exec(select(Answer.enrolment_id, Answer.raw_text, func.count())
-                      .group_by(col(Answer.enrolment_id), col(Answer.raw_text))
-                      .having(func.count() > 1)).all()
-    return sum(count - 1 for *_, count in rows)
+        said = Counter((a.enrolment_id, a.text) for a in s.exec(select(Answer)))
+    return sum(count - 1 for count in said.values())

@@ -120,7 +120,7 @@ def test_an_edit_or_a_start_code_with_nul_or_a_lone_surrogate_is_stored_cleaned_
         "updated that answer" in m["text"] for m in telegram_api.sent_messages(4242)))
 
     with session(app.db) as s:
-        stored = s.exec(select(Answer.raw_text).where(Answer.question_id == "goal")).one()
+        stored = s.exec(select(Answer).where(Answer.question_id == "goal")).one().text
     assert stored == "More clients, fast \ufffd"
     texts = [m["text"] for m in telegram_api.sent_messages(4242)]
     assert any("welcome to Grow" in t for t in texts)  # the code, cleaned, was accepted

@@ -4,6 +4,10 @@ not asked for, and no crash on either database."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlmodel import col, select
+
+from storage.db import session
+from storage.models import Answer
 
 BIG = "A" * 64 * 1024
 BINARY = "\x00\x01\x02\x7f\x1b[31m\ufffd\ufffe" + "".join(map(chr, range(0x80, 0xa0))) + "\x00"
@@ -17,9 +21,9 @@ def dump(app) -> str:
 
 
 def answers(app) -> list[tuple]:
-    with app.db.connect() as connection:
-        return [tuple(r) for r in connection.execute(
-            sa.text("SELECT question_id, raw_text FROM answer ORDER BY id"))]
+    """Each stored answer's question and the text it keeps of what the client typed."""
+    with session(app.db) as s:
+        return [(a.question_id, a.text) for a in s.exec(select(Answer).order_by(col(Answer.id)))]
 
 
 def test_a_64_kb_message_gets_a_re_ask_and_is_not_stored(enrol, app):
