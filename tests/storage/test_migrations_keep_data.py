@@ -161,6 +161,21 @@ def _at(engine: sa.Engine, second: int) -> object:
     return int(at.timestamp()) * 1_000_000 if engine.dialect.name == "sqlite" else at
 
 
+def _answers(engine: sa.Engine, connection: sa.Connection,
+             rows: list[tuple[str, object]]) -> None:
+    """A client with one conversation and these answers to it, (raw text, value as stored),
+    one question each, in the order given."""
+    _rows_at_0015_people(connection)
+    connection.execute(sa.text(
+        "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
+        " VALUES (1, 'f', '{}', :at, :at)"), {"at": _at(engine, 0)})
+    for n, (raw, value) in enumerate(rows):
+        connection.execute(sa.text(
+            "INSERT INTO answer (enrolment_id, conversation_id, question_id, value,"
+            " raw_text, answered_at) VALUES (1, 1, :q, :value, :raw, :at)"),
+            {"q": f"q{n}", "value": json.dumps(value), "raw": raw, "at": _at(engine, n)})
+
+
 VALUES = [7, 2500.5, "sales", "2500", True, None, ["a", "b"], "café"]
 
 
@@ -169,15 +184,7 @@ def test_answer_values_lose_their_wrapper_and_get_it_back(db_url):
     wrapped again on the way down."""
     with _from(db_url, "0020") as engine:
         with engine.begin() as connection:
-            _rows_at_0015_people(connection)
-            connection.execute(sa.text(
-                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
-                " VALUES (1, 'f', '{}', :at, :at)"), {"at": _at(engine, 0)})
-            for n, value in enumerate(VALUES):
-                connection.execute(sa.text(
-                    "INSERT INTO answer (enrolment_id, conversation_id, question_id, value,"
-                    " raw_text, answered_at) VALUES (1, 1, :q, :value, 'x', :at)"),
-                    {"q": f"q{n}", "value": json.dumps({"v": value}), "at": _at(engine, n)})
+            _answers(engine, connection, [("x", {"v": value}) for value in VALUES])
         upgrade(engine)
         with Session(engine) as session:
             answers = session.exec(select(Answer).order_by(col(Answer.id))).all()
@@ -191,10 +198,7 @@ def test_a_number_answer_is_stored_as_a_number_on_sqlite(sqlite_url):
     engine = make_engine(sqlite_url)
     try:
         with engine.begin() as connection:
-            _rows_at_0015_people(connection)
-            connection.execute(sa.text(
-                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
-                " VALUES (1, 'f', '{}', 0, 0)"))
+            _answers(engine, connection, [])
         with Session(engine) as session:
             for n, value in enumerate([7, "7"]):
                 session.add(Answer(enrolment_id=1, conversation_id=1, question_id=f"q{n}",
@@ -216,15 +220,7 @@ def test_a_text_answer_keeps_its_words_once_and_gets_them_back(db_url):
              ("sales", "Sales")]
     with _from(db_url, "0021") as engine:
         with engine.begin() as connection:
-            _rows_at_0015_people(connection)
-            connection.execute(sa.text(
-                "INSERT INTO conversation (enrolment_id, flow_id, state, started_at, updated_at)"
-                " VALUES (1, 'f', '{}', :at, :at)"), {"at": _at(engine, 0)})
-            for n, (raw, value) in enumerate(typed):
-                connection.execute(sa.text(
-                    "INSERT INTO answer (enrolment_id, conversation_id, question_id, value,"
-                    " raw_text, answered_at) VALUES (1, 1, :q, :value, :raw, :at)"),
-                    {"q": f"q{n}", "value": json.dumps(value), "raw": raw, "at": _at(engine, n)})
+            _answers(engine, connection, typed)
         upgrade(engine)
         assert _column(engine, "answer", "raw_text") == ["", "12k", "yes", "sales"]
         with Session(engine) as session:

@@ -31,7 +31,10 @@ def _sqlite() -> bool:
     return op.get_context().dialect.name == 'sqlite'
 
 
-def _create_sqlite(name: str, *, keyed: bool) -> None:
+def _rebuild_sqlite(*, keyed: bool, rows: str) -> None:
+    """Build metricvalue anew (keyed by enrolment, metric and time, or numbered by id) and
+    fill it with `rows`: SQLite cannot add or drop a rowid in place."""
+    name = 'metricvalue_keyed' if keyed else 'metricvalue_numbered'
     key = ("PRIMARY KEY (enrolment_id, metric_id, at)" if keyed
            else "id INTEGER NOT NULL PRIMARY KEY")
     op.execute(f"""CREATE TABLE {name} (
@@ -43,16 +46,14 @@ def _create_sqlite(name: str, *, keyed: bool) -> None:
         program_version_id INTEGER REFERENCES program_version (id)
         {',' + key if keyed else ''}
     ){' WITHOUT ROWID' if keyed else ''}""")
+    op.execute(f"INSERT INTO {name} ({COLUMNS}) SELECT {COLUMNS} FROM metricvalue {rows}")
+    op.execute("DROP TABLE metricvalue")
+    op.execute(f"ALTER TABLE {name} RENAME TO metricvalue")
 
 
 def upgrade() -> None:
     if _sqlite():
-        # A table's rowid cannot be dropped in place: the table is built anew and filled.
-        _create_sqlite('metricvalue_keyed', keyed=True)
-        op.execute(f"INSERT INTO metricvalue_keyed ({COLUMNS}) SELECT {COLUMNS}"
-                   f" FROM metricvalue WHERE id IN ({LAST_OF_EACH_KEY})")
-        op.execute("DROP TABLE metricvalue")
-        op.execute("ALTER TABLE metricvalue_keyed RENAME TO metricvalue")
+        _rebuild_sqlite(keyed=True, rows=f"WHERE id IN ({LAST_OF_EACH_KEY})")
         return
     op.execute(f"DELETE FROM metricvalue WHERE id NOT IN ({LAST_OF_EACH_KEY})")
     op.drop_index('ix_metric_lookup', table_name='metricvalue')
@@ -63,11 +64,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if _sqlite():
-        _create_sqlite('metricvalue_numbered', keyed=False)
-        op.execute(f"INSERT INTO metricvalue_numbered ({COLUMNS}) SELECT {COLUMNS}"
-                   f" FROM metricvalue ORDER BY {ORDER}")
-        op.execute("DROP TABLE metricvalue")
-        op.execute("ALTER TABLE metricvalue_numbered RENAME TO metricvalue")
+        _rebuild_sqlite(keyed=False, rows=f"ORDER BY {ORDER}")
     else:
         op.drop_constraint('metricvalue_pkey', 'metricvalue', type_='primary')
         op.execute("ALTER TABLE metricvalue ADD COLUMN id INTEGER")
