@@ -148,7 +148,7 @@ def _store_metrics(session: Session, program: Program, enrolment: Enrolment, cur
     for metric in program.metrics:
         points = points_to_store(metric, current)
         if points:
-            changed += stored.store_points(session, enrolment_id, metric.id,
+            changed += stored.store_points(enrolment_id, metric.id,
                                            [(p.at, p.value) for p in points],
                                            rows.get(metric.id, []), new_rows, version=version)
         elif points is None:

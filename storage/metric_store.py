@@ -189,25 +189,18 @@ def all_stored(session: Session, enrolment_id: int) -> dict[str, list[StoredPoin
     return by_metric
 
 
-def store_points(session: Session, enrolment_id: int, metric_id: str,
-                 points: list[tuple[datetime, float]], stored_rows: list[StoredPoint],
-                 new_rows: list[dict], *, version: int | None = None) -> int:
-    """Store an answer metric's points: new ones are added to `new_rows` (see `insert_all`),
-    corrected ones (an edited answer) updated in place; each written by program `version`.
-    `stored_rows` are the metric's rows so far. Returns the rows changed."""
-    stored = {row.at: row for row in stored_rows}
+def store_points(enrolment_id: int, metric_id: str, points: list[tuple[datetime, float]],
+                 stored_rows: list[StoredPoint], new_rows: list[dict], *,
+                 version: int | None = None) -> int:
+    """Add an answer metric's new and corrected points (an edited answer) to `new_rows`, each
+    written by program `version`; `insert_all` stores them, a corrected one in its row's
+    place. `stored_rows` are the metric's rows so far. Returns the rows changed."""
+    stored = {row.at: row.value for row in stored_rows}
     changed = 0
     for at, value in points:
-        row = stored.get(at)
-        if row is None:
+        if at not in stored or stored[at] != value:
             new_rows.append({"enrolment_id": enrolment_id, "metric_id": metric_id,
                              "value": value, "at": at, "program_version_id": version})
-            changed += 1
-        elif row.value != value:
-            session.execute(update(MetricValue)
-                            .where(MetricValue.enrolment_id == enrolment_id,
-                                   MetricValue.metric_id == metric_id, MetricValue.at == at)
-                            .values(value=value, program_version_id=version))
             changed += 1
     return changed
 
