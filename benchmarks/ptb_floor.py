@@ -7,7 +7,9 @@ messages, interleaved) go through `Update.de_json` and `Application.process_upda
 handler that does nothing: no database, no reply. The Application is initialized against the
 local fake Bot API (tests/fakes/telegram_api.py), which it asks only `getMe`. Prints the
 rate, the median per update and `de_json` alone: the part of peer_ptb's figures that is the
-library's, not coachbot's.
+library's, not coachbot's. Also the hop to a worker thread and back (`asyncio.to_thread` of a
+function that does nothing), which coachbot's adapter takes once per message so that a slow
+database never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -53,10 +55,15 @@ async def measure(api_url: str, updates: list[dict]) -> dict[str, float]:
     for data in updates:
         Update.de_json(data, application.bot)
     parsing = time.perf_counter() - t0
+    hops = []
+    for _ in updates:
+        t0 = time.perf_counter()
+        await asyncio.to_thread(int)
+        hops.append(time.perf_counter() - t0)
     await application.shutdown()
     assert handled == 2 * len(updates)
     return {"rate": len(updates) / elapsed, "median_us": statistics.median(latencies) * 1e6,
-            "de_json_us": parsing / len(updates) * 1e6}
+            "de_json_us": parsing / len(updates) * 1e6, "hop_us": statistics.median(hops) * 1e6}
 
 
 def main() -> None:
@@ -71,6 +78,7 @@ def main() -> None:
         r = asyncio.run(measure(api.url, updates))
     print(f"{len(updates):,} updates to a handler that does nothing: {r['rate']:,.0f} updates/s, "
           f"median {r['median_us']:.0f} us each, Update.de_json alone {r['de_json_us']:.0f} us; "
+          f"a hop to a worker thread and back (asyncio.to_thread) {r['hop_us']:.0f} us (median); "
           f"peak RSS {peak_rss_mb():.0f} MB")
 
 

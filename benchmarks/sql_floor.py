@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import statistics
 import sys
@@ -248,8 +249,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
-    import os
-
     os.environ.setdefault("COACHBOT_LOG_LEVEL", "WARNING")
     from tests.fakes.telegram_api import FakeTelegramAPI
 
