@@ -16,8 +16,8 @@ of the database taken just before coachbot's timed part:
   commits allow when the server folds their flushes to disk together.
 
 So a rate coachbot cannot pass on this machine with this SQL and one transaction per message
-is printed beside its own. The fake Bot API (tests/fakes/telegram_api.py) only answers the
-setup's getMe; replies stay queued in the outbox.
+is printed beside its own. The fake Bot API (tests/fakes/telegram_api.py) gets only the
+setup's messages (enrolment, joining, intake); the timed part's replies stay in the outbox.
 """
 
 from __future__ import annotations
