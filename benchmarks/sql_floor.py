@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import os
 import sqlite3
-import statistics
 import sys
 import threading
 import time
@@ -47,6 +46,7 @@ from benchmarks.peer_ptb import (
     feed,
     fresh_database,
     load,
+    summary,
 )
 
 # One message's transaction as the driver saw it: (statement, parameters, executemany).
@@ -67,12 +67,6 @@ def record(engine) -> tuple[Transcript, Callable[[], None]]:
 
     sa.event.listen(engine, "before_cursor_execute", seen)
     return transcript, lambda: transcript.append([])
-
-
-def summary(latencies: list[float], elapsed: float) -> dict[str, float]:
-    q = statistics.quantiles(latencies, n=100)
-    return {"per_second": len(latencies) / elapsed, "p50_ms": q[49] * 1000,
-            "p99_ms": q[98] * 1000}
 
 
 async def coachbot_run(api_url: str, db_url: str, chats: list[int],
@@ -104,18 +98,23 @@ def replay_driver(engine, transcript: Transcript) -> dict:
     began = time.perf_counter()
     for statements in transcript:
         t0 = time.perf_counter()
-        for statement, parameters, many in statements:
-            if many:
-                cursor.executemany(statement, parameters)
-            else:
-                cursor.execute(statement, parameters)
-                if cursor.description is not None:
-                    cursor.fetchall()
-        connection.commit()
+        _transaction(connection, cursor, statements)
         latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - began
     connection.close()
     return summary(latencies, elapsed)
+
+
+def _transaction(connection, cursor, statements: list[Statement]) -> None:
+    """One message's statements on a driver's cursor (rows fetched), then the commit."""
+    for statement, parameters, many in statements:
+        if many:
+            cursor.executemany(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
+            if cursor.description is not None:
+                cursor.fetchall()
+    connection.commit()
 
 
 def replay_sqlalchemy(engine, transcript: Transcript) -> dict:
@@ -151,11 +150,7 @@ def replay_concurrent(engine, transcript: Transcript, chats: int) -> dict:
         mine = []
         for statements in messages:
             t0 = time.perf_counter()
-            for statement, parameters, many in statements:
-                (cursor.executemany if many else cursor.execute)(statement, parameters)
-                if not many and cursor.description is not None:
-                    cursor.fetchall()
-            connection.commit()
+            _transaction(connection, cursor, statements)
             mine.append(time.perf_counter() - t0)
         connection.close()
         with lock:
