@@ -92,29 +92,30 @@ async def coachbot_run(api_url: str, db_url: str, chats: list[int],
 
 def replay_driver(engine, transcript: Transcript) -> dict:
     """Each message's statements straight on the driver's connection, then its commit."""
+    began = time.perf_counter()
+    latencies = _lane(engine, transcript)
+    return summary(latencies, time.perf_counter() - began)
+
+
+def _lane(engine, messages: Transcript) -> list[float]:
+    """Replay `messages` in order on one driver connection, each with its commit (its
+    statements' rows fetched); the time of each."""
     connection = engine.raw_connection()
     cursor = connection.cursor()
     latencies = []
-    began = time.perf_counter()
-    for statements in transcript:
+    for statements in messages:
         t0 = time.perf_counter()
-        _transaction(connection, cursor, statements)
+        for statement, parameters, many in statements:
+            if many:
+                cursor.executemany(statement, parameters)
+            else:
+                cursor.execute(statement, parameters)
+                if cursor.description is not None:
+                    cursor.fetchall()
+        connection.commit()
         latencies.append(time.perf_counter() - t0)
-    elapsed = time.perf_counter() - began
     connection.close()
-    return summary(latencies, elapsed)
-
-
-def _transaction(connection, cursor, statements: list[Statement]) -> None:
-    """One message's statements on a driver's cursor (rows fetched), then the commit."""
-    for statement, parameters, many in statements:
-        if many:
-            cursor.executemany(statement, parameters)
-        else:
-            cursor.execute(statement, parameters)
-            if cursor.description is not None:
-                cursor.fetchall()
-    connection.commit()
+    return latencies
 
 
 def replay_sqlalchemy(engine, transcript: Transcript) -> dict:
@@ -137,22 +138,21 @@ def replay_sqlalchemy(engine, transcript: Transcript) -> dict:
 
 def replay_concurrent(engine, transcript: Transcript, chats: int) -> dict:
     """The driver replay on CONCURRENT connections at once, chat k's messages on thread
-    k mod CONCURRENT (a chat's messages are every `chats`-th transaction, interleaved)."""
-    lanes: list[list[list[Statement]]] = [[] for _ in range(CONCURRENT)]
-    for index, statements in enumerate(transcript):
+    k mod CONCURRENT (a chat's messages are every `chats`-th transaction, interleaved).
+
+    The first round (each chat's /checkin, which opens its conversation) runs first, one at
+    a time and not timed: the conversations then get the ids the recorded answers name,
+    where opened in another order they would point at other chats' rows (or none yet).
+    """
+    _lane(engine, transcript[:chats])
+    lanes: list[Transcript] = [[] for _ in range(CONCURRENT)]
+    for index, statements in enumerate(transcript[chats:]):
         lanes[(index % chats) % CONCURRENT].append(statements)
     latencies: list[float] = []
     lock = threading.Lock()
 
-    def lane(messages: list[list[Statement]]) -> None:
-        connection = engine.raw_connection()
-        cursor = connection.cursor()
-        mine = []
-        for statements in messages:
-            t0 = time.perf_counter()
-            _transaction(connection, cursor, statements)
-            mine.append(time.perf_counter() - t0)
-        connection.close()
+    def lane(messages: Transcript) -> None:
+        mine = _lane(engine, messages)
         with lock:
             latencies.extend(mine)
 
