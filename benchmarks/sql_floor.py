@@ -12,8 +12,9 @@ of the database taken just before coachbot's timed part:
 - through SQLAlchemy's execution path alone (a Session's connection, `exec_driver_sql`):
   what SQLAlchemy adds before any ORM object, statement construct or line of ours;
 - on PostgreSQL also through the driver on 8 connections at once, each chat's messages in
-  order on one of them (as the poller holds 8 chats' updates in hand): what concurrent
-  commits allow when the server folds their flushes to disk together.
+  order on one of them (as the poller holds 8 chats' updates in hand), after the /checkin
+  round one at a time (not timed): what concurrent commits allow when the server folds
+  their flushes to disk together.
 
 So a rate coachbot cannot pass on this machine with this SQL and one transaction per message
 is printed beside its own. The fake Bot API (tests/fakes/telegram_api.py) gets only the
